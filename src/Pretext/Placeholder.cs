@@ -1,0 +1,2 @@
+namespace Pretext;
+internal static class Init { }
