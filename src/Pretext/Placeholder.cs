@@ -1,2 +1,0 @@
-namespace Pretext;
-internal static class Init { }
