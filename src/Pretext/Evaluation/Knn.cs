@@ -1,0 +1,55 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Evaluation;
+
+/// <summary>
+/// Weighted k-nearest-neighbour classifier on cosine similarity (Wu et al. 2018, section 3.4): each of
+/// the k nearest training samples votes for its class with weight exp(sim / T). Defaults k = 200,
+/// T = 0.1 follow that paper and solo-learn.
+/// </summary>
+public static class Knn
+{
+    /// <summary>Predicted class per query. trainFeatures (N, D), trainLabels N, queries (M, D). Returns M labels.</summary>
+    public static int[] Predict(Tensor trainFeatures, int[] trainLabels, Tensor queries, int numClasses, int k = 200, double temperature = 0.1, int chunk = 1024)
+    {
+        if (trainFeatures.shape[0] != trainLabels.Length) throw new ArgumentException($"{trainFeatures.shape[0]} training features but {trainLabels.Length} labels.");
+        if (k <= 0) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be positive.");
+        if (!(temperature > 0)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "Temperature must be positive.");
+        int kk = (int)Math.Min(k, trainFeatures.shape[0]);
+        using var outer = NewDisposeScope();
+        var train = nn.functional.normalize(trainFeatures.to(ScalarType.Float32), dim: 1);
+        var labels = tensor(trainLabels.Select(l => (long)l).ToArray());
+        var preds = new int[queries.shape[0]];
+        for (long start = 0; start < queries.shape[0]; start += chunk)
+        {
+            long n = Math.Min(chunk, queries.shape[0] - start);
+            using var scope = NewDisposeScope();
+            var q = nn.functional.normalize(queries.narrow(0, start, n).to(ScalarType.Float32), dim: 1);
+            var sim = q.matmul(train.t());
+            var (topSim, topIdx) = sim.topk(kk, dim: 1);
+            var topLabels = labels.index_select(0, topIdx.flatten()).view(n, kk);
+            var w = topSim.div(temperature).exp_();
+            var votes = zeros(n, numClasses).scatter_add_(1, topLabels, w);
+            var best = votes.argmax(1).data<long>().ToArray();
+            for (int i = 0; i < n; i++) preds[start + i] = (int)best[i];
+        }
+        return preds;
+    }
+
+    /// <summary>Accuracy of <see cref="Predict"/> against <paramref name="queryLabels"/>.</summary>
+    public static double Accuracy(Tensor trainFeatures, int[] trainLabels, Tensor queries, int[] queryLabels, int numClasses, int k = 200, double temperature = 0.1)
+        => Metrics.Accuracy(Predict(trainFeatures, trainLabels, queries, numClasses, k, temperature), queryLabels);
+}
+
+/// <summary>Small pure metric functions.</summary>
+public static class Metrics
+{
+    public static double Accuracy(int[] predicted, int[] truth)
+    {
+        if (predicted.Length != truth.Length || truth.Length == 0) throw new ArgumentException($"Need equally many predictions and labels (got {predicted.Length} and {truth.Length}).");
+        int ok = 0;
+        for (int i = 0; i < truth.Length; i++) if (predicted[i] == truth[i]) ok++;
+        return (double)ok / truth.Length;
+    }
+}

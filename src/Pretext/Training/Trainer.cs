@@ -1,0 +1,204 @@
+using System.Diagnostics;
+using Pretext.Augmentations;
+using Pretext.Data;
+using Pretext.Methods;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Training;
+
+/// <summary>What the loop reports after each step.</summary>
+public sealed record StepReport(
+    long Step, long TotalSteps, double Epoch, double Loss, double LearningRate,
+    double CollapseStd, double SamplesPerSecond, double ElapsedSeconds, string? CheckpointWritten);
+
+/// <summary>Raised when the loss becomes NaN or infinite; nothing is saved after the last good checkpoint.</summary>
+public sealed class TrainingDivergedException(long step, double loss, string? lastCheckpoint) : Exception(
+    $"Loss became {loss} at step {step}; training stopped. " +
+    (lastCheckpoint is null ? "No checkpoint had been written yet. " : $"Last good checkpoint: {lastCheckpoint}. ") +
+    "Lower the learning rate (--lr) or use --precision float32, then run again (or --resume from the checkpoint).")
+{
+    public long Step { get; } = step;
+    public string? LastCheckpoint { get; } = lastCheckpoint;
+}
+
+/// <summary>
+/// The one training loop for every method and modality. Each step: take a batch of raw samples, make
+/// the method's views, compute its loss, back-propagate, update with the scheduled learning rate, run
+/// the method's post-step hook, log. Determinism: the sample order of epoch e and the augmentation
+/// randomness of step s are pure functions of (seed, e) and (seed, s), so a run resumed from a checkpoint
+/// at step s computes exactly the steps an uninterrupted run would (same threads, CPU).
+/// </summary>
+public sealed class Trainer
+{
+    private readonly ISslMethod method;
+    private readonly IDataset data;
+    private readonly IViewGenerator views;
+    private readonly TrainerOptions options;
+    private readonly string configJson;
+
+    public Trainer(ISslMethod method, IDataset data, IViewGenerator views, TrainerOptions options, string configJson = "{}")
+    {
+        options.Validate();
+        if (views.ViewCount != method.ViewCount)
+            throw new ArgumentException($"Method '{method.Name}' needs {method.ViewCount} views but the augmentation makes {views.ViewCount}.");
+        if (data.Count < options.BatchSize)
+            throw new ArgumentException($"Dataset '{data.Name}' has {data.Count} samples, fewer than one batch of {options.BatchSize}. Lower --batch-size.");
+        this.method = method; this.data = data; this.views = views; this.options = options; this.configJson = configJson;
+        StepsPerEpoch = data.Count / options.BatchSize;
+        TotalSteps = options.MaxSteps > 0 ? (options.Epochs > 0 ? Math.Min(options.MaxSteps, StepsPerEpoch * options.Epochs) : options.MaxSteps) : StepsPerEpoch * options.Epochs;
+        Schedule = new WarmupCosineSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * StepsPerEpoch), TotalSteps, options.FinalLrFraction);
+    }
+
+    public long StepsPerEpoch { get; }
+    public long TotalSteps { get; }
+    public WarmupCosineSchedule Schedule { get; }
+
+    /// <summary>Mixes the run seed with a stream id and a counter into a 63-bit seed (SplitMix64 finaliser).</summary>
+    public static long DeriveSeed(long seed, long stream, long counter)
+    {
+        unchecked
+        {
+            ulong z = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)stream * 0xBF58476D1CE4E5B9UL + (ulong)counter * 0x94D049BB133111EBUL + 0x632BE59BD9B4E019UL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return (long)(z >> 1);
+        }
+    }
+
+    /// <summary>Sample order of epoch <paramref name="epoch"/> (a permutation of the dataset).</summary>
+    public long[] EpochOrder(long epoch)
+    {
+        using var g = new Generator((ulong)DeriveSeed(options.Seed, 1, epoch));
+        using var perm = randperm(data.Count, generator: g);
+        return perm.data<long>().ToArray();
+    }
+
+    private sealed class Prepared(long step, long[] indices, Tensor[] views) : IDisposable
+    {
+        public long Step { get; } = step;
+        public long[] Indices { get; } = indices;
+        public Tensor[] Views { get; } = views;
+        public void Dispose() { foreach (var v in Views) v.Dispose(); }
+    }
+
+    private Prepared Prepare(long step, ref (long Epoch, long[] Order) cache)
+    {
+        long epoch = step / StepsPerEpoch;
+        if (cache.Epoch != epoch) cache = (epoch, EpochOrder(epoch));
+        long pos = step % StepsPerEpoch;
+        var idx = cache.Order.AsSpan((int)(pos * options.BatchSize), options.BatchSize).ToArray();
+        using var scope = NewDisposeScope();
+        using var g = new Generator((ulong)DeriveSeed(options.Seed, 2, step));
+        var raw = data.Gather(idx);
+        var v = views.MakeViews(raw, g);
+        foreach (var t in v) t.DetachFromDisposeScope();
+        return new Prepared(step, idx, v);
+    }
+
+    /// <summary>
+    /// Trains from <paramref name="startStep"/> (0, or a resumed checkpoint's step) to the end.
+    /// <paramref name="optimizer"/> must already hold resumed state when resuming.
+    /// </summary>
+    /// <param name="checkpoints">Where step checkpoints go; null writes none.</param>
+    /// <param name="onStep">Called after every step (progress bars, metrics files).</param>
+    /// <exception cref="TrainingDivergedException">The loss became NaN/Inf.</exception>
+    public void Run(Optimizer optimizer, long startStep, CheckpointFolder? checkpoints, Action<StepReport>? onStep, CancellationToken cancel = default)
+    {
+        if (options.Threads > 0) set_num_threads(options.Threads);
+        var module = method.Module;
+        module.train();
+        string? lastCheckpoint = checkpoints?.Latest;
+        var clock = Stopwatch.StartNew();
+        (long, long[]) orderCache = (-1, []);
+        (long, long[]) bgCache = (-1, []);
+        Task<Prepared>? next = null;
+        Prepared? current = null;
+        try
+        {
+            for (long step = startStep; step < TotalSteps; step++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var stepClock = Stopwatch.StartNew();
+                current = next is not null ? next.GetAwaiter().GetResult() : Prepare(step, ref orderCache);
+                next = null;
+                if (options.Prefetch && step + 1 < TotalSteps)
+                {
+                    long s1 = step + 1;
+                    next = Task.Run(() => Prepare(s1, ref bgCache));
+                }
+
+                double lr = Schedule.At(step);
+                double lossValue, collapse;
+                var progress = new TrainingProgress(step, TotalSteps);
+                using (var scope = NewDisposeScope())
+                {
+                    var output = method.ComputeLoss(new Batch(current.Views, current.Indices), progress);
+                    lossValue = output.Loss.item<float>();
+                    if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(step, lossValue, lastCheckpoint);
+                    optimizer.ZeroGrad();
+                    output.Loss.backward();
+                    optimizer.Step(lr);
+                    using (no_grad())
+                    {
+                        method.AfterOptimizerStep(progress);
+                        collapse = CollapseMonitor.NormalizedStd(output.Embedding);
+                    }
+                }
+                current.Dispose();
+                current = null;
+
+                string? written = null;
+                bool last = step + 1 == TotalSteps;
+                if (checkpoints is not null && (last || (options.CheckpointEvery > 0 && (step + 1) % options.CheckpointEvery == 0)))
+                {
+                    written = SaveCheckpoint(checkpoints, step + 1, optimizer);
+                    lastCheckpoint = written;
+                }
+                double sps = options.BatchSize / stepClock.Elapsed.TotalSeconds;
+                onStep?.Invoke(new StepReport(step + 1, TotalSteps, (double)(step + 1) / StepsPerEpoch, lossValue, lr, collapse, sps, clock.Elapsed.TotalSeconds, written));
+            }
+        }
+        finally
+        {
+            current?.Dispose();
+            if (next is not null)
+            {
+                try { next.GetAwaiter().GetResult().Dispose(); } catch (Exception) { /* the step's own exception matters more */ }
+            }
+        }
+    }
+
+    private string SaveCheckpoint(CheckpointFolder folder, long step, Optimizer optimizer)
+    {
+        var state = method.Module.state_dict();
+        foreach (var (k, t) in state)
+        {
+            if (!t.is_floating_point()) continue;
+            using var finite = t.isfinite().all();
+            if (!finite.item<bool>())
+                throw new TrainingDivergedException(step, double.NaN, folder.Latest);
+        }
+        var path = folder.PathFor(step);
+        Checkpoint.Save(path, step, method.Name, configJson, state, optimizer.StateDict());
+        folder.Prune();
+        return path;
+    }
+}
+
+/// <summary>Collapse monitor: how spread out L2-normalised embeddings are across the batch.</summary>
+public static class CollapseMonitor
+{
+    /// <summary>
+    /// Mean over dimensions of the per-dimension std of L2-normalised <paramref name="embedding"/> (B, D),
+    /// times sqrt(D): about 1 for embeddings spread over the sphere, 0 for a collapsed (constant) output
+    /// (the measure used by Tian et al. for SimSiam/BYOL collapse, rescaled to be width-independent).
+    /// </summary>
+    public static double NormalizedStd(Tensor embedding)
+    {
+        using var scope = NewDisposeScope();
+        var z = nn.functional.normalize(embedding.detach().to(ScalarType.Float32), dim: 1);
+        return z.std(0).mean().item<float>() * Math.Sqrt(embedding.shape[1]);
+    }
+}

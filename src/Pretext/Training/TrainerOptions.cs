@@ -1,0 +1,40 @@
+namespace Pretext.Training;
+
+/// <summary>Options of the shared training loop; every method trains through it.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Passes over the data.</summary>
+    public int Epochs { get; init; } = 10;
+    /// <summary>Stop after this many steps in total (0: Epochs decides). Used by smoke runs and tests.</summary>
+    public long MaxSteps { get; init; }
+    /// <summary>Samples per step; the last partial batch of an epoch is dropped (contrastive losses want full batches).</summary>
+    public int BatchSize { get; init; } = 256;
+    /// <summary>Peak learning rate after warmup.</summary>
+    public double LearningRate { get; init; } = 1.2;
+    /// <summary>Linear warmup length in epochs (fractions allowed); SimCLR warms up for 10 of 100+ epochs.</summary>
+    public double WarmupEpochs { get; init; } = 0.5;
+    /// <summary>Final learning rate as a fraction of the peak.</summary>
+    public double FinalLrFraction { get; init; }
+    public OptimizerOptions Optimizer { get; init; } = new();
+    /// <summary>Seed of all randomness: initial weights, data order, augmentations.</summary>
+    public int Seed { get; init; } = 42;
+    /// <summary>Intra-op CPU threads (0: leave TorchSharp's default).</summary>
+    public int Threads { get; init; }
+    /// <summary>Write a checkpoint every this many steps (0: only at the end).</summary>
+    public int CheckpointEvery { get; init; } = 200;
+    /// <summary>How many step checkpoints to keep; older ones are deleted after a newer one is safely on disk.</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+    /// <summary>Prepare the next batch's views on a background thread while the current step computes.</summary>
+    public bool Prefetch { get; init; } = true;
+
+    public void Validate()
+    {
+        if (Epochs <= 0 && MaxSteps <= 0) throw new ArgumentException("Set --epochs (or max steps) to a positive number.");
+        if (BatchSize < 2) throw new ArgumentException($"Batch size must be at least 2, got {BatchSize}.");
+        if (!(LearningRate > 0)) throw new ArgumentException($"Learning rate must be positive, got {LearningRate}.");
+        if (WarmupEpochs < 0) throw new ArgumentException("Warmup epochs must be >= 0.");
+        if (KeepCheckpoints < 1) throw new ArgumentException("Keep at least one checkpoint.");
+        if (CheckpointEvery < 0) throw new ArgumentException("Checkpoint interval must be >= 0.");
+        if (Threads < 0) throw new ArgumentException("Threads must be >= 0.");
+    }
+}
