@@ -1,0 +1,185 @@
+using System.Globalization;
+using Pretext.Export;
+using ScottPlot;
+
+namespace Pretext.Reporting;
+
+/// <summary>
+/// Headless PNG charts for run reports (ScottPlot 5, rendered off-screen by SkiaSharp), sized
+/// <see cref="Width"/> x <see cref="Height"/> pixels. Files are written atomically.
+/// </summary>
+public static class Plots
+{
+    /// <summary>Image width in pixels.</summary>
+    public const int Width = 800;
+
+    /// <summary>Image height in pixels.</summary>
+    public const int Height = 500;
+
+    // A short series drawn as a bare line is easy to miss (one point draws nothing at all), so
+    // series up to this length also get markers.
+    private const int MarkerThreshold = 30;
+
+    /// <summary>Draws one or more (x, y) line series.</summary>
+    /// <param name="path">PNG file to write; its directory is created if missing.</param>
+    /// <param name="title">Chart title.</param>
+    /// <param name="xLabel">X axis label.</param>
+    /// <param name="yLabel">Y axis label.</param>
+    /// <param name="series">Series as (legend name, x, y); a legend is shown when any name is non-empty.
+    /// Points with a non-finite coordinate (NaN from a missing metric, or a diverged loss) are skipped.
+    /// A list rather than <c>params</c>, because C# allows no optional parameter after <c>params</c>.</param>
+    /// <param name="logY">Logarithmic y axis (base 10); points with y &lt;= 0 are then skipped.</param>
+    /// <exception cref="ArgumentException">No series, a series whose x and y lengths differ, or
+    /// no drawable point at all.</exception>
+    public static void LinePlot(string path, string title, string xLabel, string yLabel,
+        IReadOnlyList<(string Name, double[] X, double[] Y)> series, bool logY = false)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (series.Count == 0) throw new ArgumentException($"No series given for '{path}'.", nameof(series));
+
+        using var plot = NewPlot(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(logY ? $"{yLabel} (log scale)" : yLabel);
+
+        double minY = double.PositiveInfinity, maxY = double.NegativeInfinity;
+        bool anyName = false;
+        foreach (var (name, x, y) in series)
+        {
+            if (x.Length != y.Length)
+                throw new ArgumentException($"Series '{name}' for '{path}' has {x.Length} x values but {y.Length} y values.", nameof(series));
+            var xs = new List<double>(x.Length);
+            var ys = new List<double>(y.Length);
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (!double.IsFinite(x[i]) || !double.IsFinite(y[i]) || (logY && y[i] <= 0)) continue;
+                xs.Add(x[i]);
+                // ScottPlot 5 has no logarithmic axis: plot log10(y) and label the ticks with 10^tick.
+                ys.Add(logY ? Math.Log10(y[i]) : y[i]);
+                minY = Math.Min(minY, y[i]);
+                maxY = Math.Max(maxY, y[i]);
+            }
+            if (xs.Count == 0) continue;
+            var line = plot.Add.ScatterLine(xs.ToArray(), ys.ToArray());
+            line.LineWidth = 2;
+            line.MarkerSize = xs.Count <= MarkerThreshold ? 5 : 0;
+            if (!string.IsNullOrEmpty(name))
+            {
+                line.LegendText = name;
+                anyName = true;
+            }
+        }
+        if (double.IsInfinity(minY))
+            throw new ArgumentException(
+                $"Nothing to draw in '{path}': every point is non-finite{(logY ? " or not positive (log scale)" : "")}.", nameof(series));
+
+        if (logY) ApplyLogTicks(plot, minY, maxY);
+        if (anyName) plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path);
+    }
+
+    /// <summary>Draws a bar chart with each bar's value printed on it.</summary>
+    /// <param name="path">PNG file to write; its directory is created if missing.</param>
+    /// <param name="title">Chart title.</param>
+    /// <param name="yLabel">Y axis label.</param>
+    /// <param name="bars">Bars as (category label, value), drawn left to right.</param>
+    /// <exception cref="ArgumentException">No bars, or a value that is not finite.</exception>
+    public static void BarPlot(string path, string title, string yLabel, IReadOnlyList<(string Label, double Value)> bars)
+    {
+        ArgumentNullException.ThrowIfNull(bars);
+        if (bars.Count == 0) throw new ArgumentException($"No bars given for '{path}'.", nameof(bars));
+
+        using var plot = NewPlot(title);
+        plot.YLabel(yLabel);
+
+        var items = new Bar[bars.Count];
+        var positions = new double[bars.Count];
+        var labels = new string[bars.Count];
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int i = 0; i < bars.Count; i++)
+        {
+            var (label, value) = bars[i];
+            if (!double.IsFinite(value))
+                throw new ArgumentException($"Bar '{label}' for '{path}' has value {value}; only finite values can be drawn.", nameof(bars));
+            positions[i] = i;
+            labels[i] = label;
+            items[i] = new Bar
+            {
+                Position = i,
+                Value = value,
+                Label = FormatValue(value),
+                FillColor = palette.GetColor(i),
+                Size = 0.6,
+            };
+        }
+        var barPlot = plot.Add.Bars(items);
+        barPlot.ValueLabelStyle.FontSize = 14;
+        barPlot.ValueLabelStyle.Bold = true;
+
+        plot.Axes.Bottom.SetTicks(positions, labels);
+        plot.Axes.Bottom.MajorTickStyle.Length = 0;
+        plot.HideGrid();
+        plot.Grid.YAxisStyle.IsVisible = true;
+        // Long category names overlap when horizontal; tilt them instead of truncating.
+        if (labels.Any(l => l.Length > 12))
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        }
+        // Bars start at the axis; the headroom above keeps the value labels inside the frame.
+        bool allNonNegative = bars.All(b => b.Value >= 0);
+        plot.Axes.Margins(left: 0.05, right: 0.05, bottom: allNonNegative ? 0 : 0.15, top: 0.15);
+        Save(plot, path);
+    }
+
+    private static Plot NewPlot(string title)
+    {
+        var plot = new Plot();
+        plot.Title(title);
+        plot.Font.Automatic();
+        return plot;
+    }
+
+    private static void Save(Plot plot, string path)
+    {
+        var bytes = plot.GetImageBytes(Width, Height, ImageFormat.Png);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    private static string FormatValue(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Places ticks at 1, 2-5 or 1-9 times powers of ten, whichever gives at least three, and
+    /// widens the axis to the neighbouring ticks so a range inside one decade still gets labels.
+    /// </summary>
+    private static void ApplyLogTicks(Plot plot, double minY, double maxY)
+    {
+        int[][] mantissaSets = [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
+        int kLow = (int)Math.Floor(Math.Log10(minY));
+        int kHigh = (int)Math.Ceiling(Math.Log10(maxY));
+        List<(double Value, string Label)> ticks = [];
+        foreach (var mantissas in mantissaSets)
+        {
+            var all = new List<(double Value, string Label)>();
+            for (int k = kLow; k <= kHigh; k++)
+                foreach (int m in mantissas)
+                    all.Add((m * Math.Pow(10, k), TickLabel(m, k)));
+            // Keep the ticks inside the data range plus the nearest one on each side.
+            int first = Math.Max(0, all.FindLastIndex(t => t.Value <= minY * (1 + 1e-12)));
+            int last = all.FindIndex(t => t.Value >= maxY * (1 - 1e-12));
+            if (last < 0) last = all.Count - 1;
+            ticks = all.GetRange(first, last - first + 1);
+            if (ticks.Count >= 3) break;
+        }
+        // Many decades: thin the labels out so they stay legible.
+        int stride = Math.Max(1, (int)Math.Ceiling(ticks.Count / 10.0));
+        var shown = ticks.Where((_, i) => i % stride == 0).ToArray();
+        plot.Axes.Left.SetTicks(shown.Select(t => Math.Log10(t.Value)).ToArray(), shown.Select(t => t.Label).ToArray());
+        double pad = 0.02 * (Math.Log10(ticks[^1].Value) - Math.Log10(ticks[0].Value));
+        plot.Axes.SetLimitsY(Math.Log10(ticks[0].Value) - pad, Math.Log10(ticks[^1].Value) + pad);
+    }
+
+    private static string TickLabel(int mantissa, int exponent) =>
+        exponent is >= -4 and <= 5
+            ? (mantissa * Math.Pow(10, exponent)).ToString("G6", CultureInfo.InvariantCulture)
+            : $"{mantissa}e{exponent}";
+}
