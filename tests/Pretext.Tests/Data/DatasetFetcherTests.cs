@@ -131,7 +131,7 @@ public sealed class DatasetFetcherTests
         var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.Get("fashion-mnist"));
         Assert.Contains(dir.Combine("nothing-here", "fashion-mnist", "train-images-idx3-ubyte"), e.Message);
         Assert.Contains("apt-get install -y dataset-fashion-mnist", e.Message);
-        Assert.Contains("Web: skipped", e.Message);
+        Assert.Contains("web mirror: skipped", e.Message);
         Assert.Contains("pretext data get fashion-mnist", e.Message);
 
         e = Assert.Throws<DatasetUnavailableException>(() => fetcher.Get("mnist"));
