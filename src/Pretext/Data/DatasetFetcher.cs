@@ -70,7 +70,7 @@ public sealed class DatasetFetcher : IDisposable
 {
     private readonly DatasetFetcherOptions options;
     private readonly HttpClient? ownedHttp;
-    private HttpClient? http;
+    private readonly HttpClient? http;
 
     /// <param name="options">Settings; defaults when null.</param>
     public DatasetFetcher(DatasetFetcherOptions? options = null)
