@@ -141,7 +141,8 @@ public static class EmbeddingWriter
         await using var stream = File.OpenRead(path);
         await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
         var fields = reader.Schema.GetDataFields();
-        var idField = fields.FirstOrDefault(f => f.Name == IdColumn && f.ClrType == typeof(string));
+        // Parquet.Net 6 reports a file's string columns as ReadOnlyMemory<char> unless asked otherwise.
+        var idField = fields.FirstOrDefault(f => f.Name == IdColumn && (f.ClrType == typeof(string) || f.ClrType == typeof(ReadOnlyMemory<char>)));
         var labelField = fields.FirstOrDefault(f => f.Name == LabelColumn);
         var valueFields = new List<DataField>();
         while (fields.FirstOrDefault(f => f.Name == $"e{valueFields.Count}") is { } f) valueFields.Add(f);

@@ -20,6 +20,9 @@ public static class Plots
     // series up to this length also get markers.
     private const int MarkerThreshold = 30;
 
+    // Characters per line of a bar's category label; longer names wrap at spaces.
+    private const int MaxLabelLine = 14;
+
     /// <summary>Draws one or more (x, y) line series.</summary>
     /// <param name="path">PNG file to write; its directory is created if missing.</param>
     /// <param name="title">Chart title.</param>
@@ -101,7 +104,7 @@ public static class Plots
             if (!double.IsFinite(value))
                 throw new ArgumentException($"Bar '{label}' for '{path}' has value {value}; only finite values can be drawn.", nameof(bars));
             positions[i] = i;
-            labels[i] = label;
+            labels[i] = Wrap(label, MaxLabelLine);
             items[i] = new Bar
             {
                 Position = i,
@@ -119,12 +122,6 @@ public static class Plots
         plot.Axes.Bottom.MajorTickStyle.Length = 0;
         plot.HideGrid();
         plot.Grid.YAxisStyle.IsVisible = true;
-        // Long category names overlap when horizontal; tilt them instead of truncating.
-        if (labels.Any(l => l.Length > 12))
-        {
-            plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
-            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-        }
         // Bars start at the axis; the headroom above keeps the value labels inside the frame.
         bool allNonNegative = bars.All(b => b.Value >= 0);
         plot.Axes.Margins(left: 0.05, right: 0.05, bottom: allNonNegative ? 0 : 0.15, top: 0.15);
@@ -145,37 +142,61 @@ public static class Plots
         AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
+    /// <summary>Breaks a long category name at spaces so neighbouring labels do not overlap.</summary>
+    private static string Wrap(string text, int width)
+    {
+        var lines = new List<string>();
+        var line = new System.Text.StringBuilder();
+        foreach (var word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                lines.Add(line.ToString());
+                line.Clear();
+            }
+            if (line.Length > 0) line.Append(' ');
+            line.Append(word);
+        }
+        lines.Add(line.ToString());
+        return string.Join('\n', lines);
+    }
+
     private static string FormatValue(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// Places ticks at 1, 2-5 or 1-9 times powers of ten, whichever gives at least three, and
-    /// widens the axis to the neighbouring ticks so a range inside one decade still gets labels.
+    /// Places labelled ticks at 1, then 1-2-5, then 1..9 times powers of ten, the first set that
+    /// gives at least three ticks in view. A range too narrow even for that (inside one step of
+    /// 1..9) falls back to automatic ticks labelled with their value.
     /// </summary>
     private static void ApplyLogTicks(Plot plot, double minY, double maxY)
     {
+        double lo = Math.Log10(minY), hi = Math.Log10(maxY);
+        double pad = Math.Max(0.05 * (hi - lo), 0.02);
+        lo -= pad;
+        hi += pad;
+        plot.Axes.SetLimitsY(lo, hi);
+
         int[][] mantissaSets = [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
-        int kLow = (int)Math.Floor(Math.Log10(minY));
-        int kHigh = (int)Math.Ceiling(Math.Log10(maxY));
-        List<(double Value, string Label)> ticks = [];
         foreach (var mantissas in mantissaSets)
         {
-            var all = new List<(double Value, string Label)>();
-            for (int k = kLow; k <= kHigh; k++)
+            var ticks = new List<(double Position, string Label)>();
+            for (int k = (int)Math.Floor(lo); k <= (int)Math.Ceiling(hi); k++)
                 foreach (int m in mantissas)
-                    all.Add((m * Math.Pow(10, k), TickLabel(m, k)));
-            // Keep the ticks inside the data range plus the nearest one on each side.
-            int first = Math.Max(0, all.FindLastIndex(t => t.Value <= minY * (1 + 1e-12)));
-            int last = all.FindIndex(t => t.Value >= maxY * (1 - 1e-12));
-            if (last < 0) last = all.Count - 1;
-            ticks = all.GetRange(first, last - first + 1);
-            if (ticks.Count >= 3) break;
+                {
+                    double position = Math.Log10(m) + k;
+                    if (position >= lo && position <= hi) ticks.Add((position, TickLabel(m, k)));
+                }
+            if (ticks.Count < 3) continue;
+            // Many decades: thin the labels out so they stay legible.
+            int stride = (int)Math.Ceiling(ticks.Count / 10.0);
+            var shown = ticks.Where((_, i) => i % stride == 0).ToArray();
+            plot.Axes.Left.SetTicks(shown.Select(t => t.Position).ToArray(), shown.Select(t => t.Label).ToArray());
+            return;
         }
-        // Many decades: thin the labels out so they stay legible.
-        int stride = Math.Max(1, (int)Math.Ceiling(ticks.Count / 10.0));
-        var shown = ticks.Where((_, i) => i % stride == 0).ToArray();
-        plot.Axes.Left.SetTicks(shown.Select(t => Math.Log10(t.Value)).ToArray(), shown.Select(t => t.Label).ToArray());
-        double pad = 0.02 * (Math.Log10(ticks[^1].Value) - Math.Log10(ticks[0].Value));
-        plot.Axes.SetLimitsY(Math.Log10(ticks[0].Value) - pad, Math.Log10(ticks[^1].Value) + pad);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        {
+            LabelFormatter = position => Math.Pow(10, position).ToString("G3", CultureInfo.InvariantCulture),
+        };
     }
 
     private static string TickLabel(int mantissa, int exponent) =>

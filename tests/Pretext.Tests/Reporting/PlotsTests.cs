@@ -1,0 +1,52 @@
+using Pretext.Reporting;
+using Xunit;
+
+namespace Pretext.Tests.Reporting;
+
+public class PlotsTests
+{
+    private static (string, double[], double[]) Curve(string name, double scale)
+    {
+        var x = Enumerable.Range(1, 200).Select(i => (double)i).ToArray();
+        return (name, x, x.Select(s => scale * Math.Exp(-s / 40) + 0.05).ToArray());
+    }
+
+    [Fact]
+    public void LinePlotWritesPng()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("loss.png");
+        Plots.LinePlot(path, "Training loss", "step", "loss", [Curve("train", 6), Curve("val", 5)]);
+        PngAssert.IsPng(path, Plots.Width, Plots.Height);
+    }
+
+    [Fact]
+    public void LogLinePlotSkipsNonPositiveAndNonFinitePoints()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("lr.png");
+        double[] x = [0, 1, 2, 3, 4, 5];
+        double[] y = [0, 1e-4, double.NaN, 1e-2, 0.1, 0.05];
+        Plots.LinePlot(path, "Learning rate", "step", "lr", [("", x, y)], logY: true);
+        PngAssert.IsPng(path, Plots.Width, Plots.Height);
+    }
+
+    [Fact]
+    public void LinePlotRejectsMismatchedOrEmptySeries()
+    {
+        using var dir = new TempDirectory();
+        Assert.Throws<ArgumentException>(() => Plots.LinePlot(dir.File("a.png"), "t", "x", "y", [("s", new double[3], new double[2])]));
+        Assert.Throws<ArgumentException>(() => Plots.LinePlot(dir.File("b.png"), "t", "x", "y", [("s", [1.0], [-1.0])], logY: true));
+        Assert.False(File.Exists(dir.File("a.png")));
+    }
+
+    [Fact]
+    public void BarPlotWritesPng()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("probe.png");
+        Plots.BarPlot(path, "Linear probe accuracy", "accuracy", [("random init", 0.412), ("SimCLR", 0.8734), ("supervised", 0.912)]);
+        PngAssert.IsPng(path, Plots.Width, Plots.Height);
+        Assert.Throws<ArgumentException>(() => Plots.BarPlot(dir.File("x.png"), "t", "y", [("nan", double.NaN)]));
+    }
+}
