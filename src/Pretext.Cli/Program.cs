@@ -1,1 +1,3 @@
-Console.WriteLine(TorchSharp.torch.ones(2).sum().item<float>());
+using Pretext.Cli;
+
+return PretextCli.Run(args);

@@ -27,6 +27,13 @@ public sealed record SupervisedOptions
 /// </summary>
 public static class SupervisedBaseline
 {
+    /// <summary>Optimiser steps the baseline takes for a subset of <paramref name="labelled"/> samples.</summary>
+    public static long StepsFor(int labelled, SupervisedOptions options)
+    {
+        int batch = Math.Min(options.BatchSize, labelled);
+        return Math.Max(options.Steps, options.MinEpochs * Math.Max(1, labelled / batch));
+    }
+
     public static double TrainAndTest(Func<Encoder> makeEncoder, IDataset train, long[] subset, IDataset test,
         IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
@@ -39,7 +46,7 @@ public static class SupervisedBaseline
         using var opt = new Training.Optimizer(groups, new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = options.WeightDecay });
         int batch = Math.Min(options.BatchSize, subset.Length);
         long stepsPerEpoch = Math.Max(1, subset.Length / batch);
-        long steps = Math.Max(options.Steps, options.MinEpochs * stepsPerEpoch);
+        long steps = StepsFor(subset.Length, options);
         var schedule = new WarmupCosineSchedule(options.LearningRate, Math.Max(1, steps / 20), steps);
         var labels = train.Labels;
         encoder.train(); head.train();

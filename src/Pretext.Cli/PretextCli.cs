@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Globalization;
+using Pretext.Runs;
+using Spectre.Console;
+
+namespace Pretext.Cli;
+
+/// <summary>The `pretext` command line: one sub-command per task, --help on each.</summary>
+public static class PretextCli
+{
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("Pretext: self-supervised pretraining, evaluation and export for .NET (TorchSharp).");
+        root.Subcommands.Add(QuickstartCommand());
+        root.Subcommands.Add(Commands.Data());
+        root.Subcommands.Add(Commands.Pretrain());
+        root.Subcommands.Add(Commands.Evaluate());
+        root.Subcommands.Add(Commands.Embed());
+        root.Subcommands.Add(Commands.Methods());
+        return root.Parse(args).Invoke();
+    }
+
+    internal static Option<int> ThreadsOption() => new("--threads") { Description = "CPU threads for tensor work (tests and benchmarks pin this).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+    internal static Option<string?> DataDirOption() => new("--data-dir") { Description = "Data cache folder (default: $PRETEXT_DATA, else ~/.cache/pretext/data)." };
+
+    private static Command QuickstartCommand()
+    {
+        var fast = new Option<bool>("--fast") { Description = "Smoke run: 12,800 images, 2 epochs, short baselines (a few minutes)." };
+        var runDir = new Option<string>("--run-dir") { Description = "Run folder for config, metrics, checkpoints, plots and report.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") };
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist or mnist.", DefaultValueFactory = _ => "fashion-mnist" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint." };
+        var threads = ThreadsOption();
+        var dataDir = DataDirOption();
+        var cmd = new Command("quickstart", "Get Fashion-MNIST, pretrain SimCLR without labels, evaluate with 100/10/1 % labels against training from scratch, write a report.")
+        {
+            fast, runDir, dataset, resume, threads, dataDir,
+        };
+        cmd.SetAction(p => Guard(() =>
+        {
+            var opts = new QuickstartOptions
+            {
+                Fast = p.GetValue(fast), RunDirectory = p.GetValue(runDir)!, Dataset = p.GetValue(dataset)!,
+                Resume = p.GetValue(resume), Threads = p.GetValue(threads), DataDirectory = p.GetValue(dataDir),
+            };
+            var r = ConsoleObserver.Run(o => Quickstart.Run(opts, o));
+            PrintSummary(r);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static void PrintSummary(QuickstartResult r)
+    {
+        var t = new Table().Title("Fashion-MNIST test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch").AddColumn("gain");
+        string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
+        t.AddRow("kNN, all labels", P(r.Evaluation.Knn), "", "");
+        foreach (var (f, n, a) in r.Evaluation.Linear)
+        {
+            var s = r.Evaluation.Supervised.FirstOrDefault(x => Math.Abs(x.Fraction - f) < 1e-12);
+            t.AddRow($"{RunReport.Key(f)} % ({n})", P(a), s.Labels > 0 ? P(s.Accuracy) : "-",
+                s.Labels > 0 ? (100 * (a - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts" : "-");
+        }
+        AnsiConsole.Write(t);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretraining: {r.Pretrain.Seconds:F0} s, {r.Pretrain.SamplesPerSecond:F0} samples/s."));
+        Console.WriteLine($"Report: {Path.GetFullPath(r.ReportPath)}");
+        Console.WriteLine($"Summary: {Path.GetFullPath(Path.Combine(r.RunDirectory, "summary.json"))}");
+    }
+
+    /// <summary>Turns user mistakes into one red line and exit code 2, anything else into exit code 1 with the message.</summary>
+    internal static int Guard(Func<int> action)
+    {
+        try { return action(); }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+                                    or InvalidOperationException or IOException or Training.TrainingDivergedException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled.");
+            return 130;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using Pretext.Training;
+
+namespace Pretext.Runs;
+
+/// <summary>Ready-made run configurations: good defaults per data set matter more than knobs.</summary>
+public static class Presets
+{
+    /// <summary>
+    /// SimCLR on a 28x28 grey data set (Fashion-MNIST, MNIST), sized to finish pretraining in about a
+    /// quarter of an hour on 2 CPU cores: a one-block-per-stage ResNet (widths 32-64-128-256) computing
+    /// in bf16 with fp32 master weights and channels-last layout (about 1.6x the fp32 throughput here),
+    /// batch 256, 5 epochs, LARS at lr 0.075*sqrt(256) = 1.2 (SimCLR appendix B.1's square-root scaling
+    /// for small batches), weight decay 1e-6, temperature 0.2, crop scale 0.2-1 (28-pixel images lose
+    /// their object below that), brightness/contrast jitter in place of colour jitter (grey images).
+    /// </summary>
+    public static RunConfig SimClrSmallGrey(string dataset = "fashion-mnist", int threads = 2) => new()
+    {
+        Method = "simclr",
+        Dataset = dataset,
+        Encoder = new EncoderConfig(),
+        SimClr = new Methods.SimClrOptions { Temperature = 0.2, ProjectionDim = 128 },
+        Augment = new ImageAugmentationConfig
+        {
+            Mean = dataset == "mnist" ? [0.1307f] : [0.2860f],
+            Std = dataset == "mnist" ? [0.3081f] : [0.3530f],
+        },
+        Train = new TrainerOptions
+        {
+            Epochs = 5, BatchSize = 256, LearningRate = 1.2, WarmupEpochs = 0.5, Seed = 42, Threads = threads,
+            CheckpointEvery = 100, KeepCheckpoints = 3,
+            Optimizer = new OptimizerOptions { Kind = OptimizerKind.Lars, WeightDecay = 1e-6, Momentum = 0.9 },
+        },
+    };
+
+    /// <summary>The --fast smoke run: same recipe on 12,800 training images for 2 epochs (100 steps), short baselines.</summary>
+    public static RunConfig Fast(RunConfig full) => full with
+    {
+        Train = full.Train with { Epochs = 2, CheckpointEvery = 50 },
+        Evaluation = full.Evaluation with { Supervised = full.Evaluation.Supervised with { Steps = 100, MinEpochs = 2 } },
+    };
+
+    /// <summary>Training images the --fast run uses.</summary>
+    public const int FastTrainSamples = 12_800;
+}

@@ -1,0 +1,118 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Pretext.Augmentations;
+using Pretext.Core;
+using Pretext.Encoders;
+using Pretext.Evaluation;
+using Pretext.Methods;
+using Pretext.Training;
+
+namespace Pretext.Runs;
+
+/// <summary>Encoder families behind the one encoder contract.</summary>
+public enum EncoderKind { ResNet, Mlp }
+
+/// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
+public sealed record EncoderConfig
+{
+    public EncoderKind Kind { get; init; } = EncoderKind.ResNet;
+    public int InChannels { get; init; } = 1;
+    public int ImageSize { get; init; } = 28;
+    /// <summary>ResNet stage widths.</summary>
+    public int[] Widths { get; init; } = [32, 64, 128, 256];
+    /// <summary>ResNet blocks per stage.</summary>
+    public int[] Blocks { get; init; } = [1, 1, 1, 1];
+    /// <summary>MLP hidden widths (last = feature width).</summary>
+    public int[] Hidden { get; init; } = [512, 256];
+    public Precision Precision { get; init; } = Precision.BFloat16;
+    public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
+
+    public Encoder Build() => Kind switch
+    {
+        EncoderKind.ResNet => new ResNet(new ResNetOptions
+        {
+            InChannels = InChannels, ImageSize = ImageSize, Widths = Widths, Blocks = Blocks,
+            Compute = new ComputeOptions(Precision, Layout),
+        }),
+        EncoderKind.Mlp => new MlpEncoder(new MlpOptions { InputShape = [InChannels, ImageSize, ImageSize], Hidden = Hidden }),
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown encoder kind."),
+    };
+}
+
+/// <summary>Image view augmentation settings (SimCLR appendix A, adapted per data set by presets).</summary>
+public sealed record ImageAugmentationConfig
+{
+    public int Size { get; init; } = 28;
+    public double CropScaleMin { get; init; } = 0.2;
+    public double CropScaleMax { get; init; } = 1.0;
+    public double FlipProbability { get; init; } = 0.5;
+    public double Brightness { get; init; } = 0.4;
+    public double Contrast { get; init; } = 0.4;
+    public double JitterProbability { get; init; } = 0.8;
+    public double BlurProbability { get; init; }
+    public double ErasingProbability { get; init; }
+    /// <summary>Per-channel mean and std used to standardise inputs (training and evaluation).</summary>
+    public float[] Mean { get; init; } = [0.2860f];
+    public float[] Std { get; init; } = [0.3530f];
+
+    /// <summary>One view's random pipeline, ending in normalisation.</summary>
+    public IAugmentation BuildView()
+    {
+        var steps = new List<IAugmentation> { new RandomResizedCrop(Size, CropScaleMin, CropScaleMax, flipProbability: FlipProbability) };
+        if (JitterProbability > 0) steps.Add(new BrightnessContrastJitter(Brightness, Contrast, JitterProbability));
+        if (BlurProbability > 0) steps.Add(new RandomGaussianBlur(Math.Max(3, (Size / 10) | 1), probability: BlurProbability));
+        if (ErasingProbability > 0) steps.Add(new RandomErasing(ErasingProbability));
+        steps.Add(BuildNormalize());
+        return new AugmentationPipeline(steps);
+    }
+
+    /// <summary>Light augmentation for the supervised baseline (crop + flip only), without normalisation.</summary>
+    public IAugmentation BuildSupervised() => new RandomResizedCrop(Size, Math.Max(CropScaleMin, 0.5), 1.0, flipProbability: FlipProbability);
+
+    public Normalize BuildNormalize() => new(Mean, Std);
+}
+
+/// <summary>How a run is evaluated.</summary>
+public sealed record EvaluationConfig
+{
+    /// <summary>Label fractions for the linear probe.</summary>
+    public double[] LinearFractions { get; init; } = [1.0, 0.1, 0.01];
+    /// <summary>Label fractions for the supervised-from-scratch baseline.</summary>
+    public double[] SupervisedFractions { get; init; } = [0.1, 0.01];
+    public int KnnK { get; init; } = 200;
+    public double KnnTemperature { get; init; } = 0.1;
+    public int SubsetSeed { get; init; } = 0;
+    public LinearProbeOptions Probe { get; init; } = new();
+    public SupervisedOptions Supervised { get; init; } = new();
+}
+
+/// <summary>Everything that defines a pretraining run. Written as config.json and into each checkpoint.</summary>
+public sealed record RunConfig
+{
+    public string Method { get; init; } = "simclr";
+    public string Dataset { get; init; } = "fashion-mnist";
+    public EncoderConfig Encoder { get; init; } = new();
+    public SimClrOptions SimClr { get; init; } = new();
+    public ImageAugmentationConfig Augment { get; init; } = new();
+    public TrainerOptions Train { get; init; } = new();
+    public EvaluationConfig Evaluation { get; init; } = new();
+
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <exception cref="InvalidDataException">The JSON is not a run config; the message names <paramref name="source"/>.</exception>
+    public static RunConfig FromJson(string json, string source)
+    {
+        try { return JsonSerializer.Deserialize<RunConfig>(json, JsonOptions) ?? throw new InvalidDataException($"{source}: empty run config."); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid Pretext run config ({e.Message})."); }
+    }
+
+    /// <summary>The fields that must match for --resume to continue a run (not threads or checkpointing cadence).</summary>
+    public string ResumeFingerprint() => (this with { Train = Train with { Threads = 0, CheckpointEvery = 0, KeepCheckpoints = 1, Prefetch = true }, Evaluation = new() }).ToJson();
+}

@@ -1,0 +1,39 @@
+using Pretext.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Tests;
+
+/// <summary>Small deterministic data for tests: structured 28x28 images (a bright blob per class) so learning is possible.</summary>
+internal static class TestData
+{
+    /// <summary>Same shape, dtype and every element equal (TorchSharp's Tensor.equal is element-wise).</summary>
+    public static bool Same(Tensor a, Tensor b)
+    {
+        if (!a.shape.SequenceEqual(b.shape) || a.dtype != b.dtype) return false;
+        using var eq = a.eq(b);
+        using var all = eq.all();
+        return all.item<bool>();
+    }
+
+    public static TensorDataset Blobs(int n, int classes = 4, int seed = 0)
+    {
+        var rng = new Random(seed);
+        var pixels = new byte[n * 28 * 28];
+        var labels = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            int c = i % classes;
+            labels[i] = c;
+            int cx = 6 + 5 * c, cy = 8 + 3 * c;
+            for (int y = 0; y < 28; y++)
+                for (int x = 0; x < 28; x++)
+                {
+                    double d2 = (x - cx) * (x - cx) + (y - cy) * (y - cy);
+                    double v = 255 * Math.Exp(-d2 / 18) + rng.Next(0, 40);
+                    pixels[i * 784 + y * 28 + x] = (byte)Math.Min(255, v);
+                }
+        }
+        return new TensorDataset("blobs", tensor(pixels, [n, 1, 28, 28]), labels, Enumerable.Range(0, classes).Select(c => $"c{c}").ToArray());
+    }
+}
