@@ -1,0 +1,81 @@
+using Pretext.Cli;
+using Pretext.Export;
+using Pretext.Tests.Data;
+
+namespace Pretext.Tests.Cli;
+
+/// <summary>The user's path through the CLI on their own images: pretrain, resume, evaluate, embed.</summary>
+[Collection("console")]
+public class EndToEndTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var oldOut = Console.Out; var oldErr = Console.Error;
+        var o = new StringWriter(); var e = new StringWriter();
+        Console.SetOut(o); Console.SetError(e);
+        try { return (PretextCli.Run(args), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    private static void WriteBlobFolder(string root, int perClass)
+    {
+        var rng = new Random(3);
+        for (int c = 0; c < 3; c++)
+        {
+            var dir = Path.Combine(root, $"class{c}");
+            Directory.CreateDirectory(dir);
+            for (int i = 0; i < perClass; i++)
+            {
+                int cx = 6 + 7 * c, cy = 8 + 5 * c, w = 20 + rng.Next(0, 9);
+                var png = TestFiles.Png(w, w, 1, (x, y) =>
+                {
+                    double d2 = Math.Pow(x * 28.0 / w - cx, 2) + Math.Pow(y * 28.0 / w - cy, 2);
+                    return [(byte)Math.Min(255, 255 * Math.Exp(-d2 / 16) + rng.Next(0, 30))];
+                });
+                File.WriteAllBytes(Path.Combine(dir, $"img{i:D3}.png"), png);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task PretrainResumeEvaluateEmbedOnAnImageFolder()
+    {
+        using var dir = new TempDirectory();
+        var images = Path.Combine(dir.Path, "images");
+        WriteBlobFolder(images, 40);
+        var run = Path.Combine(dir.Path, "run");
+        string[] common = ["--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
+                           "--epochs", "2", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous", "--checkpoint-every", "3"];
+
+        var (c1, o1, e1) = Run(["pretrain", .. common, "--max-steps", "4"]);
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.Contains("Done: 4 steps", o1);
+        // A second plain run must not overwrite the first.
+        var (c2, _, e2) = Run(["pretrain", .. common, "--max-steps", "4"]);
+        Assert.Equal(2, c2);
+        Assert.Contains("--resume", e2);
+        var (c3, o3, e3) = Run(["pretrain", .. common, "--max-steps", "4", "--resume"]);
+        Assert.True(c3 == 0, o3 + e3);
+        Assert.Contains("Resuming", o3);
+
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000004.safetensors");
+        Assert.True(File.Exists(ckpt));
+        var (c4, o4, e4) = Run("evaluate", "--checkpoint", ckpt, "--no-supervised", "--threads", "1");
+        Assert.True(c4 == 0, o4 + e4);
+        Assert.Contains("kNN", o4);
+        Assert.True(File.Exists(Path.Combine(run, "evaluation", "report.html")));
+        Assert.True(File.Exists(Path.Combine(run, "evaluation", "summary.json")));
+
+        var csv = Path.Combine(dir.Path, "emb.csv");
+        var parquet = Path.Combine(dir.Path, "emb.parquet");
+        var (c5, o5, e5) = Run("embed", "--checkpoint", ckpt, "--out", csv, "--out", parquet, "--threads", "1");
+        Assert.True(c5 == 0, o5 + e5);
+        var table = EmbeddingWriter.ReadCsv(csv);
+        Assert.Equal(120, table.Count);
+        Assert.Equal(16, table.Dim);
+        Assert.StartsWith("class0/", table.Ids[0]);
+        var fromParquet = await EmbeddingWriter.ReadParquetAsync(parquet);
+        Assert.Equal(table.Data, fromParquet.Data);
+        Assert.Equal(table.Labels, fromParquet.Labels);
+    }
+}
