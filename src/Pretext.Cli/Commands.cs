@@ -62,6 +62,8 @@ internal static class Commands
         var seed = new Option<int?>("--seed") { Description = "Seed of weights, data order and augmentations (preset: 42)." };
         var precision = new Option<Precision?>("--precision") { Description = "Float32 or BFloat16 (mixed: fp32 master weights) (preset: BFloat16)." };
         var layout = new Option<MemoryLayout?>("--layout") { Description = "Contiguous or ChannelsLast (preset: ChannelsLast)." };
+        var encoder = new Option<EncoderKind?>("--encoder") { Description = "ResNet (small-image ResNet) or Mlp (preset: ResNet)." };
+        var hidden = new Option<string?>("--hidden") { Description = "MLP hidden widths, e.g. 512,256 (last = feature width)." };
         var widths = new Option<string?>("--widths") { Description = "ResNet stage widths, e.g. 32,64,128,256." };
         var blocks = new Option<string?>("--blocks") { Description = "ResNet blocks per stage, e.g. 2,2,2,2 (ResNet-18 layout)." };
         var imageSize = new Option<int?>("--image-size") { Description = "Side images are resized/cropped to (preset: 28)." };
@@ -74,7 +76,7 @@ internal static class Commands
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            widths, blocks, imageSize, channels, ckptEvery, keep, resume, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -83,6 +85,8 @@ internal static class Commands
             cfg = cfg with { Dataset = ds, Method = MethodRegistry.Get(p.GetValue(method)!).Name };
             var enc = cfg.Encoder with
             {
+                Kind = p.GetValue(encoder) ?? cfg.Encoder.Kind,
+                Hidden = ParseInts(p.GetValue(hidden), "--hidden") ?? cfg.Encoder.Hidden,
                 Widths = ParseInts(p.GetValue(widths), "--widths") ?? cfg.Encoder.Widths,
                 Blocks = ParseInts(p.GetValue(blocks), "--blocks") ?? cfg.Encoder.Blocks,
                 Precision = p.GetValue(precision) ?? cfg.Encoder.Precision,

@@ -62,11 +62,23 @@ internal sealed class ConsoleObserver : IRunObserver
 
     public void EndStage(string? summary = null)
     {
-        if (task is not null) { task.Value = total; task.StopTask(); task = null; }
+        if (task is not null)
+        {
+            // The finished bar stays on screen; the summary goes into its description.
+            task.Value = total;
+            task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{stage}: done in {stageClock.Elapsed.TotalSeconds:F0} s{(summary is null ? "" : ", " + summary)}"));
+            task.StopTask();
+            task = null;
+            return;
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{Now}] {stage}: done in {stageClock.Elapsed.TotalSeconds:F0} s{(summary is null ? "" : ", " + summary)}"));
     }
 
-    public void Message(string text) => Console.WriteLine(text);
+    public void Message(string text)
+    {
+        if (ctx is not null) AnsiConsole.WriteLine(text); // renders above the live bars
+        else Console.WriteLine(text);
+    }
 
     private static string Now => DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture);
 }
