@@ -1,4 +1,3 @@
-using Pretext.Cli;
 using Pretext.Export;
 using Pretext.Tests.Data;
 
@@ -8,14 +7,7 @@ namespace Pretext.Tests.Cli;
 [Collection("console")]
 public class EndToEndTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var oldOut = Console.Out; var oldErr = Console.Error;
-        var o = new StringWriter(); var e = new StringWriter();
-        Console.SetOut(o); Console.SetError(e);
-        try { return (PretextCli.Run(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static void WriteBlobFolder(string root, int perClass)
     {
