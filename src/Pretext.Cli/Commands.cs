@@ -51,10 +51,10 @@ internal static class Commands
         var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, or a folder of images.", DefaultValueFactory = _ => "fashion-mnist" };
         var runDir = new Option<string>("--run-dir") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", DefaultValueFactory = _ => Path.Combine("runs", "pretrain") };
         var method = new Option<string>("--method") { Description = "Method from `pretext methods`.", DefaultValueFactory = _ => "simclr" };
-        var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 5)." };
+        var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 6)." };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total." };
         var batch = new Option<int?>("--batch-size") { Description = "Samples per step (preset: 256)." };
-        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (preset: 1.2 for LARS)." };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (preset: 2.4 for LARS)." };
         var optimizer = new Option<OptimizerKind?>("--optimizer") { Description = "sgd, adamw or lars (preset: lars)." };
         var wd = new Option<double?>("--weight-decay") { Description = "Weight decay of weights (not biases/norms) (preset: 1e-6)." };
         var warmup = new Option<double?>("--warmup-epochs") { Description = "Linear warmup length in epochs (preset: 0.5)." };

@@ -7,7 +7,7 @@ namespace Pretext.Evaluation;
 public sealed record LinearProbeOptions
 {
     /// <summary>L2 penalties tried; the one with the best accuracy on a held-out 20 % of the labelled subset is kept.</summary>
-    public double[] WeightDecays { get; init; } = [0, 1e-4, 1e-3, 1e-2];
+    public double[] WeightDecays { get; init; } = [0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1];
     /// <summary>Full-batch Adam iterations per fit.</summary>
     public int Iterations { get; init; } = 300;
     public double LearningRate { get; init; } = 0.05;
