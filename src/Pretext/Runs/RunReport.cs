@@ -14,11 +14,13 @@ public static class RunReport
         var d = new Dictionary<string, object> { ["knn"] = ev.Knn };
         foreach (var (f, _, a) in ev.Linear) d[$"linear_{Key(f)}"] = a;
         foreach (var (f, _, a) in ev.Supervised) d[$"supervised_{Key(f)}"] = a;
-        d["pretrain_seconds"] = pre.Seconds;
-        d["samples_per_second"] = pre.SamplesPerSecond;
+        // Evaluating a checkpoint on its own knows nothing of its pretraining: leave those keys out rather than write NaN.
+        void Add(string key, double v) { if (double.IsFinite(v)) d[key] = v; }
+        Add("pretrain_seconds", pre.Seconds);
+        Add("samples_per_second", pre.SamplesPerSecond);
         d["steps"] = pre.Steps;
-        d["final_loss"] = pre.FinalLoss;
-        d["collapse_std"] = pre.FinalCollapseStd;
+        Add("final_loss", pre.FinalLoss);
+        Add("collapse_std", pre.FinalCollapseStd);
         d["evaluation_seconds"] = ev.Seconds;
         d["checkpoint"] = pre.FinalCheckpoint;
         return d;
@@ -63,15 +65,16 @@ public static class RunReport
             table.Add([$"{Key(f)} % labels ({n})", Pct(a), sup.Labels > 0 ? Pct(sup.Accuracy) : "-", sup.Labels > 0 ? (100 * (a - sup.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts" : "-"]);
         }
         report.AddTable("Test accuracy", ["labels", "pretrained (linear probe)", "from scratch (supervised)", "gain"], table);
-        report.AddKeyValueTable("Run", [
-            ("pretraining time", pre.Seconds.ToString("F0", CultureInfo.InvariantCulture) + " s"),
-            ("samples per second", pre.SamplesPerSecond.ToString("F1", CultureInfo.InvariantCulture)),
-            ("steps", pre.Steps.ToString(CultureInfo.InvariantCulture)),
-            ("final loss", pre.FinalLoss.ToString("F4", CultureInfo.InvariantCulture)),
-            ("collapse monitor (final)", pre.FinalCollapseStd.ToString("F3", CultureInfo.InvariantCulture)),
-            ("evaluation time", ev.Seconds.ToString("F0", CultureInfo.InvariantCulture) + " s"),
-            ("checkpoint", pre.FinalCheckpoint),
-        ]);
+        string F(double v, string format, string unit = "") => v.ToString(format, CultureInfo.InvariantCulture) + unit;
+        var facts = new List<(string, string)>();
+        if (double.IsFinite(pre.Seconds)) facts.Add(("pretraining time", F(pre.Seconds, "F0", " s")));
+        if (double.IsFinite(pre.SamplesPerSecond)) facts.Add(("samples per second", F(pre.SamplesPerSecond, "F1")));
+        facts.Add(("steps", pre.Steps.ToString(CultureInfo.InvariantCulture)));
+        if (double.IsFinite(pre.FinalLoss)) facts.Add(("final loss", F(pre.FinalLoss, "F4")));
+        if (double.IsFinite(pre.FinalCollapseStd)) facts.Add(("collapse monitor (final)", F(pre.FinalCollapseStd, "F3")));
+        facts.Add(("evaluation time", F(ev.Seconds, "F0", " s")));
+        facts.Add(("checkpoint", pre.FinalCheckpoint));
+        report.AddKeyValueTable("Run", facts);
         foreach (var (c, p) in images) report.AddImage(c, p);
         report.AddHeading("Configuration");
         report.AddPreformatted(config.ToJson());
