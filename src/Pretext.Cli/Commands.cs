@@ -40,7 +40,7 @@ internal static class Commands
         var cmd = new Command("methods", "List the self-supervised methods, one line each.");
         cmd.SetAction(_ =>
         {
-            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-12} {m.Description}");
+            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {m.Description}");
             return 0;
         });
         return cmd;
@@ -58,7 +58,12 @@ internal static class Commands
         var optimizer = new Option<OptimizerKind?>("--optimizer") { Description = "sgd, adamw or lars (preset: lars)." };
         var wd = new Option<double?>("--weight-decay") { Description = "Weight decay of weights (not biases/norms) (preset: 1e-6)." };
         var warmup = new Option<double?>("--warmup-epochs") { Description = "Linear warmup length in epochs (preset: 0.5)." };
-        var temperature = new Option<double?>("--temperature") { Description = "NT-Xent temperature (preset: 0.2)." };
+        var temperature = new Option<double?>("--temperature") { Description = "SimCLR's NT-Xent temperature (preset: 0.2); other methods' options: --set." };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "Override any config.json field, e.g. --set methods.simclr.temperature=0.1 --set encoder.widths=[64,128,256,512] (applied last).",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var seed = new Option<int?>("--seed") { Description = "Seed of weights, data order and augmentations (preset: 42)." };
         var precision = new Option<Precision?>("--precision") { Description = "Float32 or BFloat16 (mixed: fp32 master weights) (preset: BFloat16)." };
         var layout = new Option<MemoryLayout?>("--layout") { Description = "Contiguous or ChannelsLast (preset: ChannelsLast)." };
@@ -76,13 +81,13 @@ internal static class Commands
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             string ds = p.GetValue(dataset)!;
             var cfg = Presets.SimClrSmallGrey(DatasetSpec.IsCatalogName(ds) ? ds.ToLowerInvariant() : "fashion-mnist", p.GetValue(threads));
-            cfg = cfg with { Dataset = ds, Method = MethodRegistry.Get(p.GetValue(method)!).Name };
+            cfg = MethodRegistry.Get(p.GetValue(method)!).ApplyPreset(cfg with { Dataset = ds });
             var enc = cfg.Encoder with
             {
                 Kind = p.GetValue(encoder) ?? cfg.Encoder.Kind,
@@ -105,7 +110,13 @@ internal static class Commands
                 CheckpointEvery = p.GetValue(ckptEvery) ?? t.CheckpointEvery, KeepCheckpoints = p.GetValue(keep) ?? t.KeepCheckpoints,
                 Optimizer = t.Optimizer with { Kind = p.GetValue(optimizer) ?? t.Optimizer.Kind, WeightDecay = p.GetValue(wd) ?? t.Optimizer.WeightDecay },
             };
-            cfg = cfg with { Encoder = enc, Augment = aug, Train = t, SimClr = cfg.SimClr with { Temperature = p.GetValue(temperature) ?? cfg.SimClr.Temperature } };
+            cfg = cfg with { Encoder = enc, Augment = aug, Train = t };
+            if (p.GetValue(temperature) is double tau)
+            {
+                if (cfg.Method != "simclr") throw new ArgumentException($"--temperature is SimCLR's; for {cfg.Method} use --set methods.{cfg.Method}.<option>=<value>.");
+                cfg = cfg with { Methods = cfg.Methods with { SimClr = cfg.Methods.SimClr with { Temperature = tau } } };
+            }
+            cfg = ConfigOverrides.Apply(cfg, p.GetValue(set) ?? []);
             torch.set_num_threads(p.GetValue(threads));
             var (train, test) = DatasetSpec.Load(ds, enc, p.GetValue(dataDir), Console.WriteLine, needTest: false);
             using (train)

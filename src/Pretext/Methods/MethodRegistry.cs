@@ -4,16 +4,32 @@ using Pretext.Runs;
 
 namespace Pretext.Methods;
 
-/// <summary>One registered method: its key, a one-line description, and how to build it and its views.</summary>
-public sealed record MethodEntry(string Name, string Description, Func<Encoder, RunConfig, ISslMethod> Create, Func<RunConfig, IViewGenerator> Views);
+/// <summary>One registered method: its key, family, a one-line description, and how to build it, its views and its defaults.</summary>
+/// <param name="Name">Registry key, lower-case and stable.</param>
+/// <param name="Family">contrastive, non-contrastive, clustering, masked or classic.</param>
+/// <param name="Description">One line for `pretext methods`.</param>
+/// <param name="Create">Builds the method around an encoder from the run config.</param>
+/// <param name="Views">The view generator the training loop feeds the method with.</param>
+/// <param name="Preset">Turns a data set's base preset (<see cref="Presets"/>) into this method's defaults
+/// (optimiser, learning rate, augmentation); identity when the base preset already suits it.</param>
+public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, RunConfig, ISslMethod> Create,
+    Func<RunConfig, IViewGenerator> Views, Func<RunConfig, RunConfig>? Preset = null)
+{
+    /// <summary>The run config with this method selected and its defaults applied.</summary>
+    public RunConfig ApplyPreset(RunConfig baseConfig)
+    {
+        var cfg = baseConfig with { Method = Name };
+        return Preset is null ? cfg : Preset(cfg);
+    }
+}
 
 /// <summary>The table of self-supervised methods, one row each. Keys are lower-case and stable.</summary>
 public static class MethodRegistry
 {
     public static IReadOnlyList<MethodEntry> All { get; } =
     [
-        new("simclr", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
-            (enc, cfg) => new SimClr(enc, cfg.SimClr),
+        new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
+            (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2)),
     ];
 

@@ -7,6 +7,12 @@ using static TorchSharp.torch;
 
 namespace Pretext.Methods;
 
+public sealed partial record MethodSettings
+{
+    /// <summary>SimCLR's options.</summary>
+    public SimClrOptions SimClr { get; init; } = new();
+}
+
 /// <summary>Options of <see cref="SimClr"/>.</summary>
 public sealed record SimClrOptions
 {

@@ -18,7 +18,7 @@ public static class Presets
         Method = "simclr",
         Dataset = dataset,
         Encoder = new EncoderConfig(),
-        SimClr = new Methods.SimClrOptions { Temperature = 0.2, ProjectionDim = 128 },
+        Methods = new Methods.MethodSettings { SimClr = new Methods.SimClrOptions { Temperature = 0.2, ProjectionDim = 128 } },
         Augment = new ImageAugmentationConfig
         {
             Mean = dataset == "mnist" ? [0.1307f] : [0.2860f],

@@ -92,7 +92,8 @@ public sealed record RunConfig
     public string Method { get; init; } = "simclr";
     public string Dataset { get; init; } = "fashion-mnist";
     public EncoderConfig Encoder { get; init; } = new();
-    public SimClrOptions SimClr { get; init; } = new();
+    /// <summary>Per-method options, one property per method (each method's file adds its own).</summary>
+    public MethodSettings Methods { get; init; } = new();
     public ImageAugmentationConfig Augment { get; init; } = new();
     public TrainerOptions Train { get; init; } = new();
     public EvaluationConfig Evaluation { get; init; } = new();

@@ -14,7 +14,7 @@ public class TrainingLoopTests
     internal static RunConfig Tiny(int steps = 6, int checkpointEvery = 3, Precision precision = Precision.Float32) => Presets.SimClrSmallGrey() with
     {
         Encoder = new EncoderConfig { Widths = [8, 16], Blocks = [1, 1], Precision = precision, Layout = MemoryLayout.Contiguous },
-        SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.5 },
+        Methods = new MethodSettings { SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.5 } },
         Train = Presets.SimClrSmallGrey().Train with { Epochs = 10, MaxSteps = steps, BatchSize = 16, Threads = 1, CheckpointEvery = checkpointEvery, KeepCheckpoints = 2, LearningRate = 0.5 },
     };
 
@@ -67,7 +67,7 @@ public class TrainingLoopTests
         using var data = TestData.Blobs(64);
         using var dir = new TempDirectory();
         Pretraining.Run(Tiny(steps: 3), data, dir.Path, resume: false);
-        var other = Tiny(steps: 3) with { SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.1 } };
+        var other = Tiny(steps: 3) with { Methods = new MethodSettings { SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.1 } } };
         var e = Assert.Throws<InvalidOperationException>(() => Pretraining.Run(other, data, dir.Path, resume: true));
         Assert.Contains("different configuration", e.Message);
     }
