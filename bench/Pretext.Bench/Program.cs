@@ -1,71 +1,21 @@
-using System.Globalization;
-using System.Text.Json;
-using Pretext.Core;
-using Pretext.Data;
-using Pretext.Methods;
-using Pretext.Runs;
-using Pretext.Training;
-using TorchSharp;
+using Pretext.Bench;
 
-// Throughput of the SimCLR training step through the real training loop (augmentation with background
-// prefetch, two views, encoder, projection head, NT-Xent, backward, optimiser). Prints one JSON line.
-//   dotnet run -c Release --project bench/Pretext.Bench -- [--widths 32,64,128,256] [--blocks 1,1,1,1]
-//       [--precision BFloat16|Float32] [--layout ChannelsLast|Contiguous] [--batch 256] [--threads 2] [--steps 20] [--warmup 3]
-var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-for (int i = 0; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
-string Get(string k, string d) => opts.TryGetValue(k, out var v) ? v : d;
-int[] Ints(string s) => s.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-
-int threads = int.Parse(Get("threads", "2"), CultureInfo.InvariantCulture);
-int batch = int.Parse(Get("batch", "256"), CultureInfo.InvariantCulture);
-int steps = int.Parse(Get("steps", "20"), CultureInfo.InvariantCulture);
-int warmup = int.Parse(Get("warmup", "3"), CultureInfo.InvariantCulture);
-torch.set_num_threads(threads);
-
-var preset = Presets.SimClrSmallGrey(threads: threads);
-var cfg = preset with
+// Benchmarks of Pretext. Modes:
+//   (none) or `step`  throughput of the SimCLR training step, one JSON line (StepBench.cs)
+//   `methods`         the method table of docs/benchmarks.md: every registered method under one time budget (MethodTable.cs)
+//   `row`             one row of that table in this process (the `methods` mode runs each row as a child process)
+var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
+var rest = new BenchArgs(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args);
+return mode switch
 {
-    Encoder = preset.Encoder with
-    {
-        Widths = Ints(Get("widths", "32,64,128,256")), Blocks = Ints(Get("blocks", "1,1,1,1")),
-        Precision = Enum.Parse<Precision>(Get("precision", "BFloat16"), true), Layout = Enum.Parse<MemoryLayout>(Get("layout", "ChannelsLast"), true),
-    },
-    Train = preset.Train with { BatchSize = batch, MaxSteps = steps + warmup, Epochs = 1000, CheckpointEvery = 0 },
+    "step" => StepBench.Run(rest),
+    "methods" => MethodTable.RunAll(rest),
+    "row" => MethodTable.RunRow(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row."),
 };
 
-// Real Fashion-MNIST images when available (the quickstart's data), else the same shape of random pixels.
-TensorDataset data;
-string source;
-try
+static int Fail(string message)
 {
-    using var f = new DatasetFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.SystemPackage });
-    data = f.LoadSplit("fashion-mnist", DataSplit.Train);
-    source = "fashion-mnist";
+    Console.Error.WriteLine("error: " + message);
+    return 2;
 }
-catch (IOException)
-{
-    data = new TensorDataset("random", torch.randint(0, 256, [Math.Max(4096, batch * 2), 1, 28, 28], dtype: torch.ScalarType.Byte));
-    source = "random";
-}
-
-using var method = Pretraining.CreateMethod(cfg);
-using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
-var trainer = new Trainer(method, new UnlabelledView(data), MethodRegistry.Get("simclr").Views(cfg), cfg.Train);
-var stepMs = new List<double>();
-trainer.Run(optimizer, 0, null, r => { if (r.Step > warmup) stepMs.Add(1000.0 * batch / r.SamplesPerSecond); });
-stepMs.Sort();
-double median = stepMs[stepMs.Count / 2];
-long peakKb = File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
-    .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).FirstOrDefault();
-Console.WriteLine(JsonSerializer.Serialize(new
-{
-    bench = "simclr_step",
-    samples_per_second = Math.Round(batch * 1000.0 / median, 1),
-    step_ms = Math.Round(median, 1),
-    peak_rss_mb = Math.Round(peakKb / 1024.0, 0),
-    threads, batch,
-    widths = string.Join("-", cfg.Encoder.Widths), blocks = string.Join("-", cfg.Encoder.Blocks),
-    precision = cfg.Encoder.Precision.ToString(), layout = cfg.Encoder.Layout.ToString(),
-    steps_measured = stepMs.Count, data = source,
-}));
-data.Dispose();

@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Pretext.Data;
+using Pretext.Evaluation;
+using Pretext.Methods;
+using Pretext.Runs;
+using Pretext.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Bench;
+
+/// <summary>
+/// The method table of docs/benchmarks.md: every registered method pretrained on one data set with the
+/// quickstart encoder under the same wall-clock budget, then judged on the test split by kNN and by linear
+/// probes with 100 % and 1 % of the training labels; plus baseline rows (raw pixels, a randomly
+/// initialised encoder, supervised training from scratch with 100 % and 1 % of the labels).
+///
+/// The budget is turned into a step count per method by timing a few steps first (methods differ in cost
+/// per step); the cosine schedule then runs over exactly that many steps, and the table records the step
+/// count, so `pretext pretrain --method M --max-steps N` reproduces a row on any machine.
+///
+/// Each row runs in a child process (`row` mode), so its peak RSS is its own and a crash costs one row.
+/// Finished rows are kept in &lt;runs-dir&gt;/&lt;dataset&gt;/rows.jsonl; a rerun skips them unless --fresh.
+///   dotnet run -c Release --project bench/Pretext.Bench -- methods [--dataset fashion-mnist] [--minutes 10]
+///       [--methods all|simclr,byol] [--baselines true|false] [--threads 2] [--runs-dir bench/runs] [--doc docs/benchmarks.md] [--fresh]
+/// </summary>
+internal static class MethodTable
+{
+    private static readonly string[] Baselines = ["raw-pixels", "random-encoder", "supervised-100", "supervised-1"];
+
+    public static int RunAll(BenchArgs a)
+    {
+        string dataset = a.Get("dataset", "fashion-mnist");
+        double minutes = a.Double("minutes", 10);
+        int threads = a.Int("threads", 2);
+        string runsDir = Path.GetFullPath(Path.Combine(a.Get("runs-dir", Path.Combine("bench", "runs")), dataset));
+        string doc = a.Get("doc", Path.Combine("docs", "benchmarks.md"));
+        var methods = a.Get("methods", "all") == "all" ? MethodRegistry.All.Select(m => m.Name).ToList() : a.Get("methods", "").Split(',').Select(m => MethodRegistry.Get(m.Trim()).Name).ToList();
+        var rows = new List<string>();
+        if (a.Get("baselines", "true") == "true") rows.AddRange(Baselines);
+        rows.AddRange(methods);
+
+        Directory.CreateDirectory(runsDir);
+        string store = Path.Combine(runsDir, "rows.jsonl");
+        if (a.Has("fresh") && File.Exists(store)) File.Delete(store);
+        var done = ReadRows(store);
+        var clock = Stopwatch.StartNew();
+        foreach (var row in rows)
+        {
+            if (done.ContainsKey(row)) { Console.WriteLine($"[{row}] kept from {store}"); continue; }
+            Console.WriteLine($"[{row}] starting ({clock.Elapsed.TotalMinutes:F0} min so far)");
+            var result = RunChild(row, dataset, minutes, threads, runsDir);
+            if (result is null) { Console.WriteLine($"[{row}] FAILED (see above); continuing with the next row"); continue; }
+            File.AppendAllText(store, result.ToJsonString() + "\n");
+            done[row] = result;
+            WriteTable(doc, dataset, minutes, threads, rows, done);
+        }
+        WriteTable(doc, dataset, minutes, threads, rows, done);
+        Console.WriteLine($"Table for {dataset} written to {doc} ({clock.Elapsed.TotalMinutes:F0} min).");
+        return done.Count == rows.Count ? 0 : 1;
+    }
+
+    private static Dictionary<string, JsonObject> ReadRows(string path)
+    {
+        var rows = new Dictionary<string, JsonObject>();
+        if (!File.Exists(path)) return rows;
+        foreach (var line in File.ReadLines(path))
+            if (line.Length > 0 && JsonNode.Parse(line) is JsonObject o && o["row"]?.GetValue<string>() is string name) rows[name] = o;
+        return rows;
+    }
+
+    private static JsonObject? RunChild(string row, string dataset, double minutes, int threads, string runsDir)
+    {
+        var psi = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "row", "--row", row, "--dataset", dataset, "--minutes", minutes.ToString(CultureInfo.InvariantCulture),
+                     "--threads", threads.ToString(CultureInfo.InvariantCulture), "--runs-dir", runsDir })
+            psi.ArgumentList.Add(arg);
+        using var p = Process.Start(psi)!;
+        JsonObject? result = null;
+        while (p.StandardOutput.ReadLine() is string line)
+        {
+            if (line.StartsWith("{\"row\"", StringComparison.Ordinal)) result = JsonNode.Parse(line) as JsonObject;
+            else Console.WriteLine($"  {line}");
+        }
+        p.WaitForExit();
+        return p.ExitCode == 0 ? result : null;
+    }
+
+    /// <summary>One row, in this process; prints progress lines and finally one JSON line starting with {"row".</summary>
+    public static int RunRow(BenchArgs a)
+    {
+        string row = a.Get("row", "");
+        string dataset = a.Get("dataset", "fashion-mnist");
+        double minutes = a.Double("minutes", 10);
+        int threads = a.Int("threads", 2);
+        string runsDir = a.Get("runs-dir", Path.Combine("bench", "runs", dataset));
+        set_num_threads(threads);
+        using var fetcher = new DatasetFetcher();
+        using var train = fetcher.LoadSplit(dataset, DataSplit.Train);
+        using var test = fetcher.LoadSplit(dataset, DataSplit.Test);
+        var baseConfig = Presets.SimClrSmallGrey(dataset, threads);
+        var clock = Stopwatch.StartNew();
+        var r = new JsonObject { ["row"] = row };
+        switch (row)
+        {
+            case "raw-pixels":
+            {
+                using var tf = train.Gather(Range(train.Count)).flatten(1);
+                using var sf = test.Gather(Range(test.Count)).flatten(1);
+                Frozen(r, tf, sf, train, test);
+                r["command"] = "bench row --row raw-pixels";
+                break;
+            }
+            case "random-encoder":
+            {
+                using var method = Pretraining.CreateMethod(baseConfig);
+                var norm = baseConfig.Augment.BuildNormalize();
+                using var tf = Features.Extract(method.Encoder, train, norm);
+                using var sf = Features.Extract(method.Encoder, test, norm);
+                Frozen(r, tf, sf, train, test);
+                r["command"] = "bench row --row random-encoder";
+                break;
+            }
+            case "supervised-100" or "supervised-1":
+            {
+                double fraction = row == "supervised-100" ? 1.0 : 0.01;
+                var ev = baseConfig.Evaluation;
+                var idx = LabelSubsets.Stratified(train.Labels!, fraction, ev.SubsetSeed);
+                double acc = SupervisedBaseline.TrainAndTest(baseConfig.Encoder.Build, train, idx, test, baseConfig.Augment.BuildSupervised(),
+                    baseConfig.Augment.BuildNormalize(), 10, ev.Supervised with { Seed = ev.SubsetSeed });
+                r[fraction == 1 ? "linear_100" : "linear_1"] = Math.Round(100 * acc, 2);
+                r["steps"] = SupervisedBaseline.StepsFor(idx.Length, ev.Supervised);
+                r["command"] = $"bench row --row {row}";
+                break;
+            }
+            default:
+                PretrainAndJudge(r, MethodRegistry.Get(row), baseConfig, train, test, minutes, runsDir);
+                break;
+        }
+        r["wall_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 0);
+        r["peak_rss_mb"] = PeakRssMb();
+        r["threads"] = threads;
+        Console.WriteLine(r.ToJsonString());
+        return 0;
+    }
+
+    private static void PretrainAndJudge(JsonObject r, MethodEntry entry, RunConfig baseConfig, TensorDataset train, TensorDataset test, double minutes, string runsDir)
+    {
+        var cfg = entry.ApplyPreset(baseConfig);
+        var data = new UnlabelledView(train);
+        long stepsPerEpoch = data.Count / cfg.Train.BatchSize;
+        double stepSeconds = TimeSteps(cfg, data);
+        long steps = Math.Max(10, (long)(minutes * 60 / stepSeconds));
+        cfg = cfg with { Train = cfg.Train with { MaxSteps = steps, Epochs = (int)Math.Ceiling((double)steps / stepsPerEpoch) } };
+        Console.WriteLine($"{entry.Name}: {stepSeconds:F2} s/step measured, so {steps} steps ({(double)steps / stepsPerEpoch:F1} epochs) fill {minutes} min");
+        string runDir = Path.Combine(runsDir, entry.Name);
+        if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
+        var pre = Pretraining.Run(cfg, data, runDir, resume: false, new ProgressLines());
+        var (method, _, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
+        using (method)
+        {
+            var norm = cfg.Augment.BuildNormalize();
+            using var tf = Features.Extract(method.Encoder, train, norm);
+            using var sf = Features.Extract(method.Encoder, test, norm);
+            Frozen(r, tf, sf, train, test);
+        }
+        r["family"] = entry.Family;
+        r["steps"] = steps;
+        r["epochs"] = Math.Round((double)steps / stepsPerEpoch, 2);
+        r["pretrain_seconds"] = Math.Round(pre.Seconds, 0);
+        r["samples_per_second"] = Math.Round(pre.SamplesPerSecond, 0);
+        r["final_loss"] = Math.Round(pre.FinalLoss, 4);
+        r["collapse_std"] = Math.Round(pre.FinalCollapseStd, 3);
+        r["command"] = $"pretext pretrain --method {entry.Name} --dataset {cfg.Dataset} --max-steps {steps} --epochs {cfg.Train.Epochs} --threads {cfg.Train.Threads}";
+    }
+
+    /// <summary>Seconds per step of this config, timed over 6 steps after 3 warm-up steps on the real data.</summary>
+    private static double TimeSteps(RunConfig cfg, IDataset data)
+    {
+        var probe = cfg with { Train = cfg.Train with { MaxSteps = 9, Epochs = 1000, CheckpointEvery = 0 } };
+        using var method = Pretraining.CreateMethod(probe);
+        using var optimizer = new Training.Optimizer(method.ParameterGroups(), probe.Train.Optimizer);
+        var trainer = new Trainer(method, data, MethodRegistry.Get(cfg.Method).Views(probe), probe.Train);
+        double start = 0, end = 0;
+        trainer.Run(optimizer, 0, null, s => { if (s.Step == 3) start = s.ElapsedSeconds; end = s.ElapsedSeconds; });
+        return (end - start) / 6;
+    }
+
+    /// <summary>kNN and linear probes (100 % and 1 % of labels) on frozen features.</summary>
+    private static void Frozen(JsonObject r, Tensor trainF, Tensor testF, IDataset train, IDataset test)
+    {
+        var labels = train.Labels!;
+        int classes = labels.Max() + 1;
+        r["knn"] = Math.Round(100 * Knn.Accuracy(trainF, labels, testF, test.Labels!, classes), 2);
+        foreach (var (fraction, key) in new[] { (1.0, "linear_100"), (0.01, "linear_1") })
+        {
+            var idx = LabelSubsets.Stratified(labels, fraction, 0);
+            using var ix = tensor(idx);
+            using var x = trainF.index_select(0, ix);
+            var probe = LinearProbe.Evaluate(x, idx.Select(i => labels[i]).ToArray(), testF, test.Labels!, classes);
+            r[key] = Math.Round(100 * probe.Accuracy, 2);
+        }
+    }
+
+    private static long[] Range(long n) => Enumerable.Range(0, (int)n).Select(i => (long)i).ToArray();
+
+    private static double PeakRssMb() =>
+        Math.Round(File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).FirstOrDefault() / 1024.0, 0);
+
+    /// <summary>Rewrites the data set's section of the benchmarks page between its markers (atomically), keeping the rest.</summary>
+    private static void WriteTable(string doc, string dataset, double minutes, int threads, List<string> rows, Dictionary<string, JsonObject> done)
+    {
+        string begin = $"<!-- methods:{dataset} -->", end = $"<!-- /methods:{dataset} -->";
+        var sb = new StringBuilder();
+        sb.AppendLine(begin);
+        sb.AppendLine(FormattableString.Invariant($"Written by `bench/methods.sh` on {DateTime.UtcNow:yyyy-MM-dd}: {dataset}, quickstart encoder (ResNet 32-64-128-256, one block per stage, bf16 + channels-last), ") +
+            FormattableString.Invariant($"{minutes:0.#} minutes of pretraining per method on {threads} threads (the step count is measured per method and recorded), each method's own preset. ") +
+            "kNN: k = 200, cosine, T = 0.1; linear: logistic regression on frozen standardised features, 100 % and 1 % (600, class-stratified, seed 0) of the training labels; test split of 10,000.");
+        sb.AppendLine();
+        sb.AppendLine("| row | family | kNN % | linear 100 % | linear 1 % | steps | epochs | pretrain s | samples/s | peak RSS MB | final loss | collapse std | command |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in rows)
+        {
+            if (!done.TryGetValue(row, out var o)) { sb.AppendLine(CultureInfo.InvariantCulture, $"| {row} | | not run yet or failed | | | | | | | | | | |"); continue; }
+            string V(string k) => o[k]?.ToJsonString() ?? "";
+            string family = o["family"]?.GetValue<string>() ?? "baseline";
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {row} | {family} | {V("knn")} | {V("linear_100")} | {V("linear_1")} | {V("steps")} | {V("epochs")} | {V("pretrain_seconds")} | {V("samples_per_second")} | {V("peak_rss_mb")} | {V("final_loss")} | {V("collapse_std")} | `{o["command"]?.GetValue<string>()}` |");
+        }
+        sb.Append(end);
+        string text = File.Exists(doc) ? File.ReadAllText(doc) : "# Benchmarks\n";
+        int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
+        text = b >= 0 && e > b ? text[..b] + sb + text[(e + end.Length)..] : text.TrimEnd() + $"\n\n## Methods on {dataset}\n\n" + sb + "\n";
+        string tmp = doc + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, doc, overwrite: true);
+    }
+
+    /// <summary>Plain progress lines every 30 s for a long pretraining inside a bench row.</summary>
+    private sealed class ProgressLines : IRunObserver
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private double last = -30;
+        private long total;
+        private string stage = "";
+        public void BeginStage(string name, long totalUnits) { stage = name; total = totalUnits; }
+        public void Report(long done, string? detail = null)
+        {
+            if (clock.Elapsed.TotalSeconds - last < 30) return;
+            last = clock.Elapsed.TotalSeconds;
+            Console.WriteLine($"{stage}: {done}/{total} {detail}");
+        }
+        public void EndStage(string? summary = null) => Console.WriteLine($"{stage}: done {summary}");
+        public void Message(string text) => Console.WriteLine(text);
+    }
+}
