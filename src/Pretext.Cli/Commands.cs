@@ -135,42 +135,106 @@ internal static class Commands
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "Labelled data: fashion-mnist, mnist, or a class-per-sub-folder image folder (default: the run's data set)." };
-        var noSup = new Option<bool>("--no-supervised") { Description = "Skip the supervised-from-scratch baseline (faster)." };
+        var noSup = new Option<bool>("--no-supervised") { Description = "Skip training from scratch (faster)." };
+        var fractions = new Option<string?>("--fractions") { Description = "Label fractions for linear probe, fine-tuning and from scratch, e.g. 0.001,0.01,0.1,1 (default: probes at 1,0.1,0.01, scratch at 0.1,0.01)." };
+        var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };
+        var fineTune = new Option<bool>("--fine-tune") { Description = "Also fine-tune the whole pretrained network at each fraction (encoder at 0.1x the head's learning rate)." };
+        var clustering = new Option<bool>("--clustering") { Description = "k-means on test embeddings and raw inputs: NMI and ARI against the labels." };
+        var anomaly = new Option<bool>("--anomaly") { Description = "One-class anomaly detection for each class (kNN distance; reconstruction error where the method has one): AUROC, AUPRC." };
+        var limitTrain = new Option<int?>("--limit-train") { Description = "Use a class-stratified slice of about N training samples (quick checks)." };
+        var limitTest = new Option<int?>("--limit-test") { Description = "Use a class-stratified slice of about N test samples (quick checks)." };
+        var set = new Option<string[]>("--set") { Description = "Override an evaluation setting, e.g. --set evaluation.supervised.steps=200 --set evaluation.clustering.restarts=3." };
         var outDir = new Option<string?>("--out-dir") { Description = "Where summary.json, plots and report.html go (default: <run>/evaluation)." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
-        var cmd = new Command("evaluate", "Evaluate a frozen encoder: kNN, linear probes at 100/10/1 % labels, and training from scratch.") { checkpoint, dataset, noSup, outDir, threads, dataDir };
+        var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
+        {
+            checkpoint, dataset, noSup, fractions, seeds, fineTune, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
+        };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
+            var sets = p.GetValue(set) ?? [];
+            foreach (var a in sets)
+                if (!a.TrimStart().StartsWith("evaluation.", StringComparison.OrdinalIgnoreCase))
+                    throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>); the rest of the config comes from the checkpoint.");
+            if (p.GetValue(seeds) < 1) throw new ArgumentException($"--seeds must be at least 1; got {p.GetValue(seeds)}.");
+            var fr = ParseFractions(p.GetValue(fractions));
             torch.set_num_threads(p.GetValue(threads));
             string path = p.GetValue(checkpoint)!;
             var (method, cfg, step) = Pretraining.LoadMethod(path);
             using (method)
             {
-                string ds = p.GetValue(dataset) ?? cfg.Dataset;
-                var (train, test) = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: true);
-                using (train)
-                using (test)
+                var ev = cfg.Evaluation;
+                if (fr is not null) ev = ev with { LinearFractions = fr, SupervisedFractions = fr };
+                ev = ev with
                 {
-                    if (test is null || train.Labels is null) throw new ArgumentException($"'{ds}' has no labels; evaluation needs a labelled data set (one sub-folder per class).");
-                    var ev = ConsoleObserver.Run(o => Evaluating.Run(method, cfg, train, test, o, supervisedBaseline: !p.GetValue(noSup)));
+                    Seeds = p.GetValue(seeds),
+                    FineTuneFractions = p.GetValue(fineTune) ? ev.SupervisedFractions : [],
+                    Extras = (p.GetValue(clustering) ? EvaluationExtras.Clustering : 0) | (p.GetValue(anomaly) ? EvaluationExtras.Anomaly : 0),
+                };
+                cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, sets);
+                string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                var (trainAll, testAll) = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: true);
+                using (trainAll)
+                using (testAll)
+                {
+                    if (testAll is null || trainAll.Labels is null) throw new ArgumentException($"'{ds}' has no labels; evaluation needs a labelled data set (one sub-folder per class).");
+                    using var trainSlice = Slice(trainAll, p.GetValue(limitTrain), "--limit-train");
+                    using var testSlice = Slice(testAll, p.GetValue(limitTest), "--limit-test");
+                    var train = trainSlice ?? trainAll;
+                    var test = testSlice ?? testAll;
+                    var result = ConsoleObserver.Run(o => Evaluating.Run(method, cfg, train, test, o, supervisedBaseline: !p.GetValue(noSup)));
                     string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
                     string dir = p.GetValue(outDir) ?? Path.Combine(run, "evaluation");
                     Directory.CreateDirectory(dir);
                     var pre = new PretrainResult(run, path, step, double.NaN, double.NaN, double.NaN, double.NaN);
                     if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
                     else Reporting.MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
-                    var report = RunReport.Write(dir, cfg, pre, ev, ds);
-                    var parts = new List<string> { $"kNN {Pct(ev.Knn)}" };
-                    parts.AddRange(ev.Linear.Select(l => $"linear {RunReport.Key(l.Fraction)}% {Pct(l.Accuracy)}"));
-                    parts.AddRange(ev.Supervised.Select(s => $"scratch {RunReport.Key(s.Fraction)}% {Pct(s.Accuracy)}"));
+                    var report = RunReport.Write(dir, cfg, pre, result, ds);
+                    string Cell(LabelResult r) => r.Accuracies.Count > 1 ? $"{Pct(r.Accuracy)} ± {Pct(r.Std)}" : Pct(r.Accuracy);
+                    var parts = new List<string> { $"kNN {Pct(result.Knn)}" };
+                    parts.AddRange(result.Linear.Select(l => $"linear {RunReport.Key(l.Fraction)}% {Cell(l)}"));
+                    parts.AddRange(result.FineTune.Select(l => $"fine-tuned {RunReport.Key(l.Fraction)}% {Cell(l)}"));
+                    parts.AddRange(result.Supervised.Select(s => $"scratch {RunReport.Key(s.Fraction)}% {Cell(s)}"));
                     Console.WriteLine(string.Join("; ", parts));
+                    if (result.Clustering is { } c)
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means: NMI {c.Embedding.Nmi:F3}, ARI {c.Embedding.Ari:F3} (raw inputs: NMI {c.Raw.Nmi:F3}, ARI {c.Raw.Ari:F3})"));
+                    if (result.Anomaly is { } a)
+                    {
+                        string recon = a.MeanReconstruction is { } m ? string.Create(CultureInfo.InvariantCulture, $"; reconstruction error: AUROC {m.Auroc:F3}, AUPRC {m.Auprc:F3}") : "";
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"anomaly detection, mean over {a.Classes.Count} classes: AUROC {a.MeanEmbedding.Auroc:F3}, AUPRC {a.MeanEmbedding.Auprc:F3} (raw inputs: AUROC {a.MeanRaw.Auroc:F3}, AUPRC {a.MeanRaw.Auprc:F3}){recon}"));
+                    }
                     Console.WriteLine($"Report: {report}");
                 }
             }
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>A class-stratified slice of about <paramref name="limit"/> samples (seed 0), or null when no limit applies.</summary>
+    private static TensorDataset? Slice(TensorDataset data, int? limit, string option)
+    {
+        if (limit is not int n || n >= data.Count) return null;
+        if (n < 1) throw new ArgumentException($"{option} must be at least 1; got {n}.");
+        var idx = data.Labels is null
+            ? Enumerable.Range(0, n).Select(i => (long)i).ToArray()
+            : LabelSubsets.Stratified(data.Labels, (double)n / data.Count, 0);
+        return data.Subset(idx, $"{data.Name} ({option} {n})");
+    }
+
+    private static double[]? ParseFractions(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var values = new List<double>();
+        foreach (var part in parts)
+        {
+            if (!double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !(v > 0 && v <= 1))
+                throw new ArgumentException($"--fractions takes comma-separated label fractions in (0, 1], e.g. 0.001,0.01,0.1,1; '{part}' is not one.");
+            values.Add(v);
+        }
+        return values.Distinct().OrderByDescending(v => v).ToArray();
     }
 
     public static Command Embed()

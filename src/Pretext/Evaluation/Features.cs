@@ -39,6 +39,21 @@ public static class Features
             encoder.train(wasTraining);
         }
     }
+
+    /// <summary>The raw samples at <paramref name="indices"/> (all when null), flattened to (n, prod(SampleShape)) fp32: the no-learning baseline input.</summary>
+    public static Tensor Raw(IDataset data, long[]? indices = null, int batchSize = 1024)
+    {
+        indices ??= Enumerable.Range(0, (int)data.Count).Select(i => (long)i).ToArray();
+        long width = data.SampleShape.Aggregate(1L, (a, b) => a * b);
+        var result = empty(indices.Length, width).DetachFromDisposeScope();
+        for (int start = 0; start < indices.Length; start += batchSize)
+        {
+            int n = Math.Min(batchSize, indices.Length - start);
+            using var scope = NewDisposeScope();
+            result.narrow(0, start, n).copy_(data.Gather(indices.AsSpan(start, n)).reshape(n, width));
+        }
+        return result;
+    }
 }
 
 /// <summary>Label subsets for few-label evaluation.</summary>
@@ -65,4 +80,62 @@ public static class LabelSubsets
         chosen.Sort();
         return chosen.ToArray();
     }
+
+    /// <summary>
+    /// Fractions below this get several subsets: which few samples carry labels moves the accuracy by
+    /// points, so one draw would be noise. At and above it one subset is representative.
+    /// </summary>
+    public const double ResampledBelow = 0.1;
+
+    /// <summary>
+    /// Seeds of the subsets drawn at <paramref name="fraction"/>: <paramref name="count"/> seeds
+    /// firstSeed, firstSeed + 1, ... below <see cref="ResampledBelow"/>, else firstSeed alone.
+    /// </summary>
+    public static int[] SeedsFor(double fraction, int count, int firstSeed)
+    {
+        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "At least one label subset per fraction (seeds >= 1).");
+        return Enumerable.Range(firstSeed, fraction < ResampledBelow ? count : 1).ToArray();
+    }
+}
+
+/// <summary>How the labelled subset is used.</summary>
+public enum LabelProtocol
+{
+    /// <summary>Frozen pretrained encoder, logistic regression on its features.</summary>
+    LinearProbe,
+    /// <summary>Pretrained encoder and a linear head trained end to end.</summary>
+    FineTune,
+    /// <summary>The same architecture from random weights, trained end to end.</summary>
+    FromScratch,
+}
+
+/// <summary>Test accuracy at one label fraction over one or more label subsets (seeds).</summary>
+public readonly struct LabelResult
+{
+    public LabelResult(double fraction, int labels, IReadOnlyList<double> accuracies)
+    {
+        if (accuracies.Count == 0) throw new ArgumentException("A label result needs at least one accuracy.");
+        Fraction = fraction; Labels = labels; Accuracies = accuracies;
+    }
+
+    public double Fraction { get; }
+    /// <summary>Labelled samples in each subset (stratified subsets of one fraction all have the same size).</summary>
+    public int Labels { get; }
+    /// <summary>Accuracy per subset, in seed order.</summary>
+    public IReadOnlyList<double> Accuracies { get; }
+    /// <summary>Mean accuracy over the subsets.</summary>
+    public double Accuracy => Accuracies is null || Accuracies.Count == 0 ? double.NaN : Accuracies.Average();
+    /// <summary>Sample standard deviation over the subsets (n - 1 in the denominator); 0 for one subset.</summary>
+    public double Std
+    {
+        get
+        {
+            if (Accuracies is null || Accuracies.Count < 2) return 0;
+            double mean = Accuracy;
+            return Math.Sqrt(Accuracies.Sum(a => (a - mean) * (a - mean)) / (Accuracies.Count - 1));
+        }
+    }
+
+    /// <summary>(fraction, labels, mean accuracy), the shape single-subset results had.</summary>
+    public void Deconstruct(out double fraction, out int labels, out double accuracy) { fraction = Fraction; labels = Labels; accuracy = Accuracy; }
 }

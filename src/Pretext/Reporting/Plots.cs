@@ -75,8 +75,66 @@ public static class Plots
             throw new ArgumentException(
                 $"Nothing to draw in '{path}': every point is non-finite{(logY ? " or not positive (log scale)" : "")}.", nameof(series));
 
-        if (logY) ApplyLogTicks(plot, minY, maxY);
+        if (logY) ApplyLogTicks(plot, plot.Axes.Left, minY, maxY);
         if (anyName) plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path);
+    }
+
+    /// <summary>Draws (x, y) series with symmetric vertical error bars, each series in its own colour, points joined by lines.</summary>
+    /// <param name="path">PNG file to write; its directory is created if missing.</param>
+    /// <param name="title">Chart title.</param>
+    /// <param name="xLabel">X axis label.</param>
+    /// <param name="yLabel">Y axis label.</param>
+    /// <param name="series">Series as (legend name, x, y, error): the bar spans y - error .. y + error.
+    /// Points with a non-finite coordinate or error are skipped.</param>
+    /// <param name="logX">Logarithmic x axis (base 10); points with x &lt;= 0 are then skipped.</param>
+    /// <exception cref="ArgumentException">No series, a series whose arrays differ in length, a negative
+    /// error, or no drawable point at all.</exception>
+    public static void ErrorBarPlot(string path, string title, string xLabel, string yLabel,
+        IReadOnlyList<(string Name, double[] X, double[] Y, double[] Error)> series, bool logX = false)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        if (series.Count == 0) throw new ArgumentException($"No series given for '{path}'.", nameof(series));
+
+        using var plot = NewPlot(title);
+        plot.XLabel(logX ? $"{xLabel} (log scale)" : xLabel);
+        plot.YLabel(yLabel);
+        var palette = new ScottPlot.Palettes.Category10();
+        double minX = double.PositiveInfinity, maxX = double.NegativeInfinity;
+        bool anyName = false;
+        for (int s = 0; s < series.Count; s++)
+        {
+            var (name, x, y, error) = series[s];
+            if (x.Length != y.Length || x.Length != error.Length)
+                throw new ArgumentException($"Series '{name}' for '{path}' has {x.Length} x values, {y.Length} y values and {error.Length} errors.", nameof(series));
+            var xs = new List<double>(); var ys = new List<double>(); var es = new List<double>();
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (error[i] < 0) throw new ArgumentException($"Series '{name}' for '{path}' has a negative error {error[i]} at point {i}.", nameof(series));
+                if (!double.IsFinite(x[i]) || !double.IsFinite(y[i]) || !double.IsFinite(error[i]) || (logX && x[i] <= 0)) continue;
+                // As for logY in LinePlot: plot log10(x) and label the ticks with 10^tick.
+                xs.Add(logX ? Math.Log10(x[i]) : x[i]); ys.Add(y[i]); es.Add(error[i]);
+                minX = Math.Min(minX, x[i]); maxX = Math.Max(maxX, x[i]);
+            }
+            if (xs.Count == 0) continue;
+            var color = palette.GetColor(s);
+            var line = plot.Add.ScatterLine(xs.ToArray(), ys.ToArray());
+            line.LineWidth = 2;
+            line.MarkerSize = 7;
+            line.Color = color;
+            var bars = plot.Add.ErrorBar(xs, ys, es);
+            bars.Color = color;
+            bars.LineWidth = 2;
+            if (!string.IsNullOrEmpty(name))
+            {
+                line.LegendText = name;
+                anyName = true;
+            }
+        }
+        if (double.IsInfinity(minX))
+            throw new ArgumentException($"Nothing to draw in '{path}': every point is non-finite{(logX ? " or has x <= 0 (log scale)" : "")}.", nameof(series));
+        if (logX) ApplyLogTicks(plot, plot.Axes.Bottom, minX, maxX);
+        if (anyName) plot.ShowLegend(Alignment.LowerRight);
         Save(plot, path);
     }
 
@@ -168,13 +226,14 @@ public static class Plots
     /// gives at least three ticks in view. A range too narrow even for that (inside one step of
     /// 1..9) falls back to automatic ticks labelled with their value.
     /// </summary>
-    private static void ApplyLogTicks(Plot plot, double minY, double maxY)
+    private static void ApplyLogTicks(Plot plot, ScottPlot.IAxis axis, double min, double max)
     {
-        double lo = Math.Log10(minY), hi = Math.Log10(maxY);
+        double lo = Math.Log10(min), hi = Math.Log10(max);
         double pad = Math.Max(0.05 * (hi - lo), 0.02);
         lo -= pad;
         hi += pad;
-        plot.Axes.SetLimitsY(lo, hi);
+        if (axis is ScottPlot.IXAxis) plot.Axes.SetLimitsX(lo, hi);
+        else plot.Axes.SetLimitsY(lo, hi);
 
         int[][] mantissaSets = [[1], [1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
         foreach (var mantissas in mantissaSets)
@@ -190,10 +249,10 @@ public static class Plots
             // Many decades: thin the labels out so they stay legible.
             int stride = (int)Math.Ceiling(ticks.Count / 10.0);
             var shown = ticks.Where((_, i) => i % stride == 0).ToArray();
-            plot.Axes.Left.SetTicks(shown.Select(t => t.Position).ToArray(), shown.Select(t => t.Label).ToArray());
+            axis.SetTicks(shown.Select(t => t.Position).ToArray(), shown.Select(t => t.Label).ToArray());
             return;
         }
-        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
+        axis.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic
         {
             LabelFormatter = position => Math.Pow(10, position).ToString("G3", CultureInfo.InvariantCulture),
         };

@@ -81,9 +81,31 @@ public sealed record EvaluationConfig
     public double[] SupervisedFractions { get; init; } = [0.1, 0.01];
     public int KnnK { get; init; } = 200;
     public double KnnTemperature { get; init; } = 0.1;
+    /// <summary>Seed of the first label subset of each fraction (further subsets: SubsetSeed + 1, ...).</summary>
     public int SubsetSeed { get; init; } = 0;
     public LinearProbeOptions Probe { get; init; } = new();
     public SupervisedOptions Supervised { get; init; } = new();
+    /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: no fine-tuning).</summary>
+    public double[] FineTuneFractions { get; init; } = [];
+    /// <summary>Label subsets per fraction under 10 % (mean and standard deviation are reported); `pretext evaluate` defaults to 3.</summary>
+    public int Seeds { get; init; } = 1;
+    /// <summary>Encoder learning rate as a multiple of the head's when fine-tuning (0.1: the pretrained features move slowly while the random head settles).</summary>
+    public double FineTuneEncoderLrScale { get; init; } = 0.1;
+    /// <summary>Evaluations beyond classification accuracy.</summary>
+    public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;
+    public KMeansOptions Clustering { get; init; } = new();
+    public AnomalyOptions Anomaly { get; init; } = new();
+}
+
+/// <summary>Evaluations beyond classification accuracy, combinable.</summary>
+[Flags]
+public enum EvaluationExtras
+{
+    None = 0,
+    /// <summary>k-means on test embeddings (and raw inputs), NMI and ARI against the labels.</summary>
+    Clustering = 1,
+    /// <summary>One-class anomaly detection for each class (kNN distance, reconstruction error), AUROC and AUPRC.</summary>
+    Anomaly = 2,
 }
 
 /// <summary>Everything that defines a pretraining run. Written as config.json and into each checkpoint.</summary>

@@ -8,12 +8,11 @@ public static class RunReport
 {
     private static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
 
-    /// <summary>Summary keys: knn, linear_100, linear_10, linear_1, supervised_10, supervised_1 (accuracies in [0, 1]), pretrain_seconds, samples_per_second.</summary>
+    /// <summary>Summary keys: knn, linear_100, linear_10, linear_1, supervised_10, supervised_1 (accuracies in [0, 1]; means over label subsets), pretrain_seconds, samples_per_second, and those of <see cref="EvaluationReport.AddSummary"/>.</summary>
     public static Dictionary<string, object> Summary(PretrainResult pre, EvaluationResult ev)
     {
         var d = new Dictionary<string, object> { ["knn"] = ev.Knn };
-        foreach (var (f, _, a) in ev.Linear) d[$"linear_{Key(f)}"] = a;
-        foreach (var (f, _, a) in ev.Supervised) d[$"supervised_{Key(f)}"] = a;
+        EvaluationReport.AddSummary(d, ev);
         // Evaluating a checkpoint on its own knows nothing of its pretraining: leave those keys out rather than write NaN.
         void Add(string key, double v) { if (double.IsFinite(v)) d[key] = v; }
         Add("pretrain_seconds", pre.Seconds);
@@ -65,6 +64,7 @@ public static class RunReport
             table.Add([$"{Key(f)} % labels ({n})", Pct(a), sup.Labels > 0 ? Pct(sup.Accuracy) : "-", sup.Labels > 0 ? (100 * (a - sup.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts" : "-"]);
         }
         report.AddTable("Test accuracy", ["labels", "pretrained (linear probe)", "from scratch (supervised)", "gain"], table);
+        EvaluationReport.AddSections(report, plots, ev, datasetName);
         string F(double v, string format, string unit = "") => v.ToString(format, CultureInfo.InvariantCulture) + unit;
         var facts = new List<(string, string)>();
         if (double.IsFinite(pre.Seconds)) facts.Add(("pretraining time", F(pre.Seconds, "F0", " s")));

@@ -1,0 +1,97 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Evaluation;
+
+/// <summary>Options of the one-class anomaly-detection evaluation.</summary>
+public sealed record AnomalyOptions
+{
+    /// <summary>Neighbours whose distances are averaged (DN2, Bergman, Cohen and Hoshen 2020, uses k = 2).</summary>
+    public int K { get; init; } = 2;
+    /// <summary>Seed of the reconstruction scorer's masks (methods that implement <see cref="IReconstructionScorer"/>).</summary>
+    public int Seed { get; init; } = 0;
+}
+
+/// <summary>AUROC and AUPRC (average precision) of one anomaly score, anomalies as positives.</summary>
+public sealed record AnomalyScore(double Auroc, double Auprc);
+
+/// <summary>
+/// Nearest-neighbour anomaly scoring (DN2, Bergman, Cohen and Hoshen 2020): a sample is as anomalous
+/// as its mean distance to the k nearest samples of the normal training set, in a space where every
+/// vector is first scaled to unit L2 norm (so embeddings and raw pixels are treated alike and distance
+/// reflects direction, which is what contrastive training shapes).
+/// </summary>
+public static class KnnAnomalyScorer
+{
+    /// <summary>Scores (M) of the rows of <paramref name="queries"/> (M, D) against <paramref name="normal"/> (N, D); higher = more anomalous.</summary>
+    /// <exception cref="ArgumentException">Widths differ, or k is not in [1, N].</exception>
+    public static double[] Score(Tensor normal, Tensor queries, int k, int chunk = 1024)
+    {
+        if (normal.dim() != 2 || queries.dim() != 2 || normal.shape[1] != queries.shape[1])
+            throw new ArgumentException($"Normal samples [{string.Join(",", normal.shape)}] and queries [{string.Join(",", queries.shape)}] must be (N, D) and (M, D) with the same D.");
+        if (k < 1 || k > normal.shape[0]) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must be in [1, {normal.shape[0]}] (the number of normal samples).");
+        using var outer = NewDisposeScope();
+        var bank = nn.functional.normalize(normal.to(ScalarType.Float32), dim: 1);
+        var scores = new double[queries.shape[0]];
+        for (long start = 0; start < queries.shape[0]; start += chunk)
+        {
+            long n = Math.Min(chunk, queries.shape[0] - start);
+            using var scope = NewDisposeScope();
+            var q = nn.functional.normalize(queries.narrow(0, start, n).to(ScalarType.Float32), dim: 1);
+            // Unit vectors: |q - b|^2 = 2 - 2 q.b, so the k nearest are the k most similar.
+            var (topSim, _) = q.matmul(bank.t()).topk(k, dim: 1);
+            var mean = topSim.neg().add_(1).mul_(2).clamp_min_(0).sqrt_().mean([1L]).to(ScalarType.Float64);
+            mean.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));
+        }
+        return scores;
+    }
+}
+
+/// <summary>The one-class protocol: one class is normal, every other class is anomalous.</summary>
+public static class OneClass
+{
+    /// <summary>AUROC and AUPRC of <paramref name="scores"/> over the test set, anomalies (label != <paramref name="normalClass"/>) as positives.</summary>
+    public static AnomalyScore Evaluate(IReadOnlyList<double> scores, int[] testLabels, int normalClass)
+    {
+        var anomalous = testLabels.Select(l => l != normalClass).ToArray();
+        return new AnomalyScore(RankingMetrics.Auroc(scores, anomalous), RankingMetrics.AveragePrecision(scores, anomalous));
+    }
+
+    /// <summary>Row indices (sorted) of <paramref name="labels"/> equal to <paramref name="normalClass"/>.</summary>
+    public static long[] IndicesOf(int[] labels, int normalClass) =>
+        Enumerable.Range(0, labels.Length).Where(i => labels[i] == normalClass).Select(i => (long)i).ToArray();
+
+    /// <summary>
+    /// Reconstruction errors (N) of every sample of <paramref name="data"/>, preprocessed by
+    /// <paramref name="preprocess"/>, in batches; batch b uses seed (seed, b), so results are reproducible.
+    /// </summary>
+    public static double[] ReconstructionScores(IReconstructionScorer scorer, nn.Module module, Data.IDataset data, Augmentations.Normalize? preprocess,
+        int seed, int batchSize = 256, Action<long>? progress = null)
+    {
+        bool wasTraining = module.training;
+        module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            var scores = new double[data.Count];
+            for (long start = 0, b = 0; start < data.Count; start += batchSize, b++)
+            {
+                long n = Math.Min(batchSize, data.Count - start);
+                using var scope = NewDisposeScope();
+                var idx = new long[n];
+                for (long i = 0; i < n; i++) idx[i] = start + i;
+                var x = data.Gather(idx);
+                if (preprocess is not null) x = preprocess.Apply(x);
+                var e = scorer.ReconstructionError(x, Training.Trainer.DeriveSeed(seed, 8, b)).to(ScalarType.Float64).flatten();
+                if (e.shape[0] != n) throw new InvalidOperationException($"{scorer.GetType().Name}.ReconstructionError returned {e.shape[0]} errors for a batch of {n}.");
+                e.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));
+                progress?.Invoke(start + n);
+            }
+            return scores;
+        }
+        finally
+        {
+            module.train(wasTraining);
+        }
+    }
+}

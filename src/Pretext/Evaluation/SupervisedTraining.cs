@@ -1,0 +1,141 @@
+using Pretext.Augmentations;
+using Pretext.Data;
+using Pretext.Encoders;
+using Pretext.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Evaluation;
+
+/// <summary>Options of supervised training on a labelled subset (from scratch or fine-tuning a pretrained encoder).</summary>
+public sealed record SupervisedOptions
+{
+    /// <summary>Optimiser steps; every subset gets the same step budget whatever its size, at least <see cref="MinEpochs"/> epochs.</summary>
+    public int Steps { get; init; } = 400;
+    public int MinEpochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 128;
+    /// <summary>AdamW peak learning rate of the classifier head (cosine to zero, 5 % warmup); the encoder's is this times the encoder scale.</summary>
+    public double LearningRate { get; init; } = 2e-3;
+    public double WeightDecay { get; init; } = 5e-4;
+    public int Seed { get; init; } = 0;
+}
+
+/// <summary>
+/// End-to-end supervised training of an encoder plus a linear classifier on a labelled subset, with the
+/// same light crop/flip augmentation, step budget and optimiser whether the encoder starts from random
+/// weights (<see cref="FromScratch"/>, the honest baseline for few-label learning: without augmentation
+/// it would be needlessly weak) or from a pretrained checkpoint (<see cref="FineTune"/>). Both go through
+/// <see cref="TrainAndTest"/>, so the only difference between them is the starting weights and the
+/// encoder's learning-rate scale.
+/// </summary>
+public static class SupervisedTraining
+{
+    /// <summary>Optimiser steps taken for a subset of <paramref name="labelled"/> samples.</summary>
+    public static long StepsFor(int labelled, SupervisedOptions options)
+    {
+        int batch = Math.Min(options.BatchSize, labelled);
+        return Math.Max(options.Steps, options.MinEpochs * Math.Max(1, labelled / batch));
+    }
+
+    /// <summary>Trains a freshly initialised encoder (weights from <see cref="SupervisedOptions.Seed"/>) and head; returns test accuracy.</summary>
+    public static double FromScratch(Func<Encoder> makeEncoder, IDataset train, long[] subset, IDataset test,
+        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+    {
+        manual_seed(options.Seed);
+        using var encoder = makeEncoder();
+        return TrainAndTest(encoder, encoderLrScale: 1.0, train, subset, test, augment, normalize, numClasses, options, progress);
+    }
+
+    /// <summary>
+    /// Fine-tunes a copy of <paramref name="pretrained"/> (built by <paramref name="makeEncoder"/>, weights and
+    /// batch-norm statistics copied; the original is left untouched) with a fresh linear head. The encoder
+    /// learns at <paramref name="encoderLrScale"/> times the head's rate, so the random head does not wreck
+    /// the pretrained features in the first steps. Returns test accuracy.
+    /// </summary>
+    /// <exception cref="ArgumentException">The encoder <paramref name="makeEncoder"/> builds does not match <paramref name="pretrained"/>.</exception>
+    public static double FineTune(Encoder pretrained, Func<Encoder> makeEncoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
+        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+    {
+        if (!(encoderLrScale >= 0)) throw new ArgumentOutOfRangeException(nameof(encoderLrScale), encoderLrScale, "The encoder's learning-rate scale must be >= 0.");
+        manual_seed(options.Seed);
+        using var encoder = makeEncoder();
+        CopyWeights(pretrained, encoder);
+        return TrainAndTest(encoder, encoderLrScale, train, subset, test, augment, normalize, numClasses, options, progress);
+    }
+
+    /// <summary>Copies every parameter and buffer of <paramref name="source"/> into <paramref name="target"/> (same architecture).</summary>
+    /// <exception cref="ArgumentException">The two modules' state differs in names or shapes.</exception>
+    public static void CopyWeights(nn.Module source, nn.Module target)
+    {
+        var from = source.state_dict();
+        var to = target.state_dict();
+        if (from.Count != to.Count || from.Keys.Except(to.Keys).Any())
+            throw new ArgumentException($"Cannot copy weights between different encoders ({from.Count} and {to.Count} tensors; e.g. '{from.Keys.Except(to.Keys).Concat(to.Keys.Except(from.Keys)).FirstOrDefault()}').");
+        using var noGrad = no_grad();
+        foreach (var (k, t) in to)
+        {
+            if (!t.shape.SequenceEqual(from[k].shape))
+                throw new ArgumentException($"Cannot copy weights: '{k}' has shape [{string.Join(",", from[k].shape)}] in the source and [{string.Join(",", t.shape)}] in the target.");
+            t.copy_(from[k]);
+        }
+    }
+
+    /// <summary>
+    /// The one training routine: <paramref name="encoder"/> (trained in place) plus a new linear head on
+    /// <paramref name="subset"/> of <paramref name="train"/>, AdamW with warmup + cosine, then accuracy on
+    /// <paramref name="test"/>. The head's parameters are drawn from the global generator (seed it first).
+    /// </summary>
+    public static double TrainAndTest(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
+        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+    {
+        if (train.Labels is null || test.Labels is null) throw new ArgumentException("Supervised training needs labelled train and test data.");
+        if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
+        using var head = new Heads.MlpHead(encoder.FeatureDim, [], numClasses, name: "classifier");
+        var groups = ParameterGroup.SplitDecay(encoder.named_parameters(), "encoder.")
+            .Select(g => g with { LrScale = encoderLrScale })
+            .Concat(ParameterGroup.SplitDecay(head.named_parameters(), "head."))
+            .ToList();
+        using var opt = new Training.Optimizer(groups, new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = options.WeightDecay });
+        int batch = Math.Min(options.BatchSize, subset.Length);
+        long stepsPerEpoch = Math.Max(1, subset.Length / batch);
+        long steps = StepsFor(subset.Length, options);
+        var schedule = new WarmupCosineSchedule(options.LearningRate, Math.Max(1, steps / 20), steps);
+        var labels = train.Labels;
+        bool wasTraining = encoder.training;
+        encoder.train(); head.train();
+        long[] order = [];
+        for (long step = 0; step < steps; step++)
+        {
+            long pos = step % stepsPerEpoch;
+            if (pos == 0)
+            {
+                using var g0 = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 3, step / stepsPerEpoch));
+                using var perm = randperm(subset.Length, generator: g0);
+                order = perm.data<long>().Select(i => subset[i]).ToArray();
+            }
+            var idx = order.AsSpan((int)(pos * batch), batch).ToArray();
+            using var scope = NewDisposeScope();
+            using var g = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 4, step));
+            var x = normalize.Apply(augment.Apply(train.Gather(idx), g));
+            var y = tensor(idx.Select(i => (long)labels[i]).ToArray());
+            var loss = nn.functional.cross_entropy(head.forward(encoder.forward(x)).to(ScalarType.Float32), y);
+            opt.ZeroGrad();
+            loss.backward();
+            opt.Step(schedule.At(step));
+            progress?.Invoke((int)step + 1, (int)steps);
+        }
+        head.eval();
+        try
+        {
+            using var feats = Features.Extract(encoder, test, normalize);
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var pred = head.forward(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
+            return Metrics.Accuracy(pred, test.Labels);
+        }
+        finally
+        {
+            encoder.train(wasTraining);
+        }
+    }
+}
