@@ -105,6 +105,8 @@ public static class Plots
         for (int s = 0; s < series.Count; s++)
         {
             var (name, x, y, error) = series[s];
+            // Series often share x values (the same label counts): shift each a little sideways so error bars do not hide each other.
+            double dodge = logX ? (s - (series.Count - 1) / 2.0) * 0.012 : 0;
             if (x.Length != y.Length || x.Length != error.Length)
                 throw new ArgumentException($"Series '{name}' for '{path}' has {x.Length} x values, {y.Length} y values and {error.Length} errors.", nameof(series));
             var xs = new List<double>(); var ys = new List<double>(); var es = new List<double>();
@@ -113,7 +115,7 @@ public static class Plots
                 if (error[i] < 0) throw new ArgumentException($"Series '{name}' for '{path}' has a negative error {error[i]} at point {i}.", nameof(series));
                 if (!double.IsFinite(x[i]) || !double.IsFinite(y[i]) || !double.IsFinite(error[i]) || (logX && x[i] <= 0)) continue;
                 // As for logY in LinePlot: plot log10(x) and label the ticks with 10^tick.
-                xs.Add(logX ? Math.Log10(x[i]) : x[i]); ys.Add(y[i]); es.Add(error[i]);
+                xs.Add(logX ? Math.Log10(x[i]) + dodge : x[i]); ys.Add(y[i]); es.Add(error[i]);
                 minX = Math.Min(minX, x[i]); maxX = Math.Max(maxX, x[i]);
             }
             if (xs.Count == 0) continue;

@@ -77,9 +77,9 @@ public static class EvaluationReport
     }
 
     /// <summary>Adds the label-efficiency table and curve (plot written into <paramref name="plotsDirectory"/>), clustering and anomaly tables.</summary>
-    public static void AddSections(HtmlReport report, string plotsDirectory, EvaluationResult ev, string datasetName)
+    public static void AddSections(HtmlReport report, string plotsDirectory, EvaluationResult ev, EvaluationConfig config, string datasetName)
     {
-        AddLabelEfficiency(report, plotsDirectory, ev, datasetName);
+        AddLabelEfficiency(report, plotsDirectory, ev, config, datasetName);
         if (ev.Clustering is { } c) AddClustering(report, c);
         if (ev.Anomaly is { } a) AddAnomaly(report, a);
     }
@@ -90,14 +90,20 @@ public static class EvaluationReport
     private static string Cell(LabelResult r) =>
         r.Accuracies.Count > 1 ? $"{Pct(r.Accuracy)} ± {Pct(r.Std)}" : Pct(r.Accuracy);
 
-    private static void AddLabelEfficiency(HtmlReport report, string plotsDirectory, EvaluationResult ev, string datasetName)
+    private static void AddLabelEfficiency(HtmlReport report, string plotsDirectory, EvaluationResult ev, EvaluationConfig config, string datasetName)
     {
         var used = Protocols.Where(p => ev.For(p).Count > 0).ToArray();
         if (used.Length == 0) return;
         report.AddHeading("Label efficiency");
-        report.AddParagraph($"Test accuracy (%) against the number of labelled training samples. Each fraction uses a class-stratified subset; " +
-            $"below {RunReport.Key(LabelSubsets.ResampledBelow)} % labels {ev.Seeds} subset(s) (seeds 0..{ev.Seeds - 1}) are drawn and the cells show mean ± standard deviation. " +
-            "Fine-tuning and training from scratch use the same subsets, augmentation, optimiser and step budget; fine-tuning starts from the pretrained encoder with a 10x lower learning rate for it than for the new linear head.");
+        string subsets = ev.Seeds > 1
+            ? $"below {RunReport.Key(LabelSubsets.ResampledBelow)} % labels {ev.Seeds} subsets (seeds {config.SubsetSeed}..{config.SubsetSeed + ev.Seeds - 1}) are drawn and the cells show mean ± standard deviation. "
+            : "one subset per fraction. ";
+        string trained = ev.FineTune.Count + ev.Supervised.Count == 0 ? "" :
+            $"End-to-end training (encoder + linear head) uses the same subsets, crop/flip augmentation, AdamW schedule and step budget " +
+            $"({config.Supervised.Steps} steps or {config.Supervised.MinEpochs} epochs of batch {config.Supervised.BatchSize}, whichever is more) from scratch and when fine-tuning. ";
+        if (ev.FineTune.Count > 0)
+            trained += $"Fine-tuning starts from the pretrained encoder, which learns at {config.FineTuneEncoderLrScale.ToString("G3", CultureInfo.InvariantCulture)} times the new head's learning rate.";
+        report.AddParagraph("Test accuracy (%) against the number of labelled training samples. Each fraction uses a class-stratified subset; " + subsets + trained);
         var fractions = used.SelectMany(p => ev.For(p).Select(r => r.Fraction)).Distinct().OrderByDescending(f => f).ToArray();
         var rows = new List<string[]>();
         foreach (var f in fractions)
@@ -143,7 +149,8 @@ public static class EvaluationReport
         report.AddParagraph($"For each class: its training samples are the normal set, every test sample of another class is an anomaly. " +
             $"Score: mean distance to the {a.K} nearest normal training samples, vectors scaled to unit length (DN2), in embedding space and, as the no-learning baseline, in raw-input space" +
             (recon ? "; and the method's reconstruction error. " : ". ") +
-            "AUROC: 0.5 is chance. AUPRC (average precision, anomalies positive): chance is the anomaly rate. " +
+            "AUROC: 0.5 is chance. AUPRC (average precision, anomalies positive): chance is the anomaly rate, " +
+            a.Classes.Average(c => (double)c.TestAnomalous / (c.TestNormal + c.TestAnomalous)).ToString("F3", CultureInfo.InvariantCulture) + " on average here. " +
             "Note that the encoder was pretrained on unlabelled training samples of every class; only the kNN reference set is one-class.");
         string[] header = recon
             ? ["normal class", "train normal", "test normal / anomalous", "AUROC (embedding)", "AUPRC (embedding)", "AUROC (raw)", "AUPRC (raw)", "AUROC (reconstruction)", "AUPRC (reconstruction)"]

@@ -64,7 +64,7 @@ public static class RunReport
             table.Add([$"{Key(f)} % labels ({n})", Pct(a), sup.Labels > 0 ? Pct(sup.Accuracy) : "-", sup.Labels > 0 ? (100 * (a - sup.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts" : "-"]);
         }
         report.AddTable("Test accuracy", ["labels", "pretrained (linear probe)", "from scratch (supervised)", "gain"], table);
-        EvaluationReport.AddSections(report, plots, ev, datasetName);
+        EvaluationReport.AddSections(report, plots, ev, config.Evaluation, datasetName);
         string F(double v, string format, string unit = "") => v.ToString(format, CultureInfo.InvariantCulture) + unit;
         var facts = new List<(string, string)>();
         if (double.IsFinite(pre.Seconds)) facts.Add(("pretraining time", F(pre.Seconds, "F0", " s")));

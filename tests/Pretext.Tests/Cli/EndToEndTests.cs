@@ -9,7 +9,7 @@ public class EndToEndTests
 {
     private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
-    private static void WriteBlobFolder(string root, int perClass)
+    internal static void WriteBlobFolder(string root, int perClass)
     {
         var rng = new Random(3);
         for (int c = 0; c < 3; c++)

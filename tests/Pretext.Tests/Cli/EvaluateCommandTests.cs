@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Pretext.Export;
+
+namespace Pretext.Tests.Cli;
+
+/// <summary>`pretext evaluate` with every evaluation switched on, end to end on a tiny image folder.</summary>
+[Collection("console")]
+public class EvaluateCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
+
+    [Fact]
+    public void LabelCurveFineTuningClusteringAndAnomalyDetectionOnAnImageFolder()
+    {
+        using var dir = new TempDirectory();
+        var images = Path.Combine(dir.Path, "images");
+        EndToEndTests.WriteBlobFolder(images, 30);   // 3 classes: 72 train, 18 held-out test images
+        var run = Path.Combine(dir.Path, "run");
+        var (c1, o1, e1) = Run("pretrain", "--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
+            "--max-steps", "2", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous");
+        Assert.True(c1 == 0, o1 + e1);
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000002.safetensors");
+        var outDir = Path.Combine(dir.Path, "eval");
+
+        string[] quick = ["--set", "evaluation.supervised.steps=3", "--set", "evaluation.supervised.min_epochs=1", "--set", "evaluation.supervised.batch_size=8",
+                          "--set", "evaluation.probe.iterations=20", "--set", "evaluation.clustering.restarts=2", "--threads", "1"];
+        var (c2, o2, e2) = Run(["evaluate", "--checkpoint", ckpt, "--fractions", "1,0.05", "--seeds", "2", "--fine-tune", "--clustering", "--anomaly",
+                                "--limit-train", "60", "--out-dir", outDir, .. quick]);
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Contains("fine-tuned 5%", o2);
+        Assert.Contains("k-means: NMI", o2);
+        Assert.Contains("anomaly detection, mean over 3 classes", o2);
+
+        var summary = JsonFile.Read<Dictionary<string, JsonElement>>(Path.Combine(outDir, "summary.json"));
+        foreach (var key in new[] { "knn", "linear_100", "linear_5", "finetune_100", "finetune_5", "supervised_100", "supervised_5",
+                                    "clustering_nmi", "clustering_ari", "clustering_raw_nmi", "anomaly_auroc", "anomaly_auprc", "anomaly_raw_auroc" })
+        {
+            Assert.True(summary.ContainsKey(key), $"summary.json lacks '{key}'");
+            double v = summary[key].GetDouble();
+            Assert.True(v is >= -1 and <= 1, $"{key} = {v}");
+        }
+        // 5 % of the labels is under 10 %: two subsets, so a standard deviation; 100 % is drawn once.
+        Assert.True(summary.ContainsKey("linear_5_std"));
+        Assert.False(summary.ContainsKey("linear_100_std"));
+        var curve = summary["label_efficiency"].EnumerateArray().ToList();
+        Assert.Equal(6, curve.Count);   // 3 protocols x 2 fractions
+        var fiveLinear = curve.Single(p => p.GetProperty("protocol").GetString() == "linear" && p.GetProperty("fraction").GetDouble() == 0.05);
+        Assert.Equal(2, fiveLinear.GetProperty("accuracies").GetArrayLength());
+        Assert.Equal(3, fiveLinear.GetProperty("labels").GetInt32());   // 1 of each class's 20 training images
+        Assert.Equal(60, curve.Single(p => p.GetProperty("protocol").GetString() == "supervised" && p.GetProperty("fraction").GetDouble() == 1).GetProperty("labels").GetInt32());
+        Assert.Equal(3, summary["anomaly"].GetProperty("classes").GetArrayLength());
+        Assert.Equal(3, summary["clustering"].GetProperty("k").GetInt32());
+
+        var html = File.ReadAllText(Path.Combine(outDir, "report.html"));
+        foreach (var text in new[] { "Label efficiency", "fine-tuned", "from scratch", "Clustering", "Anomaly detection", "0 class0", "2 class2", "&#177;" })   // "±", HTML-escaped
+            Assert.Contains(text, html);
+        Assert.True(File.Exists(Path.Combine(outDir, "plots", "label_efficiency.png")));
+    }
+
+    [Fact]
+    public void BadEvaluateOptionsGiveOneLineErrors()
+    {
+        using var dir = new TempDirectory();
+        var missing = dir.File("none.safetensors");
+        var (c1, _, e1) = Run("evaluate", "--checkpoint", missing, "--fractions", "0.1,2");
+        Assert.Equal(2, c1);
+        Assert.Contains("--fractions", e1);
+        var (c2, _, e2) = Run("evaluate", "--checkpoint", missing, "--seeds", "0");
+        Assert.Equal(2, c2);
+        Assert.Contains("--seeds", e2);
+        var (c3, _, e3) = Run("evaluate", "--checkpoint", missing, "--set", "train.epochs=3");
+        Assert.Equal(2, c3);
+        Assert.Contains("evaluation.", e3);
+    }
+}

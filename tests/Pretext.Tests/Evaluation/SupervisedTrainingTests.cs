@@ -1,0 +1,126 @@
+using Pretext.Augmentations;
+using Pretext.Data;
+using Pretext.Encoders;
+using Pretext.Evaluation;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Tests.Evaluation;
+
+public class SupervisedTrainingTests
+{
+    public SupervisedTrainingTests() => set_num_threads(1);
+
+    /// <summary>Leaves samples as they are (vector data has nothing to crop).</summary>
+    private sealed class NoAugmentation : IAugmentation
+    {
+        public Tensor Apply(Tensor x, Generator generator) => x.clone();
+    }
+
+    private static readonly MlpOptions Mlp = new() { InputShape = [1, 1, 8], Hidden = [4] };
+
+    /// <summary>Two classes told apart by feature 0 alone (+-1); features 1..7 are noise. Shape (N, 1, 1, 8).</summary>
+    private static TensorDataset Separable(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[n * 8];
+        var y = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            y[i] = i % 2;
+            x[i * 8] = (y[i] == 0 ? -1 : 1) + 0.2f * (float)(rng.NextDouble() - 0.5);
+            for (int t = 1; t < 8; t++) x[i * 8 + t] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        return new TensorDataset("separable", tensor(x, [n, 1, 1, 8]), y, ["a", "b"]);
+    }
+
+    /// <summary>A "pretrained" encoder blind to the one informative feature (its weights on feature 0 are zero).</summary>
+    private static MlpEncoder BlindEncoder()
+    {
+        manual_seed(5);
+        var e = new MlpEncoder(Mlp);
+        using var noGrad = no_grad();
+        var w = e.named_parameters().Single(p => p.name.EndsWith("fc0.weight")).parameter;
+        w.select(1, 0).zero_();
+        return e;
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module m) => m.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+
+    [Fact]
+    public void FineTuningImprovesOverItsStartAndLeavesThePretrainedEncoderAlone()
+    {
+        using var train = Separable(64, 1);
+        using var test = Separable(64, 2);
+        var normalize = new Normalize([0f], [1f]);
+        var options = new SupervisedOptions { Steps = 150, MinEpochs = 1, BatchSize = 32, LearningRate = 0.05 };
+        var subset = Enumerable.Range(0, 64).Select(i => (long)i).ToArray();
+        using var pretrained = BlindEncoder();
+        var before = Snapshot(pretrained);
+
+        // Encoder learning rate 0: the head learns on the blind features only (the start).
+        double frozen = SupervisedTraining.FineTune(pretrained, () => new MlpEncoder(Mlp), 0.0, train, subset, test, new NoAugmentation(), normalize, 2, options);
+        double tuned = SupervisedTraining.FineTune(pretrained, () => new MlpEncoder(Mlp), 0.1, train, subset, test, new NoAugmentation(), normalize, 2, options);
+        Assert.True(frozen < 0.75, $"blind encoder should be near chance, got {frozen}");
+        Assert.True(tuned > 0.95, $"fine-tuning should find feature 0, got {tuned}");
+        foreach (var (name, p) in pretrained.named_parameters())
+            Assert.True(TestData.Same(before[name], p.detach()), $"{name} of the pretrained encoder changed");
+        // Same seed, same result.
+        Assert.Equal(tuned, SupervisedTraining.FineTune(pretrained, () => new MlpEncoder(Mlp), 0.1, train, subset, test, new NoAugmentation(), normalize, 2, options));
+    }
+
+    [Fact]
+    public void EncoderLearningRateScaleReachesTheEncoderOnly()
+    {
+        using var train = Separable(32, 3);
+        var normalize = new Normalize([0f], [1f]);
+        var options = new SupervisedOptions { Steps = 5, MinEpochs = 1, BatchSize = 16 };
+        var subset = Enumerable.Range(0, 32).Select(i => (long)i).ToArray();
+        using var encoder = BlindEncoder();
+        var before = Snapshot(encoder);
+        SupervisedTraining.TrainAndTest(encoder, 0.0, train, subset, train, new NoAugmentation(), normalize, 2, options);
+        foreach (var (name, p) in encoder.named_parameters())
+            Assert.True(TestData.Same(before[name], p.detach()), $"{name} moved although the encoder's learning rate was 0");
+        SupervisedTraining.TrainAndTest(encoder, 1.0, train, subset, train, new NoAugmentation(), normalize, 2, options);
+        Assert.Contains(encoder.named_parameters(), p => !TestData.Same(before[p.name], p.parameter.detach()));
+    }
+
+    [Fact]
+    public void CopyWeightsRefusesADifferentArchitecture()
+    {
+        using var a = new MlpEncoder(Mlp);
+        using var b = new MlpEncoder(Mlp with { Hidden = [5] });
+        Assert.Throws<ArgumentException>(() => SupervisedTraining.CopyWeights(a, b));
+        using var c = new MlpEncoder(Mlp);
+        SupervisedTraining.CopyWeights(a, c);
+        foreach (var ((_, pa), (_, pc)) in a.named_parameters().Zip(c.named_parameters())) Assert.True(TestData.Same(pa.detach(), pc.detach()));
+    }
+
+    [Fact]
+    public void LabelSubsetSeedsAndResultStatistics()
+    {
+        var labels = Enumerable.Range(0, 2000).Select(i => i % 10).ToArray();
+        Assert.Equal([0, 1, 2], LabelSubsets.SeedsFor(0.01, 3, 0));
+        Assert.Equal([5, 6], LabelSubsets.SeedsFor(0.001, 2, 5));
+        Assert.Equal([0], LabelSubsets.SeedsFor(0.1, 3, 0));
+        Assert.Equal([0], LabelSubsets.SeedsFor(1, 3, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LabelSubsets.SeedsFor(0.01, 0, 0));
+        var subsets = LabelSubsets.SeedsFor(0.01, 3, 0).Select(s => LabelSubsets.Stratified(labels, 0.01, s)).ToArray();
+        foreach (var s in subsets)
+        {
+            Assert.Equal(20, s.Length);
+            Assert.All(s.GroupBy(i => labels[i]), g => Assert.Equal(2, g.Count()));
+        }
+        Assert.NotEqual(subsets[0], subsets[1]);
+        Assert.NotEqual(subsets[1], subsets[2]);
+        Assert.NotEqual(subsets[0], subsets[2]);
+        Assert.Equal(subsets[2], LabelSubsets.Stratified(labels, 0.01, 2));
+
+        var r = new LabelResult(0.01, 20, [0.8, 0.9, 1.0]);
+        Assert.Equal(0.9, r.Accuracy, 12);
+        Assert.Equal(0.1, r.Std, 12);   // sample standard deviation
+        var (f, n, a) = r;
+        Assert.Equal((0.01, 20, 0.9), (f, n, Math.Round(a, 12)));
+        Assert.Equal(0, new LabelResult(1, 2000, [0.7]).Std);
+    }
+}
