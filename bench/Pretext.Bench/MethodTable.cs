@@ -130,10 +130,10 @@ internal static class MethodTable
                 double fraction = row == "supervised-100" ? 1.0 : 0.01;
                 var ev = baseConfig.Evaluation;
                 var idx = LabelSubsets.Stratified(train.Labels!, fraction, ev.SubsetSeed);
-                double acc = SupervisedBaseline.TrainAndTest(baseConfig.Encoder.Build, train, idx, test, baseConfig.Augment.BuildSupervised(),
+                double acc = SupervisedTraining.FromScratch(baseConfig.Encoder.Build, train, idx, test, baseConfig.Augment.BuildSupervised(),
                     baseConfig.Augment.BuildNormalize(), 10, ev.Supervised with { Seed = ev.SubsetSeed });
                 r[fraction == 1 ? "linear_100" : "linear_1"] = Math.Round(100 * acc, 2);
-                r["steps"] = SupervisedBaseline.StepsFor(idx.Length, ev.Supervised);
+                r["steps"] = SupervisedTraining.StepsFor(idx.Length, ev.Supervised);
                 r["command"] = $"bench row --row {row}";
                 break;
             }
