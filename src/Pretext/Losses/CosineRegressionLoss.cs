@@ -17,7 +17,7 @@ public enum CosineRegressionForm
 /// <summary>
 /// The regression loss of the non-contrastive methods: a prediction p is pulled towards a target z
 /// through their cosine similarity, averaged over the batch. The target is a constant (stop-gradient,
-/// SimSiam section 3; BYOL's sg(z')): it is detached here, so no caller can forget it.
+/// SimSiam eq. 2; BYOL's sg(z')): it is detached here, so no caller can forget it.
 /// Computed in fp32.
 /// </summary>
 public sealed class CosineRegressionLoss(CosineRegressionForm form)

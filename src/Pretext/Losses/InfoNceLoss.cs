@@ -20,8 +20,8 @@ namespace Pretext.Losses;
 /// </summary>
 public sealed class InfoNceLoss
 {
-    /// <param name="temperature">tau; must be positive and finite. MoCo v2 uses 0.2 (Chen et al. 2020b,
-    /// section 2), MoCo v3 0.2 for ViT (Chen, Xie, He 2021, section 4), NNCLR 0.1 (Dwibedi et al. 2021, section 4.1).</param>
+    /// <param name="temperature">tau; must be positive and finite. MoCo v2 uses 0.2 (Chen et al. 2020b),
+    /// MoCo v3 0.2 for ViT (reference code), NNCLR 0.1 (Dwibedi et al. 2021).</param>
     public InfoNceLoss(double temperature)
     {
         if (!(temperature > 0) || double.IsInfinity(temperature))

@@ -103,7 +103,7 @@ public sealed class Byol : nn.Module, ISslMethod
 
     /// <summary>
     /// BYOL's defaults on top of a data set's base preset: LARS, lr 0.2 x B/256 and weight decay 1.5e-6,
-    /// biases and batch-norm parameters excluded from both (paper, section 3.3 and appendix C);
+    /// biases and batch-norm parameters excluded from both (paper, section 3.3);
     /// the base preset's warmup (the paper warms up for 10 of 1,000 epochs). The paper's augmentations
     /// are asymmetric (blur always on view 1, 10 % on view 2; solarisation 20 % on view 2): on 28-pixel
     /// grey images blur is off, as SimCLR leaves it off for CIFAR, and there is no solarisation, so both

@@ -18,11 +18,11 @@ public sealed partial record MethodSettings
 /// <summary>Options of <see cref="MoCoV2"/>.</summary>
 public sealed record MoCoV2Options
 {
-    /// <summary>Hidden width of the MLP head; 0 means the encoder's feature width (MoCo v2, section 2: 2048-d, ResNet-50's width).</summary>
+    /// <summary>Hidden width of the MLP head; 0 means the encoder's feature width (MoCo v2 note, "MLP head": 2048-d, ResNet-50's width).</summary>
     public int ProjectionHiddenDim { get; init; }
     /// <summary>Width of queries and keys; 128 (MoCo, section 3.3; kept by MoCo v2).</summary>
     public int ProjectionDim { get; init; } = 128;
-    /// <summary>InfoNCE temperature; 0.2 (MoCo v2, section 2).</summary>
+    /// <summary>InfoNCE temperature; 0.2 (MoCo v2 note, Table 1 and the text beside it).</summary>
     public double Temperature { get; init; } = 0.2;
     /// <summary>
     /// Negatives kept in the queue. The paper's 65,536 is 5 % of ImageNet; on Fashion-MNIST (60,000 images)
@@ -189,8 +189,8 @@ public sealed class MoCoV2 : nn.Module, ISslMethod
 
     /// <summary>
     /// MoCo v2's defaults on top of a data set's base preset: SGD with momentum 0.9 and lr 0.03 x B/256
-    /// (MoCo, section 4; the CIFAR-10 demo's 0.06 at batch 512), weight decay 5e-4 (the CIFAR-10 demo;
-    /// 1e-4 on ImageNet), cosine decay (MoCo v2, section 2) without warmup (neither paper warms up).
+    /// (MoCo, section 4, "Training"; the CIFAR-10 demo's 0.06 at batch 512), weight decay 5e-4 (the CIFAR-10 demo;
+    /// 1e-4 on ImageNet), cosine decay (MoCo v2 note, "cosine learning rate schedule") without warmup (neither paper warms up).
     /// Augmentation: MoCo v2's is SimCLR's; the base preset's, blur off on 28-pixel grey images.
     /// </summary>
     public static RunConfig Preset(RunConfig cfg) => cfg with

@@ -18,17 +18,17 @@ public sealed partial record MethodSettings
 /// <summary>Options of <see cref="MoCoV3"/>.</summary>
 public sealed record MoCoV3Options
 {
-    /// <summary>Hidden width of the projector and the predictor; 4096 (paper, section 4; reference code --moco-mlp-dim).</summary>
+    /// <summary>Hidden width of the projector and the predictor; 4096 (reference code facebookresearch/moco-v3, main_moco.py --moco-mlp-dim).</summary>
     public int HiddenDim { get; init; } = 4096;
-    /// <summary>Output width of the projector and the predictor; 256 (paper, section 4; reference code --moco-dim).</summary>
+    /// <summary>Output width of the projector and the predictor; 256 (reference code --moco-dim).</summary>
     public int ProjectionDim { get; init; } = 256;
     /// <summary>
-    /// Temperature tau; 0.2, the paper's default (section 4). The reference code's ResNet-50 recipe uses 1.0
-    /// with 4,095 in-batch negatives; with a few hundred negatives a sharper softmax is the usual choice
-    /// (solo-learn's CIFAR config also uses 0.2).
+    /// Temperature tau; 0.2, the reference code's ViT recipes (CONFIG.md, --moco-t=.2) and solo-learn's
+    /// CIFAR config (scripts/pretrain/cifar/mocov3.yaml). The code's ResNet-50 default is 1.0, with 4,095
+    /// in-batch negatives; with a few hundred negatives a sharper softmax is the usual choice.
     /// </summary>
     public double Temperature { get; init; } = 0.2;
-    /// <summary>Momentum of the momentum encoder at the first step; 0.99 (paper, section 4; reference code --moco-m).</summary>
+    /// <summary>Momentum of the momentum encoder at the first step; 0.99 (reference code --moco-m).</summary>
     public double BaseMomentum { get; init; } = 0.99;
     /// <summary>Momentum at the last step; 1, rising on a cosine (reference code --moco-m-cos, used by all its ResNet recipes).</summary>
     public double FinalMomentum { get; init; } = 1.0;

@@ -18,13 +18,13 @@ public sealed partial record MethodSettings
 /// <summary>Options of <see cref="Nnclr"/>.</summary>
 public sealed record NnclrOptions
 {
-    /// <summary>Hidden width of the 3-layer projector; 2048 (paper, section 4.1).</summary>
+    /// <summary>Hidden width of the 3-layer projector; 2048 (paper, implementation details).</summary>
     public int ProjectionHiddenDim { get; init; } = 2048;
-    /// <summary>Width d of projections and predictions; 256 (paper, section 4.1).</summary>
+    /// <summary>Width d of projections and predictions; 256 (paper, implementation details).</summary>
     public int ProjectionDim { get; init; } = 256;
-    /// <summary>Hidden width of the predictor; 4096 (paper, section 4.1).</summary>
+    /// <summary>Hidden width of the predictor; 4096 (paper, implementation details).</summary>
     public int PredictionHiddenDim { get; init; } = 4096;
-    /// <summary>Temperature tau; 0.1 (paper, section 4.1).</summary>
+    /// <summary>Temperature tau; 0.1 (paper, implementation details).</summary>
     public double Temperature { get; init; } = 0.1;
     /// <summary>
     /// Support-set size. The paper keeps 98,304 projections (24 batches of 4,096) for ImageNet's 1.28 M
@@ -42,7 +42,7 @@ public sealed record NnclrOptions
 /// With z the L2-normalised projections and p the predictions of the two views, the loss is
 /// InfoNCE(NN(z1), p2) / 2 + InfoNCE(NN(z2), p1) / 2 with in-batch negatives (paper, eq. 2;
 /// symmetrised over the views as in solo-learn and lightly). The support set receives view 1's
-/// projections after each step (paper, section 3.2; solo-learn).
+/// projections after each step, as solo-learn and lightly do.
 /// </summary>
 public sealed class Nnclr : nn.Module, ISslMethod
 {
@@ -128,7 +128,7 @@ public sealed class Nnclr : nn.Module, ISslMethod
     }
 
     /// <summary>
-    /// NNCLR trains with SimCLR's recipe (LARS, small weight decay, warmup then cosine; paper, section 4.1),
+    /// NNCLR trains with SimCLR's recipe (LARS, small weight decay, warmup then cosine; paper, implementation details),
     /// so the preset keeps the base preset's optimiser as measured for SimCLR here. Augmentation: the
     /// base preset's (SimCLR's, blur off on 28-pixel grey images).
     /// </summary>

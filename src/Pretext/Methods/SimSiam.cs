@@ -17,15 +17,15 @@ public sealed partial record MethodSettings
 /// <summary>Options of <see cref="SimSiam"/>.</summary>
 public sealed record SimSiamOptions
 {
-    /// <summary>Hidden width of the 3-layer projector; 2048 (paper, section 4).</summary>
+    /// <summary>Hidden width of the 3-layer projector; 2048 (paper, "Baseline settings").</summary>
     public int ProjectionHiddenDim { get; init; } = 2048;
-    /// <summary>Width of z and p; 2048 (paper, section 4).</summary>
+    /// <summary>Width of z and p; 2048 (paper, "Baseline settings").</summary>
     public int ProjectionDim { get; init; } = 2048;
-    /// <summary>Bottleneck width of the predictor; 512 (paper, section 4: "h's hidden layer's dimension is 512").</summary>
+    /// <summary>Bottleneck width of the predictor; 512 (paper, "Baseline settings": h is a bottleneck).</summary>
     public int PredictionHiddenDim { get; init; } = 512;
     /// <summary>
     /// Keep the predictor's learning rate at its peak instead of decaying it with the schedule
-    /// (paper, section 4.1 and Table 1: a fixed-lr predictor is slightly better).
+    /// (paper, section 4.2 and Table 1: a fixed-lr predictor is slightly better).
     /// </summary>
     public bool FixedPredictorLr { get; init; } = true;
 }
@@ -91,7 +91,7 @@ public sealed class SimSiam : nn.Module, ISslMethod
     /// <summary>
     /// SimSiam's defaults on top of a data set's base preset: SGD with momentum 0.9, lr 0.03 x B/256 and
     /// weight decay 5e-4, cosine decay without warmup (paper, appendix on CIFAR-10; ImageNet uses lr 0.05
-    /// and weight decay 1e-4, section 4); the predictor's lr is fixed (<see cref="SimSiamOptions.FixedPredictorLr"/>).
+    /// and weight decay 1e-4, "Baseline settings"); the predictor's lr is fixed (<see cref="SimSiamOptions.FixedPredictorLr"/>).
     /// The paper's augmentations (SimCLR's, with blur) are the base preset's, blur off on 28-pixel images.
     /// </summary>
     public static RunConfig Preset(RunConfig cfg) => cfg with

@@ -14,7 +14,7 @@ namespace Pretext.Training;
 /// <param name="WeightDecay">Whether weight decay (and LARS adaptation) applies.</param>
 /// <param name="LrScale">Multiplier on the scheduled learning rate.</param>
 /// <param name="DecayLr">False: the group follows the warmup but then keeps the peak learning rate instead of
-/// decaying with the schedule (SimSiam's predictor, Chen and He 2021, section 4 and Table 1: "fixed lr").</param>
+/// decaying with the schedule (SimSiam's predictor, Chen and He 2021, section 4.2 and Table 1).</param>
 public sealed record ParameterGroup(string Name, IReadOnlyList<(string Name, Parameter Parameter)> Parameters, bool WeightDecay, double LrScale = 1.0, bool DecayLr = true)
 {
     /// <summary>Splits parameters into "decay" (matrices and conv kernels) and "no_decay" (1-D: biases, norms).</summary>

@@ -17,7 +17,7 @@ public enum QueueStart
 
 /// <summary>
 /// A first-in-first-out ring buffer of feature vectors shared by MoCo v2 (its queue of negative keys,
-/// He et al. 2020, section 3.2) and NNCLR (its support set, Dwibedi et al. 2021, section 3.2).
+/// He et al. 2020, section 3.2) and NNCLR (its support set, Dwibedi et al. 2021).
 /// The rows, the write pointer and the number of filled rows are module buffers, so a method's
 /// checkpoint carries the queue exactly and a resumed run continues with the same negatives.
 /// Methods enqueue from <see cref="ISslMethod.AfterOptimizerStep"/>, after the step that used the
