@@ -264,4 +264,19 @@ public class SiameseMethodTests
         using var decaying = new SimSiam(Enc(), new SimSiamOptions { ProjectionHiddenDim = 16, ProjectionDim = 8, PredictionHiddenDim = 4, FixedPredictorLr = false });
         Assert.All(decaying.ParameterGroups(), g => Assert.True(g.DecayLr));
     }
+
+    [Fact]
+    public void OptionsAreSetFromTheCommandLineAndTravelInTheConfig()
+    {
+        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("mocov2").ApplyPreset(Presets.SimClrSmallGrey()),
+            ["methods.mocov2.queue_size=1024", "methods.mocov2.symmetric=false", "methods.simsiam.fixedPredictorLr=false", "methods.byol.base-momentum=0.996"]);
+        Assert.Equal(1024, cfg.Methods.MoCoV2.QueueSize);
+        Assert.False(cfg.Methods.MoCoV2.Symmetric);
+        Assert.False(cfg.Methods.SimSiam.FixedPredictorLr);
+        Assert.Equal(0.996, cfg.Methods.Byol.BaseMomentum);
+        var back = RunConfig.FromJson(cfg.ToJson(), "test");
+        Assert.Equal(cfg.Methods, back.Methods);
+        var e = Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(cfg, ["methods.nnclr.queueSize=5"]));
+        Assert.Contains("SupportSetSize", e.Message);
+    }
 }
