@@ -10,12 +10,13 @@ namespace Pretext.Heads;
 /// Generic MLP head: (Linear -> BatchNorm1d -> ReLU) for each hidden layer, then a final Linear
 /// (optionally followed by a BatchNorm1d without affine, as some methods want). Input (B, In);
 /// output (B, Out). Projection and prediction heads of every method are instances of this.
+/// With <c>hiddenBatchNorm: false</c> the hidden layers are Linear (with bias) -> ReLU, as in MoCo v2's head.
 /// </summary>
 public class MlpHead : Module<Tensor, Tensor>
 {
     private readonly Sequential layers;
 
-    public MlpHead(int inDim, IReadOnlyList<int> hiddenDims, int outDim, bool batchNormLast = false, string name = nameof(MlpHead))
+    public MlpHead(int inDim, IReadOnlyList<int> hiddenDims, int outDim, bool batchNormLast = false, string name = nameof(MlpHead), bool hiddenBatchNorm = true)
         : base(name)
     {
         if (inDim <= 0 || outDim <= 0 || hiddenDims.Any(h => h <= 0))
@@ -24,8 +25,8 @@ public class MlpHead : Module<Tensor, Tensor>
         int d = inDim;
         for (int i = 0; i < hiddenDims.Count; i++)
         {
-            list.Add(($"fc{i}", new MixedLinear(d, hiddenDims[i], hasBias: false)));
-            list.Add(($"bn{i}", BatchNorm1d(hiddenDims[i])));
+            list.Add(($"fc{i}", new MixedLinear(d, hiddenDims[i], hasBias: !hiddenBatchNorm)));
+            if (hiddenBatchNorm) list.Add(($"bn{i}", BatchNorm1d(hiddenDims[i])));
             list.Add(($"act{i}", ReLU()));
             d = hiddenDims[i];
         }

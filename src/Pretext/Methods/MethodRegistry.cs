@@ -31,6 +31,21 @@ public static class MethodRegistry
         new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
             (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2)),
+        new("mocov2", "contrastive", "MoCo v2: momentum key encoder, queue of negative keys, InfoNCE (He et al. 2020; Chen et al. 2020).",
+            (enc, cfg) => new MoCoV2(enc, cfg.Encoder.Build(), cfg.Methods.MoCoV2),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), MoCoV2.Preset),
+        new("mocov3", "contrastive", "MoCo v3: momentum encoder, predictor, symmetric InfoNCE with in-batch keys (Chen, Xie, He 2021).",
+            (enc, cfg) => new MoCoV3(enc, cfg.Encoder.Build(), cfg.Methods.MoCoV3),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), MoCoV3.Preset),
+        new("nnclr", "contrastive", "NNCLR: nearest neighbour from a support set of projections as the positive (Dwibedi et al. 2021).",
+            (enc, cfg) => new Nnclr(enc, cfg.Methods.Nnclr),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), Nnclr.Preset),
+        new("byol", "non-contrastive", "BYOL: online network predicts an EMA target's projection, no negatives (Grill et al. 2020).",
+            (enc, cfg) => new Byol(enc, cfg.Encoder.Build(), cfg.Methods.Byol),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), Byol.Preset),
+        new("simsiam", "non-contrastive", "SimSiam: predictor and stop-gradient, negative cosine, no momentum encoder (Chen and He 2021).",
+            (enc, cfg) => new SimSiam(enc, cfg.Methods.SimSiam),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimSiam.Preset),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

@@ -64,15 +64,21 @@ public sealed class Optimizer : IDisposable
                 p.grad?.zero_();
     }
 
-    /// <summary>One update with the scheduled learning rate <paramref name="lr"/> (scaled per group).</summary>
-    public void Step(double lr)
+    /// <summary>One update with the scheduled learning rate <paramref name="lr"/> (scaled per group), for every group.</summary>
+    public void Step(double lr) => Step(lr, lr);
+
+    /// <summary>
+    /// One update: groups with <see cref="ParameterGroup.DecayLr"/> take the scheduled <paramref name="lr"/>,
+    /// the others <paramref name="undecayedLr"/> (the schedule without its decay); both scaled per group.
+    /// </summary>
+    public void Step(double lr, double undecayedLr)
     {
         StepCount++;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         foreach (var g in groups)
         {
-            double glr = lr * g.LrScale;
+            double glr = (g.DecayLr ? lr : undecayedLr) * g.LrScale;
             double wd = g.WeightDecay ? Options.WeightDecay : 0;
             foreach (var (name, p) in g.Parameters)
             {
@@ -183,4 +189,7 @@ public sealed record WarmupCosineSchedule(double BaseLr, long WarmupSteps, long 
         double final = BaseLr * FinalFraction;
         return final + (BaseLr - final) * 0.5 * (1 + Math.Cos(Math.PI * t));
     }
+
+    /// <summary>The same warmup, then <see cref="BaseLr"/> without decay (for groups with a fixed learning rate).</summary>
+    public double Undecayed(long step) => WarmupSteps > 0 && step < WarmupSteps ? At(step) : BaseLr;
 }

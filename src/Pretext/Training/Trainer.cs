@@ -139,7 +139,7 @@ public sealed class Trainer
                     if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(step, lossValue, lastCheckpoint);
                     optimizer.ZeroGrad();
                     output.Loss.backward();
-                    optimizer.Step(lr);
+                    optimizer.Step(lr, Schedule.Undecayed(step));
                     using (no_grad())
                     {
                         method.AfterOptimizerStep(progress);

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 
 namespace Pretext.Tests.Training;
 
+[Collection(SeededRunsCollection.Name)]
 public class TrainingLoopTests
 {
     public TrainingLoopTests() => set_num_threads(1);

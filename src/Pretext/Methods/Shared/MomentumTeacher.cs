@@ -15,6 +15,7 @@ namespace Pretext.Methods.Shared;
 public sealed class MomentumTeacher
 {
     private readonly List<(nn.Module Online, nn.Module Target)> pairs = [];
+    private readonly HashSet<IntPtr> targetParameters = [];
 
     /// <param name="baseMomentum">m at the first step (BYOL 0.996, MoCo 0.999, DINO 0.996).</param>
     /// <param name="finalMomentum">m at the last step (1.0 in BYOL and DINO; equal to the base for a constant m as in MoCo v2).</param>
@@ -43,11 +44,19 @@ public sealed class MomentumTeacher
             {
                 tp.copy_(op);
                 tp.requires_grad = false;
+                targetParameters.Add(tp.Handle);
             }
             CopyBuffers(online, target);
         }
         pairs.Add((online, target));
     }
+
+    /// <summary>
+    /// The pairs of <paramref name="named"/> that belong to no declared target: what the optimiser may
+    /// update. Targets move only by the EMA, so a method builds its parameter groups from this.
+    /// </summary>
+    public IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> ExcludeTargets(IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> named) =>
+        named.Where(p => !targetParameters.Contains(p.parameter.Handle));
 
     /// <summary>m at <paramref name="progress"/>: final - (final - base) * (cos(pi * t / T) + 1) / 2.</summary>
     public double MomentumAt(TrainingProgress progress) =>
