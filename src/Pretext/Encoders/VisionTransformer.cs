@@ -184,8 +184,8 @@ public sealed class VisionTransformer : Encoder
         using (no_grad())
         {
             // timm's ViT initialisation: embeddings and linear weights ~ N(0, 0.02) (truncated at 2 std), biases 0.
-            init.trunc_normal_(pos_embed, std: 0.02, a: -0.04, b: 0.04);
-            init.trunc_normal_(cls_token, std: 0.02, a: -0.04, b: 0.04);
+            Initialization.TruncatedNormal(pos_embed, 0.02);
+            Initialization.TruncatedNormal(cls_token, 0.02);
             InitLinears(blocks);
         }
     }
@@ -211,7 +211,7 @@ public sealed class VisionTransformer : Encoder
             foreach (var (name, p) in m.named_parameters(recurse: false))
             {
                 if (name == "bias") p.zero_();
-                else init.trunc_normal_(p, std: 0.02, a: -0.04, b: 0.04);
+                else Initialization.TruncatedNormal(p, 0.02);
             }
         }
     }

@@ -48,7 +48,7 @@ public sealed class MaeDecoder : nn.Module
         RegisterComponents();
         using (no_grad())
         {
-            init.trunc_normal_(decoder_pos_embed, std: 0.02, a: -0.04, b: 0.04);
+            Initialization.TruncatedNormal(decoder_pos_embed, 0.02);
             init.normal_(mask_token, std: 0.02);
             VisionTransformer.InitLinears(this);
         }

@@ -1,3 +1,4 @@
+using Pretext.Core;
 using Pretext.Encoders;
 using Pretext.Evaluation;
 using Pretext.Heads;
@@ -63,13 +64,14 @@ public sealed class Mae : nn.Module, ISslMethod, IReconstructionScorer
 
     /// <summary>
     /// MAE's defaults on top of a data set's base preset (MAE appendix A.1, main_pretrain.py): the ViT
-    /// encoder; AdamW with betas (0.9, 0.95), weight decay 0.05 and lr = 1.5e-4 * batch / 256; warmup 5 %
+    /// encoder in fp32; AdamW with betas (0.9, 0.95), weight decay 0.05 and lr = 1.5e-4 * batch / 256; warmup 5 %
     /// of training (40 of 800 epochs there, 0.3 of 6 epochs here); light augmentation: random resized
     /// crop (scale 0.2-1) and flips, no colour jitter (MAE needs none, section 4 / Table 1f).
     /// </summary>
     public static RunConfig Preset(RunConfig cfg) => cfg with
     {
-        Encoder = cfg.Encoder with { Kind = EncoderKind.Vit },
+        // fp32: on the 2-core reference CPU the ViT ran 1.5x slower in bf16 (see docs/encoders/vit.md).
+        Encoder = cfg.Encoder with { Kind = EncoderKind.Vit, Precision = Precision.Float32 },
         Augment = cfg.Augment with { CropScaleMin = 0.2, CropScaleMax = 1.0, FlipProbability = 0.5, JitterProbability = 0, BlurProbability = 0, ErasingProbability = 0 },
         Train = cfg.Train with
         {
