@@ -32,7 +32,7 @@ public static class MethodRegistry
         new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
             (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2)),
-        new("mae", "masked", "MAE: mask 75 % of ViT patches, encode the visible ones, decode all, MSE on masked normalised pixels (He et al. 2022). Needs --encoder Vit.",
+        new("mae", "masked", "MAE: mask 75 % of ViT patches, encode the visible ones, decode all, MSE on masked normalised pixels (He et al. 2022). ViT encoder only (its preset picks it).",
             (enc, cfg) => new Mae(enc, cfg.Methods.Mae, cfg.Train.Seed),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), Mae.Preset),
         new("rotnet", "classic", "RotNet: predict which of 4 rotations (0/90/180/270) was applied (Gidaris et al. 2018).",
