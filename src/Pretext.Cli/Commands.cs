@@ -78,7 +78,7 @@ internal static class Commands
         var seed = new Option<int?>("--seed") { Description = "Seed of weights, data order and augmentations (preset: 42)." };
         var precision = new Option<Precision?>("--precision") { Description = "Float32 or BFloat16 (mixed: fp32 master weights) (preset: BFloat16)." };
         var layout = new Option<MemoryLayout?>("--layout") { Description = "Contiguous or ChannelsLast (preset: ChannelsLast)." };
-        var encoder = new Option<EncoderKind?>("--encoder") { Description = "ResNet (small-image ResNet) or Mlp (preset: ResNet)." };
+        var encoder = new Option<EncoderKind?>("--encoder") { Description = "ResNet (small-image ResNet), Mlp or Vit (vision transformer; its sizes: --set encoder.patch_size=7, encoder.embed_dim, encoder.depth, encoder.heads, encoder.mlp_ratio, encoder.pooling) (preset: ResNet; mae: Vit)." };
         var hidden = new Option<string?>("--hidden") { Description = "MLP hidden widths, e.g. 512,256 (last = feature width)." };
         var widths = new Option<string?>("--widths") { Description = "ResNet stage widths, e.g. 32,64,128,256." };
         var blocks = new Option<string?>("--blocks") { Description = "ResNet blocks per stage, e.g. 2,2,2,2 (ResNet-18 layout)." };

@@ -1,4 +1,5 @@
 using Pretext.Augmentations;
+using Pretext.Core;
 using Pretext.Encoders;
 using Pretext.Runs;
 
@@ -46,6 +47,21 @@ public static class MethodRegistry
         new("simsiam", "non-contrastive", "SimSiam: predictor and stop-gradient, negative cosine, no momentum encoder (Chen and He 2021).",
             (enc, cfg) => new SimSiam(enc, cfg.Methods.SimSiam),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimSiam.Preset),
+        new("mae", "masked", "MAE: mask 75 % of ViT patches, encode the visible ones, decode all, MSE on masked normalised pixels (He et al. 2022). ViT encoder only (its preset picks it).",
+            (enc, cfg) => new Mae(enc, cfg.Methods.Mae, cfg.Train.Seed),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), Mae.Preset),
+        new("rotnet", "classic", "RotNet: predict which of 4 rotations (0/90/180/270) was applied (Gidaris et al. 2018).",
+            (enc, cfg) => new RotNet(enc, cfg.Methods.RotNet),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), RotNet.Preset),
+        new("jigsaw", "classic", "Jigsaw: predict which permutation shuffled the 3x3 tiles of an image (Noroozi and Favaro 2016).",
+            (enc, cfg) => new Jigsaw(enc, cfg.Methods.Jigsaw, cfg.Train.Seed),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), Jigsaw.Preset),
+        new("inpainting", "classic", "Context encoder: fill in a dropped square from its surroundings, L2 on the hole (Pathak et al. 2016).",
+            (enc, cfg) => new Inpainting(enc, cfg.Methods.Inpainting, new ComputeOptions(cfg.Encoder.Precision, cfg.Encoder.Layout), cfg.Train.Seed),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), Inpainting.Preset),
+        new("denoising", "classic", "Denoising autoencoder: reconstruct the clean image from Gaussian and masking noise (Vincent et al. 2008).",
+            (enc, cfg) => new Denoising(enc, cfg.Methods.Denoising, new ComputeOptions(cfg.Encoder.Precision, cfg.Encoder.Layout), cfg.Train.Seed),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), Denoising.Preset),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

@@ -10,7 +10,7 @@ using Pretext.Training;
 namespace Pretext.Runs;
 
 /// <summary>Encoder families behind the one encoder contract.</summary>
-public enum EncoderKind { ResNet, Mlp }
+public enum EncoderKind { ResNet, Mlp, Vit }
 
 /// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
 public sealed record EncoderConfig
@@ -24,6 +24,18 @@ public sealed record EncoderConfig
     public int[] Blocks { get; init; } = [1, 1, 1, 1];
     /// <summary>MLP hidden widths (last = feature width).</summary>
     public int[] Hidden { get; init; } = [512, 256];
+    /// <summary>ViT patch side (4 or 7 on 28x28 images).</summary>
+    public int PatchSize { get; init; } = 4;
+    /// <summary>ViT token width (the feature width).</summary>
+    public int EmbedDim { get; init; } = 128;
+    /// <summary>ViT Transformer blocks.</summary>
+    public int Depth { get; init; } = 6;
+    /// <summary>ViT attention heads (must divide EmbedDim).</summary>
+    public int Heads { get; init; } = 4;
+    /// <summary>ViT MLP hidden width as a multiple of EmbedDim.</summary>
+    public double MlpRatio { get; init; } = 4.0;
+    /// <summary>ViT feature: the CLS token or the mean of patch tokens.</summary>
+    public VitPooling Pooling { get; init; } = VitPooling.Cls;
     public Precision Precision { get; init; } = Precision.BFloat16;
     public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
 
@@ -35,6 +47,11 @@ public sealed record EncoderConfig
             Compute = new ComputeOptions(Precision, Layout),
         }),
         EncoderKind.Mlp => new MlpEncoder(new MlpOptions { InputShape = [InChannels, ImageSize, ImageSize], Hidden = Hidden }),
+        EncoderKind.Vit => new VisionTransformer(new VitOptions
+        {
+            InChannels = InChannels, ImageSize = ImageSize, PatchSize = PatchSize, Dim = EmbedDim, Depth = Depth, Heads = Heads,
+            MlpRatio = MlpRatio, Pooling = Pooling, Compute = new ComputeOptions(Precision, Layout),
+        }),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown encoder kind."),
     };
 }
