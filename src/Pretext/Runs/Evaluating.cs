@@ -13,7 +13,8 @@ public sealed record EvaluationResult(
     double Knn,
     IReadOnlyList<(double Fraction, int Labels, double Accuracy)> Linear,
     IReadOnlyList<(double Fraction, int Labels, double Accuracy)> Supervised,
-    double Seconds);
+    double Seconds,
+    EmbeddingInsight? Insight = null);
 
 /// <summary>Frozen-encoder evaluation (kNN, linear probes at label fractions) and the supervised-from-scratch baseline.</summary>
 public static class Evaluating
@@ -48,6 +49,14 @@ public static class Evaluating
         }
         observer.EndStage();
 
+        EmbeddingInsight? insight = null;
+        if (ev.Maps.Samples > 0 && test.Count >= 4)
+        {
+            observer.BeginStage("Embedding maps and diagnostics", ev.Maps.Tsne ? 3 : 2);
+            insight = Insight(method, config, test, testF, ev.Maps, observer);
+            observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"RankMe {insight.Readings.RankMe:F1} of {insight.Readings.MaxRank}"));
+        }
+
         var supervised = new List<(double, int, double)>();
         if (supervisedBaseline)
         {
@@ -61,6 +70,28 @@ public static class Evaluating
                 observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{acc:P2}"));
             }
         }
-        return new EvaluationResult(knn, linear, supervised, clock.Elapsed.TotalSeconds);
+        return new EvaluationResult(knn, linear, supervised, clock.Elapsed.TotalSeconds, insight);
+    }
+
+    /// <summary>Diagnostics and PCA/t-SNE maps of the frozen features of a class-stratified, seeded sample of the test set.</summary>
+    private static EmbeddingInsight Insight(ISslMethod method, RunConfig config, IDataset test, Tensor testF, EmbeddingMapOptions options, IRunObserver observer)
+    {
+        var idx = options.Samples >= test.Count
+            ? Enumerable.Range(0, (int)test.Count).Select(i => (long)i).ToArray()
+            : LabelSubsets.Stratified(test.Labels!, (double)options.Samples / test.Count, options.Seed);
+        using var scope = NewDisposeScope();
+        using var ix = tensor(idx);
+        var f = testF.index_select(0, ix);
+        var labels = idx.Select(i => test.Labels![i]).ToArray();
+        var readings = Diagnostics.MeasureEncoder(method.Encoder, test, idx, f, MethodRegistry.Get(config.Method).Views(config), options.Seed);
+        observer.Report(1);
+        var maps = new List<EmbeddingMap> { EmbeddingMaps.PcaMap(f, labels, test.ClassNames) };
+        observer.Report(2);
+        if (options.Tsne)
+        {
+            maps.Add(EmbeddingMaps.TsneMap(f, labels, test.ClassNames, options.TsneOptions));
+            observer.Report(3);
+        }
+        return new EmbeddingInsight(readings, idx.Length, maps);
     }
 }

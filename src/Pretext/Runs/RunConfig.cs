@@ -84,6 +84,8 @@ public sealed record EvaluationConfig
     public int SubsetSeed { get; init; } = 0;
     public LinearProbeOptions Probe { get; init; } = new();
     public SupervisedOptions Supervised { get; init; } = new();
+    /// <summary>Embedding maps (PCA, t-SNE) and diagnostics of the frozen features on a sample of the test set.</summary>
+    public EmbeddingMapOptions Maps { get; init; } = new();
 }
 
 /// <summary>Everything that defines a pretraining run. Written as config.json and into each checkpoint.</summary>
@@ -114,6 +116,6 @@ public sealed record RunConfig
         catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid Pretext run config ({e.Message})."); }
     }
 
-    /// <summary>The fields that must match for --resume to continue a run (not threads or checkpointing cadence).</summary>
-    public string ResumeFingerprint() => (this with { Train = Train with { Threads = 0, CheckpointEvery = 0, KeepCheckpoints = 1, Prefetch = true }, Evaluation = new() }).ToJson();
+    /// <summary>The fields that must match for --resume to continue a run (not threads, checkpointing or diagnostics cadence).</summary>
+    public string ResumeFingerprint() => (this with { Train = Train with { Threads = 0, CheckpointEvery = 0, KeepCheckpoints = 1, Prefetch = true, DiagnosticsEvery = 0 }, Evaluation = new() }).ToJson();
 }
