@@ -205,7 +205,8 @@ public sealed record CollapseVerdict(bool Collapsed, string? Reason, long? Step,
 {
     /// <summary>One line for consoles and reports; null when healthy.</summary>
     public string? Warning => Collapsed
-        ? $"Warning: this run collapsed at step {Step}: {Reason}. Its embeddings carry little information; lower the learning rate, check the augmentations, or use the last checkpoint before step {Step}."
+        ? string.Create(CultureInfo.InvariantCulture,
+            $"Warning: this run collapsed at step {Step}: {Reason} (measured on the {Readings?.Count} x {Readings?.Dim} embeddings the loss sees). They no longer tell samples apart, so what training learns from there on is not to be trusted; lower the learning rate or weight decay, check the augmentations, or restart from a checkpoint before step {Step}.")
         : null;
 }
 
