@@ -131,6 +131,7 @@ public static class Pretraining
             if (verdict.Collapsed) observer.Message(verdict.Warning!);
         }
         else if (stepsDone == 0) verdict = ReadVerdict(runDirectory);
+        else File.Delete(Path.Combine(runDirectory, DiagnosticsFile)); // diagnostics off: an older verdict would describe other steps
         method.Dispose();
         return new PretrainResult(runDirectory, folder.Latest!, trainer.TotalSteps, seconds,
             stepsDone * (double)config.Train.BatchSize / Math.Max(seconds, 1e-9), lastLoss, lastCollapse, verdict);
