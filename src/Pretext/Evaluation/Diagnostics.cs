@@ -187,10 +187,10 @@ public sealed record CollapseCriteria
     {
         var c = CultureInfo.InvariantCulture;
         if (r.CollapseStd < MinCollapseStd)
-            return string.Format(c, "embeddings collapsed to a point: normalised std {0:G3} < {1:G3} (spread embeddings read about 1)", r.CollapseStd, MinCollapseStd);
+            return string.Format(c, "embeddings collapsed to a point: normalised std {0:G3}, below {1:G3} (spread embeddings read about 1)", r.CollapseStd, MinCollapseStd);
         double rank = RankThreshold(r.MaxRank);
         if (r.RankMe < rank)
-            return string.Format(c, "dimensional collapse: effective rank (RankMe) {0:F2} < {1:G3} of at most {2}", r.RankMe, rank, r.MaxRank);
+            return string.Format(c, "dimensional collapse: effective rank (RankMe) {0:F2}, below {1:G3} of at most {2}", r.RankMe, rank, r.MaxRank);
         return null;
     }
 }
