@@ -2,7 +2,7 @@
 # Runs the whole test suite (installs prerequisites and builds first). Prints "N passed, N failed" last.
 set -euo pipefail
 cd "$(dirname "$0")"
-scripts/setup.sh
+scripts/setup.sh --with-test-tools
 log=$(mktemp)
 set +e
 dotnet test tests/Pretext.Tests -c Release --no-build -nologo 2>&1 | tee "$log"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Pretext needs on a fresh Debian/Ubuntu machine and builds it. Idempotent and quiet when
-# everything is already there. Used by ./pretext, ./test.sh and .ci/run.
+# everything is already there. Used by ./pretext, ./test.sh and .ci/run; --with-test-tools (./test.sh)
+# also installs what only the tests need (headless Chromium).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,13 +13,17 @@ command -v dotnet >/dev/null 2>&1 || { echo "error: the .NET SDK 10 is required 
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # WordNet 3.0 glosses, an unlabelled text corpus (pretext data get wordnet; the tests read it).
 [ -f /usr/share/wordnet/data.noun ] || need_apt+=(wordnet-base)
+# Headless Chromium renders report.html in the report screenshot test; only the test run asks for it.
+if [ "${1:-}" = "--with-test-tools" ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing ${need_apt[*]} ..."
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "note: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]}) for offline data, or Pretext will try the web." >&2
+    echo "note: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]}) for offline data (else Pretext tries the web) and the report screenshot test (else it is skipped)." >&2
   fi
 fi
 dotnet build Pretext.slnx -c Release -v quiet -nologo 2>&1 | grep -vE "^\s*$|warning NU1603" || true

@@ -198,7 +198,7 @@ internal static class Commands
                     string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
                     string dir = p.GetValue(outDir) ?? Path.Combine(run, "evaluation");
                     Directory.CreateDirectory(dir);
-                    var pre = new PretrainResult(run, path, step, double.NaN, double.NaN, double.NaN, double.NaN);
+                    var pre = new PretrainResult(run, path, step, double.NaN, double.NaN, double.NaN, double.NaN, Pretraining.ReadVerdict(run));
                     if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
                     else Reporting.MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
                     var report = RunReport.Write(dir, cfg, pre, result, ds);

@@ -17,6 +17,7 @@ public static class PretextCli
         root.Subcommands.Add(Commands.Evaluate());
         root.Subcommands.Add(Commands.Embed());
         root.Subcommands.Add(Commands.Methods());
+        root.Subcommands.Add(CurateCommand.Create());
         return root.Parse(args).Invoke();
     }
 

@@ -6,6 +6,12 @@ namespace Pretext.Export;
 /// doubled quotes and line breaks; CRLF or LF record ends.</summary>
 internal static class CsvRecords
 {
+    /// <summary>A field as RFC 4180 wants it: quoted (inner quotes doubled) when it holds a comma, quote, line break or edge spaces.</summary>
+    public static string Quote(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") < 0 && value.Trim() == value
+            ? value
+            : "\"" + value.Replace("\"", "\"\"") + "\"";
+
     /// <summary>Yields the records of <paramref name="reader"/>; <paramref name="path"/> only names the file in errors.</summary>
     /// <exception cref="InvalidDataException">A quoted field is never closed, or text follows a closing quote.</exception>
     public static IEnumerable<List<string>> Read(TextReader reader, string path)

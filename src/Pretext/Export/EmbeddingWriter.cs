@@ -188,10 +188,7 @@ public static class EmbeddingWriter
         return new EmbeddingTable(data, (int)total, d, ids!, labels);
     }
 
-    private static string QuoteCsv(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") < 0 && value.Trim() == value
-            ? value
-            : "\"" + value.Replace("\"", "\"\"") + "\"";
+    private static string QuoteCsv(string value) => CsvRecords.Quote(value);
 
     private static int ParseInt(string cell, string path, int record) =>
         int.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)

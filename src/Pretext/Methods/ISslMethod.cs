@@ -13,7 +13,9 @@ public sealed record Batch(IReadOnlyList<Tensor> Views, long[] Indices);
 /// <summary>What a method returns from a step.</summary>
 /// <param name="Loss">Scalar fp32 loss to minimise.</param>
 /// <param name="Embedding">(B, D) embedding of the first view that the collapse monitor watches.</param>
-public sealed record StepOutput(Tensor Loss, Tensor Embedding);
+/// <param name="PairedEmbedding">(B, D) embedding of a second view of the same samples, row by row, when the
+/// method has one; the alignment diagnostic compares it with <paramref name="Embedding"/>.</param>
+public sealed record StepOutput(Tensor Loss, Tensor Embedding, Tensor? PairedEmbedding = null);
 
 /// <summary>Where training is, for schedules inside a method (temperatures, momentum).</summary>
 public sealed record TrainingProgress(long Step, long TotalSteps)

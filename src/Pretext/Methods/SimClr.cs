@@ -60,6 +60,6 @@ public sealed class SimClr : nn.Module, ISslMethod
         // (measured faster than one concatenated batch on CPU, FACTS).
         var z1 = projector.forward(encoder.forward(batch.Views[0]));
         var z2 = projector.forward(encoder.forward(batch.Views[1]));
-        return new StepOutput(loss.Compute(z1, z2), z1);
+        return new StepOutput(loss.Compute(z1, z2), z1, z2);
     }
 }

@@ -42,6 +42,13 @@ public sealed class HtmlReport
         return this;
     }
 
+    /// <summary>Adds a warning box (red bar, tinted background) that stands out from the rest of the page, e.g. a collapsed run.</summary>
+    public HtmlReport AddWarning(string text)
+    {
+        _body.Append("<div class=\"warning\" role=\"alert\">").Append(Escape(text)).Append("</div>\n");
+        return this;
+    }
+
     /// <summary>Adds a two-column table of settings or results.</summary>
     public HtmlReport AddKeyValueTable(string caption, IEnumerable<(string Key, string Value)> pairs)
     {
@@ -154,6 +161,8 @@ public sealed class HtmlReport
         figcaption { color: #59636e; font-size: 0.9em; margin-top: 0.3em; }
         pre { background: #f3f4f6; border: 1px solid #e3e6ea; padding: 10px 12px; overflow-x: auto;
               font: 13px/1.45 ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; }
+        .warning { margin: 0.8em 0 1.2em; padding: 12px 16px; background: #fdecea; border-left: 8px solid #c62828;
+                   color: #5f1410; font-weight: 600; }
         footer { margin-top: 3em; color: #8a939d; font-size: 0.85em; }
         """;
 }

@@ -62,7 +62,8 @@ public sealed class MetricsLog : IDisposable
     /// Opens a log for appending, creating it if it does not exist. Used to resume a run.
     /// </summary>
     /// <param name="path">CSV file written earlier by <see cref="Create"/> or <see cref="Open"/>.</param>
-    /// <param name="columns">Expected columns; must equal the file's header exactly.</param>
+    /// <param name="columns">Expected columns; must equal the file's header, or extend it at the end (a log
+    /// from before columns were added: the file is rewritten with the new columns, empty in its rows).</param>
     /// <param name="truncateAfterStep">When set, rows whose <c>step</c> exceeds this value are
     /// removed (rewritten through a temp file and a rename), because the resumed run will log
     /// those steps again. Requires a <c>step</c> column.</param>
@@ -85,27 +86,34 @@ public sealed class MetricsLog : IDisposable
 
         var header = lines[0];
         var expected = string.Join(',', cols);
-        if (header != expected)
+        var fileColumns = header.Split(',');
+        // A log written before columns were appended to the run's set (an older version) keeps its
+        // columns as a prefix: it is upgraded in place, the new columns empty in the old rows.
+        bool upgrade = header != expected && fileColumns.Length < cols.Length && cols.Take(fileColumns.Length).SequenceEqual(fileColumns, StringComparer.Ordinal);
+        if (header != expected && !upgrade)
             throw new InvalidDataException(
                 $"'{path}' has columns '{header}' but the run expects '{expected}'. " +
                 "Resume with the same metrics configuration, or start a new run directory.");
+        string padding = new(',', cols.Length - fileColumns.Length);
 
-        var keep = new List<string>(lines.Count) { header };
-        int stepIndex = Array.IndexOf(cols, StepColumn);
+        var keep = new List<string>(lines.Count) { expected };
+        int stepIndex = Array.IndexOf(fileColumns, StepColumn);
+        if (truncateAfterStep is not null && stepIndex < 0)
+            throw new InvalidDataException($"'{path}' has no '{StepColumn}' column in its header '{header}'. Start a new run directory.");
         for (int i = 1; i < lines.Count; i++)
         {
             var cells = lines[i].Split(',');
-            if (cells.Length != cols.Length)
-                throw new InvalidDataException($"'{path}' line {i + 1} has {cells.Length} cells, expected {cols.Length}. Repair or delete the line.");
+            if (cells.Length != fileColumns.Length)
+                throw new InvalidDataException($"'{path}' line {i + 1} has {cells.Length} cells, expected {fileColumns.Length}. Repair or delete the line.");
             if (truncateAfterStep is long last)
             {
                 double step = ParseCell(cells[stepIndex], path, i + 1, StepColumn);
                 if (step > last) continue;
             }
-            keep.Add(lines[i]);
+            keep.Add(lines[i] + padding);
         }
 
-        if (keep.Count != lines.Count || hadPartialLine)
+        if (keep.Count != lines.Count || hadPartialLine || upgrade)
             AtomicFile.WriteText(path, w => { foreach (var line in keep) w.WriteLine(line); });
 
         var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);

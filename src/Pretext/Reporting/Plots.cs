@@ -188,6 +188,58 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>Draws a scatter of 2-D points coloured by class, e.g. a PCA or t-SNE map of embeddings.</summary>
+    /// <param name="path">PNG file to write; its directory is created if missing.</param>
+    /// <param name="title">Chart title.</param>
+    /// <param name="xLabel">X axis label.</param>
+    /// <param name="yLabel">Y axis label.</param>
+    /// <param name="x">X coordinate per point.</param>
+    /// <param name="y">Y coordinate per point.</param>
+    /// <param name="labels">Class per point (null: one colour); classes are drawn in the order of their index.</param>
+    /// <param name="classNames">Legend names indexed by class; missing names show as the index.</param>
+    /// <exception cref="ArgumentException">Lengths differ, no points, a negative label, or no finite point.</exception>
+    public static void ScatterByLabel(string path, string title, string xLabel, string yLabel, double[] x, double[] y,
+        int[]? labels, IReadOnlyList<string> classNames)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        if (x.Length != y.Length || (labels is not null && labels.Length != x.Length))
+            throw new ArgumentException($"Scatter '{path}' has {x.Length} x values, {y.Length} y values and {labels?.Length.ToString(CultureInfo.InvariantCulture) ?? "no"} labels; they must match.", nameof(x));
+        if (x.Length == 0) throw new ArgumentException($"No points given for '{path}'.", nameof(x));
+        if (labels is not null && labels.Any(l => l < 0)) throw new ArgumentException($"Scatter '{path}': labels must be >= 0.", nameof(labels));
+
+        using var plot = NewPlot(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        int classes = labels is null ? 1 : labels.Max() + 1;
+        IPalette palette = classes <= 10 ? new ScottPlot.Palettes.Category10() : new ScottPlot.Palettes.Category20();
+        // Small markers for many points so clusters stay visible rather than one blot.
+        float marker = x.Length > 3000 ? 3 : x.Length > 500 ? 4 : 6;
+        bool any = false;
+        for (int c = 0; c < classes; c++)
+        {
+            var xs = new List<double>();
+            var ys = new List<double>();
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (labels is not null && labels[i] != c) continue;
+                if (!double.IsFinite(x[i]) || !double.IsFinite(y[i])) continue;
+                xs.Add(x[i]);
+                ys.Add(y[i]);
+            }
+            if (xs.Count == 0) continue;
+            any = true;
+            var points = plot.Add.Scatter(xs.ToArray(), ys.ToArray(), palette.GetColor(c));
+            points.LineWidth = 0;
+            points.MarkerSize = marker;
+            if (labels is not null)
+                points.LegendText = c < classNames.Count ? classNames[c] : c.ToString(CultureInfo.InvariantCulture);
+        }
+        if (!any) throw new ArgumentException($"Nothing to draw in '{path}': every point is non-finite.", nameof(x));
+        if (labels is not null) plot.ShowLegend(Edge.Right);
+        Save(plot, path);
+    }
+
     private static Plot NewPlot(string title)
     {
         var plot = new Plot();

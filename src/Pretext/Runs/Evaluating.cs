@@ -21,6 +21,8 @@ public sealed record EvaluationResult(double Knn, IReadOnlyList<LabelResult> Lin
     public int Seeds { get; init; } = 1;
     public ClusteringResult? Clustering { get; init; }
     public AnomalyResult? Anomaly { get; init; }
+    /// <summary>Diagnostics and PCA/t-SNE maps of the frozen features on a test sample (null when maps are off).</summary>
+    public EmbeddingInsight? Insight { get; init; }
 
     /// <summary>The results of one protocol.</summary>
     public IReadOnlyList<LabelResult> For(LabelProtocol protocol) => protocol switch
@@ -98,6 +100,14 @@ public static class Evaluating
         }
         observer.EndStage();
 
+        EmbeddingInsight? insight = null;
+        if (ev.Maps.Samples > 0 && test.Count >= 4)
+        {
+            observer.BeginStage("Embedding maps and diagnostics", ev.Maps.Tsne ? 3 : 2);
+            insight = Insight(method, config, test, testF, ev.Maps, observer);
+            observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"RankMe {insight.Readings.RankMe:F1} of {insight.Readings.MaxRank}"));
+        }
+
         // Fine-tuning and training from scratch share one routine, subsets, augmentation and step budget.
         List<LabelResult> Trained(LabelProtocol protocol, double[] fractions)
         {
@@ -135,7 +145,7 @@ public static class Evaluating
         }
         return new EvaluationResult(knn, linear, supervised, clock.Elapsed.TotalSeconds)
         {
-            FineTune = fineTune, Seeds = ev.Seeds, Clustering = clustering, Anomaly = anomaly,
+            FineTune = fineTune, Seeds = ev.Seeds, Clustering = clustering, Anomaly = anomaly, Insight = insight,
         };
     }
 
@@ -210,5 +220,27 @@ public static class Evaluating
         var result = new AnomalyResult(options.K, results);
         observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"mean AUROC {result.MeanEmbedding.Auroc:F3} (raw {result.MeanRaw.Auroc:F3})"));
         return result;
+    }
+
+    /// <summary>Diagnostics and PCA/t-SNE maps of the frozen features of a class-stratified, seeded sample of the test set.</summary>
+    private static EmbeddingInsight Insight(ISslMethod method, RunConfig config, IDataset test, Tensor testF, EmbeddingMapOptions options, IRunObserver observer)
+    {
+        var idx = options.Samples >= test.Count
+            ? Enumerable.Range(0, (int)test.Count).Select(i => (long)i).ToArray()
+            : LabelSubsets.Stratified(test.Labels!, (double)options.Samples / test.Count, options.Seed);
+        using var scope = NewDisposeScope();
+        using var ix = tensor(idx);
+        var f = testF.index_select(0, ix);
+        var labels = idx.Select(i => test.Labels![i]).ToArray();
+        var readings = Diagnostics.MeasureEncoder(method.Encoder, test, idx, f, MethodRegistry.Get(config.Method).Views(config), options.Seed);
+        observer.Report(1);
+        var maps = new List<EmbeddingMap> { EmbeddingMaps.PcaMap(f, labels, test.ClassNames) };
+        observer.Report(2);
+        if (options.Tsne)
+        {
+            maps.Add(EmbeddingMaps.TsneMap(f, labels, test.ClassNames, options.TsneOptions));
+            observer.Report(3);
+        }
+        return new EmbeddingInsight(readings, idx.Length, maps);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Pretext.Data;
+using Pretext.Evaluation;
 using Pretext.Methods;
 using Pretext.Reporting;
 using Pretext.Training;
@@ -10,7 +11,9 @@ using static TorchSharp.torch;
 namespace Pretext.Runs;
 
 /// <summary>Result of a pretraining run.</summary>
-public sealed record PretrainResult(string RunDirectory, string FinalCheckpoint, long Steps, double Seconds, double SamplesPerSecond, double FinalLoss, double FinalCollapseStd);
+/// <param name="Collapse">The collapse verdict from the run's diagnostics (null when none were measured or the run is not known).</param>
+public sealed record PretrainResult(string RunDirectory, string FinalCheckpoint, long Steps, double Seconds, double SamplesPerSecond, double FinalLoss, double FinalCollapseStd,
+    CollapseVerdict? Collapse = null);
 
 /// <summary>
 /// Pretraining as a run: a run folder with config.json, metrics.csv and checkpoints/, a fresh start or
@@ -19,7 +22,19 @@ public sealed record PretrainResult(string RunDirectory, string FinalCheckpoint,
 /// </summary>
 public static class Pretraining
 {
-    public static readonly string[] MetricColumns = ["step", "epoch", "loss", "lr", "collapse_std", "samples_per_second", "elapsed_seconds"];
+    /// <summary>metrics.csv columns. rankme, alignment and uniformity are filled every <see cref="TrainerOptions.DiagnosticsEvery"/> steps and empty otherwise.</summary>
+    public static readonly string[] MetricColumns = ["step", "epoch", "loss", "lr", "collapse_std", "samples_per_second", "elapsed_seconds", "rankme", "alignment", "uniformity"];
+
+    /// <summary>File in the run folder holding the collapse verdict of the last pretraining session.</summary>
+    public const string DiagnosticsFile = "diagnostics.json";
+
+    /// <summary>The collapse verdict a run folder recorded, or null when it has none.</summary>
+    /// <exception cref="InvalidDataException">The file exists but is not a verdict; the message names it.</exception>
+    public static CollapseVerdict? ReadVerdict(string runDirectory)
+    {
+        var path = Path.Combine(runDirectory, DiagnosticsFile);
+        return File.Exists(path) ? Export.JsonFile.Read<CollapseVerdict>(path) : null;
+    }
 
     /// <summary>Builds the method described by <paramref name="config"/> with fresh weights from its seed.</summary>
     public static ISslMethod CreateMethod(RunConfig config)
@@ -74,22 +89,52 @@ public static class Pretraining
         using var metrics = MetricsLog.Open(Path.Combine(runDirectory, "metrics.csv"), MetricColumns, truncateAfterStep: startStep);
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, lastCollapse = double.NaN;
+        var watch = new CollapseWatch();
+        DiagnosticReadings? readings = null;
+        int every = config.Train.DiagnosticsEvery;
         observer.BeginStage($"Pretraining {config.Method} on {data.Name}", trainer.TotalSteps);
         observer.Report(startStep);
         trainer.Run(optimizer, startStep, folder, r =>
         {
-            metrics.Append(r.Step, r.Epoch, r.Loss, r.LearningRate, r.CollapseStd, r.SamplesPerSecond, r.ElapsedSeconds);
+            var row = new Dictionary<string, double>
+            {
+                ["step"] = r.Step, ["epoch"] = r.Epoch, ["loss"] = r.Loss, ["lr"] = r.LearningRate, ["collapse_std"] = r.CollapseStd,
+                ["samples_per_second"] = r.SamplesPerSecond, ["elapsed_seconds"] = r.ElapsedSeconds,
+            };
+            string rank = "";
+            if (readings is not null)
+            {
+                row["rankme"] = readings.RankMe;
+                if (double.IsFinite(readings.Alignment)) row["alignment"] = readings.Alignment;
+                if (double.IsFinite(readings.Uniformity)) row["uniformity"] = readings.Uniformity;
+                rank = string.Create(CultureInfo.InvariantCulture, $"  rank {readings.RankMe:F1}");
+                if (watch.Observe(r.Step, readings)) observer.Message(watch.Verdict.Warning!);
+                readings = null;
+            }
+            metrics.Append(row);
             lastLoss = r.Loss; lastCollapse = r.CollapseStd;
-            observer.Report(r.Step, string.Create(CultureInfo.InvariantCulture, $"loss {r.Loss:F4}  {r.SamplesPerSecond:F0} samples/s  collapse {r.CollapseStd:F2}"));
-        }, cancel);
+            observer.Report(r.Step, string.Create(CultureInfo.InvariantCulture, $"loss {r.Loss:F4}  {r.SamplesPerSecond:F0} samples/s  collapse {r.CollapseStd:F2}{rank}"));
+        }, cancel, inspect: (step, output) =>
+        {
+            if (every > 0 && (step % every == 0 || step == trainer.TotalSteps))
+                readings = Diagnostics.Measure(output.Embedding, output.PairedEmbedding);
+        });
         double seconds = clock.Elapsed.TotalSeconds;
         long stepsDone = trainer.TotalSteps - startStep;
         observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{stepsDone} steps in {seconds:F0} s"));
-        if (lastCollapse < 0.1)
-            observer.Message($"Warning: the collapse monitor reads {lastCollapse:F3} (healthy runs stay well above 0.1): the embeddings are collapsing to a point. Lower the learning rate or check the augmentations.");
+        CollapseVerdict? verdict = null;
+        if (every > 0 && stepsDone > 0)
+        {
+            verdict = watch.Verdict;
+            Export.JsonFile.WriteAtomic(Path.Combine(runDirectory, DiagnosticsFile), verdict);
+            // Said once when it happened; said again at the end so it is the last thing on the screen.
+            if (verdict.Collapsed) observer.Message(verdict.Warning!);
+        }
+        else if (stepsDone == 0) verdict = ReadVerdict(runDirectory);
+        else File.Delete(Path.Combine(runDirectory, DiagnosticsFile)); // diagnostics off: an older verdict would describe other steps
         method.Dispose();
         return new PretrainResult(runDirectory, folder.Latest!, trainer.TotalSteps, seconds,
-            stepsDone * (double)config.Train.BatchSize / Math.Max(seconds, 1e-9), lastLoss, lastCollapse);
+            stepsDone * (double)config.Train.BatchSize / Math.Max(seconds, 1e-9), lastLoss, lastCollapse, verdict);
     }
 
     internal static void AtomicJson(string path, string json) => Export.AtomicFile.WriteText(path, w => w.Write(json));

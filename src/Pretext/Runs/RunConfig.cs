@@ -112,6 +112,8 @@ public sealed record EvaluationConfig
     public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;
     public KMeansOptions Clustering { get; init; } = new();
     public AnomalyOptions Anomaly { get; init; } = new();
+    /// <summary>Embedding maps (PCA, t-SNE) and diagnostics of the frozen features on a sample of the test set.</summary>
+    public EmbeddingMapOptions Maps { get; init; } = new();
 }
 
 /// <summary>Evaluations beyond classification accuracy, combinable.</summary>
@@ -153,6 +155,6 @@ public sealed record RunConfig
         catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid Pretext run config ({e.Message})."); }
     }
 
-    /// <summary>The fields that must match for --resume to continue a run (not threads or checkpointing cadence).</summary>
-    public string ResumeFingerprint() => (this with { Train = Train with { Threads = 0, CheckpointEvery = 0, KeepCheckpoints = 1, Prefetch = true }, Evaluation = new() }).ToJson();
+    /// <summary>The fields that must match for --resume to continue a run (not threads, checkpointing or diagnostics cadence).</summary>
+    public string ResumeFingerprint() => (this with { Train = Train with { Threads = 0, CheckpointEvery = 0, KeepCheckpoints = 1, Prefetch = true, DiagnosticsEvery = 0 }, Evaluation = new() }).ToJson();
 }

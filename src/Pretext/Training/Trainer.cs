@@ -103,8 +103,12 @@ public sealed class Trainer
     /// </summary>
     /// <param name="checkpoints">Where step checkpoints go; null writes none.</param>
     /// <param name="onStep">Called after every step (progress bars, metrics files).</param>
+    /// <param name="inspect">Called after every optimiser step with the step number (1-based, as in
+    /// <see cref="StepReport.Step"/>) and the method's output, under no_grad and inside the step's dispose
+    /// scope (diagnostics that need the embeddings; the tensors are gone afterwards).</param>
     /// <exception cref="TrainingDivergedException">The loss became NaN/Inf.</exception>
-    public void Run(Optimizer optimizer, long startStep, CheckpointFolder? checkpoints, Action<StepReport>? onStep, CancellationToken cancel = default)
+    public void Run(Optimizer optimizer, long startStep, CheckpointFolder? checkpoints, Action<StepReport>? onStep, CancellationToken cancel = default,
+        Action<long, StepOutput>? inspect = null)
     {
         if (options.Threads > 0) set_num_threads(options.Threads);
         var module = method.Module;
@@ -144,6 +148,7 @@ public sealed class Trainer
                     {
                         method.AfterOptimizerStep(progress);
                         collapse = CollapseMonitor.NormalizedStd(output.Embedding);
+                        inspect?.Invoke(step + 1, output);
                     }
                 }
                 current.Dispose();

@@ -24,6 +24,12 @@ public sealed record TrainerOptions
     public int CheckpointEvery { get; init; } = 200;
     /// <summary>How many step checkpoints to keep; older ones are deleted after a newer one is safely on disk.</summary>
     public int KeepCheckpoints { get; init; } = 3;
+    /// <summary>
+    /// Measure representation diagnostics (effective rank, alignment, uniformity) on the current batch every
+    /// this many steps and at the last step (0: never). An SVD of a (B, D) batch costs milliseconds against
+    /// a step's seconds, so 10 is cheap while still catching a collapse within a few dozen steps.
+    /// </summary>
+    public int DiagnosticsEvery { get; init; } = 10;
     /// <summary>Prepare the next batch's views on a background thread while the current step computes.</summary>
     public bool Prefetch { get; init; } = true;
 
@@ -36,5 +42,6 @@ public sealed record TrainerOptions
         if (KeepCheckpoints < 1) throw new ArgumentException("Keep at least one checkpoint.");
         if (CheckpointEvery < 0) throw new ArgumentException("Checkpoint interval must be >= 0.");
         if (Threads < 0) throw new ArgumentException("Threads must be >= 0.");
+        if (DiagnosticsEvery < 0) throw new ArgumentException("Diagnostics interval must be >= 0.");
     }
 }

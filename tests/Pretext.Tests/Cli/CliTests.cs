@@ -13,6 +13,7 @@ public class CliTests
     [InlineData("embed")]
     [InlineData("data")]
     [InlineData("methods")]
+    [InlineData("curate")]
     public void EveryCommandHasHelp(string command)
     {
         var (code, output, _) = Run(command, "--help");

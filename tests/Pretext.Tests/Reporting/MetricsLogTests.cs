@@ -56,6 +56,30 @@ public class MetricsLogTests
     }
 
     [Fact]
+    public void OpenUpgradesALogWhoseColumnsArePrefixOfTheRunsColumns()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("metrics.csv");
+        using (var log = MetricsLog.Create(path, Columns))
+            for (int step = 1; step <= 4; step++) log.Append(step, 0, 10 - step, 0.1);
+
+        string[] newer = [.. Columns, "rankme", "uniformity"];
+        using (var log = MetricsLog.Open(path, newer, truncateAfterStep: 3))
+            log.Append(new Dictionary<string, double> { ["step"] = 4, ["loss"] = 5, ["rankme"] = 7.5 });
+
+        Assert.Equal("step,epoch,loss,lr,rankme,uniformity", File.ReadLines(path).First());
+        var rows = MetricsLog.Read(path);
+        Assert.Equal([1.0, 2, 3, 4], rows.Select(r => r["step"]));
+        Assert.True(double.IsNaN(rows[0]["rankme"]), "old rows get empty cells for the new columns");
+        Assert.Equal(9, rows[0]["loss"]);
+        Assert.Equal(7.5, rows[3]["rankme"]);
+
+        // Columns that are not an extension are still refused.
+        var e = Assert.Throws<InvalidDataException>(() => MetricsLog.Open(path, ["step", "loss"]));
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
     public void OpenWithoutTruncationKeepsRowsAndDropsTornLastLine()
     {
         using var dir = new TempDirectory();

@@ -49,4 +49,26 @@ public class PlotsTests
         PngAssert.IsPng(path, Plots.Width, Plots.Height);
         Assert.Throws<ArgumentException>(() => Plots.BarPlot(dir.File("x.png"), "t", "y", [("nan", double.NaN)]));
     }
+
+    [Fact]
+    public void ScatterByLabelColoursEachClass()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("map.png");
+        var rng = new Random(1);
+        var labels = Enumerable.Range(0, 300).Select(i => i % 3).ToArray();
+        var x = labels.Select(l => 5.0 * l + rng.NextDouble()).ToArray();
+        var y = labels.Select(l => (l == 1 ? 4.0 : 0) + rng.NextDouble()).ToArray();
+        Plots.ScatterByLabel(path, "t-SNE", "t-SNE 1", "t-SNE 2", x, y, labels, ["shirt", "shoe", "bag"]);
+        PngAssert.IsPng(path, Plots.Width, Plots.Height);
+        // Category10's first three colours (blue, orange, green) all appear: one cluster each.
+        var png = PngPixels.Load(path);
+        Assert.True(png.Count(0x1f, 0x77, 0xb4, 10) > 200);
+        Assert.True(png.Count(0xff, 0x7f, 0x0e, 10) > 200);
+        Assert.True(png.Count(0x2c, 0xa0, 0x2c, 10) > 200);
+
+        Assert.Throws<ArgumentException>(() => Plots.ScatterByLabel(dir.File("a.png"), "t", "x", "y", [1.0, 2], [1.0], null, []));
+        Assert.Throws<ArgumentException>(() => Plots.ScatterByLabel(dir.File("b.png"), "t", "x", "y", [1.0], [1.0], [-1], []));
+        Assert.Throws<ArgumentException>(() => Plots.ScatterByLabel(dir.File("c.png"), "t", "x", "y", [double.NaN], [1.0], null, []));
+    }
 }

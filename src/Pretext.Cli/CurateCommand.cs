@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Pretext.Curation;
+using Pretext.Data;
+using Pretext.Evaluation;
+using Pretext.Runs;
+using TorchSharp;
+
+namespace Pretext.Cli;
+
+/// <summary>`pretext curate`: near-duplicates, outliers and a diverse subset to label first, from a checkpoint's embeddings.</summary>
+internal static class CurateCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, or an image folder (default: the run's data set)." };
+        var split = new Option<DataSplit>("--split") { Description = "Train or Test (catalogue data sets; image folders use every image).", DefaultValueFactory = _ => DataSplit.Train };
+        var output = new Option<string?>("--out") { Description = "CSV to write (default: <run>/curation.csv): kind,rank,index,sample,label,group,score." };
+        var select = new Option<int>("--select") { Description = "Samples to pick for labelling first (greedy k-center; 0: none).", DefaultValueFactory = _ => 100 };
+        var threshold = new Option<double>("--dup-threshold") { Description = "Cosine similarity above which samples are near-duplicates.", DefaultValueFactory = _ => 0.95 };
+        var outliers = new Option<int>("--outliers") { Description = "Outliers to list (largest mean distance to their nearest neighbours; 0: none).", DefaultValueFactory = _ => 20 };
+        var neighbours = new Option<int>("--neighbours") { Description = "k of the outlier score (mean distance to the k nearest samples).", DefaultValueFactory = _ => 10 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the first k-center pick.", DefaultValueFactory = _ => 0 };
+        var threads = PretextCli.ThreadsOption();
+        var dataDir = PretextCli.DataDirOption();
+        var cmd = new Command("curate", "Find near-duplicates and outliers in a data set and pick a diverse subset to label first, in a checkpoint's embedding space.")
+        {
+            checkpoint, dataset, split, output, select, threshold, outliers, neighbours, seed, threads, dataDir,
+        };
+        cmd.SetAction(p => PretextCli.Guard(() =>
+        {
+            var options = new CurationOptions
+            {
+                Select = p.GetValue(select), DuplicateThreshold = p.GetValue(threshold), Outliers = p.GetValue(outliers),
+                OutlierNeighbours = p.GetValue(neighbours), Seed = p.GetValue(seed),
+            };
+            var outPath = p.GetValue(output);
+            if (outPath is not null && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--out '{outPath}': use a .csv file name.");
+            torch.set_num_threads(p.GetValue(threads));
+            string path = p.GetValue(checkpoint)!;
+            var (method, cfg, _) = Pretraining.LoadMethod(path);
+            using (method)
+            {
+                string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                TensorDataset data;
+                if (DatasetSpec.IsCatalogName(ds))
+                {
+                    using var f = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine });
+                    data = f.LoadSplit(ds.ToLowerInvariant(), p.GetValue(split));
+                }
+                else data = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: false).Train;
+                using (data)
+                {
+                    options.Validate(data.Count); // before the encoder runs over the whole data set
+                    var result = ConsoleObserver.Run(o =>
+                    {
+                        o.BeginStage($"Embedding {data.Name}", data.Count);
+                        using var feats = Features.Extract(method.Encoder, data, cfg.Augment.BuildNormalize(), progress: (d, _) => o.Report(d));
+                        o.EndStage();
+                        o.BeginStage("Similarity search, duplicates, outliers, k-center selection", 1);
+                        var r = Curator.Run(feats, options);
+                        o.EndStage();
+                        return r;
+                    });
+                    string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+                    outPath ??= Path.Combine(run, "curation.csv");
+                    Curator.WriteCsv(outPath, result, data.SampleId, data.Labels, data.ClassNames);
+                    Console.Write(Curator.Summary(result, data.SampleId));
+                    Console.WriteLine($"Wrote {outPath}");
+                }
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}
