@@ -1,0 +1,61 @@
+using Pretext.Augmentations;
+using Pretext.Methods;
+using Pretext.Runs;
+using Pretext.Training;
+using static TorchSharp.torch;
+
+namespace Pretext.Tests.Methods;
+
+/// <summary>Registry entries, presets and parameter groups of Barlow Twins, VICReg, SwAV and DINO.</summary>
+public class MethodPresetTests
+{
+    public MethodPresetTests() => set_num_threads(1);
+
+    [Theory]
+    [InlineData("barlowtwins", "non-contrastive", OptimizerKind.Lars, 0.2, 1.5e-6, 2)]
+    [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 0.2, 1e-6, 2)]
+    [InlineData("swav", "clustering", OptimizerKind.Lars, 0.6, 1e-6, 6)]
+    [InlineData("dino", "clustering", OptimizerKind.Sgd, 0.03, 1e-4, 6)]
+    public void PresetsAdaptTheBasePreset(string name, string family, OptimizerKind optimizer, double lr, double wd, int views)
+    {
+        var entry = MethodRegistry.Get(name);
+        Assert.Equal(family, entry.Family);
+        var cfg = entry.ApplyPreset(Presets.SimClrSmallGrey());
+        Assert.Equal(name, cfg.Method);
+        Assert.Equal(optimizer, cfg.Train.Optimizer.Kind);
+        Assert.Equal(lr, cfg.Train.LearningRate, 12);
+        Assert.Equal(wd, cfg.Train.Optimizer.WeightDecay, 12);
+        Assert.Equal(views, entry.Views(cfg).ViewCount);
+        // Multi-crop methods start global crops where local crops end; two-view methods keep SimCLR's crops.
+        Assert.Equal(views > 2 ? new MultiCropOptions().LocalScaleMax : 0.2, cfg.Augment.CropScaleMin, 12);
+        // The preset round-trips through config.json (checkpoints rebuild it exactly).
+        Assert.Equal(cfg.ToJson(), RunConfig.FromJson(cfg.ToJson(), "test").ToJson());
+    }
+
+    [Fact]
+    public void BarlowTwinsTrainsBiasesAndNormsAtThePapersRatioAndScalesLambda()
+    {
+        using var method = new BarlowTwins(new Pretext.Encoders.MlpEncoder(new Pretext.Encoders.MlpOptions { InputShape = [4], Hidden = [8] }),
+            new BarlowTwinsOptions { ProjectorHiddenDim = 16, ProjectorDim = 32 });
+        var groups = method.ParameterGroups();
+        Assert.Equal(1.0, groups.Single(g => g.WeightDecay).LrScale);
+        Assert.Equal(0.0048 / 0.2, groups.Single(g => !g.WeightDecay).LrScale, 12);
+        Assert.Equal(5e-3 * 8192 / 32, method.Options.EffectiveLambda, 12);
+        Assert.Equal(0.1, (method.Options with { Lambda = 0.1 }).EffectiveLambda, 12);
+        Assert.DoesNotContain("EffectiveLambda", Presets.SimClrSmallGrey().ToJson());
+        Assert.Throws<ArgumentException>(() => new BarlowTwins(new Pretext.Encoders.MlpEncoder(new Pretext.Encoders.MlpOptions { InputShape = [4], Hidden = [8] }), new BarlowTwinsOptions { Lambda = -1 }));
+    }
+
+    [Fact]
+    public void MethodOptionsCanBeSetFromTheCommandLine()
+    {
+        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("swav").ApplyPreset(Presets.SimClrSmallGrey()),
+            ["methods.swav.multicrop.localcount=6", "methods.barlow-twins.lambda=0.01", "methods.dino.teacherTemperature=0.05", "methods.vicreg.gamma=2"]);
+        Assert.Equal(6, cfg.Methods.Swav.MultiCrop.LocalCount);
+        Assert.Equal(8, MethodRegistry.Get("swav").Views(cfg).ViewCount);
+        Assert.Equal(0.01, cfg.Methods.BarlowTwins.Lambda, 12);
+        Assert.Equal(0.05, cfg.Methods.Dino.TeacherTemperature, 12);
+        Assert.Equal(2, cfg.Methods.VicReg.Gamma, 12);
+        Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(cfg, ["methods.swav.multicrop.viewcount=3"]));
+    }
+}
