@@ -12,7 +12,7 @@ public class ClusteringMethodTests
 {
     public ClusteringMethodTests() => set_num_threads(1);
 
-    private static RunConfig Config(string method, SwavOptions? swav = null, DinoOptions? dino = null)
+    internal static RunConfig Config(string method, SwavOptions? swav = null, DinoOptions? dino = null)
     {
         var tiny = TrainingLoopTests.Tiny();
         var cfg = MethodRegistry.Get(method).ApplyPreset(tiny) with { Encoder = tiny.Encoder, Train = tiny.Train };
@@ -178,5 +178,38 @@ public class ClusteringMethodTests
             Pretraining.CreateMethod(Config("dino", dino: new DinoOptions { TeacherTemperature = 0 }))).Message);
         Assert.Contains("methods.dino.multiCrop.localCount", Assert.Throws<ArgumentException>(() =>
             Pretraining.CreateMethod(Config("dino", dino: new DinoOptions { MultiCrop = new() { LocalCount = -1 } }))).Message);
+    }
+}
+
+/// <summary>SwAV and DINO resume exactly through the real training loop (runs alone: it compares two seeded runs).</summary>
+[Collection(SeededRunsCollection.Name)]
+public class ClusteringResumeTests
+{
+    public ClusteringResumeTests() => set_num_threads(1);
+
+    [Theory]
+    [InlineData("swav")]
+    [InlineData("dino")]
+    public void ResumeThroughTheLoopContinuesExactly(string method)
+    {
+        // SwAV with its queue in use from step 0, so the resumed run depends on the queue, prototypes and freeze
+        // schedule being restored; DINO on its centre and teacher.
+        var cfg = ClusteringMethodTests.Config(method, swav: new SwavOptions { ProjectionHiddenDim = 32, ProjectionDim = 16, Prototypes = 24, QueueLength = 32, QueueStartFraction = 0 }) with
+        {
+            Train = TrainingLoopTests.Tiny().Train with { MaxSteps = 4, CheckpointEvery = 2 },
+        };
+        using var data = TestData.Blobs(64);
+        using var dir = new TempDirectory();
+        var full = Path.Combine(dir.Path, "full");
+        var part = Path.Combine(dir.Path, "part");
+        Pretraining.Run(cfg, data, full, resume: false);
+        Pretraining.Run(cfg, data, part, resume: false);
+        File.Delete(Path.Combine(part, "checkpoints", "step-00000004.safetensors"));
+        Pretraining.Run(cfg, data, part, resume: true);
+        double[] Losses(string run) => Pretext.Reporting.MetricsLog.Read(Path.Combine(run, "metrics.csv")).Select(r => r["loss"]).ToArray();
+        Assert.Equal(Losses(full), Losses(part));
+        using var a = Checkpoint.Load(Path.Combine(full, "checkpoints", "step-00000004.safetensors"));
+        using var b = Checkpoint.Load(Path.Combine(part, "checkpoints", "step-00000004.safetensors"));
+        foreach (var (k, t) in a.Model) Assert.True(TestData.Same(t, b.Model[k]), k);
     }
 }
