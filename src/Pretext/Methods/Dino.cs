@@ -26,6 +26,11 @@ public sealed record DinoOptions
     public int BottleneckDim { get; init; } = 256;
     /// <summary>Output dimensions K (paper 65536 for ImageNet; 4096 as solo-learn uses for CIFAR-size data).</summary>
     public int OutputDim { get; init; } = 4096;
+    /// <summary>Batch norm after the head's hidden layers (the authors' "use_bn_in_head", off by default for their ViTs).
+    /// On here: without it, the head maps the ResNet's features (after ReLU, with a large common component) to
+    /// nearly the same output for every sample at initialisation, the centred teacher targets turn uniform and
+    /// the loss rises above ln K (measured, docs/methods/dino.md).</summary>
+    public bool BatchNormInHead { get; init; } = true;
     /// <summary>Student temperature tau_s (paper 0.1).</summary>
     public double StudentTemperature { get; init; } = 0.1;
     /// <summary>Teacher temperature tau_t at the start of the warm-up (paper 0.04).</summary>
@@ -86,8 +91,8 @@ public sealed class Dino : nn.Module, ISslMethod
         Augmentations.MultiCrop.CheckEncoder(encoder, options.MultiCrop, "methods.dino.multiCrop");
         this.encoder = encoder;
         this.teacherEncoder = teacherEncoder;
-        head = new DinoHead(encoder.FeatureDim, options.HiddenDim, options.BottleneckDim, options.OutputDim);
-        teacherHead = new DinoHead(encoder.FeatureDim, options.HiddenDim, options.BottleneckDim, options.OutputDim);
+        head = new DinoHead(encoder.FeatureDim, options.HiddenDim, options.BottleneckDim, options.OutputDim, options.BatchNormInHead);
+        teacherHead = new DinoHead(encoder.FeatureDim, options.HiddenDim, options.BottleneckDim, options.OutputDim, options.BatchNormInHead);
         center = zeros(1, options.OutputDim);
         loss = new DinoLoss(options.StudentTemperature);
         Options = options;

@@ -32,6 +32,35 @@ public class MethodPresetTests
         Assert.Equal(cfg.ToJson(), RunConfig.FromJson(cfg.ToJson(), "test").ToJson());
     }
 
+    [Theory]
+    [InlineData("barlowtwins")]
+    [InlineData("vicreg")]
+    [InlineData("swav")]
+    [InlineData("dino")]
+    public void LossFallsWhenFittingOneBatch(string name)
+    {
+        // The same crops every step: the gradient of each loss must lower it (teacher, centre, codes and
+        // prototypes all move along, as in training). AdamW, so the test does not depend on the presets' rates.
+        var cfg = Pretext.Tests.Training.TrainingLoopTests.Tiny() with { Method = name };
+        using var data = Pretext.Tests.TestData.Blobs(16);
+        using var method = Pretraining.CreateMethod(cfg);
+        using var opt = new Optimizer(method.ParameterGroups(), new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = 0 });
+        using var views = NewDisposeScope();
+        var v = MethodRegistry.Get(name).Views(cfg).MakeViews(data.Gather(Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), new TorchSharp.torch.Generator(5));
+        method.Module.train();
+        var losses = new List<double>();
+        for (int step = 0; step < 25; step++)
+        {
+            using var scope = NewDisposeScope();
+            var progress = new TrainingProgress(100, 100); // past every warm-up and freeze
+            var o = method.ComputeLoss(new Batch(v, []), progress);
+            losses.Add(o.Loss.item<float>());
+            opt.ZeroGrad(); o.Loss.backward(); opt.Step(1e-3);
+            using (no_grad()) method.AfterOptimizerStep(progress);
+        }
+        Assert.True(losses.Skip(20).Average() < 0.9 * losses.Take(3).Average(), $"{name}: {string.Join(" ", losses.Select(l => l.ToString("G4")))}");
+    }
+
     [Fact]
     public void BarlowTwinsTrainsBiasesAndNormsAtThePapersRatioAndScalesLambda()
     {
