@@ -27,7 +27,7 @@ public sealed record BarlowTwinsOptions
     public double Lambda { get; init; }
     /// <summary>Learning-rate multiplier of biases and batch-norm parameters: the paper trains them at
     /// 0.0048 against 0.2 for weights (section 3, "optimization"), i.e. 0.024 of the scheduled rate.</summary>
-    public double BiasLrScale { get; init; } = 0.0048 / 0.2;
+    public double BiasLrScale { get; init; } = 0.024;
 
     /// <summary>The lambda the loss uses.</summary>
     [JsonIgnore] public double EffectiveLambda => Lambda > 0 ? Lambda : BarlowTwinsLoss.ScaledLambda(ProjectorDim);

@@ -14,7 +14,7 @@ public sealed partial record MethodSettings
     public VicRegOptions VicReg { get; init; } = new();
 }
 
-/// <summary>Options of <see cref="VicReg"/>; loss defaults from the paper (Bardes et al. 2022, section 4.1).</summary>
+/// <summary>Options of <see cref="VicReg"/>; loss defaults from the paper (Bardes et al. 2022, implementation details).</summary>
 public sealed record VicRegOptions
 {
     /// <summary>Width of the expander's two hidden layers (paper 8192; solo-learn's CIFAR setting 2048).</summary>
@@ -75,7 +75,7 @@ public sealed class VicReg : nn.Module, ISslMethod
     /// <summary>
     /// The VICReg defaults on top of a data set's base preset (<see cref="Presets.SimClrSmallGrey"/>): LARS with
     /// weight decay 1e-6 at lr 0.2, the paper's rule base_lr x batch / 256 with base_lr 0.2 at the preset's
-    /// batch of 256 (section 4.1 and the reference code, which also keeps biases and batch-norm out of decay
+    /// batch of 256 (the paper's implementation details and the reference code, which also keeps biases and batch-norm out of decay
     /// and adaptation, as the loop does). Augmentation and two views are the base preset's (the paper uses
     /// BYOL's augmentations: on grey images crop, flip and brightness/contrast jitter).
     /// </summary>
