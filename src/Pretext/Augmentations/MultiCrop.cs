@@ -93,7 +93,7 @@ public static class MultiCrop
             var f = encoder.forward(zeros(2, shape[0], size, size));
             if (f.dim() != 2 || f.shape[0] != 2 || f.shape[1] != encoder.FeatureDim) throw new InvalidOperationException($"got features of shape [{string.Join(",", f.shape)}]");
         }
-        catch (Exception e) when (e is not ArgumentException)
+        catch (Exception e)
         {
             throw new ArgumentException($"{where}: the {encoder.GetType().Name} encoder cannot take {size}x{size} local crops ({e.Message.Split('\n')[0]}). " +
                 $"Use --encoder ResNet (global average pooling takes any crop size) or set {where}.localCount=0.", e);
