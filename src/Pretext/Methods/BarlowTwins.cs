@@ -70,9 +70,12 @@ public sealed class BarlowTwins : nn.Module, ISslMethod
     public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)
     {
         if (batch.Views.Count != 2) throw new ArgumentException($"Barlow Twins needs 2 views per sample, got {batch.Views.Count}.");
-        var z1 = projector.forward(encoder.forward(batch.Views[0]));
+        var h1 = encoder.forward(batch.Views[0]);
+        var z1 = projector.forward(h1);
         var z2 = projector.forward(encoder.forward(batch.Views[1]));
-        return new StepOutput(loss.Compute(z1, z2), z1);
+        // The collapse monitor watches the encoder's features: the projector's batch norms would amplify a
+        // nearly collapsed encoder back to full spread.
+        return new StepOutput(loss.Compute(z1, z2), h1);
     }
 
     /// <summary>

@@ -103,7 +103,8 @@ public sealed class Swav : nn.Module, ISslMethod
         prototypes.Normalize();
         bool learnPrototypes = progress.Fraction >= Options.FreezePrototypesFraction;
         // Crops go through the encoder one view at a time (batch-norm statistics per crop size; see SimCLR).
-        var z = batch.Views.Select(v => nn.functional.normalize(projector.forward(encoder.forward(v)), p: 2, dim: 1)).ToArray();
+        var h = batch.Views.Select(v => encoder.forward(v)).ToArray();
+        var z = h.Select(hi => nn.functional.normalize(projector.forward(hi), p: 2, dim: 1)).ToArray();
         var scores = z.Select(zi => prototypes.Scores(zi, learnPrototypes)).ToArray();
         var codes = new Tensor[globals];
         using (no_grad())
@@ -119,7 +120,9 @@ public sealed class Swav : nn.Module, ISslMethod
             }
             if (useQueue) Enqueue(z.Take(globals).ToArray());
         }
-        return new StepOutput(loss.Compute(scores, codes), z[0]);
+        // The collapse monitor watches the encoder's features of the first global crop (the projector's batch norm
+        // would amplify a nearly collapsed encoder).
+        return new StepOutput(loss.Compute(scores, codes), h[0]);
     }
 
     /// <summary>Pushes the newest global-crop embeddings to the front of the queue, dropping the oldest.</summary>

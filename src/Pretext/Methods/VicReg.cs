@@ -67,9 +67,12 @@ public sealed class VicReg : nn.Module, ISslMethod
     public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)
     {
         if (batch.Views.Count != 2) throw new ArgumentException($"VICReg needs 2 views per sample, got {batch.Views.Count}.");
-        var z1 = expander.forward(encoder.forward(batch.Views[0]));
+        var h1 = encoder.forward(batch.Views[0]);
+        var z1 = expander.forward(h1);
         var z2 = expander.forward(encoder.forward(batch.Views[1]));
-        return new StepOutput(loss.Compute(z1, z2), z1);
+        // The collapse monitor watches the encoder's features (the expander's batch norms and the variance
+        // term hold the embedding's spread even when the encoder collapses).
+        return new StepOutput(loss.Compute(z1, z2), h1);
     }
 
     /// <summary>
