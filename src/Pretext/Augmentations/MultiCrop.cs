@@ -82,7 +82,7 @@ public static class MultiCrop
         if (crops.LocalCount == 0) return;
         var shape = encoder.InputShape;
         if (shape.Length != 3)
-            throw new ArgumentException($"{where}: multi-crop makes image crops, but the encoder takes samples of shape [{string.Join(",", shape)}]. Set {where}.localCount=0.");
+            throw new ArgumentException($"{where}: multi-crop makes image crops, but the encoder takes samples of shape [{string.Join(",", shape)}]. Use --set {where}.localCount=0.");
         int size = crops.LocalSizeFor((int)shape[2]);
         bool wasTraining = encoder.training;
         try
@@ -96,7 +96,7 @@ public static class MultiCrop
         catch (Exception e)
         {
             throw new ArgumentException($"{where}: the {encoder.GetType().Name} encoder cannot take {size}x{size} local crops ({e.Message.Split('\n')[0]}). " +
-                $"Use --encoder ResNet (global average pooling takes any crop size) or set {where}.localCount=0.", e);
+                $"Use --encoder ResNet (global average pooling takes any crop size) or --set {where}.localCount=0.", e);
         }
         finally
         {
