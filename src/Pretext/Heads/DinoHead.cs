@@ -1,3 +1,4 @@
+using Pretext.Encoders;
 using Pretext.Methods.Shared;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -40,10 +41,11 @@ public sealed class DinoHead : nn.Module
         nn.init.kaiming_uniform_(v, a: Math.Sqrt(5));
         last = new Parameter(v);
         RegisterComponents();
-        // The reference initialises the MLP with a truncated normal of std 0.02 and zero biases.
+        // The reference initialises the MLP with a truncated normal of std 0.02 and zero biases (not TorchSharp's
+        // trunc_normal_, which fills a constant: every hidden unit would stay identical).
         using (no_grad())
             foreach (var (name, p) in mlp.named_parameters().Where(p => p.name.StartsWith("fc", StringComparison.Ordinal)))
-                if (name.EndsWith("weight", StringComparison.Ordinal)) init.trunc_normal_(p, std: 0.02);
+                if (name.EndsWith("weight", StringComparison.Ordinal)) Initialization.TruncatedNormal(p, 0.02);
                 else p.zero_();
         InDim = inDim; OutDim = outDim; BottleneckDim = bottleneckDim;
     }

@@ -147,6 +147,28 @@ public class ClusteringMethodTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DinoHeadStartsFromATruncatedNormalWithDistinctUnits(bool batchNorm)
+    {
+        manual_seed(3);
+        using var head = new Pretext.Heads.DinoHead(16, 64, 32, 24, batchNorm);
+        foreach (var (name, p) in head.named_parameters().Where(p => p.name.StartsWith("mlp.fc", StringComparison.Ordinal) && p.name.EndsWith("weight", StringComparison.Ordinal)))
+        {
+            double std = p.std().item<float>();
+            Assert.InRange(std, 0.015, 0.022);                       // N(0, 0.02^2) truncated at 2 std has std 0.0176
+            Assert.True(p.abs().max().item<float>() <= 0.04f + 1e-6f, name);
+        }
+        head.train();
+        using var scope = NewDisposeScope();
+        var out1 = head.forward(randn(8, 16));
+        // Different samples, different outputs; and the hidden units are not copies of each other.
+        Assert.True(out1.std([0L]).mean().item<float>() > 1e-3);
+        var fc0 = head.named_parameters().First(p => p.name == "mlp.fc0.weight").parameter;
+        Assert.False(TestData.Same(fc0[0], fc0[1]));
+    }
+
     [Fact]
     public void DinoTeacherTemperatureWarmsUpLinearlyThenStays()
     {
