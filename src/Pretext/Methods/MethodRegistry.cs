@@ -62,6 +62,18 @@ public static class MethodRegistry
         new("denoising", "classic", "Denoising autoencoder: reconstruct the clean image from Gaussian and masking noise (Vincent et al. 2008).",
             (enc, cfg) => new Denoising(enc, cfg.Methods.Denoising, new ComputeOptions(cfg.Encoder.Precision, cfg.Encoder.Layout), cfg.Train.Seed),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 1), Denoising.Preset),
+        new("barlowtwins", "non-contrastive", "Barlow Twins: two views, cross-correlation of standardised embeddings driven to the identity (Zbontar et al. 2021).",
+            (enc, cfg) => new BarlowTwins(enc, cfg.Methods.BarlowTwins),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), BarlowTwins.Preset),
+        new("vicreg", "non-contrastive", "VICReg: two views, invariance + variance hinge + covariance regularisation (Bardes et al. 2022).",
+            (enc, cfg) => new VicReg(enc, cfg.Methods.VicReg),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), VicReg.Preset),
+        new("swav", "clustering", "SwAV: multi-crop, Sinkhorn-Knopp codes on prototypes, swapped prediction (Caron et al. 2020).",
+            (enc, cfg) => new Swav(enc, cfg.Methods.Swav),
+            cfg => MultiCrop.Views(cfg.Augment, cfg.Methods.Swav.MultiCrop, "methods.swav.multiCrop"), Swav.Preset),
+        new("dino", "clustering", "DINO: multi-crop self-distillation to an EMA teacher with centring and sharpening (Caron et al. 2021).",
+            (enc, cfg) => new Dino(enc, cfg.Encoder.Build(), cfg.Methods.Dino),
+            cfg => MultiCrop.Views(cfg.Augment, cfg.Methods.Dino.MultiCrop, "methods.dino.multiCrop"), Dino.Preset),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

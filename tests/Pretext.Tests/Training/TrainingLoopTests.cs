@@ -15,7 +15,15 @@ public class TrainingLoopTests
     internal static RunConfig Tiny(int steps = 6, int checkpointEvery = 3, Precision precision = Precision.Float32) => Presets.SimClrSmallGrey() with
     {
         Encoder = new EncoderConfig { Widths = [8, 16], Blocks = [1, 1], Precision = precision, Layout = MemoryLayout.Contiguous },
-        Methods = new MethodSettings { SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.5 } },
+        Methods = new MethodSettings
+        {
+            SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.5 },
+            // Narrow heads keep the registry-driven contract tests at about a second per method.
+            BarlowTwins = new BarlowTwinsOptions { ProjectorHiddenDim = 32, ProjectorDim = 32 },
+            VicReg = new VicRegOptions { ExpanderHiddenDim = 32, ExpanderDim = 32 },
+            Swav = new SwavOptions { ProjectionHiddenDim = 32, ProjectionDim = 16, Prototypes = 24 },
+            Dino = new DinoOptions { HiddenDim = 32, BottleneckDim = 16, OutputDim = 24 },
+        },
         Train = Presets.SimClrSmallGrey().Train with { Epochs = 10, MaxSteps = steps, BatchSize = 16, Threads = 1, CheckpointEvery = checkpointEvery, KeepCheckpoints = 2, LearningRate = 0.5 },
     };
 

@@ -1,0 +1,98 @@
+using Pretext.Augmentations;
+using Pretext.Methods;
+using Pretext.Runs;
+using Pretext.Training;
+using static TorchSharp.torch;
+
+namespace Pretext.Tests.Methods;
+
+/// <summary>Registry entries, presets and parameter groups of Barlow Twins, VICReg, SwAV and DINO.</summary>
+public class MethodPresetTests
+{
+    private readonly Xunit.Abstractions.ITestOutputHelper output;
+
+    public MethodPresetTests(Xunit.Abstractions.ITestOutputHelper output)
+    {
+        set_num_threads(1);
+        this.output = output;
+    }
+
+    [Theory]
+    [InlineData("barlowtwins", "non-contrastive", OptimizerKind.Lars, 0.2, 1.5e-6, 2)]
+    [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 0.2, 1e-6, 2)]
+    [InlineData("swav", "clustering", OptimizerKind.Lars, 0.6, 1e-6, 6)]
+    [InlineData("dino", "clustering", OptimizerKind.Sgd, 0.03, 1e-4, 6)]
+    public void PresetsAdaptTheBasePreset(string name, string family, OptimizerKind optimizer, double lr, double wd, int views)
+    {
+        var entry = MethodRegistry.Get(name);
+        Assert.Equal(family, entry.Family);
+        var cfg = entry.ApplyPreset(Presets.SimClrSmallGrey());
+        Assert.Equal(name, cfg.Method);
+        Assert.Equal(optimizer, cfg.Train.Optimizer.Kind);
+        Assert.Equal(lr, cfg.Train.LearningRate, 12);
+        Assert.Equal(wd, cfg.Train.Optimizer.WeightDecay, 12);
+        Assert.Equal(views, entry.Views(cfg).ViewCount);
+        // Multi-crop methods start global crops where local crops end; two-view methods keep SimCLR's crops.
+        Assert.Equal(views > 2 ? new MultiCropOptions().LocalScaleMax : 0.2, cfg.Augment.CropScaleMin, 12);
+        // The preset round-trips through config.json (checkpoints rebuild it exactly).
+        Assert.Equal(cfg.ToJson(), RunConfig.FromJson(cfg.ToJson(), "test").ToJson());
+    }
+
+    [Theory]
+    [InlineData("barlowtwins")]
+    [InlineData("vicreg")]
+    [InlineData("swav")]
+    [InlineData("dino")]
+    public void LossFallsWhenFittingOneBatch(string name)
+    {
+        // The same crops every step: the gradient of each loss must lower it (teacher, centre, codes and
+        // prototypes all move along, as in training). AdamW, so the test does not depend on the presets' rates.
+        var cfg = Pretext.Tests.Training.TrainingLoopTests.Tiny() with { Method = name };
+        using var data = Pretext.Tests.TestData.Blobs(16);
+        using var method = Pretraining.CreateMethod(cfg);
+        using var opt = new Optimizer(method.ParameterGroups(), new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = 0 });
+        using var views = NewDisposeScope();
+        var v = MethodRegistry.Get(name).Views(cfg).MakeViews(data.Gather(Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), new TorchSharp.torch.Generator(5));
+        method.Module.train();
+        var losses = new List<double>();
+        for (int step = 0; step < 25; step++)
+        {
+            using var scope = NewDisposeScope();
+            var progress = new TrainingProgress(50, 100); // past every warm-up and freeze; the EMA teacher still moves
+            var o = method.ComputeLoss(new Batch(v, []), progress);
+            losses.Add(o.Loss.item<float>());
+            opt.ZeroGrad(); o.Loss.backward(); opt.Step(1e-3);
+            using (no_grad()) method.AfterOptimizerStep(progress);
+        }
+        string trace = $"{name}: {string.Join(" ", losses.Select(l => l.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}";
+        output.WriteLine(trace);
+        Assert.True(losses.Skip(20).Average() < 0.9 * losses.Take(3).Average(), trace);
+    }
+
+    [Fact]
+    public void BarlowTwinsTrainsBiasesAndNormsAtThePapersRatioAndScalesLambda()
+    {
+        using var method = new BarlowTwins(new Pretext.Encoders.MlpEncoder(new Pretext.Encoders.MlpOptions { InputShape = [4], Hidden = [8] }),
+            new BarlowTwinsOptions { ProjectorHiddenDim = 16, ProjectorDim = 32 });
+        var groups = method.ParameterGroups();
+        Assert.Equal(1.0, groups.Single(g => g.WeightDecay).LrScale);
+        Assert.Equal(0.0048 / 0.2, groups.Single(g => !g.WeightDecay).LrScale, 12);
+        Assert.Equal(5e-3 * 8192 / 32, method.Options.EffectiveLambda, 12);
+        Assert.Equal(0.1, (method.Options with { Lambda = 0.1 }).EffectiveLambda, 12);
+        Assert.DoesNotContain("EffectiveLambda", Presets.SimClrSmallGrey().ToJson());
+        Assert.Throws<ArgumentException>(() => new BarlowTwins(new Pretext.Encoders.MlpEncoder(new Pretext.Encoders.MlpOptions { InputShape = [4], Hidden = [8] }), new BarlowTwinsOptions { Lambda = -1 }));
+    }
+
+    [Fact]
+    public void MethodOptionsCanBeSetFromTheCommandLine()
+    {
+        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("swav").ApplyPreset(Presets.SimClrSmallGrey()),
+            ["methods.swav.multicrop.localcount=6", "methods.barlow-twins.lambda=0.01", "methods.dino.teacherTemperature=0.05", "methods.vicreg.gamma=2"]);
+        Assert.Equal(6, cfg.Methods.Swav.MultiCrop.LocalCount);
+        Assert.Equal(8, MethodRegistry.Get("swav").Views(cfg).ViewCount);
+        Assert.Equal(0.01, cfg.Methods.BarlowTwins.Lambda, 12);
+        Assert.Equal(0.05, cfg.Methods.Dino.TeacherTemperature, 12);
+        Assert.Equal(2, cfg.Methods.VicReg.Gamma, 12);
+        Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(cfg, ["methods.swav.multicrop.viewcount=3"]));
+    }
+}
