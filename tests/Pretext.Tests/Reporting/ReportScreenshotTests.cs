@@ -71,7 +71,7 @@ public sealed class ChromiumFactAttribute : FactAttribute
 [Collection("tiny runs")]
 public class ReportScreenshotTests(TinyRunsFixture runs)
 {
-    private const int Width = 1200, Height = 2000;
+    private const int Width = 1200, Height = 4000;
 
     // The warning box's left bar (#c62828) and Category10's first colour (#1f77b4), used by bars and lines.
     private static readonly (int R, int G, int B) WarningRed = (0xc6, 0x28, 0x28), PlotBlue = (0x1f, 0x77, 0xb4);
