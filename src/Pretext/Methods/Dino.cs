@@ -26,11 +26,8 @@ public sealed record DinoOptions
     public int BottleneckDim { get; init; } = 256;
     /// <summary>Output dimensions K (paper 65536 for ImageNet; 4096 as solo-learn uses for CIFAR-size data).</summary>
     public int OutputDim { get; init; } = 4096;
-    /// <summary>Batch norm after the head's hidden layers (the authors' "use_bn_in_head", off by default for their ViTs).
-    /// On here: without it, the head maps the ResNet's features (after ReLU, with a large common component) to
-    /// nearly the same output for every sample at initialisation, the centred teacher targets turn uniform and
-    /// the loss rises above ln K (measured, docs/methods/dino.md).</summary>
-    public bool BatchNormInHead { get; init; } = true;
+    /// <summary>Batch norm after the head's hidden layers (the authors' "use_bn_in_head", off by default).</summary>
+    public bool BatchNormInHead { get; init; }
     /// <summary>Student temperature tau_s (paper 0.1).</summary>
     public double StudentTemperature { get; init; } = 0.1;
     /// <summary>Teacher temperature tau_t at the start of the warm-up (paper 0.04).</summary>
