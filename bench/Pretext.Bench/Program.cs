@@ -3,6 +3,7 @@ using Pretext.Bench;
 // Benchmarks of Pretext. Modes:
 //   (none) or `step`  throughput of the SimCLR training step, one JSON line (StepBench.cs)
 //   `methods`         the method table of docs/benchmarks.md: every registered method under one time budget (MethodTable.cs)
+//   `curation`        linear probe on the K samples curation picks against K random ones (CurationBench.cs)
 //   `row`             one row of that table in this process (the `methods` mode runs each row as a child process)
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
 var rest = new BenchArgs(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args);
@@ -11,6 +12,7 @@ return mode switch
     "step" => StepBench.Run(rest),
     "methods" => MethodTable.RunAll(rest),
     "row" => MethodTable.RunRow(rest),
+    "curation" => CurationBench.Run(rest),
     _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row."),
 };
 

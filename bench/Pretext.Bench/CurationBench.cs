@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text.Json;
+using Pretext.Curation;
+using Pretext.Data;
+using Pretext.Evaluation;
+using Pretext.Runs;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Bench;
+
+/// <summary>
+/// Does curation pay? For each budget K: a linear probe trained on the K training samples a selection
+/// strategy picks in embedding space, against the same probe on K random samples (mean over seeds), both
+/// on the frozen features of the checkpoint, scored on the test split. Strategies: greedy k-center (what
+/// `pretext curate --select K` writes) and k-means nearest-to-centroid (the most typical sample of each of K clusters).
+/// Prints one JSON line per K.
+///   dotnet run -c Release --project bench/Pretext.Bench -- curation --checkpoint CKPT [--k 100,1000] [--seeds 3] [--threads 2]
+/// </summary>
+internal static class CurationBench
+{
+    public static int Run(BenchArgs a)
+    {
+        set_num_threads(a.Int("threads", 2));
+        var (method, cfg, _) = Pretraining.LoadMethod(a.Get("checkpoint", ""));
+        using var fetcher = new DatasetFetcher();
+        using var train = fetcher.LoadSplit(cfg.Dataset, DataSplit.Train);
+        using var test = fetcher.LoadSplit(cfg.Dataset, DataSplit.Test);
+        var norm = cfg.Augment.BuildNormalize();
+        using var tf = Features.Extract(method.Encoder, train, norm);
+        using var sf = Features.Extract(method.Encoder, test, norm);
+        var labels = train.Labels!;
+        int classes = labels.Max() + 1;
+        int seeds = a.Int("seeds", 3);
+        // The same probe as everywhere (L2 penalty chosen on a held-out fifth of the K labelled samples).
+        double Probe(long[] idx)
+        {
+            using var scope = NewDisposeScope();
+            using var ix = tensor(idx);
+            return LinearProbe.Evaluate(tf.index_select(0, ix), idx.Select(i => labels[i]).ToArray(), sf, test.Labels!, classes).Accuracy;
+        }
+        foreach (var k in BenchArgs.Ints(a.Get("k", "100,1000")))
+        {
+            var kcenter = KCenterGreedy.Select(tf, k, 0).Select(p => p.Index).ToArray();
+            long[] typical;
+            using (var unit = nn.functional.normalize(tf, dim: 1))
+            using (var km = KMeans.Fit(unit, k, new KMeansOptions { Restarts = 1, MaxIterations = 50, Seed = 0 }))
+            using (var d = torch.cdist(km.Centroids.to(ScalarType.Float32), unit))
+                typical = d.argmin(1).data<long>().ToArray().Distinct().ToArray();
+            var random = Enumerable.Range(0, seeds).Select(s =>
+            {
+                var perm = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
+                new Random(1000 + s).Shuffle(perm);
+                return Probe(perm.Take(k).ToArray());
+            }).ToArray();
+            Console.WriteLine(JsonSerializer.Serialize(new
+            {
+                k,
+                kcenter = Math.Round(100 * Probe(kcenter), 2),
+                kmeans_typical = Math.Round(100 * Probe(typical), 2),
+                kmeans_typical_count = typical.Length,
+                random_mean = Math.Round(100 * random.Average(), 2),
+                random_std = Math.Round(100 * Std(random), 2),
+                random = random.Select(r => Math.Round(100 * r, 2)).ToArray(),
+                classes_covered_kcenter = kcenter.Select(i => labels[i]).Distinct().Count(),
+                classes_covered_typical = typical.Select(i => labels[i]).Distinct().Count(),
+            }));
+        }
+        method.Dispose();
+        return 0;
+    }
+
+    private static double Std(double[] v)
+    {
+        double m = v.Average();
+        return v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
+    }
+}
