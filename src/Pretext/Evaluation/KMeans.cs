@@ -75,12 +75,14 @@ public static class KMeans
         var nearest = data.sub(data[first]).pow(2).sum(1);
         for (int j = 1; j < k; j++)
         {
+            // One scope per pick: each pick makes an (N, D) temporary, and k of them must not pile up (k = 1000 on 60k rows is 120 GB).
+            using var pick = NewDisposeScope();
             // All points coincide with chosen centroids (fewer distinct points than k): any point will do.
             long next = nearest.sum().item<double>() > 0
                 ? nearest.multinomial(1, generator: generator).item<long>()
                 : randint(n, [1], generator: generator).item<long>();
             centroids[j].copy_(data[next]);
-            nearest = nearest.minimum(data.sub(data[next]).pow(2).sum(1));
+            nearest.copy_(nearest.minimum(data.sub(data[next]).pow(2).sum(1)));
         }
         return centroids.MoveToOuterDisposeScope();
     }
