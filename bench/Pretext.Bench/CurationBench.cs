@@ -12,8 +12,8 @@ namespace Pretext.Bench;
 /// <summary>
 /// Does curation pay? For each budget K: a linear probe trained on the K training samples a selection
 /// strategy picks in embedding space, against the same probe on K random samples (mean over seeds), both
-/// on the frozen features of the checkpoint, scored on the test split. Strategies: greedy k-center (what
-/// `pretext curate --select K` writes) and k-means nearest-to-centroid (the most typical sample of each of K clusters).
+/// on the frozen features of the checkpoint, scored on the test split. Strategies, the code `pretext curate` runs:
+/// typical (the sample nearest each of K k-means centroids; the default) and greedy k-center (`--strategy KCenter`).
 /// Prints one JSON line per K.
 ///   dotnet run -c Release --project bench/Pretext.Bench -- curation --checkpoint CKPT [--k 100,1000] [--seeds 3] [--threads 2]
 /// </summary>
@@ -42,11 +42,7 @@ internal static class CurationBench
         foreach (var k in BenchArgs.Ints(a.Get("k", "100,1000")))
         {
             var kcenter = KCenterGreedy.Select(tf, k, 0).Select(p => p.Index).ToArray();
-            long[] typical;
-            using (var unit = nn.functional.normalize(tf, dim: 1))
-            using (var km = KMeans.Fit(unit, k, new KMeansOptions { Restarts = 1, MaxIterations = 50, Seed = 0 }))
-            using (var d = torch.cdist(km.Centroids.to(ScalarType.Float32), unit))
-                typical = d.argmin(1).data<long>().ToArray().Distinct().ToArray();
+            var typical = TypicalSelection.Select(tf, k, 0).Select(p => p.Index).ToArray();
             var random = Enumerable.Range(0, seeds).Select(s =>
             {
                 var perm = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();

@@ -16,23 +16,24 @@ internal static class CurateCommand
         var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, or an image folder (default: the run's data set)." };
         var split = new Option<DataSplit>("--split") { Description = "Train or Test (catalogue data sets; image folders use every image).", DefaultValueFactory = _ => DataSplit.Train };
         var output = new Option<string?>("--out") { Description = "CSV to write (default: <run>/curation.csv): kind,rank,index,sample,label,group,score." };
-        var select = new Option<int>("--select") { Description = "Samples to pick for labelling first (greedy k-center; 0: none).", DefaultValueFactory = _ => 100 };
+        var select = new Option<int>("--select") { Description = "Samples to pick for labelling first (0: none).", DefaultValueFactory = _ => 100 };
+        var strategy = new Option<SelectionStrategy>("--strategy") { Description = "Typical: the sample nearest each k-means centroid (best for small budgets); KCenter: greedy covering, rim and rare samples first.", DefaultValueFactory = _ => SelectionStrategy.Typical };
         var threshold = new Option<double>("--dup-threshold") { Description = "Cosine similarity above which samples are near-duplicates.", DefaultValueFactory = _ => 0.95 };
         var outliers = new Option<int>("--outliers") { Description = "Outliers to list (largest mean distance to their nearest neighbours; 0: none).", DefaultValueFactory = _ => 20 };
         var neighbours = new Option<int>("--neighbours") { Description = "k of the outlier score (mean distance to the k nearest samples).", DefaultValueFactory = _ => 10 };
-        var seed = new Option<int>("--seed") { Description = "Seed of the first k-center pick.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Seed of the selection (k-means initialisation or first k-center pick).", DefaultValueFactory = _ => 0 };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("curate", "Find near-duplicates and outliers in a data set and pick a diverse subset to label first, in a checkpoint's embedding space.")
         {
-            checkpoint, dataset, split, output, select, threshold, outliers, neighbours, seed, threads, dataDir,
+            checkpoint, dataset, split, output, select, strategy, threshold, outliers, neighbours, seed, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var options = new CurationOptions
             {
                 Select = p.GetValue(select), DuplicateThreshold = p.GetValue(threshold), Outliers = p.GetValue(outliers),
-                OutlierNeighbours = p.GetValue(neighbours), Seed = p.GetValue(seed),
+                OutlierNeighbours = p.GetValue(neighbours), Seed = p.GetValue(seed), Strategy = p.GetValue(strategy),
             };
             var outPath = p.GetValue(output);
             if (outPath is not null && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
@@ -58,7 +59,7 @@ internal static class CurateCommand
                         o.BeginStage($"Embedding {data.Name}", data.Count);
                         using var feats = Features.Extract(method.Encoder, data, cfg.Augment.BuildNormalize(), progress: (d, _) => o.Report(d));
                         o.EndStage();
-                        o.BeginStage("Similarity search, duplicates, outliers, k-center selection", 1);
+                        o.BeginStage("Similarity search, duplicates, outliers, selection", 1);
                         var r = Curator.Run(feats, options);
                         o.EndStage();
                         return r;

@@ -19,7 +19,11 @@ public sealed record CurationOptions
     public int OutlierNeighbours { get; init; } = 10;
     /// <summary>How many samples to pick for labelling first (0: none).</summary>
     public int Select { get; init; } = 100;
-    /// <summary>Seed of the first k-center pick.</summary>
+    /// <summary>How the samples to label first are picked: Typical (default; one representative per k-means
+    /// cluster, best for small labelling budgets, measured in docs/curation.md) or KCenter (greedy covering:
+    /// the rim and rare samples first).</summary>
+    public SelectionStrategy Strategy { get; init; } = SelectionStrategy.Typical;
+    /// <summary>Seed of the selection (k-means initialisation, or the first k-center pick).</summary>
     public int Seed { get; init; }
     /// <summary>Rows per block of the similarity search.</summary>
     public int BlockSize { get; init; } = NeighbourSearch.DefaultBlockSize;
@@ -35,6 +39,15 @@ public sealed record CurationOptions
         if (n < 2) throw new ArgumentException("Curation needs at least 2 samples.");
         if (BlockSize < 1) throw new ArgumentException("Block size must be at least 1.");
     }
+}
+
+/// <summary>How <see cref="Curator"/> picks samples to label first.</summary>
+public enum SelectionStrategy
+{
+    /// <summary>The sample nearest each k-means centroid (<see cref="TypicalSelection"/>).</summary>
+    Typical,
+    /// <summary>Greedy k-center covering (<see cref="KCenterGreedy"/>).</summary>
+    KCenter,
 }
 
 /// <summary>Samples whose embeddings are near-duplicates (single linkage over pairs above the threshold).</summary>
@@ -58,7 +71,7 @@ public sealed record CurationRow(string Kind, int Rank, long Index, string Sampl
 /// <summary>
 /// Data curation in embedding space: near-duplicate groups (cosine similarity above a threshold, joined
 /// by union-find over an exact blockwise search), outliers (largest mean distance to their k nearest
-/// neighbours) and a diverse subset to label first (greedy k-center). One similarity pass serves both
+/// neighbours) and a subset to label first (typical samples of k-means clusters, or greedy k-center). One similarity pass serves both
 /// duplicates and outliers.
 /// </summary>
 public static class Curator
@@ -96,7 +109,9 @@ public static class Curator
             .Select((i, r) => new Outlier(i, r + 1, search.MeanNeighbourDistance[i]))
             .ToList();
 
-        var selection = options.Select > 0 ? KCenterGreedy.Select(embeddings, options.Select, options.Seed) : [];
+        var selection = options.Select <= 0 ? []
+            : options.Strategy == SelectionStrategy.KCenter ? KCenterGreedy.Select(embeddings, options.Select, options.Seed)
+            : TypicalSelection.Select(embeddings, options.Select, options.Seed);
         return new CurationResult(n, (int)embeddings.shape[1], options, groups, outliers, selection);
     }
 
@@ -104,7 +119,7 @@ public static class Curator
     /// Writes <paramref name="result"/> as CSV, one row per finding: columns kind (select, outlier or duplicate),
     /// rank (pick order; outlier rank; position in the group, 1 = keep), index, sample (file name for image
     /// folders, the index for catalogue data sets), label (class name, empty when unlabelled), group (duplicate
-    /// group id) and score (select: distance to the nearest earlier pick; outlier: mean distance to the k
+    /// group id) and score (select: for KCenter the distance to the nearest earlier pick, for Typical the distance to its cluster centroid; outlier: mean distance to the k
     /// nearest; duplicate: cosine similarity to the group's first member).
     /// </summary>
     public static void WriteCsv(string path, CurationResult result, Func<long, string> sampleId, int[]? labels, IReadOnlyList<string> classNames)

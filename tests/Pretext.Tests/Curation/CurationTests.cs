@@ -132,7 +132,7 @@ public class CurationTests
         var rows = RandomRows(40, 8, 6);
         rows[39] = (float[])rows[3].Clone();
         using var z = ToTensor(rows);
-        var result = Curator.Run(z, new CurationOptions { Select = 6, Outliers = 3, OutlierNeighbours = 4 });
+        var result = Curator.Run(z, new CurationOptions { Select = 6, Outliers = 3, OutlierNeighbours = 4, Strategy = SelectionStrategy.KCenter });
         using var dir = new TempDirectory();
         var path = dir.File("out/curation.csv");
         var labels = Enumerable.Range(0, 40).Select(i => i % 2).ToArray();
