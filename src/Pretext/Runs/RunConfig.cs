@@ -10,7 +10,15 @@ using Pretext.Training;
 namespace Pretext.Runs;
 
 /// <summary>Encoder families behind the one encoder contract.</summary>
-public enum EncoderKind { ResNet, Mlp }
+public enum EncoderKind
+{
+    ResNet,
+    Mlp,
+    /// <summary>Transformer over token ids (text); shaped by <see cref="EncoderConfig.Text"/>.</summary>
+    Transformer,
+    /// <summary>Mean of learned word vectors over token ids (word2vec); shaped by <see cref="EncoderConfig.Text"/>.</summary>
+    WordEmbedding,
+}
 
 /// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
 public sealed record EncoderConfig
@@ -26,6 +34,12 @@ public sealed record EncoderConfig
     public int[] Hidden { get; init; } = [512, 256];
     public Precision Precision { get; init; } = Precision.BFloat16;
     public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
+    /// <summary>Tokenizer, vocabulary and Transformer shape of the text encoders.</summary>
+    public TextEncoderConfig Text { get; init; } = new();
+
+    /// <summary>What the encoder takes: images, or token ids for the text encoders.</summary>
+    [JsonIgnore]
+    public Data.Modality Modality => Kind is EncoderKind.Transformer or EncoderKind.WordEmbedding ? Data.Modality.Text : Data.Modality.Image;
 
     public Encoder Build() => Kind switch
     {
@@ -35,6 +49,8 @@ public sealed record EncoderConfig
             Compute = new ComputeOptions(Precision, Layout),
         }),
         EncoderKind.Mlp => new MlpEncoder(new MlpOptions { InputShape = [InChannels, ImageSize, ImageSize], Hidden = Hidden }),
+        EncoderKind.Transformer => Text.BuildTransformer(Precision),
+        EncoderKind.WordEmbedding => Text.BuildWordEmbedding(),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown encoder kind."),
     };
 }

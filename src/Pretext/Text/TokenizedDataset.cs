@@ -1,0 +1,89 @@
+using Pretext.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Text;
+
+/// <summary>
+/// Texts as an <see cref="IDataset"/> for the training loop, evaluation and export: every document is
+/// tokenized once to [CLS] + subwords + [SEP] (<see cref="ITextTokenizer.EncodeForModel"/>), truncated
+/// to <see cref="MaxLength"/> tokens and right-padded with the pad id. <see cref="Gather"/> returns
+/// (B, MaxLength) int64 token ids; encoders mask the padding, so pad positions never change an output.
+/// </summary>
+public sealed class TokenizedDataset : IDataset, IDisposable
+{
+    private readonly Tensor ids;
+    private readonly string[]? sampleIds;
+
+    /// <param name="name">Name for messages and reports.</param>
+    /// <param name="texts">The documents.</param>
+    /// <param name="tokenizer">Tokenizer of the model that will read the data.</param>
+    /// <param name="maxLength">Tokens per sequence (at least 2: [CLS] and [SEP]); the encoder's max length.</param>
+    /// <param name="labels">A class per document, or null.</param>
+    /// <param name="classNames">Names indexed by label.</param>
+    /// <param name="sources">An id per document for exports (file names), or null for the index.</param>
+    /// <exception cref="ArgumentException">No documents, counts disagree, or the tokenizer returns ids outside its vocabulary
+    /// or longer than asked; the message names the document.</exception>
+    public TokenizedDataset(string name, IReadOnlyList<string> texts, ITextTokenizer tokenizer, int maxLength,
+        int[]? labels = null, IReadOnlyList<string>? classNames = null, IReadOnlyList<string>? sources = null)
+    {
+        if (texts.Count == 0) throw new ArgumentException($"Text data set '{name}' is empty: it holds no documents.");
+        if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "Max length must leave room for [CLS] and [SEP] (at least 2).");
+        if (labels is not null && labels.Length != texts.Count) throw new ArgumentException($"Text data set '{name}': {labels.Length} labels for {texts.Count} documents.");
+        if (sources is not null && sources.Count != texts.Count) throw new ArgumentException($"Text data set '{name}': {sources.Count} sources for {texts.Count} documents.");
+        var flat = new long[(long)texts.Count * maxLength];
+        Array.Fill(flat, tokenizer.PadId);
+        var lengths = new int[texts.Count];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var row = tokenizer.EncodeForModel(texts[i], maxLength);
+            string where = sources is null ? $"document {i}" : $"document {i} ({sources[i]})";
+            if (row.Length > maxLength || row.Length == 0)
+                throw new ArgumentException($"Text data set '{name}', {where}: the tokenizer returned {row.Length} tokens for a maximum of {maxLength}.");
+            for (int j = 0; j < row.Length; j++)
+            {
+                if ((uint)row[j] >= (uint)tokenizer.VocabSize)
+                    throw new ArgumentException($"Text data set '{name}', {where}: the tokenizer returned id {row[j]}, outside its vocabulary of {tokenizer.VocabSize}.");
+                flat[(long)i * maxLength + j] = row[j];
+            }
+            lengths[i] = row.Length;
+        }
+        Name = name;
+        MaxLength = maxLength;
+        PadId = tokenizer.PadId;
+        Lengths = lengths;
+        Labels = labels;
+        ClassNames = classNames ?? [];
+        sampleIds = sources?.ToArray();
+        ids = tensor(flat, [texts.Count, maxLength]).DetachFromDisposeScope();
+    }
+
+    /// <summary>Tokenizes a <see cref="TextDataset"/> (labels, class names and sources carried over).</summary>
+    public static TokenizedDataset From(TextDataset data, ITextTokenizer tokenizer, int maxLength) =>
+        new(data.Name, data.Texts, tokenizer, maxLength, data.Labels, data.ClassNames, data.Sources);
+
+    public string Name { get; }
+    public long Count => ids.shape[0];
+    public long[] SampleShape => [MaxLength];
+    public int[]? Labels { get; }
+    public IReadOnlyList<string> ClassNames { get; }
+    public int MaxLength { get; }
+    public int PadId { get; }
+    /// <summary>Tokens per document before padding ([CLS] and [SEP] included).</summary>
+    public IReadOnlyList<int> Lengths { get; }
+    /// <summary>All token ids (N, MaxLength) int64.</summary>
+    public Tensor Ids => ids;
+
+    /// <summary>(B, MaxLength) int64 token ids of the given documents.</summary>
+    public Tensor Gather(ReadOnlySpan<long> indices)
+    {
+        foreach (var i in indices)
+            if (i < 0 || i >= Count) throw new ArgumentOutOfRangeException(nameof(indices), $"Index {i} is outside text data set '{Name}' of {Count} documents.");
+        using var idx = tensor(indices.ToArray(), ScalarType.Int64);
+        return ids.index_select(0, idx);
+    }
+
+    public string SampleId(long index) => sampleIds is null ? index.ToString(System.Globalization.CultureInfo.InvariantCulture) : sampleIds[index];
+
+    public void Dispose() => ids.Dispose();
+}
