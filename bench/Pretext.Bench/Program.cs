@@ -11,9 +11,20 @@ using TorchSharp;
 // prefetch, two views, encoder, projection head, NT-Xent, backward, optimiser). Prints one JSON line.
 //   dotnet run -c Release --project bench/Pretext.Bench -- [--widths 32,64,128,256] [--blocks 1,1,1,1]
 //       [--precision BFloat16|Float32] [--layout ChannelsLast|Contiguous] [--batch 256] [--threads 2] [--steps 20] [--warmup 3]
+// With --text it measures the default text pretraining step instead (see TextBench.cs).
 var opts = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-for (int i = 0; i + 1 < args.Length; i += 2) opts[args[i].TrimStart('-')] = args[i + 1];
+for (int i = 0; i < args.Length; i++)
+{
+    // A flag without a value (--text) is "true".
+    bool hasValue = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal);
+    opts[args[i].TrimStart('-')] = hasValue ? args[++i] : "true";
+}
 string Get(string k, string d) => opts.TryGetValue(k, out var v) ? v : d;
+if (opts.ContainsKey("text"))
+{
+    TextBench.Run(Get);
+    return;
+}
 int[] Ints(string s) => s.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
 
 int threads = int.Parse(Get("threads", "2"), CultureInfo.InvariantCulture);

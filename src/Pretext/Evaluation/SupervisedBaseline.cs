@@ -35,7 +35,17 @@ public static class SupervisedBaseline
     }
 
     public static double TrainAndTest(Func<Encoder> makeEncoder, IDataset train, long[] subset, IDataset test,
-        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+        => Metrics.Accuracy(TrainAndPredict(makeEncoder, train, subset, test, augment, normalize, numClasses, options, progress), test.Labels!);
+
+    /// <summary>
+    /// Trains the encoder from <paramref name="makeEncoder"/> (random weights for the from-scratch baseline, or a
+    /// pretrained copy for fine-tuning) with a linear classifier on the labelled <paramref name="subset"/> and
+    /// returns the predicted class of every test sample. <paramref name="augment"/> and <paramref name="normalize"/>
+    /// are skipped when null (token inputs); dropout inside the encoder draws from the generator seeded by the options.
+    /// </summary>
+    public static int[] TrainAndPredict(Func<Encoder> makeEncoder, IDataset train, long[] subset, IDataset test,
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
         if (train.Labels is null || test.Labels is null) throw new ArgumentException("The supervised baseline needs labelled train and test data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
@@ -63,7 +73,9 @@ public static class SupervisedBaseline
             var idx = order.AsSpan((int)(pos * batch), batch).ToArray();
             using var scope = NewDisposeScope();
             using var g = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 4, step));
-            var x = normalize.Apply(augment.Apply(train.Gather(idx), g));
+            var x = train.Gather(idx);
+            if (augment is not null) x = augment.Apply(x, g);
+            if (normalize is not null) x = normalize.Apply(x);
             var y = tensor(idx.Select(i => (long)labels[i]).ToArray());
             var loss = nn.functional.cross_entropy(head.forward(encoder.forward(x)).to(ScalarType.Float32), y);
             opt.ZeroGrad();
@@ -77,6 +89,6 @@ public static class SupervisedBaseline
         using var s2 = NewDisposeScope();
         var pred = head.forward(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
         feats.Dispose();
-        return Metrics.Accuracy(pred, test.Labels);
+        return pred;
     }
 }

@@ -25,7 +25,9 @@ public static class Evaluating
             throw new ArgumentException($"Evaluation needs labelled data; '{(train.Labels is null ? train.Name : test.Name)}' has no labels.");
         var clock = Stopwatch.StartNew();
         int classes = Math.Max(train.Labels.Max(), test.Labels.Max()) + 1;
-        var normalize = config.Augment.BuildNormalize();
+        // Token ids (text) are neither normalised nor augmented.
+        bool images = config.Encoder.Modality == Modality.Image;
+        var normalize = images ? config.Augment.BuildNormalize() : null;
         var ev = config.Evaluation;
 
         observer.BeginStage("Extracting features", train.Count + test.Count);
@@ -55,7 +57,7 @@ public static class Evaluating
             {
                 var idx = LabelSubsets.Stratified(train.Labels, f, ev.SubsetSeed);
                 observer.BeginStage($"Supervised from scratch, {f.ToString("P0", CultureInfo.InvariantCulture)} labels ({idx.Length})", SupervisedBaseline.StepsFor(idx.Length, ev.Supervised));
-                double acc = SupervisedBaseline.TrainAndTest(config.Encoder.Build, train, idx, test, config.Augment.BuildSupervised(), normalize, classes,
+                double acc = SupervisedBaseline.TrainAndTest(config.Encoder.Build, train, idx, test, images ? config.Augment.BuildSupervised() : null, normalize, classes,
                     ev.Supervised with { Seed = ev.SubsetSeed }, (d, _) => observer.Report(d));
                 supervised.Add((f, idx.Length, acc));
                 observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{acc:P2}"));

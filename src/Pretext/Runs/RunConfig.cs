@@ -100,6 +100,8 @@ public sealed record EvaluationConfig
     public int SubsetSeed { get; init; } = 0;
     public LinearProbeOptions Probe { get; init; } = new();
     public SupervisedOptions Supervised { get; init; } = new();
+    /// <summary>The text evaluation (probe, fine-tuning, baselines, accuracy and F1).</summary>
+    public TextEvaluationOptions Text { get; init; } = new();
 }
 
 /// <summary>Everything that defines a pretraining run. Written as config.json and into each checkpoint.</summary>

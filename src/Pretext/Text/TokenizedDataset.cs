@@ -26,36 +26,60 @@ public sealed class TokenizedDataset : IDataset, IDisposable
     /// or longer than asked; the message names the document.</exception>
     public TokenizedDataset(string name, IReadOnlyList<string> texts, ITextTokenizer tokenizer, int maxLength,
         int[]? labels = null, IReadOnlyList<string>? classNames = null, IReadOnlyList<string>? sources = null)
+        : this(name, Tokenize(name, texts, tokenizer, maxLength, sources), tokenizer.PadId, tokenizer.VocabSize, maxLength, labels, classNames, sources)
     {
-        if (texts.Count == 0) throw new ArgumentException($"Text data set '{name}' is empty: it holds no documents.");
+    }
+
+    /// <summary>Already tokenized documents: one id row per document, each at most <paramref name="maxLength"/> long.</summary>
+    /// <param name="rows">Token ids per document, special tokens included.</param>
+    /// <param name="padId">Id the rows are padded with.</param>
+    /// <param name="vocabSize">Ids must lie in [0, vocabSize).</param>
+    /// <exception cref="ArgumentException">No rows, a row longer than <paramref name="maxLength"/> or empty, an id outside the vocabulary, or counts disagree.</exception>
+    public TokenizedDataset(string name, IReadOnlyList<int[]> rows, int padId, int vocabSize, int maxLength,
+        int[]? labels = null, IReadOnlyList<string>? classNames = null, IReadOnlyList<string>? sources = null)
+    {
+        if (rows.Count == 0) throw new ArgumentException($"Text data set '{name}' is empty: it holds no documents.");
         if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "Max length must leave room for [CLS] and [SEP] (at least 2).");
-        if (labels is not null && labels.Length != texts.Count) throw new ArgumentException($"Text data set '{name}': {labels.Length} labels for {texts.Count} documents.");
-        if (sources is not null && sources.Count != texts.Count) throw new ArgumentException($"Text data set '{name}': {sources.Count} sources for {texts.Count} documents.");
-        var flat = new long[(long)texts.Count * maxLength];
-        Array.Fill(flat, tokenizer.PadId);
-        var lengths = new int[texts.Count];
-        for (int i = 0; i < texts.Count; i++)
+        if (labels is not null && labels.Length != rows.Count) throw new ArgumentException($"Text data set '{name}': {labels.Length} labels for {rows.Count} documents.");
+        if (sources is not null && sources.Count != rows.Count) throw new ArgumentException($"Text data set '{name}': {sources.Count} sources for {rows.Count} documents.");
+        var flat = new long[(long)rows.Count * maxLength];
+        Array.Fill(flat, padId);
+        var lengths = new int[rows.Count];
+        for (int i = 0; i < rows.Count; i++)
         {
-            var row = tokenizer.EncodeForModel(texts[i], maxLength);
+            var row = rows[i];
             string where = sources is null ? $"document {i}" : $"document {i} ({sources[i]})";
             if (row.Length > maxLength || row.Length == 0)
-                throw new ArgumentException($"Text data set '{name}', {where}: the tokenizer returned {row.Length} tokens for a maximum of {maxLength}.");
+                throw new ArgumentException($"Text data set '{name}', {where}: {row.Length} tokens for a maximum of {maxLength}.");
             for (int j = 0; j < row.Length; j++)
             {
-                if ((uint)row[j] >= (uint)tokenizer.VocabSize)
-                    throw new ArgumentException($"Text data set '{name}', {where}: the tokenizer returned id {row[j]}, outside its vocabulary of {tokenizer.VocabSize}.");
+                if ((uint)row[j] >= (uint)vocabSize)
+                    throw new ArgumentException($"Text data set '{name}', {where}: token id {row[j]} is outside the vocabulary of {vocabSize}.");
                 flat[(long)i * maxLength + j] = row[j];
             }
             lengths[i] = row.Length;
         }
         Name = name;
         MaxLength = maxLength;
-        PadId = tokenizer.PadId;
+        PadId = padId;
         Lengths = lengths;
         Labels = labels;
         ClassNames = classNames ?? [];
         sampleIds = sources?.ToArray();
-        ids = tensor(flat, [texts.Count, maxLength]).DetachFromDisposeScope();
+        ids = tensor(flat, [rows.Count, maxLength]).DetachFromDisposeScope();
+    }
+
+    private static int[][] Tokenize(string name, IReadOnlyList<string> texts, ITextTokenizer tokenizer, int maxLength, IReadOnlyList<string>? sources)
+    {
+        if (maxLength < 2) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "Max length must leave room for [CLS] and [SEP] (at least 2).");
+        var rows = new int[texts.Count][];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            rows[i] = tokenizer.EncodeForModel(texts[i], maxLength);
+            if (rows[i].Length > maxLength)
+                throw new ArgumentException($"Text data set '{name}', document {i}{(sources is null ? "" : $" ({sources[i]})")}: the tokenizer returned {rows[i].Length} tokens for a maximum of {maxLength}.");
+        }
+        return rows;
     }
 
     /// <summary>Tokenizes a <see cref="TextDataset"/> (labels, class names and sources carried over).</summary>

@@ -44,7 +44,7 @@ public class TokenizedDatasetTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new TokenizedDataset("e", ["x"], tok, 1));
         var e = Assert.Throws<ArgumentException>(() => new TokenizedDataset("bad", ["fine", "broken"], new BrokenTokenizer(tok), 8, sources: ["ok.eml", "broken.eml"]));
         Assert.Contains("broken.eml", e.Message);
-        Assert.Contains("outside its vocabulary", e.Message);
+        Assert.Contains("outside the vocabulary", e.Message);
         using var data = new TokenizedDataset("t", ["a b"], tok, 8);
         Assert.Throws<ArgumentOutOfRangeException>(() => data.Gather([1]));
     }
