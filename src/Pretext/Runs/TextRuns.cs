@@ -50,7 +50,7 @@ public static class TextRuns
     /// when resuming; a tokenizer named by the config (encoder.text.tokenizer) is loaded; otherwise one is trained on
     /// <paramref name="train"/> with the config's vocabulary size and saved to the run folder.
     /// </summary>
-    public static (RunConfig Config, ITextTokenizer Tokenizer) PrepareTokenizer(RunConfig config, TextDataset train, string runDirectory, bool resume, IRunObserver? observer = null)
+    public static (RunConfig Config, ITextTokenizer Tokenizer) PrepareTokenizer(RunConfig config, TextDataset train, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
         var text = config.Encoder.Text;
@@ -59,19 +59,19 @@ public static class TextRuns
         string reference;
         if (resume && File.Exists(inRun))
         {
-            tokenizer = SubwordTokenizer.Load(inRun);
+            tokenizer = TextTokenizers.Load(inRun);
             reference = TokenizerFile;
         }
         else if (!string.IsNullOrEmpty(text.Tokenizer))
         {
             if (!File.Exists(text.Tokenizer)) throw new FileNotFoundException($"Tokenizer file '{text.Tokenizer}' (encoder.text.tokenizer) does not exist.");
-            tokenizer = SubwordTokenizer.Load(text.Tokenizer);
+            tokenizer = TextTokenizers.Load(text.Tokenizer);
             reference = Path.GetFullPath(text.Tokenizer);
         }
         else
         {
-            observer.BeginStage($"Training a {text.VocabSize}-token tokenizer on {train.Name}", 1);
-            var trained = SubwordTokenizer.Train(train.Texts, text.VocabSize);
+            observer.BeginStage($"Training a byte-level BPE tokenizer of up to {text.VocabSize} tokens on {train.Name}", 1);
+            var trained = ByteLevelBpeTokenizer.Train(train.Texts, new BpeTokenizerOptions { VocabSize = text.VocabSize }, cancel);
             Directory.CreateDirectory(runDirectory);
             trained.Save(inRun);
             observer.EndStage($"{trained.VocabSize} tokens, saved to {inRun}");
@@ -92,7 +92,7 @@ public static class TextRuns
         string path = Path.IsPathRooted(name) ? name : Path.Combine(runDirectory, name);
         if (!File.Exists(path))
             throw new FileNotFoundException($"The tokenizer of checkpoint '{checkpointPath}' is missing: expected '{path}'. Keep the checkpoint inside its run folder (run/checkpoints/) next to {TokenizerFile}.");
-        var tokenizer = SubwordTokenizer.Load(path);
+        var tokenizer = TextTokenizers.Load(path);
         config.Encoder.Text.CheckMatches(tokenizer, path);
         return tokenizer;
     }
@@ -107,7 +107,7 @@ public static class TextRuns
         // Refuse before the tokenizer is trained, so an existing run's tokenizer.json is never overwritten.
         if (!resume && new Training.CheckpointFolder(Path.Combine(runDirectory, "checkpoints"), 1).Latest is { } latest)
             throw new InvalidOperationException($"Run folder '{runDirectory}' already has checkpoints (newest: {Path.GetFileName(latest)}). Pass --resume to continue it, or choose another --run-dir.");
-        var (cfg, tokenizer) = PrepareTokenizer(config, train, runDirectory, resume, observer);
+        var (cfg, tokenizer) = PrepareTokenizer(config, train, runDirectory, resume, observer, cancel);
         using var data = TokenizedDataset.From(train, tokenizer, cfg.Encoder.Text.MaxLength);
         return Pretraining.Run(cfg, new UnlabelledView(data), runDirectory, resume, observer, cancel);
     }

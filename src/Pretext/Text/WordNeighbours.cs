@@ -13,13 +13,16 @@ public static class WordNeighbours
     /// <summary>
     /// The <paramref name="k"/> tokens whose input vectors have the highest cosine similarity to
     /// <paramref name="word"/>'s vector (the mean of its subword pieces' vectors when the tokenizer splits
-    /// it). The query's own pieces and <paramref name="excluded"/> ids (special tokens) are left out.
+    /// it). The word is encoded with a leading space, the form a word takes inside a sentence for byte-level BPE
+    /// (GPT-2's convention; whitespace tokenizers ignore it). The query's own pieces and <paramref name="excluded"/>
+    /// ids (special tokens) are left out; tokens are shown without surrounding white space.
     /// </summary>
     /// <exception cref="ArgumentException">The word is empty or the tokenizer only knows it as the unknown token.</exception>
     public static IReadOnlyList<Neighbour> Nearest(ITokenEncoder encoder, ITextTokenizer tokenizer, string word, int k, IReadOnlyCollection<int> excluded)
     {
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "Ask for at least one neighbour.");
-        var pieces = tokenizer.Encode(word.Trim()).ToArray();
+        if (string.IsNullOrWhiteSpace(word)) throw new ArgumentException("Give a word to look up.");
+        var pieces = tokenizer.Encode(" " + word.Trim()).ToArray();
         if (pieces.Length == 0 || pieces.All(p => p == tokenizer.UnknownId))
             throw new ArgumentException($"'{word}' is not in the model's vocabulary (the tokenizer maps it to the unknown token).");
         using var scope = NewDisposeScope();
@@ -33,6 +36,6 @@ public static class WordNeighbours
         var (values, ids) = sims.topk(take);
         var v = values.data<float>().ToArray();
         var id = ids.data<long>().ToArray();
-        return Enumerable.Range(0, take).Select(i => new Neighbour(tokenizer.Decode([(int)id[i]]), (int)id[i], v[i])).ToList();
+        return Enumerable.Range(0, take).Select(i => new Neighbour(tokenizer.Decode([(int)id[i]]).Trim(), (int)id[i], v[i])).ToList();
     }
 }
