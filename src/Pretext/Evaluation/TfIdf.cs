@@ -9,8 +9,8 @@ public sealed record TfIdfOptions
 {
     /// <summary>Words in fewer documents are dropped (typos, ids, one-off tokens).</summary>
     public int MinDocumentFrequency { get; init; } = 2;
-    /// <summary>Keep the words in the most documents, at most this many (the feature matrix is dense: N x this x 4 bytes).</summary>
-    public int MaxFeatures { get; init; } = 10_000;
+    /// <summary>Keep the words in the most documents, at most this many.</summary>
+    public int MaxFeatures { get; init; } = 50_000;
     /// <summary>Use 1 + ln(tf) instead of the raw count (sublinear tf, Manning et al. 2008, section 6.4.1): one word repeated
     /// throughout a long e-mail should not dominate it.</summary>
     public bool SublinearTf { get; init; } = true;
@@ -64,26 +64,31 @@ public sealed class TfIdfVectorizer
         return new TfIdfVectorizer(vocabulary, idf, options);
     }
 
-    /// <summary>(N, Vocabulary.Count) fp32 features, each row L2-normalised (all zero for a document without known words).</summary>
+    /// <summary>
+    /// (N, Vocabulary.Count) fp32 features as a sparse COO tensor (a document holds a few hundred of the
+    /// vocabulary's words), each row L2-normalised (empty for a document without known words). Matrix products
+    /// and row selection work on it as on a dense tensor; <c>to_dense()</c> gives the dense matrix.
+    /// </summary>
     public Tensor Transform(IReadOnlyList<string> texts)
     {
-        var values = new float[(long)texts.Count * idf.Length];
-        var counts = new Dictionary<int, int>();
+        var rows = new List<long>();
+        var cols = new List<long>();
+        var values = new List<float>();
+        var counts = new SortedDictionary<int, int>();
         for (int i = 0; i < texts.Count; i++)
         {
             counts.Clear();
             foreach (var w in Words(texts[i]))
                 if (index.TryGetValue(w, out int j)) counts[j] = counts.GetValueOrDefault(j) + 1;
-            double norm = 0;
-            foreach (var (j, c) in counts)
+            var weights = counts.Select(p => (p.Key, V: (options.SublinearTf ? 1 + Math.Log(p.Value) : p.Value) * idf[p.Key])).ToList();
+            double norm = Math.Sqrt(weights.Sum(p => p.V * p.V));
+            foreach (var (j, v) in weights)
             {
-                double v = (options.SublinearTf ? 1 + Math.Log(c) : c) * idf[j];
-                values[(long)i * idf.Length + j] = (float)v;
-                norm += v * v;
+                rows.Add(i); cols.Add(j); values.Add((float)(v / norm));
             }
-            if (norm > 0)
-                foreach (var j in counts.Keys) values[(long)i * idf.Length + j] = (float)(values[(long)i * idf.Length + j] / Math.Sqrt(norm));
         }
-        return tensor(values, [texts.Count, idf.Length]);
+        using var scope = NewDisposeScope();
+        var indices = stack([tensor(rows.ToArray()), tensor(cols.ToArray())]);
+        return sparse_coo_tensor(indices, tensor(values.ToArray()), [texts.Count, idf.Length]).MoveToOuterDisposeScope();
     }
 }

@@ -39,7 +39,9 @@ public class TextEvaluationTests
         double idf = Math.Log(5.0 / 3) + 1;
         Assert.Equal(idf, v.Idf[0], 12);
         using var x = v.Transform(["offer offer offer meeting", "nothing known here", "MEETING"]);
-        var a = x.data<float>().ToArray();
+        Assert.True(x.is_sparse);
+        using var dense = x.to_dense();
+        var a = dense.data<float>().ToArray();
         double wOffer = (1 + Math.Log(3)) * idf, wMeeting = idf, norm = Math.Sqrt(wOffer * wOffer + wMeeting * wMeeting);
         Assert.Equal(wMeeting / norm, a[0], 6);
         Assert.Equal(wOffer / norm, a[1], 6);
