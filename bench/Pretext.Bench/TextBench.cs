@@ -8,7 +8,8 @@ using Pretext.Training;
 using TorchSharp;
 
 /// <summary>
-/// Throughput of the default text pretraining step through the real training loop (token batches, the
+/// Throughput of the default text pretraining step through the real training loop (SpamAssassin training mails
+/// tokenized by a BPE tokenizer trained on them when the corpus is available, else synthetic Zipf token data; token batches, the
 /// method's views prepared on a background thread, Transformer, loss, backward, AdamW). Prints one JSON line.
 ///   Pretext.Bench --text [--method mlm|simcse|word2vec] [--batch 64] [--max-length 128] [--dim 256] [--depth 4]
 ///       [--precision Float32|BFloat16] [--threads 2] [--steps 12] [--warmup 3]
@@ -30,13 +31,15 @@ internal static class TextBench
             Dim = Int("dim", cfg.Encoder.Text.Dim.ToString(CultureInfo.InvariantCulture)),
             Depth = Int("depth", cfg.Encoder.Text.Depth.ToString(CultureInfo.InvariantCulture)),
         };
+        var (loaded, withTokenizer) = TextBenchData.Load(Int("documents", "2048"), text);
+        using var data = loaded;
+        text = withTokenizer;
+        string source = data.Name;
         cfg = cfg with
         {
             Encoder = cfg.Encoder with { Text = text, Precision = Enum.Parse<Precision>(get("precision", cfg.Encoder.Precision.ToString()), true) },
             Train = cfg.Train with { BatchSize = Int("batch", cfg.Train.BatchSize.ToString(CultureInfo.InvariantCulture)), MaxSteps = steps + warmup, Epochs = 1000, CheckpointEvery = 0 },
         };
-        using var data = TextBenchData.Synthetic(Int("documents", "2048"), text);
-        string source = data.Name;
         using var method = Pretraining.CreateMethod(cfg);
         using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
         var trainer = new Trainer(method, data, entry.Views(cfg), cfg.Train);

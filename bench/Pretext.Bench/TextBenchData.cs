@@ -1,9 +1,31 @@
+using Pretext.Data;
 using Pretext.Runs;
 using Pretext.Text;
 
 /// <summary>Token data for the text bench.</summary>
 internal static class TextBenchData
 {
+    /// <summary>
+    /// The SpamAssassin training mails tokenized by a byte-level BPE tokenizer trained on them (the default text
+    /// pretraining's data) when the corpus is cached or installable; otherwise <see cref="Synthetic"/>.
+    /// </summary>
+    public static (TokenizedDataset Data, TextEncoderConfig Text) Load(int documents, TextEncoderConfig text)
+    {
+        try
+        {
+            var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.SystemPackage });
+            var train = fetcher.LoadSpamAssassin(DataSplit.Train).Dataset;
+            var tokenizer = ByteLevelBpeTokenizer.Train(train.Texts, new BpeTokenizerOptions { VocabSize = text.VocabSize });
+            var cfg = text.WithTokenizer(tokenizer, null);
+            var docs = train.Subset(Enumerable.Range(0, Math.Min(documents, train.Count)).ToArray());
+            return (TokenizedDataset.From(docs, tokenizer, cfg.MaxLength), cfg);
+        }
+        catch (IOException)
+        {
+            return (Synthetic(documents, text), text);
+        }
+    }
+
     /// <summary>
     /// Synthetic documents shaped like e-mails after tokenization: [CLS], Zipf-distributed word ids
     /// (exponent 1, as natural text roughly follows), [SEP]; lengths drawn so most fill the max length.
