@@ -77,6 +77,35 @@ public class TransformerTests
     }
 
     [Fact]
+    public void TrainingPathAttentionMatchesTheFusedKernel()
+    {
+        // Training spells attention out (so its dropout uses the step's generator); with a vanishing dropout rate
+        // it must compute what the fused kernel computes in evaluation, padding mask included.
+        using var enc = Make(dropout: 1e-9);
+        using var x = Ids([2, 7, 11, 5, 3], [2, 8, 3]);
+        using var noGrad = no_grad();
+        using var g = new Generator(1);
+        enc.train();
+        using var train = enc.EncodeTokens(x, g);
+        enc.eval();
+        using var eval = enc.EncodeTokens(x);
+        Assert.True(train.allclose(eval, rtol: 1e-5, atol: 1e-5));
+    }
+
+    [Fact]
+    public void DropoutMasksComeFromTheGivenGenerator()
+    {
+        using var enc = Make();
+        enc.train();
+        using var x = Ids([2, 7, 11, 5, 3], [2, 8, 3]);
+        using var noGrad = no_grad();
+        Tensor Run(ulong seed) { using var g = new Generator(seed); return enc.EncodeTokens(x, g); }
+        using var a = Run(4); using var b = Run(4); using var c = Run(5);
+        Assert.True(TestData.Same(a, b));
+        Assert.False(c.allclose(a, rtol: 1e-4, atol: 1e-4));
+    }
+
+    [Fact]
     public void BFloat16MatchesFloat32Closely()
     {
         using var f32 = Make();
