@@ -108,7 +108,8 @@ public static class TextRuns
         if (!resume && new Training.CheckpointFolder(Path.Combine(runDirectory, "checkpoints"), 1).Latest is { } latest)
             throw new InvalidOperationException($"Run folder '{runDirectory}' already has checkpoints (newest: {Path.GetFileName(latest)}). Pass --resume to continue it, or choose another --run-dir.");
         var (cfg, tokenizer) = PrepareTokenizer(config, train, runDirectory, resume, observer, cancel);
-        using var data = TokenizedDataset.From(train, tokenizer, cfg.Encoder.Text.MaxLength);
+        using var data = TokenizedDataset.Windows(train, tokenizer, cfg.Encoder.Text.MaxLength, cfg.Encoder.Text.PretrainingWindows);
+        observer?.Message($"{train.Name}: {train.Count} documents, {data.Count} windows of up to {cfg.Encoder.Text.MaxLength} tokens for pretraining.");
         return Pretraining.Run(cfg, new UnlabelledView(data), runDirectory, resume, observer, cancel);
     }
 }

@@ -82,6 +82,43 @@ public sealed class TokenizedDataset : IDataset, IDisposable
         return rows;
     }
 
+    /// <summary>
+    /// Cuts every document into consecutive windows of up to <paramref name="maxLength"/> - 2 subwords, each
+    /// wrapped as [CLS] + window + [SEP], keeping at most <paramref name="maxWindowsPerDocument"/> windows from the
+    /// start of each document. Pretraining reads whole documents this way instead of only their first window (BERT
+    /// packs whole documents into its training sequences, Devlin et al. 2019, appendix A.2); the cap keeps a few very
+    /// long documents from outweighing the rest. Window 0 equals what <see cref="From"/> gives; each window keeps
+    /// its document's label, and its source is "SOURCE#k".
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Max length below 3 or no window allowed.</exception>
+    public static TokenizedDataset Windows(TextDataset data, ITextTokenizer tokenizer, int maxLength, int maxWindowsPerDocument)
+    {
+        if (maxLength < 3) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "Windows need room for [CLS], [SEP] and one token (max length 3 or more).");
+        if (maxWindowsPerDocument < 1) throw new ArgumentOutOfRangeException(nameof(maxWindowsPerDocument), maxWindowsPerDocument, "Keep at least one window per document.");
+        int body = maxLength - 2;
+        var rows = new List<int[]>();
+        var labels = data.Labels is null ? null : new List<int>();
+        var sources = new List<string>();
+        for (int i = 0; i < data.Count; i++)
+        {
+            var ids = tokenizer.Encode(data.Texts[i]);
+            int windows = Math.Min(maxWindowsPerDocument, Math.Max(1, (ids.Count + body - 1) / body));
+            for (int k = 0; k < windows; k++)
+            {
+                int start = k * body, count = Math.Min(body, ids.Count - start);
+                var row = new int[count + 2];
+                row[0] = tokenizer.ClsId;
+                for (int j = 0; j < count; j++) row[j + 1] = ids[start + j];
+                row[^1] = tokenizer.SepId;
+                rows.Add(row);
+                labels?.Add(data.Labels![i]);
+                sources.Add($"{data.SampleId(i)}#{k}");
+            }
+        }
+        return new TokenizedDataset($"{data.Name} (windows of {maxLength})", rows, tokenizer.PadId, tokenizer.VocabSize, maxLength,
+            labels?.ToArray(), labels is null ? null : data.ClassNames, sources);
+    }
+
     /// <summary>Tokenizes a <see cref="TextDataset"/> (labels, class names and sources carried over).</summary>
     public static TokenizedDataset From(TextDataset data, ITextTokenizer tokenizer, int maxLength) =>
         new(data.Name, data.Texts, tokenizer, maxLength, data.Labels, data.ClassNames, data.Sources);

@@ -37,6 +37,35 @@ public class TokenizedDatasetTests
     }
 
     [Fact]
+    public void WindowsCoverDocumentsInOrderUpToTheCap()
+    {
+        var tok = TestText.Tokenizer();
+        // 11 words: windows of 3 words (max length 5) give 3, 3, 3 and 2 words; a cap of 3 drops the last.
+        string[] words = ["cheap", "offer", "money", "click", "win", "free", "prize", "cash", "the", "a", "to"];
+        var docs = new Pretext.Text.TextDataset("w", [string.Join(' ', words), "team", ""], [1, 0, 0], ["ham", "spam"], ["long", "short", "empty"]);
+        using var all = TokenizedDataset.Windows(docs, tok, maxLength: 5, maxWindowsPerDocument: 10);
+        Assert.Equal(4 + 1 + 1, all.Count);
+        using var ids = all.Gather(Enumerable.Range(0, 6).Select(i => (long)i).ToArray());
+        var rows = ids.data<long>().ToArray().Chunk(5).ToArray();
+        long W(string w) => tok.IdOf(w);
+        Assert.Equal(new long[] { 2, W("cheap"), W("offer"), W("money"), 3 }, rows[0]);
+        Assert.Equal(new long[] { 2, W("click"), W("win"), W("free"), 3 }, rows[1]);
+        Assert.Equal(new long[] { 2, W("a"), W("to"), 3, 0 }, rows[3]);
+        Assert.Equal(new long[] { 2, W("team"), 3, 0, 0 }, rows[4]);
+        Assert.Equal(new long[] { 2, 3, 0, 0, 0 }, rows[5]); // an empty document is one empty window
+        Assert.Equal(new[] { 1, 1, 1, 1, 0, 0 }, all.Labels);
+        Assert.Equal("long#3", all.SampleId(3));
+        Assert.Equal("short#0", all.SampleId(4));
+        // Window 0 is what the first-window view gives.
+        using var first = TokenizedDataset.From(docs, tok, 5);
+        using var f0 = first.Gather([0]);
+        Assert.Equal(rows[0], f0.data<long>().ToArray());
+        using var capped = TokenizedDataset.Windows(docs, tok, maxLength: 5, maxWindowsPerDocument: 3);
+        Assert.Equal(3 + 1 + 1, capped.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => TokenizedDataset.Windows(docs, tok, 5, 0));
+    }
+
+    [Fact]
     public void RejectsEmptyDataAndTokenizerMisbehaviour()
     {
         var tok = TestText.Tokenizer();
