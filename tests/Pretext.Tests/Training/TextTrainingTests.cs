@@ -44,7 +44,7 @@ public class TextTrainingTests
         using var data = TestText.Tokenized(128, maxLength: 16);
         using var dir = new TempDirectory();
         var cfg = TestText.Tiny("word2vec");
-        cfg = cfg with { Train = cfg.Train with { MaxSteps = 150, LearningRate = 0.02, CheckpointEvery = 0 } };
+        cfg = cfg with { Train = cfg.Train with { Epochs = 100, MaxSteps = 150, LearningRate = 0.02, CheckpointEvery = 0 } };
         var run = Pretraining.Run(cfg, new UnlabelledView(data), dir.Path, resume: false);
         var (method, _, _) = Pretraining.LoadMethod(run.FinalCheckpoint);
         using (method)
@@ -57,9 +57,15 @@ public class TextTrainingTests
             foreach (var word in new[] { "cheap", "meeting" })
             {
                 var own = TestText.TopicA.Contains(word) ? TestText.TopicA : TestText.TopicB;
-                var near = WordNeighbours.Nearest((ITokenEncoder)method.Encoder, tok, word, 3, cfg.Encoder.Text.SpecialIds());
-                Assert.All(near, n => Assert.Contains(n.Token, own));
-                Assert.DoesNotContain(near, n => n.Token == word);
+                var other = own == TestText.TopicA ? TestText.TopicB : TestText.TopicA;
+                var all = WordNeighbours.Nearest((ITokenEncoder)method.Encoder, tok, word, 100, cfg.Encoder.Text.SpecialIds());
+                Assert.DoesNotContain(all, n => n.Token == word);
+                // The nearest word and most of the three nearest share the topic ("the", "a" ... go with both topics);
+                // on average the own topic's words are nearer than the other topic's (gap 0.21 to 0.61 over seeds 1-6 and 42).
+                Assert.Contains(all[0].Token, own);
+                Assert.True(all.Take(3).Count(n => own.Contains(n.Token)) >= 2, string.Join(", ", all.Take(3)));
+                double Mean(string[] words) => all.Where(n => words.Contains(n.Token)).Average(n => n.Cosine);
+                Assert.True(Mean(own) > Mean(other) + 0.15, $"own {Mean(own):F3}, other {Mean(other):F3}");
             }
             Assert.Throws<ArgumentException>(() => WordNeighbours.Nearest((ITokenEncoder)method.Encoder, tok, "zebra", 3, []));
         }
