@@ -5,6 +5,9 @@ using Pretext.Bench;
 //   `methods`         the method table of docs/benchmarks.md: every registered method under one time budget (MethodTable.cs)
 //   `curation`        linear probe on the K samples curation picks against K random ones (CurationBench.cs)
 //   `row`             one row of that table in this process (the `methods` mode runs each row as a child process)
+//   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
+// `--text` (the older spelling of the text mode) still works.
+if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
 var rest = new BenchArgs(args.Length > 0 && !args[0].StartsWith('-') ? args[1..] : args);
 return mode switch
@@ -13,7 +16,8 @@ return mode switch
     "methods" => MethodTable.RunAll(rest),
     "row" => MethodTable.RunRow(rest),
     "curation" => CurationBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row."),
+    "text" => TextBench.Run(rest.Get),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, text."),
 };
 
 static int Fail(string message)

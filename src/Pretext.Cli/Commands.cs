@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Pretext.Core;
 using Pretext.Data;
+using Pretext.Text;
 using Pretext.Evaluation;
 using Pretext.Export;
 using Pretext.Methods;
@@ -51,7 +52,7 @@ internal static class Commands
         var cmd = new Command("methods", "List the self-supervised methods, one line each.");
         cmd.SetAction(_ =>
         {
-            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {m.Description}");
+            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {m.Modality.ToString().ToLowerInvariant(),-6} {m.Description}");
             return 0;
         });
         return cmd;
@@ -59,9 +60,9 @@ internal static class Commands
 
     public static Command Pretrain()
     {
-        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, or a folder of images.", DefaultValueFactory = _ => "fashion-mnist" };
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, a folder of images; or text: spamassassin, wordnet, a file or folder of documents.", DefaultValueFactory = _ => "fashion-mnist" };
         var runDir = new Option<string>("--run-dir") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", DefaultValueFactory = _ => Path.Combine("runs", "pretrain") };
-        var method = new Option<string>("--method") { Description = "Method from `pretext methods`.", DefaultValueFactory = _ => "simclr" };
+        var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 6)." };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total." };
         var batch = new Option<int?>("--batch-size") { Description = "Samples per step (preset: 256)." };
@@ -97,22 +98,37 @@ internal static class Commands
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             string ds = p.GetValue(dataset)!;
+            var entry = MethodRegistry.Get(p.GetValue(method) ?? (TextRuns.IsTextCorpus(ds) ? TextRuns.DefaultMethod : "simclr"));
+            bool text = entry.Modality == Modality.Text;
+            if (text && DatasetSpec.IsCatalogName(ds)) throw new ArgumentException($"'{entry.Name}' is a text method but '{ds}' is an image data set; use a text corpus (spamassassin, wordnet) or a folder of documents.");
+            if (!text && TextRuns.IsTextCorpus(ds)) throw new ArgumentException($"'{ds}' is a text corpus but '{entry.Name}' is an image method; use a text method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Text).Select(m => m.Name))}).");
             var cfg = Presets.SimClrSmallGrey(DatasetSpec.IsCatalogName(ds) ? ds.ToLowerInvariant() : "fashion-mnist", p.GetValue(threads));
-            cfg = MethodRegistry.Get(p.GetValue(method)!).ApplyPreset(cfg with { Dataset = ds });
-            var enc = cfg.Encoder with
+            cfg = entry.ApplyPreset(cfg with { Dataset = text && TextRuns.IsTextCorpus(ds) ? ds.ToLowerInvariant() : ds });
+            if (text)
             {
-                Kind = p.GetValue(encoder) ?? cfg.Encoder.Kind,
-                Hidden = ParseInts(p.GetValue(hidden), "--hidden") ?? cfg.Encoder.Hidden,
-                Widths = ParseInts(p.GetValue(widths), "--widths") ?? cfg.Encoder.Widths,
-                Blocks = ParseInts(p.GetValue(blocks), "--blocks") ?? cfg.Encoder.Blocks,
-                Precision = p.GetValue(precision) ?? cfg.Encoder.Precision,
-                Layout = p.GetValue(layout) ?? cfg.Encoder.Layout,
-                ImageSize = p.GetValue(imageSize) ?? cfg.Encoder.ImageSize,
-                InChannels = p.GetValue(channels) ?? cfg.Encoder.InChannels,
-            };
-            if (enc.InChannels is not (1 or 3)) throw new ArgumentException("--channels must be 1 or 3.");
-            var aug = cfg.Augment with { Size = enc.ImageSize };
-            if (enc.InChannels == 3 && aug.Mean.Length == 1) aug = aug with { Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] };
+                var imageOnly = new Option[] { encoder, hidden, widths, blocks, imageSize, channels, layout }.FirstOrDefault(o => p.GetResult(o) is { Implicit: false });
+                if (imageOnly is not null) throw new ArgumentException($"{imageOnly.Name} shapes image encoders; the text encoder is set with --set encoder.text.<option>=<value> (dim, depth, heads, maxLength, vocabSize).");
+                cfg = cfg with { Encoder = cfg.Encoder with { Precision = p.GetValue(precision) ?? cfg.Encoder.Precision } };
+            }
+            else
+            {
+                var enc = cfg.Encoder with
+                {
+                    Kind = p.GetValue(encoder) ?? cfg.Encoder.Kind,
+                    Hidden = ParseInts(p.GetValue(hidden), "--hidden") ?? cfg.Encoder.Hidden,
+                    Widths = ParseInts(p.GetValue(widths), "--widths") ?? cfg.Encoder.Widths,
+                    Blocks = ParseInts(p.GetValue(blocks), "--blocks") ?? cfg.Encoder.Blocks,
+                    Precision = p.GetValue(precision) ?? cfg.Encoder.Precision,
+                    Layout = p.GetValue(layout) ?? cfg.Encoder.Layout,
+                    ImageSize = p.GetValue(imageSize) ?? cfg.Encoder.ImageSize,
+                    InChannels = p.GetValue(channels) ?? cfg.Encoder.InChannels,
+                };
+                if (enc.Modality != Modality.Image) throw new ArgumentException($"--encoder {enc.Kind} reads text; it trains with a text method on text data.");
+                if (enc.InChannels is not (1 or 3)) throw new ArgumentException("--channels must be 1 or 3.");
+                var aug = cfg.Augment with { Size = enc.ImageSize };
+                if (enc.InChannels == 3 && aug.Mean.Length == 1) aug = aug with { Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] };
+                cfg = cfg with { Encoder = enc, Augment = aug };
+            }
             var t = cfg.Train;
             t = t with
             {
@@ -121,7 +137,7 @@ internal static class Commands
                 CheckpointEvery = p.GetValue(ckptEvery) ?? t.CheckpointEvery, KeepCheckpoints = p.GetValue(keep) ?? t.KeepCheckpoints,
                 Optimizer = t.Optimizer with { Kind = p.GetValue(optimizer) ?? t.Optimizer.Kind, WeightDecay = p.GetValue(wd) ?? t.Optimizer.WeightDecay },
             };
-            cfg = cfg with { Encoder = enc, Augment = aug, Train = t };
+            cfg = cfg with { Train = t };
             if (p.GetValue(temperature) is double tau)
             {
                 if (cfg.Method != "simclr") throw new ArgumentException($"--temperature is SimCLR's; for {cfg.Method} use --set methods.{cfg.Method}.<option>=<value>.");
@@ -129,11 +145,19 @@ internal static class Commands
             }
             cfg = ConfigOverrides.Apply(cfg, p.GetValue(set) ?? []);
             torch.set_num_threads(p.GetValue(threads));
-            var (train, test) = DatasetSpec.Load(ds, enc, p.GetValue(dataDir), Console.WriteLine, needTest: false);
+            if (text)
+            {
+                var (docs, _) = TextRuns.Load(ds, p.GetValue(dataDir), Console.WriteLine, needTest: false);
+                var tr = ConsoleObserver.Run(o => TextRuns.Pretrain(cfg, docs, p.GetValue(runDir)!, p.GetValue(resume), o));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done: {tr.Steps} steps, {tr.SamplesPerSecond:F1} documents/s, final loss {tr.FinalLoss:F4}. Checkpoint: {tr.FinalCheckpoint}"));
+                return 0;
+            }
+            var encCfg = cfg.Encoder;
+            var (train, test) = DatasetSpec.Load(ds, encCfg, p.GetValue(dataDir), Console.WriteLine, needTest: false);
             using (train)
             {
-                if (!train.SampleShape.SequenceEqual(new long[] { enc.InChannels, enc.ImageSize, enc.ImageSize }))
-                    throw new ArgumentException($"Data '{train.Name}' has samples of shape [{string.Join(",", train.SampleShape)}] but the encoder expects [{enc.InChannels},{enc.ImageSize},{enc.ImageSize}]; set --channels/--image-size to match.");
+                if (!train.SampleShape.SequenceEqual(new long[] { encCfg.InChannels, encCfg.ImageSize, encCfg.ImageSize }))
+                    throw new ArgumentException($"Data '{train.Name}' has samples of shape [{string.Join(",", train.SampleShape)}] but the encoder expects [{encCfg.InChannels},{encCfg.ImageSize},{encCfg.ImageSize}]; set --channels/--image-size to match.");
                 var r = ConsoleObserver.Run(o => Pretraining.Run(cfg, new UnlabelledView(train), p.GetValue(runDir)!, p.GetValue(resume), o));
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done: {r.Steps} steps, {r.SamplesPerSecond:F0} samples/s, final loss {r.FinalLoss:F4}. Checkpoint: {r.FinalCheckpoint}"));
             }
@@ -146,7 +170,7 @@ internal static class Commands
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
         var dataset = new Option<string?>("--dataset") { Description = "Labelled data: fashion-mnist, mnist, or a class-per-sub-folder image folder (default: the run's data set)." };
-        var noSup = new Option<bool>("--no-supervised") { Description = "Skip training from scratch (faster)." };
+        var noSup = new Option<bool>("--no-supervised") { Description = "Skip the baselines: training from scratch (and for text models TF-IDF); they do not depend on the checkpoint." };
         var fractions = new Option<string?>("--fractions") { Description = "Label fractions for linear probe, fine-tuning and from scratch, e.g. 0.001,0.01,0.1,1 (default: probes at 1,0.1,0.01, scratch at 0.1,0.01)." };
         var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };
         var fineTune = new Option<bool>("--fine-tune") { Description = "Also fine-tune the whole pretrained network at each fraction (encoder at 0.1x the head's learning rate)." };
@@ -185,6 +209,8 @@ internal static class Commands
                 };
                 cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, sets);
                 string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                if (cfg.Encoder.Modality == Modality.Text)
+                    return TextCommands.Evaluate(method, cfg, step, path, ds, p.GetValue(noSup), p.GetValue(outDir), p.GetValue(dataDir));
                 var (trainAll, testAll) = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: true);
                 using (trainAll)
                 using (testAll)
@@ -251,7 +277,7 @@ internal static class Commands
     public static Command Embed()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file.", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, or an image folder (default: the run's data set)." };
+        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, an image folder; or for text models a text corpus, file or folder (default: the run's data set)." };
         var split = new Option<DataSplit>("--split") { Description = "Train or Test (catalogue data sets).", DefaultValueFactory = _ => DataSplit.Test };
         var output = new Option<string[]>("--out") { Description = "Output file(s): .csv and/or .parquet (repeat the option for both).", Required = true, AllowMultipleArgumentsPerToken = true };
         var threads = PretextCli.ThreadsOption();
@@ -268,6 +294,8 @@ internal static class Commands
             using (method)
             {
                 string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                if (cfg.Encoder.Modality == Modality.Text)
+                    return TextCommands.Embed(method, cfg, p.GetValue(checkpoint)!, ds, p.GetValue(split), outs, p.GetValue(dataDir));
                 TensorDataset data;
                 if (DatasetSpec.IsCatalogName(ds))
                 {

@@ -16,6 +16,8 @@ public static class PretextCli
         root.Subcommands.Add(Commands.Pretrain());
         root.Subcommands.Add(Commands.Evaluate());
         root.Subcommands.Add(Commands.Embed());
+        root.Subcommands.Add(TextCommands.Search());
+        root.Subcommands.Add(TextCommands.Similar());
         root.Subcommands.Add(Commands.Methods());
         root.Subcommands.Add(CurateCommand.Create());
         return root.Parse(args).Invoke();

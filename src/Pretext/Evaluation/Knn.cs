@@ -52,4 +52,31 @@ public static class Metrics
         for (int i = 0; i < truth.Length; i++) if (predicted[i] == truth[i]) ok++;
         return (double)ok / truth.Length;
     }
+
+    /// <summary>
+    /// F1 of class <paramref name="positive"/>: 2 TP / (2 TP + FP + FN), the harmonic mean of its precision and
+    /// recall (binary F1 with, e.g., spam as the positive class). 0 when the class is neither predicted nor present,
+    /// as scikit-learn's zero_division=0.
+    /// </summary>
+    /// <exception cref="ArgumentException">Lengths differ or are zero.</exception>
+    public static double F1(int[] predicted, int[] truth, int positive)
+    {
+        if (predicted.Length != truth.Length || truth.Length == 0) throw new ArgumentException($"Need equally many predictions and labels (got {predicted.Length} and {truth.Length}).");
+        int tp = 0, fp = 0, fn = 0;
+        for (int i = 0; i < truth.Length; i++)
+        {
+            bool p = predicted[i] == positive, t = truth[i] == positive;
+            if (p && t) tp++;
+            else if (p) fp++;
+            else if (t) fn++;
+        }
+        return tp == 0 ? 0 : 2.0 * tp / (2.0 * tp + fp + fn);
+    }
+
+    /// <summary>Unweighted mean of the per-class F1 over classes 0..<paramref name="numClasses"/>-1 (macro F1).</summary>
+    public static double MacroF1(int[] predicted, int[] truth, int numClasses)
+    {
+        if (numClasses < 1) throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "Need at least one class.");
+        return Enumerable.Range(0, numClasses).Average(c => F1(predicted, truth, c));
+    }
 }

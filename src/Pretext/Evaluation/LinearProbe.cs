@@ -12,6 +12,8 @@ public sealed record LinearProbeOptions
     public int Iterations { get; init; } = 300;
     public double LearningRate { get; init; } = 0.05;
     public int Seed { get; init; } = 0;
+    /// <summary>Standardise each feature with the training mean and std first (off for already scaled features such as L2-normalised TF-IDF).</summary>
+    public bool Standardize { get; init; } = true;
 }
 
 /// <summary>
@@ -21,17 +23,23 @@ public sealed record LinearProbeOptions
 /// </summary>
 public static class LinearProbe
 {
-    public sealed record Result(double Accuracy, double ChosenWeightDecay, int LabelledSamples);
+    /// <param name="Predictions">Predicted class of every test sample.</param>
+    public sealed record Result(double Accuracy, double ChosenWeightDecay, int LabelledSamples, int[] Predictions);
 
     public static Result Evaluate(Tensor trainX, int[] trainY, Tensor testX, int[] testY, int numClasses, LinearProbeOptions? options = null)
     {
         options ??= new LinearProbeOptions();
         if (trainX.shape[0] != trainY.Length || testX.shape[0] != testY.Length) throw new ArgumentException("Feature and label counts differ.");
         using var scope = NewDisposeScope();
-        var mean = trainX.mean([0L], keepdim: true);
-        var std = trainX.std(0, keepdim: true).clamp_min(1e-6);
-        var xs = trainX.sub(mean).div(std);
-        var xt = testX.sub(mean).div(std);
+        var xs = trainX;
+        var xt = testX;
+        if (options.Standardize)
+        {
+            var mean = trainX.mean([0L], keepdim: true);
+            var std = trainX.std(0, keepdim: true).clamp_min(1e-6);
+            xs = trainX.sub(mean).div(std);
+            xt = testX.sub(mean).div(std);
+        }
         var y = tensor(trainY.Select(v => (long)v).ToArray());
 
         double bestWd = options.WeightDecays[0];
@@ -54,7 +62,8 @@ public static class LinearProbe
             }
         }
         var (wf, bf) = Fit(xs, y, numClasses, bestWd, options);
-        return new Result(Metrics.Accuracy(Predict(xt, wf, bf), testY), bestWd, trainY.Length);
+        var predictions = Predict(xt, wf, bf);
+        return new Result(Metrics.Accuracy(predictions, testY), bestWd, trainY.Length, predictions);
     }
 
     private static (Tensor W, Tensor B) Fit(Tensor x, Tensor y, int numClasses, double wd, LinearProbeOptions o)

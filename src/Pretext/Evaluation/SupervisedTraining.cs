@@ -39,7 +39,7 @@ public static class SupervisedTraining
 
     /// <summary>Trains a freshly initialised encoder (weights from <see cref="SupervisedOptions.Seed"/>) and head; returns test accuracy.</summary>
     public static double FromScratch(Func<Encoder> makeEncoder, IDataset train, long[] subset, IDataset test,
-        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
         manual_seed(options.Seed);
         using var encoder = makeEncoder();
@@ -54,7 +54,7 @@ public static class SupervisedTraining
     /// </summary>
     /// <exception cref="ArgumentException">The encoder <paramref name="makeEncoder"/> builds does not match <paramref name="pretrained"/>.</exception>
     public static double FineTune(Encoder pretrained, Func<Encoder> makeEncoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
-        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
         if (!(encoderLrScale >= 0)) throw new ArgumentOutOfRangeException(nameof(encoderLrScale), encoderLrScale, "The encoder's learning-rate scale must be >= 0.");
         manual_seed(options.Seed);
@@ -86,7 +86,16 @@ public static class SupervisedTraining
     /// <paramref name="test"/>. The head's parameters are drawn from the global generator (seed it first).
     /// </summary>
     public static double TrainAndTest(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
-        IAugmentation augment, Normalize normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+        => Metrics.Accuracy(TrainAndPredict(encoder, encoderLrScale, train, subset, test, augment, normalize, numClasses, options, progress), test.Labels!);
+
+    /// <summary>
+    /// <see cref="TrainAndTest"/>, returning the predicted class of every test sample instead of the accuracy (for
+    /// F1 and per-class scores). <paramref name="augment"/> and <paramref name="normalize"/> are skipped when null
+    /// (token inputs); dropout inside the encoder draws from the global generator.
+    /// </summary>
+    public static int[] TrainAndPredict(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
         if (train.Labels is null || test.Labels is null) throw new ArgumentException("Supervised training needs labelled train and test data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
@@ -116,7 +125,9 @@ public static class SupervisedTraining
             var idx = order.AsSpan((int)(pos * batch), batch).ToArray();
             using var scope = NewDisposeScope();
             using var g = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 4, step));
-            var x = normalize.Apply(augment.Apply(train.Gather(idx), g));
+            var x = train.Gather(idx);
+            if (augment is not null) x = augment.Apply(x, g);
+            if (normalize is not null) x = normalize.Apply(x);
             var y = tensor(idx.Select(i => (long)labels[i]).ToArray());
             var loss = nn.functional.cross_entropy(head.forward(encoder.forward(x)).to(ScalarType.Float32), y);
             opt.ZeroGrad();
@@ -130,8 +141,7 @@ public static class SupervisedTraining
             using var feats = Features.Extract(encoder, test, normalize);
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var pred = head.forward(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
-            return Metrics.Accuracy(pred, test.Labels);
+            return head.forward(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
         }
         finally
         {

@@ -1,3 +1,4 @@
+using Pretext.Data;
 using Pretext.Encoders;
 using Pretext.Training;
 using TorchSharp;
@@ -8,7 +9,9 @@ namespace Pretext.Methods;
 /// <summary>One mini-batch as the training loop hands it to a method: augmented views of the same samples.</summary>
 /// <param name="Views">ViewCount tensors (B, ...), one per view; owned by the step's dispose scope.</param>
 /// <param name="Indices">Dataset indices of the B samples.</param>
-public sealed record Batch(IReadOnlyList<Tensor> Views, long[] Indices);
+/// <param name="Random">Generator for randomness inside the method (dropout, negative sampling); the training loop
+/// seeds it from (seed, step) so resumed runs repeat it exactly. Null: torch's global generator.</param>
+public sealed record Batch(IReadOnlyList<Tensor> Views, long[] Indices, Generator? Random = null);
 
 /// <summary>What a method returns from a step.</summary>
 /// <param name="Loss">Scalar fp32 loss to minimise.</param>
@@ -42,6 +45,12 @@ public interface ISslMethod : IDisposable
     IReadOnlyList<ParameterGroup> ParameterGroups();
     /// <summary>Loss of one batch. Runs inside the step's dispose scope, in training mode.</summary>
     StepOutput ComputeLoss(Batch batch, TrainingProgress progress);
+    /// <summary>
+    /// Called once with the (unlabelled) training data before the first step of a fresh run, for methods that
+    /// need corpus statistics (word2vec's word counts); what it computes must live in buffers so checkpoints
+    /// carry it to resumed runs, which do not call it again.
+    /// </summary>
+    void Prepare(IDataset data) { }
     /// <summary>Hook after each optimiser step (EMA teachers, queues); runs under no_grad.</summary>
     void AfterOptimizerStep(TrainingProgress progress) { }
 }

@@ -1,5 +1,6 @@
 using Pretext.Augmentations;
 using Pretext.Core;
+using Pretext.Data;
 using Pretext.Encoders;
 using Pretext.Runs;
 
@@ -13,8 +14,9 @@ namespace Pretext.Methods;
 /// <param name="Views">The view generator the training loop feeds the method with.</param>
 /// <param name="Preset">Turns a data set's base preset (<see cref="Presets"/>) into this method's defaults
 /// (optimiser, learning rate, augmentation); identity when the base preset already suits it.</param>
+/// <param name="Modality">The data the method trains on; text methods get token-id batches and a text encoder.</param>
 public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, RunConfig, ISslMethod> Create,
-    Func<RunConfig, IViewGenerator> Views, Func<RunConfig, RunConfig>? Preset = null)
+    Func<RunConfig, IViewGenerator> Views, Func<RunConfig, RunConfig>? Preset = null, Modality Modality = Modality.Image)
 {
     /// <summary>The run config with this method selected and its defaults applied.</summary>
     public RunConfig ApplyPreset(RunConfig baseConfig)
@@ -74,6 +76,15 @@ public static class MethodRegistry
         new("dino", "clustering", "DINO: multi-crop self-distillation to an EMA teacher with centring and sharpening (Caron et al. 2021).",
             (enc, cfg) => new Dino(enc, cfg.Encoder.Build(), cfg.Methods.Dino),
             cfg => MultiCrop.Views(cfg.Augment, cfg.Methods.Dino.MultiCrop, "methods.dino.multiCrop"), Dino.Preset),
+        new("mlm", "masked", "Masked language modelling: predict 15 % hidden tokens (80/10/10 mask/random/keep) with a Transformer (BERT, Devlin et al. 2019).",
+            (enc, cfg) => new MaskedLanguageModel(enc, cfg.Methods.Mlm),
+            cfg => cfg.Methods.Mlm.BuildMasker(cfg.Encoder.Text), TextPresets.Mlm, Modality.Text),
+        new("simcse", "contrastive", "Unsupervised SimCSE: the same sentences twice through the Transformer, dropout as the only noise, NT-Xent at tau 0.05 (Gao et al. 2021).",
+            (enc, cfg) => new SimCse(enc, cfg.Methods.SimCse),
+            _ => new IdentityViews(), TextPresets.SimCse, Modality.Text),
+        new("word2vec", "classic", "word2vec skip-gram with negative sampling: subsampled words predict their window against unigram^0.75 noise (Mikolov et al. 2013).",
+            (enc, cfg) => new Word2Vec(enc, cfg.Encoder.Text.SpecialIds(), cfg.Methods.Word2Vec),
+            _ => new IdentityViews(), TextPresets.Word2Vec, Modality.Text),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

@@ -71,7 +71,9 @@ public static class Evaluating
         var clock = Stopwatch.StartNew();
         var trainLabels = train.Labels;
         int classes = Math.Max(trainLabels.Max(), test.Labels.Max()) + 1;
-        var normalize = config.Augment.BuildNormalize();
+        // Token ids (text) are neither normalised nor augmented.
+        bool images = config.Encoder.Modality == Modality.Image;
+        var normalize = images ? config.Augment.BuildNormalize() : null;
         var ev = config.Evaluation;
         int[] Seeds(double f) => LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed);
         string Percent(double f) => RunReport.Key(f) + " %";
@@ -123,9 +125,9 @@ public static class Evaluating
                     var options = ev.Supervised with { Seed = seed };
                     double acc = protocol == LabelProtocol.FineTune
                         ? SupervisedTraining.FineTune(method.Encoder, config.Encoder.Build, ev.FineTuneEncoderLrScale, train, idx, test,
-                            config.Augment.BuildSupervised(), normalize, classes, options, (d, _) => observer.Report(d))
+                            images ? config.Augment.BuildSupervised() : null, normalize, classes, options, (d, _) => observer.Report(d))
                         : SupervisedTraining.FromScratch(config.Encoder.Build, train, idx, test,
-                            config.Augment.BuildSupervised(), normalize, classes, options, (d, _) => observer.Report(d));
+                            images ? config.Augment.BuildSupervised() : null, normalize, classes, options, (d, _) => observer.Report(d));
                     observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{acc:P2}"));
                     return acc;
                 }));
@@ -186,7 +188,7 @@ public static class Evaluating
     /// error when it has one.
     /// </summary>
     private static AnomalyResult DetectAnomalies(ISslMethod method, IDataset train, IDataset test, Tensor trainF, Tensor testF, Tensor rawTest,
-        Augmentations.Normalize normalize, AnomalyOptions options, IRunObserver observer)
+        Augmentations.Normalize? normalize, AnomalyOptions options, IRunObserver observer)
     {
         var trainLabels = train.Labels!;
         var testLabels = test.Labels!;

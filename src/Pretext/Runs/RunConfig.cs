@@ -10,7 +10,17 @@ using Pretext.Training;
 namespace Pretext.Runs;
 
 /// <summary>Encoder families behind the one encoder contract.</summary>
-public enum EncoderKind { ResNet, Mlp, Vit }
+public enum EncoderKind
+{
+    ResNet,
+    Mlp,
+    /// <summary>Vision Transformer over image patches; shaped by the ViT fields of <see cref="EncoderConfig"/>.</summary>
+    Vit,
+    /// <summary>Transformer over token ids (text); shaped by <see cref="EncoderConfig.Text"/>.</summary>
+    Transformer,
+    /// <summary>Mean of learned word vectors over token ids (word2vec); shaped by <see cref="EncoderConfig.Text"/>.</summary>
+    WordEmbedding,
+}
 
 /// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
 public sealed record EncoderConfig
@@ -38,6 +48,12 @@ public sealed record EncoderConfig
     public VitPooling Pooling { get; init; } = VitPooling.Cls;
     public Precision Precision { get; init; } = Precision.BFloat16;
     public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
+    /// <summary>Tokenizer, vocabulary and Transformer shape of the text encoders.</summary>
+    public TextEncoderConfig Text { get; init; } = new();
+
+    /// <summary>What the encoder takes: images, or token ids for the text encoders.</summary>
+    [JsonIgnore]
+    public Data.Modality Modality => Kind is EncoderKind.Transformer or EncoderKind.WordEmbedding ? Data.Modality.Text : Data.Modality.Image;
 
     public Encoder Build() => Kind switch
     {
@@ -52,6 +68,8 @@ public sealed record EncoderConfig
             InChannels = InChannels, ImageSize = ImageSize, PatchSize = PatchSize, Dim = EmbedDim, Depth = Depth, Heads = Heads,
             MlpRatio = MlpRatio, Pooling = Pooling, Compute = new ComputeOptions(Precision, Layout),
         }),
+        EncoderKind.Transformer => Text.BuildTransformer(Precision),
+        EncoderKind.WordEmbedding => Text.BuildWordEmbedding(),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown encoder kind."),
     };
 }
@@ -114,6 +132,8 @@ public sealed record EvaluationConfig
     public AnomalyOptions Anomaly { get; init; } = new();
     /// <summary>Embedding maps (PCA, t-SNE) and diagnostics of the frozen features on a sample of the test set.</summary>
     public EmbeddingMapOptions Maps { get; init; } = new();
+    /// <summary>The text evaluation (probe, fine-tuning, baselines, accuracy and F1).</summary>
+    public TextEvaluationOptions Text { get; init; } = new();
 }
 
 /// <summary>Evaluations beyond classification accuracy, combinable.</summary>

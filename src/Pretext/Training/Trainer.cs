@@ -112,6 +112,7 @@ public sealed class Trainer
     {
         if (options.Threads > 0) set_num_threads(options.Threads);
         var module = method.Module;
+        if (startStep == 0) method.Prepare(data);
         module.train();
         string? lastCheckpoint = checkpoints?.Latest;
         var clock = Stopwatch.StartNew();
@@ -138,7 +139,9 @@ public sealed class Trainer
                 var progress = new TrainingProgress(step, TotalSteps);
                 using (var scope = NewDisposeScope())
                 {
-                    var output = method.ComputeLoss(new Batch(current.Views, current.Indices), progress);
+                    // Randomness inside the method (dropout, negative sampling) is a function of (seed, step) too.
+                    using var random = new Generator((ulong)DeriveSeed(options.Seed, 3, step));
+                    var output = method.ComputeLoss(new Batch(current.Views, current.Indices, random), progress);
                     lossValue = output.Loss.item<float>();
                     if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(step, lossValue, lastCheckpoint);
                     optimizer.ZeroGrad();

@@ -46,6 +46,41 @@ public class NtXentLossTests
         Assert.Equal(Reference(a, b, tau), loss.item<float>(), 4);
     }
 
+    /// <summary>Slow reference of SimCSE's eq. 1: anchors from the first view, candidates from the second only.</summary>
+    private static double CrossViewReference(float[,] a, float[,] b, double tau)
+    {
+        int n = a.GetLength(0), d = a.GetLength(1);
+        double Cos(int i, int j)
+        {
+            double dot = 0, na = 0, nb = 0;
+            for (int k = 0; k < d; k++) { dot += a[i, k] * (double)b[j, k]; na += a[i, k] * (double)a[i, k]; nb += b[j, k] * (double)b[j, k]; }
+            return dot / Math.Sqrt(na * nb);
+        }
+        double total = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double denom = 0;
+            for (int j = 0; j < n; j++) denom += Math.Exp(Cos(i, j) / tau);
+            total += -Math.Log(Math.Exp(Cos(i, i) / tau) / denom);
+        }
+        return total / n;
+    }
+
+    [Theory]
+    [InlineData(0.05, 4, 3)]
+    [InlineData(0.5, 9, 7)]
+    public void CrossViewOnlyMatchesSimCseReference(double tau, int n, int d)
+    {
+        var rng = new Random(n * 7 + d);
+        var a = new float[n, d]; var b = new float[n, d];
+        for (int i = 0; i < n; i++) for (int k = 0; k < d; k++) { a[i, k] = (float)(rng.NextDouble() * 2 - 1); b[i, k] = (float)(rng.NextDouble() * 2 - 1); }
+        using var ta = tensor(a); using var tb = tensor(b);
+        using var loss = new NtXentLoss(tau, crossViewOnly: true).Compute(ta, tb);
+        Assert.Equal(CrossViewReference(a, b, tau), loss.item<float>(), 4);
+        using var full = new NtXentLoss(tau).Compute(ta, tb);
+        Assert.NotEqual(full.item<float>(), loss.item<float>(), 3);
+    }
+
     [Fact]
     public void IdenticalViewsWithOrthogonalSamplesGiveLowLoss()
     {

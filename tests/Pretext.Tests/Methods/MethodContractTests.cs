@@ -1,5 +1,7 @@
+using Pretext.Data;
 using Pretext.Methods;
 using Pretext.Runs;
+using Pretext.Tests.Text;
 using Pretext.Tests.Training;
 using Pretext.Training;
 using TorchSharp;
@@ -7,7 +9,10 @@ using static TorchSharp.torch;
 
 namespace Pretext.Tests.Methods;
 
-/// <summary>Every registered method: three steps on small data, finite loss, right shapes, save/load round trip, no tensor leak.</summary>
+/// <summary>
+/// Every registered method: three steps on small data of its modality (images, or token ids for text
+/// methods), finite loss, right shapes, save/load round trip, no tensor leak.
+/// </summary>
 public class MethodContractTests
 {
     public MethodContractTests() => set_num_threads(1);
@@ -18,12 +23,16 @@ public class MethodContractTests
     public void TwoStepsSaveLoadNoLeak(string name)
     {
         var entry = MethodRegistry.Get(name);
-        var cfg = TrainingLoopTests.Tiny() with { Method = name };
+        bool text = entry.Modality == Modality.Text;
+        var cfg = text ? TestText.Tiny(name) : TrainingLoopTests.Tiny() with { Method = name };
         // A method whose preset picks the ViT (MAE) gets a tiny one: 16 patches of 7x7, width 16, one block.
-        if (entry.ApplyPreset(cfg).Encoder.Kind == EncoderKind.Vit)
+        if (!text && entry.ApplyPreset(cfg).Encoder.Kind == EncoderKind.Vit)
             cfg = cfg with { Encoder = cfg.Encoder with { Kind = EncoderKind.Vit, PatchSize = 7, EmbedDim = 16, Depth = 1, Heads = 2 } };
-        using var data = TestData.Blobs(32);
+        using var owned = text ? (IDisposable)TestText.Tokenized(32) : TestData.Blobs(32);
+        var data = (IDataset)owned;
         using var method = Pretraining.CreateMethod(cfg);
+        Assert.Equal(entry.Modality, cfg.Encoder.Modality);
+        method.Prepare(new UnlabelledView(data));
         var views = entry.Views(cfg);
         Assert.Equal(method.ViewCount, views.ViewCount);
         using var opt = new Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);

@@ -1,0 +1,10 @@
+namespace Pretext.Data;
+
+/// <summary>What kind of samples a data set holds and an encoder takes.</summary>
+public enum Modality
+{
+    /// <summary>Images (B, C, H, W) fp32 in [0, 1].</summary>
+    Image,
+    /// <summary>Token-id sequences (B, L) int64, padded with the tokenizer's pad id (<see cref="Text.TokenizedDataset"/>).</summary>
+    Text,
+}

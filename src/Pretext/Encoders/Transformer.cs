@@ -1,0 +1,207 @@
+using Pretext.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Pretext.Encoders;
+
+/// <summary>Options of <see cref="TransformerEncoder"/>.</summary>
+public sealed record TransformerOptions
+{
+    /// <summary>Number of token ids (the tokenizer's vocabulary size).</summary>
+    public int VocabSize { get; init; } = 8000;
+    /// <summary>Longest sequence, [CLS] and [SEP] included; size of the learned positional table.</summary>
+    public int MaxLength { get; init; } = 128;
+    /// <summary>Token id of padding.</summary>
+    public int PadId { get; init; }
+    /// <summary>Model width d.</summary>
+    public int Dim { get; init; } = 256;
+    /// <summary>Number of blocks.</summary>
+    public int Depth { get; init; } = 4;
+    /// <summary>Attention heads; must divide <see cref="Dim"/>.</summary>
+    public int Heads { get; init; } = 4;
+    /// <summary>Hidden width of each block's MLP as a multiple of <see cref="Dim"/> (4 in BERT and ViT).</summary>
+    public int MlpRatio { get; init; } = 4;
+    /// <summary>Dropout on embeddings, attention probabilities and residual branches (0.1 in BERT; SimCSE's noise).</summary>
+    public double Dropout { get; init; } = 0.1;
+    public TextPooling Pooling { get; init; } = TextPooling.Mean;
+    /// <summary>Precision of the matrix products (the residual stream and layer norms stay fp32).</summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+
+    internal void Validate()
+    {
+        if (VocabSize < 2) throw new ArgumentException($"Transformer vocabulary size must be at least 2, got {VocabSize}.");
+        if (MaxLength < 1) throw new ArgumentException($"Transformer max length must be positive, got {MaxLength}.");
+        if (PadId < 0 || PadId >= VocabSize) throw new ArgumentException($"Pad id {PadId} is outside the vocabulary of {VocabSize}.");
+        if (Dim < 1 || Depth < 1 || Heads < 1 || MlpRatio < 1) throw new ArgumentException($"Transformer dim, depth, heads and MLP ratio must be positive (got {Dim}, {Depth}, {Heads}, {MlpRatio}).");
+        if (Dim % Heads != 0) throw new ArgumentException($"Transformer dim {Dim} is not divisible by its {Heads} heads.");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"Dropout must lie in [0, 1), got {Dropout}.");
+    }
+}
+
+/// <summary>
+/// Pre-LN transformer block for padded token sequences (Xiong et al. 2020; GPT-2): x + Drop(Attn(LN(x))), then x + Drop(MLP(LN(x))).
+/// Attention ignores padded keys, so real tokens never see padding.
+/// </summary>
+internal sealed class PaddedTransformerBlock : nn.Module
+{
+    private readonly LayerNorm ln1, ln2;
+    private readonly MixedLinear qkv, proj, fc1, fc2;
+    private readonly int heads;
+    private readonly double dropout;
+    private readonly ScalarType compute;
+
+    public PaddedTransformerBlock(int dim, int heads, int mlpRatio, double dropout, ScalarType compute) : base(nameof(PaddedTransformerBlock))
+    {
+        ln1 = LayerNorm(dim);
+        qkv = new MixedLinear(dim, 3L * dim);
+        proj = new MixedLinear(dim, dim);
+        ln2 = LayerNorm(dim);
+        fc1 = new MixedLinear(dim, (long)mlpRatio * dim);
+        fc2 = new MixedLinear((long)mlpRatio * dim, dim);
+        this.heads = heads; this.dropout = dropout; this.compute = compute;
+        RegisterComponents();
+    }
+
+    /// <param name="x">(B, L, D) fp32 residual stream.</param>
+    /// <param name="keyMask">(B, 1, 1, L) bool, true at keys that may be attended to.</param>
+    /// <param name="noise">Generator of the dropout masks (training mode).</param>
+    public Tensor Forward(Tensor x, Tensor keyMask, Generator? noise)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1], d = x.shape[2];
+        var h = ln1.forward(x).to(compute);
+        var parts = qkv.forward(h).view(b, l, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
+        var a = Attend(parts[0], parts[1], parts[2], keyMask, noise);
+        a = proj.forward(a.transpose(1, 2).reshape(b, l, d)).to(ScalarType.Float32);
+        x = x.add(TokenInput.Dropout(a, dropout, training, noise));
+        h = ln2.forward(x).to(compute);
+        h = fc2.forward(functional.gelu(fc1.forward(h))).to(ScalarType.Float32);
+        return x.add(TokenInput.Dropout(h, dropout, training, noise)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>softmax(q k^T / sqrt(d_head), padded keys excluded) v, with dropout on the probabilities when training.
+    /// The fused kernel serves evaluation; training spells it out so the dropout mask comes from the step's generator.</summary>
+    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor keyMask, Generator? noise)
+    {
+        if (!training || dropout == 0) return functional.scaled_dot_product_attention(q, k, v, keyMask);
+        using var scope = NewDisposeScope();
+        var scores = q.matmul(k.transpose(-2, -1)).mul_(1.0 / Math.Sqrt(q.shape[^1]));
+        scores = scores.masked_fill(keyMask.logical_not(), float.NegativeInfinity);
+        var p = TokenInput.Dropout(scores.softmax(-1, ScalarType.Float32).to(q.dtype), dropout, true, noise);
+        return p.matmul(v).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Transformer encoder for token sequences (Vaswani et al. 2017, in BERT's encoder-only form, Devlin et
+/// al. 2019): token embeddings plus learned positional embeddings, dropout, <c>Depth</c> pre-LN blocks
+/// with multi-head self-attention that masks padded keys, a final layer norm, then mean pooling over
+/// non-pad tokens or the [CLS] output. Input (B, L) int64 with L &lt;= MaxLength; output (B, Dim) fp32.
+/// Weights start as in BERT: normal(0, 0.02) for matrices and embeddings, zero biases, unit norms.
+/// </summary>
+public sealed class TransformerEncoder : Encoder, ITokenEncoder
+{
+    private readonly Embedding tokens;
+    private readonly Parameter positions;
+    private readonly ModuleList<PaddedTransformerBlock> blocks;
+    private readonly LayerNorm norm;
+    private readonly TransformerOptions options;
+
+    public TransformerEncoder(TransformerOptions options) : base(nameof(TransformerEncoder))
+    {
+        options.Validate();
+        this.options = options;
+        tokens = Embedding(options.VocabSize, options.Dim);
+        positions = new Parameter(empty(options.MaxLength, options.Dim));
+        var compute = new ComputeOptions(options.Precision).ComputeType;
+        blocks = new ModuleList<PaddedTransformerBlock>(Enumerable.Range(0, options.Depth)
+            .Select(_ => new PaddedTransformerBlock(options.Dim, options.Heads, options.MlpRatio, options.Dropout, compute)).ToArray());
+        norm = LayerNorm(options.Dim);
+        RegisterComponents();
+        using var noGrad = no_grad();
+        foreach (var (name, p) in named_parameters())
+        {
+            if (p.dim() >= 2) init.normal_(p, 0, 0.02);
+            else if (name.EndsWith("bias", StringComparison.Ordinal)) p.zero_();
+        }
+    }
+
+    public TransformerOptions Options => options;
+    public override int FeatureDim => options.Dim;
+    public override long[] InputShape => [options.MaxLength];
+    public int VocabSize => options.VocabSize;
+    public int MaxLength => options.MaxLength;
+    public int PadId => options.PadId;
+    public int TokenDim => options.Dim;
+    public Parameter TokenEmbedding => tokens.weight!;
+
+    public Tensor EncodeTokens(Tensor ids, Generator? noise = null)
+    {
+        TokenInput.Check(ids, options.VocabSize, options.MaxLength, "Transformer encoder");
+        using var scope = NewDisposeScope();
+        long l = ids.shape[1];
+        var keyMask = ids.ne(options.PadId).view(ids.shape[0], 1, 1, l);
+        var x = tokens.forward(ids).add(positions.narrow(0, 0, l));
+        x = TokenInput.Dropout(x, options.Dropout, training, noise);
+        foreach (var block in blocks) x = block.Forward(x, keyMask, noise);
+        return norm.forward(x).MoveToOuterDisposeScope();
+    }
+
+    public Tensor Pool(Tensor tokenOutputs, Tensor ids) => options.Pooling switch
+    {
+        TextPooling.Cls => tokenOutputs.select(1, 0),
+        _ => TokenInput.MeanPool(tokenOutputs, ids, options.PadId),
+    };
+
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        return Pool(EncodeTokens(ids), ids).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// Bag of word vectors: the mean of the input embeddings of the non-pad tokens, the sentence vector of
+/// word2vec-style models. Input (B, L) int64; output (B, Dim). Initialised as word2vec.c does,
+/// uniform in (-0.5/Dim, 0.5/Dim).
+/// </summary>
+public sealed class WordEmbeddingEncoder : Encoder, ITokenEncoder
+{
+    private readonly Embedding tokens;
+    private readonly int vocab, maxLength, padId, dim;
+
+    public WordEmbeddingEncoder(int vocabSize, int dim, int maxLength, int padId) : base(nameof(WordEmbeddingEncoder))
+    {
+        if (vocabSize < 2 || dim < 1 || maxLength < 1) throw new ArgumentException($"Word embedding needs vocabulary >= 2, dim >= 1 and max length >= 1 (got {vocabSize}, {dim}, {maxLength}).");
+        if (padId < 0 || padId >= vocabSize) throw new ArgumentException($"Pad id {padId} is outside the vocabulary of {vocabSize}.");
+        vocab = vocabSize; this.dim = dim; this.maxLength = maxLength; this.padId = padId;
+        tokens = Embedding(vocabSize, dim);
+        RegisterComponents();
+        using var noGrad = no_grad();
+        init.uniform_(tokens.weight!, -0.5 / dim, 0.5 / dim);
+    }
+
+    public override int FeatureDim => dim;
+    public override long[] InputShape => [maxLength];
+    public int VocabSize => vocab;
+    public int MaxLength => maxLength;
+    public int PadId => padId;
+    public int TokenDim => dim;
+    public Parameter TokenEmbedding => tokens.weight!;
+
+    public Tensor EncodeTokens(Tensor ids, Generator? noise = null)
+    {
+        TokenInput.Check(ids, vocab, maxLength, "Word embedding encoder");
+        return tokens.forward(ids);
+    }
+
+    public Tensor Pool(Tensor tokenOutputs, Tensor ids) => TokenInput.MeanPool(tokenOutputs, ids, padId);
+
+    public override Tensor forward(Tensor ids)
+    {
+        using var scope = NewDisposeScope();
+        return Pool(EncodeTokens(ids), ids).MoveToOuterDisposeScope();
+    }
+}
