@@ -230,8 +230,10 @@ public sealed class CollapseWatch(CollapseCriteria? criteria = null)
         bool wasCollapsed = streak >= Criteria.Patience;
         last = readings; lastStep = step;
         var why = Criteria.Reason(readings);
+        Recovered = false;
         if (why is null)
         {
+            Recovered = wasCollapsed;
             streak = 0; streakStart = null; reason = null;
             return false;
         }
@@ -240,6 +242,12 @@ public sealed class CollapseWatch(CollapseCriteria? criteria = null)
         reason = why;
         return !wasCollapsed && streak >= Criteria.Patience;
     }
+
+    /// <summary>
+    /// True right after a healthy reading ended a collapsed stretch: the embeddings spread out again (word2vec's
+    /// document means, for one, bunch up for a few hundred steps while the frequent words' vectors grow first).
+    /// </summary>
+    public bool Recovered { get; private set; }
 
     /// <summary>The verdict from the readings seen so far.</summary>
     public CollapseVerdict Verdict => streak >= Criteria.Patience

@@ -109,6 +109,9 @@ public static class Pretraining
                 if (double.IsFinite(readings.Uniformity)) row["uniformity"] = readings.Uniformity;
                 rank = string.Create(CultureInfo.InvariantCulture, $"  rank {readings.RankMe:F1}");
                 if (watch.Observe(r.Step, readings)) observer.Message(watch.Verdict.Warning!);
+                else if (watch.Recovered)
+                    observer.Message(string.Create(CultureInfo.InvariantCulture,
+                        $"Recovered: at step {r.Step} the embeddings are spread out again (normalised std {readings.CollapseStd:F2}, RankMe {readings.RankMe:F1}); the collapse warning above no longer holds."));
                 readings = null;
             }
             metrics.Append(row);

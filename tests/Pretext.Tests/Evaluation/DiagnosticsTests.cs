@@ -169,9 +169,13 @@ public class DiagnosticsTests
         Assert.Equal(50, v.ReadingStep);
         Assert.Contains("step 30", v.Warning);
         Assert.Contains("collapsed to a point", v.Reason);
+        Assert.False(watch.Recovered);
         Assert.False(watch.Observe(60, good));
+        Assert.True(watch.Recovered);               // said once, when the embeddings spread out again
         Assert.False(watch.Verdict.Collapsed);
         Assert.Null(watch.Verdict.Warning);
+        Assert.False(watch.Observe(70, good));
+        Assert.False(watch.Recovered);
     }
 
     [Fact]
