@@ -13,7 +13,9 @@ namespace Pretext.Bench;
 /// Does curation pay? For each budget K: a linear probe trained on the K training samples a selection
 /// strategy picks in embedding space, against the same probe on K random samples (mean over seeds), both
 /// on the frozen features of the checkpoint, scored on the test split. Strategies, the code `pretext curate` runs:
-/// typical (the sample nearest each of K k-means centroids; the default) and greedy k-center (`--strategy KCenter`).
+/// typical (the sample nearest each of K k-means centroids; the default), greedy k-center (`--strategy KCenter`), and
+/// labelling in rounds: K/10 typical picks are labelled, then `--labelled` margin picks fill the budget, in one round
+/// (9K/10) or two (3K/10, then 6K/10); the labels of each round are the data set's own, as a labeller would give them.
 /// Prints one JSON line per K.
 ///   dotnet run -c Release --project bench/Pretext.Bench -- curation --checkpoint CKPT [--k 100,1000] [--seeds 3] [--threads 2]
 /// </summary>
@@ -43,6 +45,17 @@ internal static class CurationBench
         {
             var kcenter = KCenterGreedy.Select(tf, k, 0).Select(p => p.Index).ToArray();
             var typical = TypicalSelection.Select(tf, k, 0).Select(p => p.Index).ToArray();
+            long[] Rounds(long[] first, params int[] more)
+            {
+                var have = first.ToList();
+                foreach (var m in more)
+                    have.AddRange(UncertaintySelection.Select(tf, have.ToDictionary(i => i, i => labels[i]), m).Select(p => p.Index));
+                return have.ToArray();
+            }
+            var seedRound = TypicalSelection.Select(tf, Math.Max(10, k / 10), 0).Select(p => p.Index).ToArray();
+            var oneRound = Rounds(seedRound, k - seedRound.Length);
+            int second = (k - seedRound.Length) / 3;
+            var twoRounds = Rounds(seedRound, second, k - seedRound.Length - second);
             var random = Enumerable.Range(0, seeds).Select(s =>
             {
                 var perm = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
@@ -55,6 +68,9 @@ internal static class CurationBench
                 kcenter = Math.Round(100 * Probe(kcenter), 2),
                 kmeans_typical = Math.Round(100 * Probe(typical), 2),
                 kmeans_typical_count = typical.Length,
+                typical_then_margin = Math.Round(100 * Probe(oneRound), 2),
+                typical_then_margin_two_rounds = Math.Round(100 * Probe(twoRounds), 2),
+                rounds = $"{seedRound.Length} typical, then {k - seedRound.Length} by margin (or {second} + {k - seedRound.Length - second})",
                 random_mean = Math.Round(100 * random.Average(), 2),
                 random_std = Math.Round(100 * Std(random), 2),
                 random = random.Select(r => Math.Round(100 * r, 2)).ToArray(),

@@ -25,6 +25,9 @@ public sealed record CurationOptions
     public SelectionStrategy Strategy { get; init; } = SelectionStrategy.Typical;
     /// <summary>Seed of the selection (k-means initialisation, or the first k-center pick).</summary>
     public int Seed { get; init; }
+    /// <summary>Samples labelled so far (sample index to class id), for <see cref="SelectionStrategy.Margin"/>: the next
+    /// selection leaves them out and a probe trained on them decides what to label next.</summary>
+    public IReadOnlyDictionary<long, int>? Labelled { get; init; }
     /// <summary>Rows per block of the similarity search.</summary>
     public int BlockSize { get; init; } = NeighbourSearch.DefaultBlockSize;
 
@@ -38,6 +41,10 @@ public sealed record CurationOptions
         if (OutlierNeighbours < 1) throw new ArgumentException($"--neighbours {OutlierNeighbours}: use at least 1.");
         if (n < 2) throw new ArgumentException("Curation needs at least 2 samples.");
         if (BlockSize < 1) throw new ArgumentException("Block size must be at least 1.");
+        if (Strategy == SelectionStrategy.Margin && Select > 0 && (Labelled is null || Labelled.Count == 0))
+            throw new ArgumentException("--strategy Margin picks what to label next from samples already labelled: pass them with --labelled FILE (e.g. the curation CSV of the first round with its label column filled in).");
+        if (Strategy == SelectionStrategy.Margin && Labelled is not null && Select > n - Labelled.Count)
+            throw new ArgumentException($"--select {Select}: only {n - Labelled.Count} samples are not labelled yet.");
     }
 }
 
@@ -48,6 +55,8 @@ public enum SelectionStrategy
     Typical,
     /// <summary>Greedy k-center covering (<see cref="KCenterGreedy"/>).</summary>
     KCenter,
+    /// <summary>The samples a probe trained on the labelled ones is least sure about (<see cref="UncertaintySelection"/>); needs labels.</summary>
+    Margin,
 }
 
 /// <summary>Samples whose embeddings are near-duplicates (single linkage over pairs above the threshold).</summary>
@@ -110,8 +119,12 @@ public static class Curator
             .ToList();
 
         var selection = options.Select <= 0 ? []
-            : options.Strategy == SelectionStrategy.KCenter ? KCenterGreedy.Select(embeddings, options.Select, options.Seed)
-            : TypicalSelection.Select(embeddings, options.Select, options.Seed);
+            : options.Strategy switch
+            {
+                SelectionStrategy.KCenter => KCenterGreedy.Select(embeddings, options.Select, options.Seed),
+                SelectionStrategy.Margin => UncertaintySelection.Select(embeddings, options.Labelled!, options.Select, options.Seed),
+                _ => TypicalSelection.Select(embeddings, options.Select, options.Seed),
+            };
         return new CurationResult(n, (int)embeddings.shape[1], options, groups, outliers, selection);
     }
 
@@ -119,7 +132,8 @@ public static class Curator
     /// Writes <paramref name="result"/> as CSV, one row per finding: columns kind (select, outlier or duplicate),
     /// rank (pick order; outlier rank; position in the group, 1 = keep), index, sample (file name for image
     /// folders, the index for catalogue data sets), label (class name, empty when unlabelled), group (duplicate
-    /// group id) and score (select: for KCenter the distance to the nearest earlier pick, for Typical the distance to its cluster centroid; outlier: mean distance to the k
+    /// group id) and score (select: for KCenter the distance to the nearest earlier pick, for Typical the distance to its cluster centroid,
+    /// for Margin the probe's top-1 minus top-2 probability; outlier: mean distance to the k
     /// nearest; duplicate: cosine similarity to the group's first member).
     /// </summary>
     public static void WriteCsv(string path, CurationResult result, Func<long, string> sampleId, int[]? labels, IReadOnlyList<string> classNames)
@@ -170,6 +184,57 @@ public static class Curator
         return rows;
     }
 
+    /// <summary>
+    /// Reads labelled samples from a CSV with a header: a <c>label</c> column and an <c>index</c> or a <c>sample</c> column
+    /// (the sample id <paramref name="sampleId"/> gives, e.g. a file name). In a curation CSV (it has a <c>kind</c> column) only
+    /// the <c>select</c> rows count, so the file of the previous round with its label column filled in works as it is.
+    /// Rows with an empty label are skipped. Class names get ids in order of first appearance.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Missing columns, an unknown sample, or one sample with two labels; the message names the file and row.</exception>
+    public static Dictionary<long, int> ReadLabels(string path, long count, Func<long, string> sampleId)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"--labelled: '{path}' does not exist.", path);
+        using var reader = new StreamReader(path, Encoding.UTF8);
+        var result = new Dictionary<long, int>();
+        var classes = new Dictionary<string, int>(StringComparer.Ordinal);
+        Dictionary<string, long>? bySample = null;
+        int labelCol = -1, indexCol = -1, sampleCol = -1, kindCol = -1, number = 0;
+        foreach (var record in CsvRecords.Read(reader, path))
+        {
+            number++;
+            if (number == 1)
+            {
+                var names = record.Select(h => h.Trim().ToLowerInvariant()).ToList();
+                (labelCol, indexCol, sampleCol, kindCol) = (names.IndexOf("label"), names.IndexOf("index"), names.IndexOf("sample"), names.IndexOf("kind"));
+                if (labelCol < 0 || (indexCol < 0 && sampleCol < 0))
+                    throw new InvalidDataException($"'{path}' has header '{string.Join(",", record)}'; a labels file needs a 'label' column and an 'index' or 'sample' column.");
+                continue;
+            }
+            string Field(int col) => col < record.Count ? record[col].Trim() : "";
+            if (kindCol >= 0 && Field(kindCol) != "select") continue;
+            string label = Field(labelCol);
+            if (label.Length == 0) continue;
+            long index;
+            if (indexCol >= 0)
+            {
+                if (!long.TryParse(Field(indexCol), NumberStyles.Integer, CultureInfo.InvariantCulture, out index) || index < 0 || index >= count)
+                    throw new InvalidDataException($"'{path}' row {number}: index '{Field(indexCol)}' is not a sample of this data set (0 to {count - 1}).");
+            }
+            else
+            {
+                bySample ??= Enumerable.Range(0, (int)count).Select(i => (long)i).ToDictionary(sampleId, i => i);
+                if (!bySample.TryGetValue(Field(sampleCol), out index))
+                    throw new InvalidDataException($"'{path}' row {number}: sample '{Field(sampleCol)}' is not in this data set.");
+            }
+            if (!classes.TryGetValue(label, out int id)) classes[label] = id = classes.Count;
+            if (result.TryGetValue(index, out int before) && before != id)
+                throw new InvalidDataException($"'{path}' row {number}: sample {index} is labelled twice, differently.");
+            result[index] = id;
+        }
+        if (number == 0) throw new InvalidDataException($"'{path}' is empty; a labels file needs a header with 'label' and 'index' or 'sample'.");
+        return result;
+    }
+
     /// <summary>A few lines for the console: what was found and the first few of each.</summary>
     public static string Summary(CurationResult r, Func<long, string> sampleId, int show = 5)
     {
@@ -189,7 +254,12 @@ public static class Curator
         if (r.Selection.Count > 0)
         {
             var last = r.Selection[^1];
-            s.AppendLine(string.Create(c, $"Label first: {r.Selection.Count} samples by greedy k-center; every sample lies within {(r.Selection.Count > 1 ? last.Distance : double.NaN):F3} of one of them."));
+            s.AppendLine(r.Options.Strategy switch
+            {
+                SelectionStrategy.KCenter => string.Create(c, $"Label first: {r.Selection.Count} samples by greedy k-center; every sample lies within {(r.Selection.Count > 1 ? last.Distance : double.NaN):F3} of one of them."),
+                SelectionStrategy.Margin => string.Create(c, $"Label next: the {r.Selection.Count} samples a probe trained on the {r.Options.Labelled!.Count} labelled ones is least sure about (margin {r.Selection[0].Distance:F3} to {last.Distance:F3})."),
+                _ => string.Create(c, $"Label first: {r.Selection.Count} typical samples, the one nearest each of {r.Selection.Count} k-means centroids, largest clusters first."),
+            });
             s.AppendLine("  " + string.Join(", ", r.Selection.Take(show).Select(p => sampleId(p.Index))) + (r.Selection.Count > show ? ", ..." : ""));
         }
         return s.ToString();

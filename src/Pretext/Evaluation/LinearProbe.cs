@@ -28,18 +28,26 @@ public static class LinearProbe
 
     public static Result Evaluate(Tensor trainX, int[] trainY, Tensor testX, int[] testY, int numClasses, LinearProbeOptions? options = null)
     {
+        if (testX.shape[0] != testY.Length) throw new ArgumentException("Feature and label counts differ.");
+        using var model = Train(trainX, trainY, numClasses, options);
+        var predictions = model.Predict(testX);
+        return new Result(Metrics.Accuracy(predictions, testY), model.WeightDecay, trainY.Length, predictions);
+    }
+
+    /// <summary>
+    /// Fits the probe on (<paramref name="trainX"/>, <paramref name="trainY"/>): the L2 penalty chosen on a held-out
+    /// fifth, then refit on all of them. The model keeps the standardisation, so it scores raw features.
+    /// </summary>
+    public static Model Train(Tensor trainX, int[] trainY, int numClasses, LinearProbeOptions? options = null)
+    {
         options ??= new LinearProbeOptions();
-        if (trainX.shape[0] != trainY.Length || testX.shape[0] != testY.Length) throw new ArgumentException("Feature and label counts differ.");
+        if (trainX.shape[0] != trainY.Length) throw new ArgumentException("Feature and label counts differ.");
+        if (trainY.Length == 0) throw new ArgumentException("The probe needs at least one labelled sample.");
         using var scope = NewDisposeScope();
-        var xs = trainX;
-        var xt = testX;
-        if (options.Standardize)
-        {
-            var mean = trainX.mean([0L], keepdim: true);
-            var std = trainX.std(0, keepdim: true).clamp_min(1e-6);
-            xs = trainX.sub(mean).div(std);
-            xt = testX.sub(mean).div(std);
-        }
+        // Sparse features (TF-IDF) come already scaled and skip this: sparse tensors have no mean.
+        var mean = options.Standardize ? trainX.mean([0L], keepdim: true) : null;
+        var std = options.Standardize ? trainX.std(0, keepdim: true).clamp_min(1e-6) : null;
+        var xs = options.Standardize ? trainX.sub(mean!).div(std!) : trainX;
         var y = tensor(trainY.Select(v => (long)v).ToArray());
 
         double bestWd = options.WeightDecays[0];
@@ -57,17 +65,42 @@ public static class LinearProbe
             {
                 using var inner = NewDisposeScope();
                 var (w, b) = Fit(xs.index_select(0, fitIdx), y.index_select(0, fitIdx), numClasses, wd, options);
-                double acc = Metrics.Accuracy(Predict(xs.index_select(0, valIdx), w, b), valY);
+                double acc = Metrics.Accuracy(Logits(xs.index_select(0, valIdx), w, b).argmax(1).data<long>().Select(v => (int)v).ToArray(), valY);
                 if (acc > bestAcc) { bestAcc = acc; bestWd = wd; }
             }
         }
         var (wf, bf) = Fit(xs, y, numClasses, bestWd, options);
-        var predictions = Predict(xt, wf, bf);
-        return new Result(Metrics.Accuracy(predictions, testY), bestWd, trainY.Length, predictions);
+        return new Model(mean?.MoveToOuterDisposeScope(), std?.MoveToOuterDisposeScope(), wf.MoveToOuterDisposeScope(), bf.MoveToOuterDisposeScope(), bestWd);
+    }
+
+    /// <summary>A fitted probe: standardisation, weights and the L2 penalty it was chosen with.</summary>
+    public sealed class Model(Tensor? mean, Tensor? std, Tensor weight, Tensor bias, double weightDecay) : IDisposable
+    {
+        public double WeightDecay { get; } = weightDecay;
+
+        /// <summary>(N, classes) logits of raw features <paramref name="x"/> (N, D).</summary>
+        public Tensor Logits(Tensor x)
+        {
+            using var scope = NewDisposeScope();
+            return LinearProbe.Logits(mean is null || std is null ? x : x.sub(mean).div(std), weight, bias).MoveToOuterDisposeScope();
+        }
+
+        /// <summary>The predicted class of each row of <paramref name="x"/>.</summary>
+        public int[] Predict(Tensor x)
+        {
+            using var scope = NewDisposeScope();
+            return Logits(x).argmax(1).data<long>().Select(v => (int)v).ToArray();
+        }
+
+        public void Dispose()
+        {
+            mean?.Dispose(); std?.Dispose(); weight.Dispose(); bias.Dispose();
+        }
     }
 
     private static (Tensor W, Tensor B) Fit(Tensor x, Tensor y, int numClasses, double wd, LinearProbeOptions o)
     {
+        using var grad = enable_grad(); // also when a caller holds no_grad (the features are frozen either way)
         using var gen = manual_seed(o.Seed);
         var w = new TorchSharp.Modules.Parameter(zeros(x.shape[1], numClasses));
         var b = new TorchSharp.Modules.Parameter(zeros(numClasses));
@@ -86,9 +119,5 @@ public static class LinearProbe
         return (w.detach(), b.detach());
     }
 
-    private static int[] Predict(Tensor x, Tensor w, Tensor b)
-    {
-        using var scope = NewDisposeScope();
-        return x.matmul(w).add(b).argmax(1).data<long>().Select(v => (int)v).ToArray();
-    }
+    private static Tensor Logits(Tensor x, Tensor w, Tensor b) => x.matmul(w).add(b);
 }

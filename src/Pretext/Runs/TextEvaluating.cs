@@ -33,9 +33,18 @@ public sealed record TextEvaluationOptions
     public string PositiveClass { get; init; } = "spam";
 }
 
-/// <summary>One model's test scores with a number of labels.</summary>
+/// <summary>One model's test scores with a number of labels: the mean over the label subsets (one subset at 10 % and
+/// above, <see cref="EvaluationConfig.Seeds"/> below), with the standard deviation when there are several.</summary>
 /// <param name="Model">knn, linear (frozen encoder), finetune, scratch or tfidf.</param>
-public sealed record TextScore(string Model, double Fraction, int Labels, double Accuracy, double F1);
+public sealed record TextScore(string Model, double Fraction, int Labels, double Accuracy, double F1)
+{
+    /// <summary>Label subsets the means are over.</summary>
+    public int Subsets { get; init; } = 1;
+    /// <summary>Sample standard deviation of the accuracy over the subsets (0 for one subset).</summary>
+    public double AccuracyStd { get; init; }
+    /// <summary>Sample standard deviation of the F1 over the subsets (0 for one subset).</summary>
+    public double F1Std { get; init; }
+}
 
 /// <summary>Scores of a text evaluation. <paramref name="F1Kind"/> says which F1 (e.g. "F1 of spam", "macro F1").</summary>
 public sealed record TextEvaluationResult(IReadOnlyList<TextScore> Scores, string F1Kind, double Seconds)
@@ -66,14 +75,22 @@ public static class TextEvaluating
         var testY = test.Labels;
         double F1(int[] predicted) => classes == 2 ? Metrics.F1(predicted, testY, positive) : Metrics.MacroF1(predicted, testY, classes);
         var scores = new List<TextScore>();
-        void Add(string model, double fraction, int labels, int[] predicted, string stage)
+        static double Std(double[] v) => v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Length - 1));
+        void Add(string model, double fraction, int labels, IReadOnlyList<int[]> predicted, string stage)
         {
-            var s = new TextScore(model, fraction, labels, Metrics.Accuracy(predicted, testY), F1(predicted));
+            var acc = predicted.Select(p => Metrics.Accuracy(p, testY)).ToArray();
+            var f1 = predicted.Select(F1).ToArray();
+            var s = new TextScore(model, fraction, labels, acc.Average(), f1.Average()) { Subsets = predicted.Count, AccuracyStd = Std(acc), F1Std = Std(f1) };
             scores.Add(s);
-            observer.Message(string.Create(CultureInfo.InvariantCulture, $"{stage}: accuracy {s.Accuracy:P2}, {f1Kind} {s.F1:F4}"));
+            observer.Message(predicted.Count == 1
+                ? string.Create(CultureInfo.InvariantCulture, $"{stage}: accuracy {s.Accuracy:P2}, {f1Kind} {s.F1:F4}")
+                : string.Create(CultureInfo.InvariantCulture, $"{stage}, {predicted.Count} subsets: accuracy {100 * s.Accuracy:F2} ± {100 * s.AccuracyStd:F2} %, {f1Kind} {s.F1:F4} ± {s.F1Std:F4}"));
         }
-        var subsets = o.Fractions.Select(f => (Fraction: f, Indices: LabelSubsets.Stratified(train.Labels, f, config.Evaluation.SubsetSeed))).ToList();
+        // One class-stratified subset per fraction, several (seeds SubsetSeed, SubsetSeed + 1, ...) below 10 %: a few dozen labels vary a lot.
+        var subsets = o.Fractions.Select(f => (Fraction: f, Sets: LabelSubsets.SeedsFor(f, config.Evaluation.Seeds, config.Evaluation.SubsetSeed)
+            .Select(seed => (Seed: seed, Indices: LabelSubsets.Stratified(train.Labels, f, seed))).ToList())).ToList();
         string Pct(double f) => RunReport.Key(f) + " %";
+        string Of(int i, int n) => n > 1 ? $", subset {i + 1}/{n}" : "";
 
         using var trainTok = TokenizedDataset.From(train, tokenizer, config.Encoder.Text.MaxLength);
         using var testTok = TokenizedDataset.From(test, tokenizer, config.Encoder.Text.MaxLength);
@@ -86,39 +103,43 @@ public static class TextEvaluating
             if (o.Knn)
             {
                 var ev = config.Evaluation;
-                Add("knn", 1.0, train.Count, Knn.Predict(trainF, train.Labels, testF, classes, ev.KnnK, ev.KnnTemperature), "kNN, all labels");
+                Add("knn", 1.0, train.Count, [Knn.Predict(trainF, train.Labels, testF, classes, ev.KnnK, ev.KnnTemperature)], "kNN, all labels");
             }
             if (o.LinearProbe)
-                foreach (var (f, idx) in subsets)
-                {
-                    using var scope = NewDisposeScope();
-                    var r = LinearProbe.Evaluate(trainF.index_select(0, tensor(idx)), idx.Select(i => train.Labels[i]).ToArray(), testF, testY, classes, config.Evaluation.Probe);
-                    Add("linear", f, idx.Length, r.Predictions, $"Linear probe, {Pct(f)} labels");
-                }
+                foreach (var (f, sets) in subsets)
+                    Add("linear", f, sets[0].Indices.Length, sets.Select(set =>
+                    {
+                        using var scope = NewDisposeScope();
+                        var idx = set.Indices;
+                        return LinearProbe.Evaluate(trainF.index_select(0, tensor(idx)), idx.Select(i => train.Labels[i]).ToArray(), testF, testY, classes, config.Evaluation.Probe).Predictions;
+                    }).ToList(), $"Linear probe, {Pct(f)} labels");
         }
         if (o.FineTune)
-            foreach (var (f, idx) in subsets)
-                Add("finetune", f, idx.Length, Supervised(() => CopyOf(method.Encoder, config), trainTok, idx, testTok, classes, o.FineTuning, config, $"Fine-tuning, {Pct(f)} labels ({idx.Length})", observer),
-                    $"Fine-tuning, {Pct(f)} labels");
+            foreach (var (f, sets) in subsets)
+                Add("finetune", f, sets[0].Indices.Length, sets.Select((set, i) => Supervised(() => CopyOf(method.Encoder, config), trainTok, set.Indices, testTok, classes,
+                    o.FineTuning with { Seed = set.Seed }, $"Fine-tuning, {Pct(f)} labels ({set.Indices.Length}){Of(i, sets.Count)}", observer)).ToList(), $"Fine-tuning, {Pct(f)} labels");
         if (o.FromScratch)
-            foreach (var (f, idx) in subsets)
-                Add("scratch", f, idx.Length, Supervised(config.Encoder.Build, trainTok, idx, testTok, classes, o.Scratch, config, $"From scratch, {Pct(f)} labels ({idx.Length})", observer),
-                    $"From scratch, {Pct(f)} labels");
+            foreach (var (f, sets) in subsets)
+                Add("scratch", f, sets[0].Indices.Length, sets.Select((set, i) => Supervised(config.Encoder.Build, trainTok, set.Indices, testTok, classes,
+                    o.Scratch with { Seed = set.Seed }, $"From scratch, {Pct(f)} labels ({set.Indices.Length}){Of(i, sets.Count)}", observer)).ToList(), $"From scratch, {Pct(f)} labels");
         if (o.TfIdf)
         {
-            observer.BeginStage("TF-IDF + logistic regression", subsets.Count);
+            observer.BeginStage("TF-IDF + logistic regression", subsets.Sum(s => s.Sets.Count));
             // Vocabulary and idf from all training documents, without their labels (as pretraining sees them).
             var vectorizer = TfIdfVectorizer.Fit(train.Texts, o.TfIdfFeatures);
             using var trainX = vectorizer.Transform(train.Texts);
             using var testX = vectorizer.Transform(test.Texts);
             var probe = config.Evaluation.Probe with { Standardize = false };
-            foreach (var (f, idx) in subsets)
-            {
-                using var scope = NewDisposeScope();
-                var r = LinearProbe.Evaluate(trainX.index_select(0, tensor(idx)), idx.Select(i => train.Labels[i]).ToArray(), testX, testY, classes, probe);
-                Add("tfidf", f, idx.Length, r.Predictions, $"TF-IDF, {Pct(f)} labels");
-                observer.Report(scores.Count(s => s.Model == "tfidf"));
-            }
+            int done = 0;
+            foreach (var (f, sets) in subsets)
+                Add("tfidf", f, sets[0].Indices.Length, sets.Select(set =>
+                {
+                    using var scope = NewDisposeScope();
+                    var idx = set.Indices;
+                    var r = LinearProbe.Evaluate(trainX.index_select(0, tensor(idx)), idx.Select(i => train.Labels[i]).ToArray(), testX, testY, classes, probe);
+                    observer.Report(++done);
+                    return r.Predictions;
+                }).ToList(), $"TF-IDF, {Pct(f)} labels");
             observer.EndStage();
         }
         return new TextEvaluationResult(scores, f1Kind, clock.Elapsed.TotalSeconds);
@@ -133,9 +154,8 @@ public static class TextEvaluating
     }
 
     private static int[] Supervised(Func<Encoders.Encoder> make, TokenizedDataset train, long[] idx, TokenizedDataset test, int classes,
-        Evaluation.SupervisedOptions options, RunConfig config, string stage, IRunObserver observer)
+        Evaluation.SupervisedOptions options, string stage, IRunObserver observer)
     {
-        options = options with { Seed = config.Evaluation.SubsetSeed };
         observer.BeginStage(stage, SupervisedTraining.StepsFor(idx.Length, options));
         manual_seed(options.Seed);
         using var encoder = make();

@@ -13,7 +13,8 @@ public static class TextRunReport
         ("tfidf", "TF-IDF + logistic regression"), ("knn", "pretrained, kNN"),
     ];
 
-    /// <summary>Keys {model}_{percent}_accuracy and {model}_{percent}_f1 (e.g. linear_10_f1), plus the pretraining facts known.</summary>
+    /// <summary>Keys {model}_{percent}_accuracy and {model}_{percent}_f1 (e.g. linear_10_f1; means over the label subsets, with
+    /// _accuracy_std, _f1_std and _subsets where there are several), plus the pretraining facts known.</summary>
     public static Dictionary<string, object> Summary(PretrainResult pre, TextEvaluationResult ev)
     {
         var d = new Dictionary<string, object>();
@@ -21,6 +22,12 @@ public static class TextRunReport
         {
             d[$"{s.Model}_{RunReport.Key(s.Fraction)}_accuracy"] = s.Accuracy;
             d[$"{s.Model}_{RunReport.Key(s.Fraction)}_f1"] = s.F1;
+            if (s.Subsets > 1)
+            {
+                d[$"{s.Model}_{RunReport.Key(s.Fraction)}_accuracy_std"] = s.AccuracyStd;
+                d[$"{s.Model}_{RunReport.Key(s.Fraction)}_f1_std"] = s.F1Std;
+                d[$"{s.Model}_{RunReport.Key(s.Fraction)}_subsets"] = s.Subsets;
+            }
         }
         d["f1"] = ev.F1Kind;
         void Add(string key, double v) { if (double.IsFinite(v)) d[key] = v; }
@@ -36,7 +43,8 @@ public static class TextRunReport
 
     /// <summary>One line per model and label fraction, for the console.</summary>
     public static IEnumerable<string> Lines(TextEvaluationResult ev) => ev.Scores.Select(s => string.Create(CultureInfo.InvariantCulture,
-        $"{s.Model,-9} {RunReport.Key(s.Fraction),4} % ({s.Labels,5} labels)  accuracy {100 * s.Accuracy,6:F2} %  {ev.F1Kind} {s.F1:F4}"));
+        $"{s.Model,-9} {RunReport.Key(s.Fraction),4} % ({s.Labels,5} labels)  accuracy {100 * s.Accuracy,6:F2} %  {ev.F1Kind} {s.F1:F4}")
+        + (s.Subsets > 1 ? string.Create(CultureInfo.InvariantCulture, $"  (mean of {s.Subsets} subsets; std {100 * s.AccuracyStd:F2} %, {s.F1Std:F4})") : ""));
 
     public static string Write(string runDir, RunConfig config, PretrainResult pre, TextEvaluationResult ev, string datasetName)
     {
@@ -86,12 +94,12 @@ public static class TextRunReport
             foreach (var (key, _) in present)
             {
                 var s = ev.Find(key, f);
-                cells.Add(s is null ? "-" : P(s.Accuracy));
-                cells.Add(s is null ? "-" : F(s.F1));
+                cells.Add(s is null ? "-" : s.Subsets > 1 ? $"{P(s.Accuracy)} ± {(100 * s.AccuracyStd).ToString("F2", CultureInfo.InvariantCulture)}" : P(s.Accuracy));
+                cells.Add(s is null ? "-" : s.Subsets > 1 ? $"{F(s.F1)} ± {F(s.F1Std)}" : F(s.F1));
             }
             table.Add([.. cells]);
         }
-        report.AddTable("Test accuracy and F1", [.. header], table);
+        report.AddTable("Test accuracy and F1" + (ev.Scores.Any(s => s.Subsets > 1) ? $" (mean ± std over {ev.Scores.Max(s => s.Subsets)} label subsets below 10 %)" : ""), [.. header], table);
         if (ev.Find("knn", 1.0) is { } knn)
             report.AddKeyValueTable("kNN on the frozen embeddings (all labels)", [("accuracy", P(knn.Accuracy)), (ev.F1Kind, F(knn.F1))]);
         var facts = new List<(string, string)>();

@@ -39,7 +39,7 @@ public class CurateCliTests
         var (c2, o2, e2) = Run("curate", "--checkpoint", ckpt, "--dataset", images, "--select", "5", "--outliers", "3", "--threads", "1");
         Assert.True(c2 == 0, o2 + e2);
         Assert.Contains("Near-duplicates", o2);
-        Assert.Contains("Label first: 5 samples", o2);
+        Assert.Contains("Label first: 5 typical samples", o2);
         var csv = Path.Combine(run, "curation.csv");
         Assert.Contains($"Wrote {csv}", o2);
 
@@ -50,6 +50,22 @@ public class CurateCliTests
         Assert.Contains(groups, g => g.Contains("class0/img03.png") && g.Contains("class0/copy of img03.png"));
         Assert.Contains(groups, g => g.Contains("class1/img07.png") && g.Contains("class0/misfiled.png"));
         Assert.All(rows, r => Assert.StartsWith("class", r.Sample));
+
+        // Round two: the first round's CSV (its label column already filled from the class folders) says what is labelled;
+        // the next picks leave those out and come by margin.
+        var next = Path.Combine(dir.Path, "round2.csv");
+        var (c5, o5, e5) = Run("curate", "--checkpoint", ckpt, "--dataset", images, "--labelled", csv, "--select", "6", "--outliers", "0",
+            "--out", next, "--threads", "1");
+        Assert.True(c5 == 0, o5 + e5);
+        Assert.Contains("Label next: the 6 samples a probe trained on the 5 labelled ones", o5);
+        var first = rows.Where(r => r.Kind == "select").Select(r => r.Sample).ToHashSet();
+        var picked = Curator.ReadCsv(next).Where(r => r.Kind == "select").ToList();
+        Assert.Equal(6, picked.Count);
+        Assert.DoesNotContain(picked, r => first.Contains(r.Sample));
+        Assert.Equal(picked.Select(r => r.Score).Order().ToArray(), picked.Select(r => r.Score).ToArray()); // least sure first
+        var (c6, _, e6) = Run("curate", "--checkpoint", ckpt, "--dataset", images, "--strategy", "Margin", "--select", "3", "--threads", "1");
+        Assert.Equal(2, c6);
+        Assert.Contains("--labelled", e6);
 
         // Mistakes: more picks than samples, and a file name that is not CSV.
         var (c3, _, e3) = Run("curate", "--checkpoint", ckpt, "--dataset", images, "--select", "500", "--threads", "1");
