@@ -114,7 +114,7 @@ public static class RunReport
         bars.AddRange(ev.Supervised.Select(s => ($"scratch {Key(s.Fraction)}%", 100 * s.Accuracy)));
         var accPath = Path.Combine(plots, "accuracy.png");
         Plots.BarPlot(accPath, $"Test accuracy on {datasetName} (%)", "accuracy (%)", bars);
-        images.Insert(0, ("Test accuracy: frozen SimCLR encoder vs training from scratch", accPath));
+        images.Insert(0, ($"Test accuracy: frozen {config.Method} encoder vs training from scratch", accPath));
 
         var summary = Summary(pre, ev);
         Export.JsonFile.WriteAtomic(Path.Combine(runDir, "summary.json"), summary);
