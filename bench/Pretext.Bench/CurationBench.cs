@@ -15,7 +15,8 @@ namespace Pretext.Bench;
 /// on the frozen features of the checkpoint, scored on the test split. Strategies, the code `pretext curate` runs:
 /// typical (the sample nearest each of K k-means centroids; the default), greedy k-center (`--strategy KCenter`), and
 /// labelling in rounds: K/10 typical picks are labelled, then `--labelled` margin picks fill the budget, in one round
-/// (9K/10) or two (3K/10, then 6K/10); the labels of each round are the data set's own, as a labeller would give them.
+/// (9K/10) or two (3K/10, then 6K/10), each protocol repeated with seeds 0..seeds-1; the labels of each round are the
+/// data set's own, as a labeller would give them.
 /// Prints one JSON line per K.
 ///   dotnet run -c Release --project bench/Pretext.Bench -- curation --checkpoint CKPT [--k 100,1000] [--seeds 3] [--threads 2]
 /// </summary>
@@ -45,17 +46,17 @@ internal static class CurationBench
         {
             var kcenter = KCenterGreedy.Select(tf, k, 0).Select(p => p.Index).ToArray();
             var typical = TypicalSelection.Select(tf, k, 0).Select(p => p.Index).ToArray();
-            long[] Rounds(long[] first, params int[] more)
+            // Labelling in rounds, repeated with seeds 0..seeds-1 (k-means initialisation of the first round and the probe's held-out split).
+            long[] Rounds(int seed, params int[] sizes)
             {
-                var have = first.ToList();
-                foreach (var m in more)
-                    have.AddRange(UncertaintySelection.Select(tf, have.ToDictionary(i => i, i => labels[i]), m).Select(p => p.Index));
+                var have = TypicalSelection.Select(tf, sizes[0], seed).Select(p => p.Index).ToList();
+                foreach (var m in sizes.Skip(1))
+                    have.AddRange(UncertaintySelection.Select(tf, have.ToDictionary(i => i, i => labels[i]), m, seed).Select(p => p.Index));
                 return have.ToArray();
             }
-            var seedRound = TypicalSelection.Select(tf, Math.Max(10, k / 10), 0).Select(p => p.Index).ToArray();
-            var oneRound = Rounds(seedRound, k - seedRound.Length);
-            int second = (k - seedRound.Length) / 3;
-            var twoRounds = Rounds(seedRound, second, k - seedRound.Length - second);
+            int first = Math.Max(10, k / 10), second = (k - first) / 3;
+            var oneRound = Enumerable.Range(0, seeds).Select(s => Probe(Rounds(s, first, k - first))).ToArray();
+            var twoRounds = Enumerable.Range(0, seeds).Select(s => Probe(Rounds(s, first, second, k - first - second))).ToArray();
             var random = Enumerable.Range(0, seeds).Select(s =>
             {
                 var perm = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
@@ -68,9 +69,13 @@ internal static class CurationBench
                 kcenter = Math.Round(100 * Probe(kcenter), 2),
                 kmeans_typical = Math.Round(100 * Probe(typical), 2),
                 kmeans_typical_count = typical.Length,
-                typical_then_margin = Math.Round(100 * Probe(oneRound), 2),
-                typical_then_margin_two_rounds = Math.Round(100 * Probe(twoRounds), 2),
-                rounds = $"{seedRound.Length} typical, then {k - seedRound.Length} by margin (or {second} + {k - seedRound.Length - second})",
+                rounds = $"{first} typical, then {k - first} by margin in one round, or {second} + {k - first - second} in two",
+                one_round_mean = Math.Round(100 * oneRound.Average(), 2),
+                one_round_std = Math.Round(100 * Std(oneRound), 2),
+                one_round = oneRound.Select(r => Math.Round(100 * r, 2)).ToArray(),
+                two_rounds_mean = Math.Round(100 * twoRounds.Average(), 2),
+                two_rounds_std = Math.Round(100 * Std(twoRounds), 2),
+                two_rounds = twoRounds.Select(r => Math.Round(100 * r, 2)).ToArray(),
                 random_mean = Math.Round(100 * random.Average(), 2),
                 random_std = Math.Round(100 * Std(random), 2),
                 random = random.Select(r => Math.Round(100 * r, 2)).ToArray(),

@@ -18,6 +18,13 @@ public sealed record SupervisedOptions
     public double LearningRate { get; init; } = 2e-3;
     public double WeightDecay { get; init; } = 5e-4;
     public int Seed { get; init; } = 0;
+    /// <summary>
+    /// Standardise the features the head sees with their mean and std over the labelled subset, measured once
+    /// before training on the starting encoder (as the linear probe does). Pretrained features of arbitrary scale
+    /// (word2vec's mean word vectors are ~100 times smaller than a layer norm's output) then start the head where
+    /// its learning rate means the same thing.
+    /// </summary>
+    public bool StandardizeFeatures { get; init; }
 }
 
 /// <summary>
@@ -111,6 +118,16 @@ public static class SupervisedTraining
         var schedule = new WarmupCosineSchedule(options.LearningRate, Math.Max(1, steps / 20), steps);
         var labels = train.Labels;
         bool wasTraining = encoder.training;
+        Tensor? mean = null, std = null;
+        if (options.StandardizeFeatures)
+        {
+            using var statsScope = NewDisposeScope();
+            var sub = new SubsetView(train, subset);
+            using var f = Features.Extract(encoder, sub, normalize);
+            mean = f.mean([0L], keepdim: true).MoveToOuterDisposeScope();
+            std = f.std(0, keepdim: true).clamp_min(1e-6).MoveToOuterDisposeScope();
+        }
+        Tensor Head(Tensor features) => head.forward(mean is null || std is null ? features : features.sub(mean).div(std));
         encoder.train(); head.train();
         long[] order = [];
         for (long step = 0; step < steps; step++)
@@ -129,7 +146,7 @@ public static class SupervisedTraining
             if (augment is not null) x = augment.Apply(x, g);
             if (normalize is not null) x = normalize.Apply(x);
             var y = tensor(idx.Select(i => (long)labels[i]).ToArray());
-            var loss = nn.functional.cross_entropy(head.forward(encoder.forward(x)).to(ScalarType.Float32), y);
+            var loss = nn.functional.cross_entropy(Head(encoder.forward(x)).to(ScalarType.Float32), y);
             opt.ZeroGrad();
             loss.backward();
             opt.Step(schedule.At(step));
@@ -141,11 +158,29 @@ public static class SupervisedTraining
             using var feats = Features.Extract(encoder, test, normalize);
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            return head.forward(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
+            return Head(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
         }
         finally
         {
             encoder.train(wasTraining);
+            mean?.Dispose(); std?.Dispose();
         }
     }
+}
+
+/// <summary>The samples <paramref name="indices"/> of <paramref name="data"/>, in that order, as a data set of their own.</summary>
+public sealed class SubsetView(IDataset data, long[] indices) : IDataset
+{
+    public string Name => data.Name;
+    public long Count => indices.Length;
+    public long[] SampleShape => data.SampleShape;
+    public int[]? Labels => data.Labels is null ? null : indices.Select(i => data.Labels[i]).ToArray();
+    public IReadOnlyList<string> ClassNames => data.ClassNames;
+    public Tensor Gather(ReadOnlySpan<long> rows)
+    {
+        var mapped = new long[rows.Length];
+        for (int i = 0; i < rows.Length; i++) mapped[i] = indices[rows[i]];
+        return data.Gather(mapped);
+    }
+    public string SampleId(long index) => data.SampleId(indices[index]);
 }

@@ -25,7 +25,7 @@ public sealed record TextEvaluationOptions
     public bool TfIdf { get; init; } = true;
     /// <summary>Fine-tuning: AdamW at a small learning rate so the pretrained weights are adjusted, not overwritten
     /// (BERT's fine-tuning range is 2e-5 to 5e-5 for a 110M model; this small one takes 1e-4).</summary>
-    public SupervisedOptions FineTuning { get; init; } = new() { Steps = 150, MinEpochs = 3, BatchSize = 32, LearningRate = 1e-4, WeightDecay = 0.01 };
+    public SupervisedOptions FineTuning { get; init; } = new() { Steps = 150, MinEpochs = 3, BatchSize = 32, LearningRate = 1e-4, WeightDecay = 0.01, StandardizeFeatures = true };
     /// <summary>From scratch: the same budget at the pretraining learning rate.</summary>
     public SupervisedOptions Scratch { get; init; } = new() { Steps = 150, MinEpochs = 3, BatchSize = 32, LearningRate = 5e-4, WeightDecay = 0.01 };
     public TfIdfOptions TfIdfFeatures { get; init; } = new();

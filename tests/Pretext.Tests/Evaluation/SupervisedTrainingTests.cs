@@ -45,6 +45,46 @@ public class SupervisedTrainingTests
         return e;
     }
 
+    /// <summary>Features = the 8 inputs times a fixed scale, no parameters (word2vec-like: informative but tiny).</summary>
+    private sealed class ScaledInputs(double scale) : Encoder(nameof(ScaledInputs))
+    {
+        public override int FeatureDim => 8;
+        public override long[] InputShape => [1, 1, 8];
+        public override Tensor forward(Tensor x) => x.flatten(1).mul(scale);
+    }
+
+    [Fact]
+    public void StandardizedFeaturesLetTheHeadLearnFromTinyFeatures()
+    {
+        using var train = Separable(64, 1);
+        using var test = Separable(200, 2);
+        var subset = Enumerable.Range(0, 64).Select(i => (long)i).ToArray();
+        var options = new SupervisedOptions { Steps = 200, MinEpochs = 1, BatchSize = 32, LearningRate = 3e-3, WeightDecay = 0 };
+        double Run(bool standardize)
+        {
+            manual_seed(3);
+            using var encoder = new ScaledInputs(1e-3);
+            var predicted = SupervisedTraining.TrainAndPredict(encoder, 1.0, train, subset, test, null, null, 2, options with { StandardizeFeatures = standardize });
+            return Metrics.Accuracy(predicted, test.Labels!);
+        }
+        double raw = Run(false), standardized = Run(true);
+        Assert.True(raw < 0.75, $"the bias should drown features of scale 1e-3, got {raw}");
+        Assert.True(standardized > 0.95, $"standardised, the same head should find feature 0, got {standardized} (raw {raw})");
+    }
+
+    [Fact]
+    public void SubsetViewMapsRowsLabelsAndIds()
+    {
+        using var data = Separable(10, 1);
+        var view = new SubsetView(data, [7, 2, 5]);
+        Assert.Equal(3, view.Count);
+        Assert.Equal([data.Labels![7], data.Labels[2], data.Labels[5]], view.Labels!);
+        Assert.Equal(data.SampleId(2), view.SampleId(1));
+        using var a = view.Gather([0, 2]);
+        using var b = data.Gather([7, 5]);
+        Assert.True(TestData.Same(a, b));
+    }
+
     private static Dictionary<string, Tensor> Snapshot(nn.Module m) => m.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
 
     [Fact]
