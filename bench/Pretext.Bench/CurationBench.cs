@@ -47,16 +47,18 @@ internal static class CurationBench
             var kcenter = KCenterGreedy.Select(tf, k, 0).Select(p => p.Index).ToArray();
             var typical = TypicalSelection.Select(tf, k, 0).Select(p => p.Index).ToArray();
             // Labelling in rounds, repeated with seeds 0..seeds-1 (k-means initialisation of the first round and the probe's held-out split).
-            long[] Rounds(int seed, params int[] sizes)
+            int first = Math.Max(10, k / 10), second = (k - first) / 3;
+            // The typical first round of each seed, shared by both protocols.
+            var firstRounds = Enumerable.Range(0, seeds).Select(s => TypicalSelection.Select(tf, first, s).Select(p => p.Index).ToArray()).ToArray();
+            long[] Rounds(int seed, params int[] more)
             {
-                var have = TypicalSelection.Select(tf, sizes[0], seed).Select(p => p.Index).ToList();
-                foreach (var m in sizes.Skip(1))
+                var have = firstRounds[seed].ToList();
+                foreach (var m in more)
                     have.AddRange(UncertaintySelection.Select(tf, have.ToDictionary(i => i, i => labels[i]), m, seed).Select(p => p.Index));
                 return have.ToArray();
             }
-            int first = Math.Max(10, k / 10), second = (k - first) / 3;
-            var oneRound = Enumerable.Range(0, seeds).Select(s => Probe(Rounds(s, first, k - first))).ToArray();
-            var twoRounds = Enumerable.Range(0, seeds).Select(s => Probe(Rounds(s, first, second, k - first - second))).ToArray();
+            var oneRound = Enumerable.Range(0, seeds).Select(s => Probe(Rounds(s, k - first))).ToArray();
+            var twoRounds = Enumerable.Range(0, seeds).Select(s => Probe(Rounds(s, second, k - first - second))).ToArray();
             var random = Enumerable.Range(0, seeds).Select(s =>
             {
                 var perm = Enumerable.Range(0, (int)train.Count).Select(i => (long)i).ToArray();
@@ -71,13 +73,13 @@ internal static class CurationBench
                 kmeans_typical_count = typical.Length,
                 rounds = $"{first} typical, then {k - first} by margin in one round, or {second} + {k - first - second} in two",
                 one_round_mean = Math.Round(100 * oneRound.Average(), 2),
-                one_round_std = Math.Round(100 * Std(oneRound), 2),
+                one_round_std = Math.Round(100 * Metrics.SampleStd(oneRound), 2),
                 one_round = oneRound.Select(r => Math.Round(100 * r, 2)).ToArray(),
                 two_rounds_mean = Math.Round(100 * twoRounds.Average(), 2),
-                two_rounds_std = Math.Round(100 * Std(twoRounds), 2),
+                two_rounds_std = Math.Round(100 * Metrics.SampleStd(twoRounds), 2),
                 two_rounds = twoRounds.Select(r => Math.Round(100 * r, 2)).ToArray(),
                 random_mean = Math.Round(100 * random.Average(), 2),
-                random_std = Math.Round(100 * Std(random), 2),
+                random_std = Math.Round(100 * Metrics.SampleStd(random), 2),
                 random = random.Select(r => Math.Round(100 * r, 2)).ToArray(),
                 classes_covered_kcenter = kcenter.Select(i => labels[i]).Distinct().Count(),
                 classes_covered_typical = typical.Select(i => labels[i]).Distinct().Count(),
@@ -85,11 +87,5 @@ internal static class CurationBench
         }
         method.Dispose();
         return 0;
-    }
-
-    private static double Std(double[] v)
-    {
-        double m = v.Average();
-        return v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / (v.Length - 1));
     }
 }

@@ -23,9 +23,7 @@ public static class KCenterGreedy
     /// <exception cref="ArgumentException">Not (N, D), or k outside 1..N.</exception>
     public static IReadOnlyList<Pick> Select(Tensor embeddings, int k, int seed)
     {
-        if (embeddings.dim() != 2 || embeddings.shape[0] < 1)
-            throw new ArgumentException($"Expected embeddings (N, D), got [{string.Join(",", embeddings.shape)}].", nameof(embeddings));
-        long n = embeddings.shape[0];
+        long n = EmbeddingMatrix.Rows(embeddings);
         if (k < 1 || k > n) throw new ArgumentOutOfRangeException(nameof(k), k, $"Select between 1 and {n} samples.");
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();

@@ -25,9 +25,7 @@ public static class NeighbourSearch
     /// <exception cref="ArgumentException">Not (N, D), threshold outside (-1, 1], k negative or not below N, block size below 1.</exception>
     public static NeighbourResult Run(Tensor embeddings, double threshold, int k, int blockSize = DefaultBlockSize)
     {
-        if (embeddings.dim() != 2 || embeddings.shape[0] < 1)
-            throw new ArgumentException($"Expected embeddings (N, D), got [{string.Join(",", embeddings.shape)}].", nameof(embeddings));
-        long n = embeddings.shape[0];
+        long n = EmbeddingMatrix.Rows(embeddings);
         if (!(threshold > -1 && threshold <= 1)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "A cosine-similarity threshold lies in (-1, 1].");
         if (k < 0 || k >= n) throw new ArgumentOutOfRangeException(nameof(k), k, $"k must lie in 0..{n - 1} for {n} samples.");
         if (blockSize < 1) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "Block size must be at least 1.");

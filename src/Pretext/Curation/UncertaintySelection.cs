@@ -20,9 +20,7 @@ public static class UncertaintySelection
     /// <exception cref="ArgumentException">Not (N, D); a labelled index out of range; fewer than two classes labelled; k outside 1..(N - labelled).</exception>
     public static IReadOnlyList<Pick> Select(Tensor embeddings, IReadOnlyDictionary<long, int> labelled, int k, int seed = 0)
     {
-        if (embeddings.dim() != 2 || embeddings.shape[0] < 1)
-            throw new ArgumentException($"Expected embeddings (N, D), got [{string.Join(",", embeddings.shape)}].", nameof(embeddings));
-        long n = embeddings.shape[0];
+        long n = EmbeddingMatrix.Rows(embeddings);
         foreach (var i in labelled.Keys)
             if (i < 0 || i >= n) throw new ArgumentException($"Labelled sample {i} is outside the {n} samples of the data set.", nameof(labelled));
         int classes = labelled.Values.Distinct().Count();

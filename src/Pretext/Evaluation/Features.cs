@@ -40,6 +40,10 @@ public static class Features
         }
     }
 
+    /// <summary>Per-feature mean and standard deviation (clamped at 1e-6) over the rows of <paramref name="features"/> (N, D), each (1, D): what standardising features divides by.</summary>
+    public static (Tensor Mean, Tensor Std) Moments(Tensor features) =>
+        (features.mean([0L], keepdim: true), features.std(0, keepdim: true).clamp_min(1e-6));
+
     /// <summary>The raw samples at <paramref name="indices"/> (all when null), flattened to (n, prod(SampleShape)) fp32: the no-learning baseline input.</summary>
     public static Tensor Raw(IDataset data, long[]? indices = null, int batchSize = 1024)
     {
@@ -126,15 +130,7 @@ public readonly struct LabelResult
     /// <summary>Mean accuracy over the subsets.</summary>
     public double Accuracy => Accuracies is null || Accuracies.Count == 0 ? double.NaN : Accuracies.Average();
     /// <summary>Sample standard deviation over the subsets (n - 1 in the denominator); 0 for one subset.</summary>
-    public double Std
-    {
-        get
-        {
-            if (Accuracies is null || Accuracies.Count < 2) return 0;
-            double mean = Accuracy;
-            return Math.Sqrt(Accuracies.Sum(a => (a - mean) * (a - mean)) / (Accuracies.Count - 1));
-        }
-    }
+    public double Std => Accuracies is null ? 0 : Metrics.SampleStd(Accuracies);
 
     /// <summary>(fraction, labels, mean accuracy), the shape single-subset results had.</summary>
     public void Deconstruct(out double fraction, out int labels, out double accuracy) { fraction = Fraction; labels = Labels; accuracy = Accuracy; }

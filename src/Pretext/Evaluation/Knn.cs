@@ -45,6 +45,14 @@ public static class Knn
 /// <summary>Small pure metric functions.</summary>
 public static class Metrics
 {
+    /// <summary>Sample standard deviation (n - 1 in the denominator); 0 for fewer than two values.</summary>
+    public static double SampleStd(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2) return 0;
+        double mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+    }
+
     public static double Accuracy(int[] predicted, int[] truth)
     {
         if (predicted.Length != truth.Length || truth.Length == 0) throw new ArgumentException($"Need equally many predictions and labels (got {predicted.Length} and {truth.Length}).");

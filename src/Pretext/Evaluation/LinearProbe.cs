@@ -45,8 +45,7 @@ public static class LinearProbe
         if (trainY.Length == 0) throw new ArgumentException("The probe needs at least one labelled sample.");
         using var scope = NewDisposeScope();
         // Sparse features (TF-IDF) come already scaled and skip this: sparse tensors have no mean.
-        var mean = options.Standardize ? trainX.mean([0L], keepdim: true) : null;
-        var std = options.Standardize ? trainX.std(0, keepdim: true).clamp_min(1e-6) : null;
+        var (mean, std) = options.Standardize ? Features.Moments(trainX) : (null, null);
         var xs = options.Standardize ? trainX.sub(mean!).div(std!) : trainX;
         var y = tensor(trainY.Select(v => (long)v).ToArray());
 

@@ -124,8 +124,9 @@ public static class SupervisedTraining
             using var statsScope = NewDisposeScope();
             var sub = new SubsetView(train, subset);
             using var f = Features.Extract(encoder, sub, normalize);
-            mean = f.mean([0L], keepdim: true).MoveToOuterDisposeScope();
-            std = f.std(0, keepdim: true).clamp_min(1e-6).MoveToOuterDisposeScope();
+            var (m, s) = Features.Moments(f);
+            mean = m.MoveToOuterDisposeScope();
+            std = s.MoveToOuterDisposeScope();
         }
         Tensor Head(Tensor features) => head.forward(mean is null || std is null ? features : features.sub(mean).div(std));
         encoder.train(); head.train();

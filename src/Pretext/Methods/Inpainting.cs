@@ -63,15 +63,7 @@ public sealed class Inpainting : CorruptionAutoencoder
     /// weight decay, as the authors' code (context-encoder train.lua); batch 128 (theirs: 64); a short
     /// warmup (0.1 epoch); light augmentation: random resized crop (scale 0.6-1) and flips.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
-    {
-        Augment = cfg.Augment with { CropScaleMin = 0.6, CropScaleMax = 1.0, FlipProbability = 0.5, JitterProbability = 0, BlurProbability = 0, ErasingProbability = 0 },
-        Train = cfg.Train with
-        {
-            BatchSize = 128, LearningRate = 2e-4, WarmupEpochs = 0.1,
-            Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = 0, Beta1 = 0.5, Beta2 = 0.999 },
-        },
-    };
+    public static RunConfig Preset(RunConfig cfg) => ReconstructionPreset(cfg, learningRate: 2e-4, beta1: 0.5);
 
     public InpaintingOptions Options { get; }
     public override string Name => "inpainting";

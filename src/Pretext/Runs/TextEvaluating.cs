@@ -75,12 +75,11 @@ public static class TextEvaluating
         var testY = test.Labels;
         double F1(int[] predicted) => classes == 2 ? Metrics.F1(predicted, testY, positive) : Metrics.MacroF1(predicted, testY, classes);
         var scores = new List<TextScore>();
-        static double Std(double[] v) => v.Length < 2 ? 0 : Math.Sqrt(v.Sum(x => (x - v.Average()) * (x - v.Average())) / (v.Length - 1));
         void Add(string model, double fraction, int labels, IReadOnlyList<int[]> predicted, string stage)
         {
             var acc = predicted.Select(p => Metrics.Accuracy(p, testY)).ToArray();
             var f1 = predicted.Select(F1).ToArray();
-            var s = new TextScore(model, fraction, labels, acc.Average(), f1.Average()) { Subsets = predicted.Count, AccuracyStd = Std(acc), F1Std = Std(f1) };
+            var s = new TextScore(model, fraction, labels, acc.Average(), f1.Average()) { Subsets = predicted.Count, AccuracyStd = Metrics.SampleStd(acc), F1Std = Metrics.SampleStd(f1) };
             scores.Add(s);
             observer.Message(predicted.Count == 1
                 ? string.Create(CultureInfo.InvariantCulture, $"{stage}: accuracy {s.Accuracy:P2}, {f1Kind} {s.F1:F4}")

@@ -22,6 +22,21 @@ public sealed record Corruption(Tensor Input, Tensor LossMask);
 /// </summary>
 public abstract class CorruptionAutoencoder : nn.Module, ISslMethod, IReconstructionScorer
 {
+    /// <summary>
+    /// The reconstruction methods' shared recipe on top of a data set's base preset: Adam at
+    /// <paramref name="learningRate"/> with betas (<paramref name="beta1"/>, 0.999), no weight decay (the corruption is the
+    /// regulariser), batch 128, a short warmup (0.1 epoch), light augmentation: random resized crop (scale 0.6-1) and flips.
+    /// </summary>
+    protected static Runs.RunConfig ReconstructionPreset(Runs.RunConfig cfg, double learningRate, double beta1) => cfg with
+    {
+        Augment = cfg.Augment with { CropScaleMin = 0.6, CropScaleMax = 1.0, FlipProbability = 0.5, JitterProbability = 0, BlurProbability = 0, ErasingProbability = 0 },
+        Train = cfg.Train with
+        {
+            BatchSize = 128, LearningRate = learningRate, WarmupEpochs = 0.1,
+            Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = 0, Beta1 = beta1, Beta2 = 0.999 },
+        },
+    };
+
     private readonly Encoder encoder;
     private readonly ConvDecoder decoder;
     private readonly long seed;
