@@ -38,7 +38,7 @@ internal static class CurateCommand
                 Strategy = p.GetValue(strategy) ?? (p.GetValue(labelled) is null ? SelectionStrategy.Typical : SelectionStrategy.Margin),
             };
             string? labelsPath = p.GetValue(labelled);
-            if (labelsPath is not null && !File.Exists(labelsPath)) throw new ArgumentException($"--labelled '{labelsPath}' does not exist.");
+            if (labelsPath is not null && !File.Exists(labelsPath)) throw new ArgumentException($"--labelled '{labelsPath}' does not exist; pass the CSV of the samples labelled so far (e.g. the previous round's curation.csv with its label column filled in).");
             var outPath = p.GetValue(output);
             if (outPath is not null && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--out '{outPath}': use a .csv file name.");

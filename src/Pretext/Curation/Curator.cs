@@ -43,6 +43,8 @@ public sealed record CurationOptions
         if (BlockSize < 1) throw new ArgumentException("Block size must be at least 1.");
         if (Strategy == SelectionStrategy.Margin && Select > 0 && (Labelled is null || Labelled.Count == 0))
             throw new ArgumentException("--strategy Margin picks what to label next from samples already labelled: pass them with --labelled FILE (e.g. the curation CSV of the first round with its label column filled in).");
+        if (Strategy == SelectionStrategy.Margin && Select > 0 && Labelled!.Values.Distinct().Count() < 2)
+            throw new ArgumentException($"--labelled: the {Labelled.Count} labelled samples are of {Labelled.Values.Distinct().Count()} class; a probe needs at least two. Label more of the first selection.");
         if (Strategy == SelectionStrategy.Margin && Labelled is not null && Select > n - Labelled.Count)
             throw new ArgumentException($"--select {Select}: only {n - Labelled.Count} samples are not labelled yet.");
     }
