@@ -3,7 +3,7 @@
 # the same encoder and the same wall-clock budget per row, plus the baseline rows. About
 # (methods + 4) x (minutes + ~3) minutes per data set on the 2-core reference machine; finished rows are
 # kept under bench/runs/<dataset>/rows.jsonl, so an interrupted run continues where it stopped.
-#   bench/methods.sh [--minutes 10] [--methods all|simclr,byol] [--fresh]
+#   bench/methods.sh [--minutes 10] [--methods all|simclr,byol] [--redo byol,simsiam] [--fresh]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null

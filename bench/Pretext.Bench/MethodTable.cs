@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 namespace Pretext.Bench;
 
 /// <summary>
-/// The method table of docs/benchmarks.md: every registered method pretrained on one data set with the
+/// The method table of docs/benchmarks.md: every registered image method pretrained on one data set with the
 /// quickstart encoder under the same wall-clock budget, then judged on the test split by kNN and by linear
 /// probes with 100 % and 1 % of the training labels; plus baseline rows (raw pixels, a randomly
 /// initialised encoder, supervised training from scratch with 100 % and 1 % of the labels).
@@ -24,9 +24,9 @@ namespace Pretext.Bench;
 /// count, so `pretext pretrain --method M --max-steps N` reproduces a row on any machine.
 ///
 /// Each row runs in a child process (`row` mode), so its peak RSS is its own and a crash costs one row.
-/// Finished rows are kept in &lt;runs-dir&gt;/&lt;dataset&gt;/rows.jsonl; a rerun skips them unless --fresh.
+/// Finished rows are kept in &lt;runs-dir&gt;/&lt;dataset&gt;/rows.jsonl; a rerun skips them unless --fresh (all rows) or --redo (the rows named).
 ///   dotnet run -c Release --project bench/Pretext.Bench -- methods [--dataset fashion-mnist] [--minutes 10]
-///       [--methods all|simclr,byol] [--baselines true|false] [--threads 2] [--runs-dir bench/runs] [--doc docs/benchmarks.md] [--fresh]
+///       [--methods all|simclr,byol] [--redo byol,simsiam] [--baselines true|false] [--threads 2] [--runs-dir bench/runs] [--doc docs/benchmarks.md] [--fresh]
 /// </summary>
 internal static class MethodTable
 {
@@ -39,7 +39,7 @@ internal static class MethodTable
         int threads = a.Int("threads", 2);
         string runsDir = Path.GetFullPath(Path.Combine(a.Get("runs-dir", Path.Combine("bench", "runs")), dataset));
         string doc = a.Get("doc", Path.Combine("docs", "benchmarks.md"));
-        var methods = a.Get("methods", "all") == "all" ? MethodRegistry.All.Select(m => m.Name).ToList() : a.Get("methods", "").Split(',').Select(m => MethodRegistry.Get(m.Trim()).Name).ToList();
+        var methods = a.Get("methods", "all") == "all" ? MethodRegistry.All.Where(m => m.Modality == Modality.Image).Select(m => m.Name).ToList() : a.Get("methods", "").Split(',').Select(m => MethodRegistry.Get(m.Trim()).Name).ToList();
         var rows = new List<string>();
         if (a.Get("baselines", "true") == "true") rows.AddRange(Baselines);
         rows.AddRange(methods);
@@ -48,6 +48,14 @@ internal static class MethodTable
         string store = Path.Combine(runsDir, "rows.jsonl");
         if (a.Has("fresh") && File.Exists(store)) File.Delete(store);
         var done = ReadRows(store);
+        // --redo a,b: measure these rows again (after a preset change), keeping every other finished row.
+        var redo = a.Get("redo", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
+        if (redo.Count > 0)
+        {
+            foreach (var r in redo) done.Remove(r);
+            File.WriteAllLines(store + ".tmp", done.Values.Select(o => o.ToJsonString()));
+            File.Move(store + ".tmp", store, overwrite: true);
+        }
         var clock = Stopwatch.StartNew();
         foreach (var row in rows)
         {

@@ -4,6 +4,7 @@ using Pretext.Bench;
 //   (none) or `step`  throughput of the SimCLR training step, one JSON line (StepBench.cs)
 //   `methods`         the method table of docs/benchmarks.md: every registered method under one time budget (MethodTable.cs)
 //   `curation`        linear probe on the K samples curation picks against K random ones (CurationBench.cs)
+//   `curve`           accuracy against pretraining time over the checkpoints of one run (CurveBench.cs)
 //   `row`             one row of that table in this process (the `methods` mode runs each row as a child process)
 //   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
 // `--text` (the older spelling of the text mode) still works.
@@ -16,8 +17,9 @@ return mode switch
     "methods" => MethodTable.RunAll(rest),
     "row" => MethodTable.RunRow(rest),
     "curation" => CurationBench.Run(rest),
+    "curve" => CurveBench.Run(rest),
     "text" => TextBench.Run(rest.Get),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, text."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, text."),
 };
 
 static int Fail(string message)

@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Pretext.Data;
+using Pretext.Evaluation;
+using Pretext.Reporting;
+using Pretext.Runs;
+using Pretext.Training;
+using static TorchSharp.torch;
+
+namespace Pretext.Bench;
+
+/// <summary>
+/// Accuracy against pretraining time for one run: every step checkpoint the run kept is judged on the test
+/// split (kNN, and the linear probe with 100 % of the training labels, the method table's protocol), and put
+/// against the pretraining time at that step, read from the run's metrics.csv. Writes &lt;run-dir&gt;/curve.csv
+/// and curve.png, prints one JSON line per checkpoint and says when the probe first reached --target.
+/// Checkpoints already in curve.csv are not judged again, so the curve can be extended while a run goes on.
+/// Keep the checkpoints with `pretext pretrain --checkpoint-every N --keep-checkpoints 1000`.
+///   dotnet run -c Release --project bench/Pretext.Bench -- curve --run-dir runs/long-simclr [--target 90] [--threads 2]
+///       [--doc docs/benchmarks.md] (the doc's section between &lt;!-- curve:METHOD --&gt; markers is rewritten)
+/// </summary>
+internal static class CurveBench
+{
+    private static readonly string[] Columns = ["step", "epoch", "minutes", "knn", "linear_100"];
+
+    public static int Run(BenchArgs a)
+    {
+        string runDir = a.Get("run-dir", "");
+        if (!Directory.Exists(runDir)) return Fail($"No run folder '{runDir}'; pass --run-dir of a `pretext pretrain` run.");
+        double target = a.Double("target", 90);
+        set_num_threads(a.Int("threads", 2));
+        var checkpoints = new CheckpointFolder(Path.Combine(runDir, "checkpoints"), int.MaxValue).List();
+        if (checkpoints.Count == 0) return Fail($"'{runDir}' has no step checkpoints in checkpoints/.");
+        var minutesAt = PretrainMinutes(Path.Combine(runDir, "metrics.csv"));
+
+        string csv = Path.Combine(runDir, "curve.csv");
+        var rows = File.Exists(csv) ? MetricsLog.Read(csv).ToList() : [];
+        var judged = rows.Select(r => (long)r["step"]).ToHashSet();
+        using var fetcher = new DatasetFetcher();
+        string method = "";
+        foreach (var (step, path) in checkpoints)
+        {
+            var (m, cfg, _) = Pretraining.LoadMethod(path);
+            method = cfg.Method;
+            if (judged.Contains(step)) { m.Dispose(); continue; }
+            using (m)
+            using (var scope = NewDisposeScope())
+            {
+                using var train = fetcher.LoadSplit(cfg.Dataset, DataSplit.Train);
+                using var test = fetcher.LoadSplit(cfg.Dataset, DataSplit.Test);
+                var norm = cfg.Augment.BuildNormalize();
+                var tf = Features.Extract(m.Encoder, train, norm);
+                var sf = Features.Extract(m.Encoder, test, norm);
+                var labels = train.Labels!;
+                int classes = labels.Max() + 1;
+                double knn = Knn.Accuracy(tf, labels, sf, test.Labels!, classes);
+                double linear = LinearProbe.Evaluate(tf, labels, sf, test.Labels!, classes).Accuracy;
+                long stepsPerEpoch = Math.Max(1, train.Count / cfg.Train.BatchSize);
+                var row = new Dictionary<string, double>
+                {
+                    ["step"] = step, ["epoch"] = Math.Round((double)step / stepsPerEpoch, 2),
+                    ["minutes"] = Math.Round(minutesAt.TryGetValue(step, out var min) ? min : double.NaN, 2),
+                    ["knn"] = Math.Round(100 * knn, 2), ["linear_100"] = Math.Round(100 * linear, 2),
+                };
+                rows.Add(row);
+                Console.WriteLine(JsonSerializer.Serialize(row));
+            }
+            rows.Sort((x, y) => x["step"].CompareTo(y["step"]));
+            WriteCsv(csv, rows);
+        }
+
+        var reached = rows.FirstOrDefault(r => r["linear_100"] >= target);
+        string verdict = reached is null
+            ? string.Create(CultureInfo.InvariantCulture, $"The linear probe has not reached {target} % yet (best {rows.Max(r => r["linear_100"]):F2} % at step {rows.MaxBy(r => r["linear_100"])!["step"]}).")
+            : string.Create(CultureInfo.InvariantCulture, $"The linear probe first reached {target} % at step {reached["step"]} (epoch {reached["epoch"]}), after {reached["minutes"]:F1} minutes of pretraining: {reached["linear_100"]:F2} %.");
+        Console.WriteLine(verdict);
+        Plots.LinePlot(Path.Combine(runDir, "curve.png"), $"{method}: test accuracy against pretraining time", "pretraining minutes", "accuracy %",
+            [("linear probe, 100 % labels", rows.Select(r => r["minutes"]).ToArray(), rows.Select(r => r["linear_100"]).ToArray()),
+             ("kNN", rows.Select(r => r["minutes"]).ToArray(), rows.Select(r => r["knn"]).ToArray()),
+             ($"{target} %", [rows.Min(r => r["minutes"]), rows.Max(r => r["minutes"])], [target, target])]);
+        if (a.Has("doc")) WriteSection(a.Get("doc", ""), method, runDir, rows, verdict);
+        return 0;
+    }
+
+    /// <summary>Pretraining minutes at each logged step. A resumed run restarts its clock, so each session's time adds to the previous ones.</summary>
+    private static Dictionary<long, double> PretrainMinutes(string metricsPath)
+    {
+        var result = new Dictionary<long, double>();
+        if (!File.Exists(metricsPath)) return result;
+        double offset = 0, last = 0;
+        foreach (var r in MetricsLog.Read(metricsPath))
+        {
+            double s = r["elapsed_seconds"];
+            if (s < last) offset += last;
+            last = s;
+            result[(long)r["step"]] = (offset + s) / 60;
+        }
+        return result;
+    }
+
+    private static void WriteCsv(string path, List<IReadOnlyDictionary<string, double>> rows)
+    {
+        var sb = new StringBuilder(string.Join(',', Columns)).Append('\n');
+        foreach (var r in rows) sb.AppendJoin(',', Columns.Select(c => r[c].ToString("R", CultureInfo.InvariantCulture))).Append('\n');
+        AtomicWrite(path, sb.ToString());
+    }
+
+    private static void WriteSection(string doc, string method, string runDir, List<IReadOnlyDictionary<string, double>> rows, string verdict)
+    {
+        string begin = $"<!-- curve:{method} -->", end = $"<!-- /curve:{method} -->";
+        var sb = new StringBuilder();
+        sb.AppendLine(begin);
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Written by `Pretext.Bench curve --run-dir {runDir}` on {DateTime.UtcNow:yyyy-MM-dd}. {verdict}");
+        sb.AppendLine();
+        sb.AppendLine("| step | epoch | pretraining minutes | kNN % | linear 100 % |");
+        sb.AppendLine("|---|---|---|---|---|");
+        foreach (var r in rows)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r["step"]} | {r["epoch"]} | {r["minutes"]:F1} | {r["knn"]:F2} | {r["linear_100"]:F2} |");
+        sb.Append(end);
+        string text = File.Exists(doc) ? File.ReadAllText(doc) : "# Benchmarks\n";
+        int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
+        text = b >= 0 && e > b ? text[..b] + sb + text[(e + end.Length)..] : text.TrimEnd() + $"\n\n## {method}: accuracy against pretraining time\n\n" + sb + "\n";
+        AtomicWrite(doc, text);
+    }
+
+    private static void AtomicWrite(string path, string text)
+    {
+        string tmp = path + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine("error: " + message);
+        return 2;
+    }
+}
