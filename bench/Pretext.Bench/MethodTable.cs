@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Pretext.Core;
 using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Methods;
@@ -146,7 +147,10 @@ internal static class MethodTable
                 break;
             }
             default:
-                PretrainAndJudge(r, MethodRegistry.Get(row), baseConfig, train, test, minutes, runsDir);
+                // --set "path=value;path=value": a row with overrides on top of the method's preset (short-run
+                // learning-rate sweeps); the overrides go into the run dir's name and the recorded command.
+                var sets = a.Get("set", "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                PretrainAndJudge(r, MethodRegistry.Get(row), baseConfig, train, test, minutes, runsDir, sets, a.Int("steps", 0));
                 break;
         }
         r["wall_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 0);
@@ -156,16 +160,18 @@ internal static class MethodTable
         return 0;
     }
 
-    private static void PretrainAndJudge(JsonObject r, MethodEntry entry, RunConfig baseConfig, TensorDataset train, TensorDataset test, double minutes, string runsDir)
+    private static void PretrainAndJudge(JsonObject r, MethodEntry entry, RunConfig baseConfig, TensorDataset train, TensorDataset test, double minutes, string runsDir, string[] sets, long fixedSteps = 0)
     {
-        var cfg = entry.ApplyPreset(baseConfig);
+        var cfg = ConfigOverrides.Apply(entry.ApplyPreset(baseConfig), sets);
         var data = new UnlabelledView(train);
         long stepsPerEpoch = data.Count / cfg.Train.BatchSize;
-        double stepSeconds = TimeSteps(cfg, data);
-        long steps = Math.Max(10, (long)(minutes * 60 / stepSeconds));
+        // --steps N (row mode): a fixed step count instead of the timed budget, e.g. a reference row's count when
+        // redoing a row on a slower machine (the budget stays the reference machine's; only the time columns change).
+        double stepSeconds = fixedSteps > 0 ? double.NaN : TimeSteps(cfg, data);
+        long steps = fixedSteps > 0 ? fixedSteps : Math.Max(10, (long)(minutes * 60 / stepSeconds));
         cfg = cfg with { Train = cfg.Train with { MaxSteps = steps, Epochs = (int)Math.Ceiling((double)steps / stepsPerEpoch) } };
         Console.WriteLine($"{entry.Name}: {stepSeconds:F2} s/step measured, so {steps} steps ({(double)steps / stepsPerEpoch:F1} epochs) fill {minutes} min");
-        string runDir = Path.Combine(runsDir, entry.Name);
+        string runDir = Path.Combine(runsDir, sets.Length == 0 ? entry.Name : entry.Name + "@" + string.Join(",", sets).Replace('/', '_'));
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var pre = Pretraining.Run(cfg, data, runDir, resume: false, new ProgressLines());
         var (method, _, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
@@ -183,7 +189,10 @@ internal static class MethodTable
         r["samples_per_second"] = Math.Round(pre.SamplesPerSecond, 0);
         r["final_loss"] = Math.Round(pre.FinalLoss, 4);
         r["collapse_std"] = Math.Round(pre.FinalCollapseStd, 3);
-        r["command"] = $"pretext pretrain --method {entry.Name} --dataset {cfg.Dataset} --max-steps {steps} --epochs {cfg.Train.Epochs} --threads {cfg.Train.Threads}";
+        r["command"] = $"pretext pretrain --method {entry.Name} --dataset {cfg.Dataset} --max-steps {steps} --epochs {cfg.Train.Epochs} --threads {cfg.Train.Threads}" + string.Concat(sets.Select(x => $" --set {x}"));
+        if (sets.Length > 0) r["overrides"] = string.Join(";", sets);
+        r["precision"] = ComputeOptions.Resolve(cfg.Encoder.Precision).ToString();
+        if (NativeBf16.Feature is null) r["cpu"] = "no native bf16";
     }
 
     /// <summary>Seconds per step of this config, timed over 6 steps after 3 warm-up steps on the real data.</summary>

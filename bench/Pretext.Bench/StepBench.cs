@@ -13,7 +13,7 @@ namespace Pretext.Bench;
 /// Throughput of the SimCLR training step through the real training loop (augmentation with background
 /// prefetch, two views, encoder, projection head, NT-Xent, backward, optimiser). Prints one JSON line.
 ///   dotnet run -c Release --project bench/Pretext.Bench -- [--widths 32,64,128,256] [--blocks 1,1,1,1]
-///       [--precision BFloat16|Float32] [--layout ChannelsLast|Contiguous] [--batch 256] [--threads 2] [--steps 20] [--warmup 3]
+///       [--precision Auto|BFloat16|Float32] [--layout ChannelsLast|Contiguous] [--batch 256] [--threads 2] [--steps 20] [--warmup 3]
 /// </summary>
 internal static class StepBench
 {
@@ -33,7 +33,7 @@ internal static class StepBench
             Encoder = preset.Encoder with
             {
                 Widths = Ints(Get("widths", "32,64,128,256")), Blocks = Ints(Get("blocks", "1,1,1,1")),
-                Precision = Enum.Parse<Precision>(Get("precision", "BFloat16"), true), Layout = Enum.Parse<MemoryLayout>(Get("layout", "ChannelsLast"), true),
+                Precision = Enum.Parse<Precision>(Get("precision", "Auto"), true), Layout = Enum.Parse<MemoryLayout>(Get("layout", "ChannelsLast"), true),
             },
             Train = preset.Train with { BatchSize = batch, MaxSteps = steps + warmup, Epochs = 1000, CheckpointEvery = 0 },
         };
@@ -70,7 +70,7 @@ internal static class StepBench
             peak_rss_mb = Math.Round(peakKb / 1024.0, 0),
             threads, batch,
             widths = string.Join("-", cfg.Encoder.Widths), blocks = string.Join("-", cfg.Encoder.Blocks),
-            precision = cfg.Encoder.Precision.ToString(), layout = cfg.Encoder.Layout.ToString(),
+            precision = ComputeOptions.Resolve(cfg.Encoder.Precision).ToString(), layout = cfg.Encoder.Layout.ToString(),
             steps_measured = stepMs.Count, data = source,
         }));
         data.Dispose();

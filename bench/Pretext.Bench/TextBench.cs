@@ -14,7 +14,7 @@ namespace Pretext.Bench;
 /// tokenized by a BPE tokenizer trained on them when the corpus is available, else synthetic Zipf token data; token batches, the
 /// method's views prepared on a background thread, Transformer, loss, backward, AdamW). Prints one JSON line.
 ///   Pretext.Bench text [--method mlm|simcse|word2vec] [--batch 64] [--max-length 128] [--dim 256] [--depth 4]
-///       [--precision Float32|BFloat16] [--threads 2] [--steps 12] [--warmup 3]
+///       [--precision Auto|Float32|BFloat16] [--threads 2] [--steps 12] [--warmup 3]
 /// Tokens/s counts the non-pad tokens of the measured batches.
 /// </summary>
 internal static class TextBench
@@ -61,7 +61,7 @@ internal static class TextBench
             peak_rss_mb = Math.Round(peakKb / 1024.0, 0),
             threads, batch = cfg.Train.BatchSize, max_length = text.MaxLength, mean_tokens = Math.Round(tokensPerSample, 1),
             encoder = cfg.Encoder.Kind.ToString(), dim = text.Dim, depth = text.Depth, heads = text.Heads, vocab = text.VocabSize,
-            precision = cfg.Encoder.Precision.ToString(), steps_measured = stepMs.Count, data = source,
+            precision = ComputeOptions.Resolve(cfg.Encoder.Precision).ToString(), steps_measured = stepMs.Count, data = source,
         }));
         return 0;
     }

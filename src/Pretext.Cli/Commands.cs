@@ -77,7 +77,7 @@ internal static class Commands
             AllowMultipleArgumentsPerToken = false,
         };
         var seed = new Option<int?>("--seed") { Description = "Seed of weights, data order and augmentations (preset: 42)." };
-        var precision = new Option<Precision?>("--precision") { Description = "Float32 or BFloat16 (mixed: fp32 master weights) (preset: BFloat16)." };
+        var precision = new Option<Precision?>("--precision") { Description = "Auto, Float32 or BFloat16 (mixed: fp32 master weights). Auto (the preset) uses bf16 only on CPUs that compute it natively (AVX-512 BF16, AMX, Arm BF16) and fp32 elsewhere." };
         var layout = new Option<MemoryLayout?>("--layout") { Description = "Contiguous or ChannelsLast (preset: ChannelsLast)." };
         var encoder = new Option<EncoderKind?>("--encoder") { Description = "ResNet (small-image ResNet), Mlp or Vit (vision transformer; its sizes: --set encoder.patch_size=7, encoder.embed_dim, encoder.depth, encoder.heads, encoder.mlp_ratio, encoder.pooling) (preset: ResNet; mae: Vit)." };
         var hidden = new Option<string?>("--hidden") { Description = "MLP hidden widths, e.g. 512,256 (last = feature width)." };

@@ -14,6 +14,11 @@ public enum Precision
     /// gradients flow back into the fp32 parameters through the cast.
     /// </summary>
     BFloat16,
+    /// <summary>
+    /// BFloat16 where the CPU computes bf16 natively (<see cref="NativeBf16"/>), Float32 elsewhere: emulated
+    /// bf16 is an order of magnitude slower than fp32. The presets' default.
+    /// </summary>
+    Auto,
 }
 
 /// <summary>Memory layout of 4-D activations and convolution weights.</summary>
@@ -30,8 +35,21 @@ public sealed record ComputeOptions(Precision Precision = Precision.Float32, Mem
 {
     public static ComputeOptions Default { get; } = new();
 
-    /// <summary>The dtype conv/linear compute runs in.</summary>
-    public ScalarType ComputeType => Precision == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+    /// <summary>The dtype conv/linear compute runs in (<see cref="Precision.Auto"/> resolved for this machine).</summary>
+    public ScalarType ComputeType => Resolve(Precision) == Precision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+
+    /// <summary><see cref="Precision.Auto"/> made concrete for this machine; other values unchanged.</summary>
+    public static Precision Resolve(Precision p) => p == Precision.Auto ? (NativeBf16.Available ? Precision.BFloat16 : Precision.Float32) : p;
+
+    /// <summary>One line for logs and reports: the precision a run computes in and why.</summary>
+    public static string Describe(Precision p) => (p, Resolve(p)) switch
+    {
+        (Precision.Auto, Precision.BFloat16) => $"bf16 mixed precision (auto: the CPU has {NativeBf16.Feature})",
+        (Precision.Auto, _) => "fp32 (auto: this CPU has no native bf16, which would run an order of magnitude slower)",
+        (Precision.BFloat16, _) when !NativeBf16.Available => "bf16 mixed precision (asked for; this CPU has no native bf16, so expect it to be much slower than --precision Float32)",
+        (Precision.BFloat16, _) => "bf16 mixed precision",
+        _ => "fp32",
+    };
 
     /// <summary>Returns <paramref name="x"/> (B, C, H, W) in this layout (a no-op for NCHW or non-4-D input).</summary>
     public Tensor ToLayout(Tensor x)

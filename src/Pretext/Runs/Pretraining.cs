@@ -1,3 +1,4 @@
+using Pretext.Core;
 using System.Diagnostics;
 using System.Globalization;
 using Pretext.Data;
@@ -92,6 +93,7 @@ public static class Pretraining
         var watch = new CollapseWatch();
         DiagnosticReadings? readings = null;
         int every = config.Train.DiagnosticsEvery;
+        observer.Message($"Encoder computes in {ComputeOptions.Describe(config.Encoder.Precision)}.");
         observer.BeginStage($"Pretraining {config.Method} on {data.Name}", trainer.TotalSteps);
         observer.Report(startStep);
         trainer.Run(optimizer, startStep, folder, r =>

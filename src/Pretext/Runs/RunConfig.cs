@@ -46,7 +46,7 @@ public sealed record EncoderConfig
     public double MlpRatio { get; init; } = 4.0;
     /// <summary>ViT feature: the CLS token or the mean of patch tokens.</summary>
     public VitPooling Pooling { get; init; } = VitPooling.Cls;
-    public Precision Precision { get; init; } = Precision.BFloat16;
+    public Precision Precision { get; init; } = Precision.Auto;
     public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
     /// <summary>Tokenizer, vocabulary and Transformer shape of the text encoders.</summary>
     public TextEncoderConfig Text { get; init; } = new();

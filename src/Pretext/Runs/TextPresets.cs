@@ -23,7 +23,7 @@ public static class TextPresets
     {
         Encoder = new EncoderConfig
         {
-            Kind = EncoderKind.Transformer, Precision = Precision.BFloat16, Layout = MemoryLayout.Contiguous,
+            Kind = EncoderKind.Transformer, Precision = Precision.Auto, Layout = MemoryLayout.Contiguous,
             Text = cfg.Encoder.Text with { Dim = 256, Depth = 4, Heads = 4, MlpRatio = 4, Dropout = 0.1, Pooling = TextPooling.Mean },
         },
         Train = new TrainerOptions
