@@ -167,7 +167,7 @@ internal static class MethodTable
         long stepsPerEpoch = data.Count / cfg.Train.BatchSize;
         // --steps N (row mode): a fixed step count instead of the timed budget, e.g. a reference row's count when
         // redoing a row on a slower machine (the budget stays the reference machine's; only the time columns change).
-        double stepSeconds = fixedSteps > 0 ? double.NaN : TimeSteps(cfg, data);
+        double stepSeconds = fixedSteps > 0 ? double.NaN : Pretraining.SecondsPerStep(cfg, data);
         long steps = fixedSteps > 0 ? fixedSteps : Math.Max(10, (long)(minutes * 60 / stepSeconds));
         cfg = cfg with { Train = cfg.Train with { MaxSteps = steps, Epochs = (int)Math.Ceiling((double)steps / stepsPerEpoch) } };
         Console.WriteLine($"{entry.Name}: {stepSeconds:F2} s/step measured, so {steps} steps ({(double)steps / stepsPerEpoch:F1} epochs) fill {minutes} min");
@@ -193,18 +193,6 @@ internal static class MethodTable
         if (sets.Length > 0) r["overrides"] = string.Join(";", sets);
         r["precision"] = ComputeOptions.Resolve(cfg.Encoder.Precision).ToString();
         if (NativeBf16.Feature is null) r["cpu"] = "no native bf16";
-    }
-
-    /// <summary>Seconds per step of this config, timed over 6 steps after 3 warm-up steps on the real data.</summary>
-    private static double TimeSteps(RunConfig cfg, IDataset data)
-    {
-        var probe = cfg with { Train = cfg.Train with { MaxSteps = 9, Epochs = 1000, CheckpointEvery = 0 } };
-        using var method = Pretraining.CreateMethod(probe);
-        using var optimizer = new Training.Optimizer(method.ParameterGroups(), probe.Train.Optimizer);
-        var trainer = new Trainer(method, data, MethodRegistry.Get(cfg.Method).Views(probe), probe.Train);
-        double start = 0, end = 0;
-        trainer.Run(optimizer, 0, null, s => { if (s.Step == 3) start = s.ElapsedSeconds; end = s.ElapsedSeconds; });
-        return (end - start) / 6;
     }
 
     /// <summary>kNN and linear probes (100 % and 1 % of labels) on frozen features.</summary>

@@ -56,6 +56,44 @@ public static class Pretraining
         return (method, config, ckpt.Step);
     }
 
+    /// <summary>
+    /// Seconds one training step of <paramref name="config"/> takes on this machine: <paramref name="measured"/>
+    /// steps timed after <paramref name="warmup"/> warm-up steps on the real data, with a throw-away model (the
+    /// run itself starts again from its seed, so timing changes nothing about it).
+    /// </summary>
+    public static double SecondsPerStep(RunConfig config, IDataset data, int warmup = 3, int measured = 6)
+    {
+        if (warmup < 1 || measured < 1) throw new ArgumentOutOfRangeException(nameof(measured), "Time at least one warm-up and one measured step.");
+        var probe = config with { Train = config.Train with { MaxSteps = warmup + measured, Epochs = 1_000_000, CheckpointEvery = 0 } };
+        if (probe.Train.Threads > 0) set_num_threads(probe.Train.Threads);
+        using var method = CreateMethod(probe);
+        using var optimizer = new Training.Optimizer(method.ParameterGroups(), probe.Train.Optimizer);
+        var trainer = new Trainer(method, data, MethodRegistry.Get(probe.Method).Views(probe), probe.Train);
+        double start = 0, end = 0;
+        trainer.Run(optimizer, 0, null, s => { if (s.Step == warmup) start = s.ElapsedSeconds; end = s.ElapsedSeconds; });
+        return (end - start) / measured;
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> cut to what fits in <paramref name="minutes"/> of pretraining on this machine:
+    /// its own step count when that fits (it is never lengthened), else as many steps as the timed step cost
+    /// allows (at least 10), with the learning-rate schedule over exactly those steps. Returns the config and
+    /// one line saying what was chosen.
+    /// </summary>
+    public static (RunConfig Config, string Decision) FitToBudget(RunConfig config, IDataset data, double minutes)
+    {
+        if (!(minutes > 0)) throw new ArgumentOutOfRangeException(nameof(minutes), minutes, "The time budget must be a positive number of minutes.");
+        long perEpoch = Math.Max(1, data.Count / config.Train.BatchSize);
+        long planned = config.Train.MaxSteps > 0 ? (config.Train.Epochs > 0 ? Math.Min(config.Train.MaxSteps, perEpoch * config.Train.Epochs) : config.Train.MaxSteps) : perEpoch * config.Train.Epochs;
+        double perStep = SecondsPerStep(config, data);
+        long fits = Math.Max(10, (long)(minutes * 60 / perStep));
+        var c = CultureInfo.InvariantCulture;
+        if (fits >= planned)
+            return (config, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured, so the full {planned} steps ({(double)planned / perEpoch:0.#} epochs, about {planned * perStep / 60:F0} min) fit."));
+        var cut = config with { Train = config.Train with { MaxSteps = fits, Epochs = (int)Math.Ceiling((double)fits / perEpoch) } };
+        return (cut, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured on this machine, so {fits} of the recipe's {planned} steps ({(double)fits / perEpoch:0.#} of {(double)planned / perEpoch:0.#} epochs). A longer run is usually more accurate: raise --minutes, or --minutes 0 for the whole recipe."));
+    }
+
     public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
