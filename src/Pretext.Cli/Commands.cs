@@ -65,6 +65,7 @@ internal static class Commands
         var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 6)." };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total." };
+        var minutes = new Option<double?>("--minutes") { Description = "Time budget for images: times a few steps and cuts --epochs/--max-steps to what fits in N minutes on this machine (the schedule over exactly those steps); never lengthens a run; --resume keeps the recorded length." };
         var batch = new Option<int?>("--batch-size") { Description = "Samples per step (preset: 256)." };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (preset: 2.4 for LARS)." };
         var optimizer = new Option<OptimizerKind?>("--optimizer") { Description = "sgd, adamw or lars (preset: lars)." };
@@ -92,7 +93,7 @@ internal static class Commands
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
-            dataset, runDir, method, epochs, maxSteps, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
+            dataset, runDir, method, epochs, maxSteps, minutes, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
             encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
@@ -145,6 +146,7 @@ internal static class Commands
             }
             cfg = ConfigOverrides.Apply(cfg, p.GetValue(set) ?? []);
             torch.set_num_threads(p.GetValue(threads));
+            if (text && p.GetValue(minutes) is not null) throw new ArgumentException("--minutes is for image runs for now; for text set --max-steps.");
             if (text)
             {
                 var (docs, _) = TextRuns.Load(ds, p.GetValue(dataDir), Console.WriteLine, needTest: false);
@@ -158,7 +160,13 @@ internal static class Commands
             {
                 if (!train.SampleShape.SequenceEqual(new long[] { encCfg.InChannels, encCfg.ImageSize, encCfg.ImageSize }))
                     throw new ArgumentException($"Data '{train.Name}' has samples of shape [{string.Join(",", train.SampleShape)}] but the encoder expects [{encCfg.InChannels},{encCfg.ImageSize},{encCfg.ImageSize}]; set --channels/--image-size to match.");
-                var r = ConsoleObserver.Run(o => Pretraining.Run(cfg, new UnlabelledView(train), p.GetValue(runDir)!, p.GetValue(resume), o));
+                if (p.GetValue(minutes) is double budget && !(budget > 0)) throw new ArgumentException($"--minutes must be a positive number of minutes, got {budget}.");
+                var r = ConsoleObserver.Run(o =>
+                {
+                    var data = new UnlabelledView(train);
+                    var run = Pretraining.WithinBudget(cfg, data, p.GetValue(runDir)!, p.GetValue(resume), p.GetValue(minutes), o);
+                    return Pretraining.Run(run, data, p.GetValue(runDir)!, p.GetValue(resume), o);
+                });
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done: {r.Steps} steps, {r.SamplesPerSecond:F0} samples/s, final loss {r.FinalLoss:F4}. Checkpoint: {r.FinalCheckpoint}"));
             }
             return 0;

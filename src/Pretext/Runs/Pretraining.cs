@@ -94,6 +94,26 @@ public static class Pretraining
         return (cut, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured on this machine, so {fits} of the recipe's {planned} steps ({(double)fits / perEpoch:0.#} of {(double)planned / perEpoch:0.#} epochs). A longer run is usually more accurate: raise --minutes, or --minutes 0 for the whole recipe."));
     }
 
+    /// <summary>
+    /// A time budget for a run about to start in <paramref name="runDirectory"/>: a resumed run keeps the step
+    /// count its folder recorded (so the schedule, and every later loss, is the one it started with); a new run
+    /// times a few steps and is cut to what fits (<see cref="FitToBudget"/>). No budget (null or 0): unchanged.
+    /// </summary>
+    public static RunConfig WithinBudget(RunConfig config, IDataset data, string runDirectory, bool resume, double? minutes, IRunObserver observer)
+    {
+        string saved = Path.Combine(runDirectory, "config.json");
+        if (resume && File.Exists(saved))
+        {
+            var before = RunConfig.FromJson(File.ReadAllText(saved), saved);
+            return config with { Train = config.Train with { MaxSteps = before.Train.MaxSteps, Epochs = before.Train.Epochs } };
+        }
+        if (minutes is not double m || m == 0) return config;
+        observer.Message(string.Create(CultureInfo.InvariantCulture, $"Timing a few steps to fit pretraining into {m:0.#} minutes..."));
+        var (fitted, decision) = FitToBudget(config, data, m);
+        observer.Message(decision);
+        return fitted;
+    }
+
     public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;

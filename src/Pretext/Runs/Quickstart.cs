@@ -67,24 +67,9 @@ public static class Quickstart
         }
     }
 
-    /// <summary>
-    /// The time budget: a resumed run keeps the step count its folder recorded (so the schedule, and thus every
-    /// later loss, is the one the run started with); a new run times a few steps and cuts the recipe to fit.
-    /// </summary>
-    public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer)
-    {
-        string saved = Path.Combine(options.RunDirectory, "config.json");
-        if (options.Resume && File.Exists(saved))
-        {
-            var before = RunConfig.FromJson(File.ReadAllText(saved), saved);
-            return config with { Train = config.Train with { MaxSteps = before.Train.MaxSteps, Epochs = before.Train.Epochs } };
-        }
-        if (options.Minutes is not double minutes || minutes == 0) return config;
-        observer.Message($"Timing a few steps to fit pretraining into {minutes:0.#} minutes...");
-        var (fitted, decision) = Pretraining.FitToBudget(config, data, minutes);
-        observer.Message(decision);
-        return fitted;
-    }
+    /// <summary>The quickstart's time budget (<see cref="Pretraining.WithinBudget"/>); --fast has none.</summary>
+    public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer) =>
+        Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Minutes, observer);
 }
 
 /// <summary>A dataset with its labels hidden, so pretraining provably never sees them.</summary>

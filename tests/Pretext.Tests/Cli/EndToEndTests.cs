@@ -70,4 +70,24 @@ public class EndToEndTests
         Assert.Equal(table.Data, fromParquet.Data);
         Assert.Equal(table.Labels, fromParquet.Labels);
     }
+
+    [Fact]
+    public void PretrainWithATimeBudgetTimesStepsAndCutsTheRunToWhatFits()
+    {
+        using var dir = new TempDirectory();
+        var images = Path.Combine(dir.Path, "images");
+        WriteBlobFolder(images, 20);
+        var run = Path.Combine(dir.Path, "run");
+        string[] common = ["--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
+                           "--epochs", "50", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous", "--checkpoint-every", "0"];
+        // A budget far below one step's cost: the floor of 10 steps.
+        var (c1, o1, e1) = Run(["pretrain", .. common, "--minutes", "0.00001"]);
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.Contains("10 of the recipe's 150 steps", o1);
+        Assert.Contains("Done: 10 steps", o1);
+
+        var (c2, _, e2) = Run(["pretrain", .. common.Select(a => a == run ? Path.Combine(dir.Path, "r2") : a), "--minutes", "-1"]);
+        Assert.Equal(2, c2);
+        Assert.Contains("--minutes must be a positive number", e2);
+    }
 }
