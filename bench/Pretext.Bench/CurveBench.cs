@@ -23,6 +23,8 @@ namespace Pretext.Bench;
 internal static class CurveBench
 {
     private static readonly string[] Columns = ["step", "epoch", "minutes", "knn", "linear_100"];
+    // A checkpoint whose step metrics.csv lacks has minutes NaN, which plain JSON cannot carry.
+    private static readonly JsonSerializerOptions JsonNaN = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static int Run(BenchArgs a)
     {
@@ -38,17 +40,19 @@ internal static class CurveBench
         var rows = File.Exists(csv) ? MetricsLog.Read(csv).ToList() : [];
         var judged = rows.Select(r => (long)r["step"]).ToHashSet();
         using var fetcher = new DatasetFetcher();
+        var splits = new Dictionary<string, (TensorDataset Train, TensorDataset Test)>();
         string method = "";
         foreach (var (step, path) in checkpoints)
         {
             var (m, cfg, _) = Pretraining.LoadMethod(path);
             method = cfg.Method;
             if (judged.Contains(step)) { m.Dispose(); continue; }
+            if (!splits.TryGetValue(cfg.Dataset, out var data))
+                splits[cfg.Dataset] = data = (fetcher.LoadSplit(cfg.Dataset, DataSplit.Train), fetcher.LoadSplit(cfg.Dataset, DataSplit.Test));
+            var (train, test) = data;
             using (m)
             using (var scope = NewDisposeScope())
             {
-                using var train = fetcher.LoadSplit(cfg.Dataset, DataSplit.Train);
-                using var test = fetcher.LoadSplit(cfg.Dataset, DataSplit.Test);
                 var norm = cfg.Augment.BuildNormalize();
                 var tf = Features.Extract(m.Encoder, train, norm);
                 var sf = Features.Extract(m.Encoder, test, norm);
@@ -64,11 +68,12 @@ internal static class CurveBench
                     ["knn"] = Math.Round(100 * knn, 2), ["linear_100"] = Math.Round(100 * linear, 2),
                 };
                 rows.Add(row);
-                Console.WriteLine(JsonSerializer.Serialize(row));
+                Console.WriteLine(JsonSerializer.Serialize(row, JsonNaN));
             }
             rows.Sort((x, y) => x["step"].CompareTo(y["step"]));
             WriteCsv(csv, rows);
         }
+        foreach (var (tr, te) in splits.Values) { tr.Dispose(); te.Dispose(); }
 
         var reached = rows.FirstOrDefault(r => r["linear_100"] >= target);
         string verdict = reached is null

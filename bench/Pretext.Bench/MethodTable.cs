@@ -234,9 +234,13 @@ internal static class MethodTable
             if (!done.TryGetValue(row, out var o)) { sb.AppendLine(CultureInfo.InvariantCulture, $"| {row} | | not run yet or failed | | | | | | | | | | |"); continue; }
             string V(string k) => o[k]?.ToJsonString() ?? "";
             string family = o["family"]?.GetValue<string>() ?? "baseline";
+            string mark = o["cpu"] is null ? "" : " †";
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {row} | {family} | {V("knn")} | {V("linear_100")} | {V("linear_1")} | {V("steps")} | {V("epochs")} | {V("pretrain_seconds")} | {V("samples_per_second")} | {V("peak_rss_mb")} | {V("final_loss")} | {V("collapse_std")} | `{o["command"]?.GetValue<string>()}` |");
+                $"| {row}{mark} | {family} | {V("knn")} | {V("linear_100")} | {V("linear_1")} | {V("steps")} | {V("epochs")} | {V("pretrain_seconds")} | {V("samples_per_second")} | {V("peak_rss_mb")} | {V("final_loss")} | {V("collapse_std")} | `{o["command"]?.GetValue<string>()}` |");
         }
+        if (rows.Any(r => done.TryGetValue(r, out var o) && o["cpu"] is not null))
+            sb.AppendLine().AppendLine("† Redone on a 2-core CPU without native bf16 (so in fp32), at the step count this table's budget gave the row on the reference machine " +
+                "(`Pretext.Bench row --steps N`): the same budget in steps; its time columns are that slower machine's.");
         sb.Append(end);
         string text = File.Exists(doc) ? File.ReadAllText(doc) : "# Benchmarks\n";
         int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
