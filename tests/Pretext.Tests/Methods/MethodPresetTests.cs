@@ -19,7 +19,7 @@ public class MethodPresetTests
 
     [Theory]
     [InlineData("barlowtwins", "non-contrastive", OptimizerKind.Lars, 0.2, 1.5e-6, 2)]
-    [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 0.2, 1e-6, 2)]
+    [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 0.8, 1e-6, 2)]
     [InlineData("swav", "clustering", OptimizerKind.Lars, 0.6, 1e-6, 6)]
     [InlineData("dino", "clustering", OptimizerKind.Sgd, 0.03, 1e-4, 6)]
     public void PresetsAdaptTheBasePreset(string name, string family, OptimizerKind optimizer, double lr, double wd, int views)
