@@ -170,7 +170,9 @@ internal static class MethodTable
         double stepSeconds = fixedSteps > 0 ? double.NaN : Pretraining.SecondsPerStep(cfg, data);
         long steps = fixedSteps > 0 ? fixedSteps : Math.Max(10, (long)(minutes * 60 / stepSeconds));
         cfg = cfg with { Train = cfg.Train with { MaxSteps = steps, Epochs = (int)Math.Ceiling((double)steps / stepsPerEpoch) } };
-        Console.WriteLine($"{entry.Name}: {stepSeconds:F2} s/step measured, so {steps} steps ({(double)steps / stepsPerEpoch:F1} epochs) fill {minutes} min");
+        Console.WriteLine(fixedSteps > 0
+            ? $"{entry.Name}: {steps} steps ({(double)steps / stepsPerEpoch:F1} epochs), as --steps asked"
+            : $"{entry.Name}: {stepSeconds:F2} s/step measured, so {steps} steps ({(double)steps / stepsPerEpoch:F1} epochs) fill {minutes} min");
         string runDir = Path.Combine(runsDir, sets.Length == 0 ? entry.Name : entry.Name + "@" + string.Join(",", sets).Replace('/', '_'));
         if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true);
         var pre = Pretraining.Run(cfg, data, runDir, resume: false, new ProgressLines());

@@ -87,7 +87,7 @@ public static class Pretraining
     {
         if (!(minutes > 0)) throw new ArgumentOutOfRangeException(nameof(minutes), minutes, "The time budget must be a positive number of minutes.");
         long perEpoch = Math.Max(1, data.Count / config.Train.BatchSize);
-        long planned = config.Train.MaxSteps > 0 ? (config.Train.Epochs > 0 ? Math.Min(config.Train.MaxSteps, perEpoch * config.Train.Epochs) : config.Train.MaxSteps) : perEpoch * config.Train.Epochs;
+        long planned = config.Train.TotalSteps(perEpoch);
         double perStep = SecondsPerStep(config, data);
         // The timed steps run a little faster than a whole run (measured: 1.84 s/step timed, 1.91 over the
         // quickstart's 487 steps), so the cut leaves a 5 % margin; a recipe within 5 % of the budget is kept whole.

@@ -46,7 +46,7 @@ public sealed class Trainer
             throw new ArgumentException($"Dataset '{data.Name}' has {data.Count} samples, fewer than one batch of {options.BatchSize}. Lower --batch-size.");
         this.method = method; this.data = data; this.views = views; this.options = options; this.configJson = configJson;
         StepsPerEpoch = data.Count / options.BatchSize;
-        TotalSteps = options.MaxSteps > 0 ? (options.Epochs > 0 ? Math.Min(options.MaxSteps, StepsPerEpoch * options.Epochs) : options.MaxSteps) : StepsPerEpoch * options.Epochs;
+        TotalSteps = options.TotalSteps(StepsPerEpoch);
         Schedule = new WarmupCosineSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * StepsPerEpoch), TotalSteps, options.FinalLrFraction);
     }
 

@@ -33,6 +33,10 @@ public sealed record TrainerOptions
     /// <summary>Prepare the next batch's views on a background thread while the current step computes.</summary>
     public bool Prefetch { get; init; } = true;
 
+    /// <summary>Steps a run of these options takes over data with <paramref name="stepsPerEpoch"/> full batches: MaxSteps capped by Epochs, whichever is set.</summary>
+    public long TotalSteps(long stepsPerEpoch) =>
+        MaxSteps > 0 ? (Epochs > 0 ? Math.Min(MaxSteps, stepsPerEpoch * Epochs) : MaxSteps) : stepsPerEpoch * Epochs;
+
     public void Validate()
     {
         if (Epochs <= 0 && MaxSteps <= 0) throw new ArgumentException("Set --epochs (or max steps) to a positive number.");

@@ -29,6 +29,11 @@ public class EndToEndTests
         }
     }
 
+    /// <summary>`pretext pretrain` options for a tiny fp32 ResNet on a blob folder, one thread.</summary>
+    private static string[] TinyPretrainArgs(string images, string run, int epochs, int checkpointEvery) =>
+        ["--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16", "--epochs", $"{epochs}",
+         "--threads", "1", "--precision", "Float32", "--layout", "Contiguous", "--checkpoint-every", $"{checkpointEvery}"];
+
     [Fact]
     public async Task PretrainResumeEvaluateEmbedOnAnImageFolder()
     {
@@ -36,8 +41,7 @@ public class EndToEndTests
         var images = Path.Combine(dir.Path, "images");
         WriteBlobFolder(images, 40);
         var run = Path.Combine(dir.Path, "run");
-        string[] common = ["--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
-                           "--epochs", "2", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous", "--checkpoint-every", "3"];
+        string[] common = TinyPretrainArgs(images, run, epochs: 2, checkpointEvery: 3);
 
         var (c1, o1, e1) = Run(["pretrain", .. common, "--max-steps", "4"]);
         Assert.True(c1 == 0, o1 + e1);
@@ -78,15 +82,14 @@ public class EndToEndTests
         var images = Path.Combine(dir.Path, "images");
         WriteBlobFolder(images, 20);
         var run = Path.Combine(dir.Path, "run");
-        string[] common = ["--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
-                           "--epochs", "50", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous", "--checkpoint-every", "0"];
+        string[] common = TinyPretrainArgs(images, run, epochs: 50, checkpointEvery: 0);
         // A budget far below one step's cost: the floor of 10 steps.
         var (c1, o1, e1) = Run(["pretrain", .. common, "--minutes", "0.00001"]);
         Assert.True(c1 == 0, o1 + e1);
         Assert.Contains("10 of the recipe's 150 steps", o1);
         Assert.Contains("Done: 10 steps", o1);
 
-        var (c2, _, e2) = Run(["pretrain", .. common.Select(a => a == run ? Path.Combine(dir.Path, "r2") : a), "--minutes", "-1"]);
+        var (c2, _, e2) = Run(["pretrain", .. TinyPretrainArgs(images, Path.Combine(dir.Path, "r2"), epochs: 50, checkpointEvery: 0), "--minutes", "-1"]);
         Assert.Equal(2, c2);
         Assert.Contains("--minutes must be a positive number", e2);
     }
