@@ -6,6 +6,7 @@ using Pretext.Bench;
 //   `curation`        linear probe on the K samples curation picks against K random ones (CurationBench.cs)
 //   `curve`           accuracy against pretraining time over the checkpoints of one run (CurveBench.cs)
 //   `row`             one row of that table in this process (the `methods` mode runs each row as a child process)
+//   `probe`           seconds and accuracy of feature extraction, kNN and each linear probe on one checkpoint (ProbeBench.cs)
 //   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
@@ -18,8 +19,9 @@ return mode switch
     "row" => MethodTable.RunRow(rest),
     "curation" => CurationBench.Run(rest),
     "curve" => CurveBench.Run(rest),
+    "probe" => ProbeBench.Run(rest),
     "text" => TextBench.Run(rest.Get),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, text."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, text."),
 };
 
 static int Fail(string message)

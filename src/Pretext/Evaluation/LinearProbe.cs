@@ -8,6 +8,12 @@ public sealed record LinearProbeOptions
 {
     /// <summary>L2 penalties tried; the one with the best accuracy on a held-out 20 % of the labelled subset is kept.</summary>
     public double[] WeightDecays { get; init; } = [0, 1e-4, 1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1];
+    /// <summary>
+    /// At most this many labelled samples (a random subset, the held-out fifth included) are used to choose the
+    /// penalty; 0 uses all. Choosing among eight penalties costs eight fits, while the final fit uses every sample:
+    /// with 60,000 labels the choice on all of them took most of an evaluation's time.
+    /// </summary>
+    public int SelectionSamples { get; init; } = 10_000;
     /// <summary>Full-batch Adam iterations per fit.</summary>
     public int Iterations { get; init; } = 300;
     public double LearningRate { get; init; } = 0.05;
@@ -19,7 +25,8 @@ public sealed record LinearProbeOptions
 /// <summary>
 /// Linear probe: multinomial logistic regression on frozen, standardised features, trained full-batch
 /// with Adam and a cosine-decayed step size. The L2 penalty is chosen on a held-out fifth of the
-/// labelled samples, then the probe is refit on all of them; test labels are never used for choices.
+/// labelled samples (of at most <see cref="LinearProbeOptions.SelectionSamples"/> of them), then the probe
+/// is refit on all of them; test labels are never used for choices.
 /// </summary>
 public static class LinearProbe
 {
@@ -43,6 +50,7 @@ public static class LinearProbe
         options ??= new LinearProbeOptions();
         if (trainX.shape[0] != trainY.Length) throw new ArgumentException("Feature and label counts differ.");
         if (trainY.Length == 0) throw new ArgumentException("The probe needs at least one labelled sample.");
+        if (options.SelectionSamples < 0) throw new ArgumentOutOfRangeException(nameof(options), options.SelectionSamples, "SelectionSamples must be >= 0 (0 = all).");
         using var scope = NewDisposeScope();
         // Sparse features (TF-IDF) come already scaled and skip this: sparse tensors have no mean.
         var (mean, std) = options.Standardize ? Features.Moments(trainX) : (null, null);
@@ -52,13 +60,17 @@ public static class LinearProbe
         double bestWd = options.WeightDecays[0];
         if (options.WeightDecays.Length > 1)
         {
+            // A random order of the samples, capped at SelectionSamples, the first fifth held out.
             var rng = new Random(options.Seed);
             var perm = Enumerable.Range(0, trainY.Length).ToArray();
             rng.Shuffle(perm);
-            int nVal = Math.Max(1, trainY.Length / 5);
-            var valIdx = tensor(perm.Take(nVal).Select(i => (long)i).ToArray());
-            var fitIdx = tensor(perm.Skip(nVal).Select(i => (long)i).ToArray());
-            var valY = perm.Take(nVal).Select(i => trainY[i]).ToArray();
+            if (options.SelectionSamples > 0 && options.SelectionSamples < perm.Length) perm = perm[..options.SelectionSamples];
+            int nVal = Math.Max(1, perm.Length / 5);
+            var valRows = perm[..nVal];
+            var fitRows = perm[nVal..];
+            var valIdx = tensor(valRows.Select(i => (long)i).ToArray());
+            var fitIdx = tensor(fitRows.Select(i => (long)i).ToArray());
+            var valY = valRows.Select(i => trainY[i]).ToArray();
             double bestAcc = -1;
             foreach (var wd in options.WeightDecays)
             {
@@ -67,6 +79,10 @@ public static class LinearProbe
                 double acc = Metrics.Accuracy(Logits(xs.index_select(0, valIdx), w, b).argmax(1).data<long>().Select(v => (int)v).ToArray(), valY);
                 if (acc > bestAcc) { bestAcc = acc; bestWd = wd; }
             }
+            // Chosen on a capped subset, the penalty is scaled to the final fit's size: the best L2 penalty on a
+            // mean loss shrinks about as 1/N (its prior weighs against N likelihood terms). A Fashion-MNIST VICReg
+            // encoder, 60,000 labels: 85.18 % choosing on all of them, 84.32 % on 10,000 unscaled, 85.20 % scaled.
+            if (fitRows.Length + valRows.Length < trainY.Length) bestWd *= (double)fitRows.Length / trainY.Length;
         }
         var (wf, bf) = Fit(xs, y, numClasses, bestWd, options);
         return new Model(mean?.MoveToOuterDisposeScope(), std?.MoveToOuterDisposeScope(), wf.MoveToOuterDisposeScope(), bf.MoveToOuterDisposeScope(), bestWd);
@@ -97,25 +113,43 @@ public static class LinearProbe
         }
     }
 
+    /// <summary>
+    /// Full-batch Adam (betas 0.9, 0.999) with a cosine-decayed step size on mean cross-entropy plus wd * |W|^2.
+    /// The gradient is written out rather than taken by autograd: autograd forms X^T G, which libtorch's CPU
+    /// matmul runs several times slower for tall X than the (G^T X)^T used here, and this loop is most of the
+    /// time of every evaluation with many labels.
+    /// </summary>
     private static (Tensor W, Tensor B) Fit(Tensor x, Tensor y, int numClasses, double wd, LinearProbeOptions o)
     {
-        using var grad = enable_grad(); // also when a caller holds no_grad (the features are frozen either way)
-        using var gen = manual_seed(o.Seed);
-        var w = new TorchSharp.Modules.Parameter(zeros(x.shape[1], numClasses));
-        var b = new TorchSharp.Modules.Parameter(zeros(numClasses));
-        var opt = optim.Adam([w, b], o.LearningRate);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        long n = x.shape[0];
+        var w = zeros(x.shape[1], numClasses);
+        var b = zeros(numClasses);
+        var (mw, vw, mb, vb) = (zeros_like(w), zeros_like(w), zeros_like(b), zeros_like(b));
+        const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+        // softmax(z) - onehot(y), divided by n: the gradient of the mean cross-entropy with respect to the logits.
+        var target = nn.functional.one_hot(y, numClasses).to(ScalarType.Float32).div_(n);
         for (int it = 0; it < o.Iterations; it++)
         {
-            using var scope = NewDisposeScope();
+            using var step = NewDisposeScope();
             double lr = o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * it / o.Iterations));
-            foreach (var g in opt.ParamGroups) g.LearningRate = lr;
-            opt.zero_grad();
-            var loss = nn.functional.cross_entropy(x.matmul(w).add(b), y);
-            if (wd > 0) loss = loss.add(w.pow(2).sum().mul(wd));
-            loss.backward();
-            opt.step();
+            var g = x.matmul(w).add_(b).softmax(1).div_(n).sub_(target);
+            var gw = g.t().matmul(x).t();
+            if (wd > 0) gw = gw.add(w, alpha: 2 * wd);
+            var gb = g.sum([0L]);
+            double c1 = 1 - Math.Pow(beta1, it + 1), c2 = 1 - Math.Pow(beta2, it + 1);
+            AdamUpdate(w, gw, mw, vw);
+            AdamUpdate(b, gb, mb, vb);
+
+            void AdamUpdate(Tensor p, Tensor grad, Tensor m, Tensor v)
+            {
+                m.mul_(beta1).add_(grad, alpha: 1 - beta1);
+                v.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
+                p.addcdiv_(m, v.div(c2).sqrt_().add_(eps), value: -lr / c1);
+            }
         }
-        return (w.detach(), b.detach());
+        return (w.MoveToOuterDisposeScope(), b.MoveToOuterDisposeScope());
     }
 
     private static Tensor Logits(Tensor x, Tensor w, Tensor b) => x.matmul(w).add(b);
