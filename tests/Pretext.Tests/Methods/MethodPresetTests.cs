@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Pretext.Tests.Methods;
 
-/// <summary>Registry entries, presets and parameter groups of MoCo v2, MoCo v3, BYOL, Barlow Twins, VICReg, SwAV and DINO.</summary>
+/// <summary>Registry entries, presets and parameter groups of MoCo v2, MoCo v3, BYOL, SimSiam, Barlow Twins, VICReg, SwAV and DINO.</summary>
 public class MethodPresetTests
 {
     private readonly Xunit.Abstractions.ITestOutputHelper output;
@@ -21,6 +21,7 @@ public class MethodPresetTests
     [InlineData("mocov2", "contrastive", OptimizerKind.Lars, 2.4, 1e-6, 2)]
     [InlineData("mocov3", "contrastive", OptimizerKind.Lars, 1.8, 1e-6, 2)]
     [InlineData("byol", "non-contrastive", OptimizerKind.Lars, 1.0, 1.5e-6, 2)]
+    [InlineData("simsiam", "non-contrastive", OptimizerKind.Sgd, 0.5, 1e-5, 2)]
     [InlineData("barlowtwins", "non-contrastive", OptimizerKind.Lars, 0.2, 1.5e-6, 2)]
     [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 0.8, 1e-6, 2)]
     [InlineData("swav", "clustering", OptimizerKind.Lars, 0.6, 1e-6, 6)]
