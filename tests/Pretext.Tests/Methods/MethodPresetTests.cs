@@ -23,7 +23,7 @@ public class MethodPresetTests
     [InlineData("byol", "non-contrastive", OptimizerKind.Lars, 1.0, 1.5e-6, 2)]
     [InlineData("simsiam", "non-contrastive", OptimizerKind.Sgd, 0.5, 1e-5, 2)]
     [InlineData("barlowtwins", "non-contrastive", OptimizerKind.Lars, 0.2, 1.5e-6, 2)]
-    [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 0.8, 1e-6, 2)]
+    [InlineData("vicreg", "non-contrastive", OptimizerKind.Lars, 1.6, 1e-6, 2)]
     [InlineData("swav", "clustering", OptimizerKind.Lars, 0.6, 1e-6, 6)]
     [InlineData("dino", "clustering", OptimizerKind.Sgd, 0.03, 1e-4, 6)]
     public void PresetsAdaptTheBasePreset(string name, string family, OptimizerKind optimizer, double lr, double wd, int views)
