@@ -54,17 +54,18 @@ internal static class ProbeBench
         double knn = Knn.Accuracy(trainF, trainY, testF, testY, classes, ev.KnnK, ev.KnnTemperature);
         Emit("knn", clock.Elapsed.TotalSeconds, knn);
 
-        var fractions = a.Has("fractions") ? a.Get("fractions", "").Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : ev.LinearFractions;
+        var fractions = a.Has("fractions") ? BenchArgs.Doubles(a.Get("fractions", "")) : ev.LinearFractions;
         foreach (var f in fractions)
+        foreach (var seed in LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed))
         {
-            foreach (var seed in LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed))
+            var idx = LabelSubsets.Stratified(trainY, f, seed);
+            using var ix = tensor(idx);
+            using var x = trainF.index_select(0, ix);
+            var y = idx.Select(i => trainY[i]).ToArray();
             foreach (var selection in selections)
             {
                 clock.Restart();
-                var idx = LabelSubsets.Stratified(trainY, f, seed);
-                using var scope = NewDisposeScope();
-                var r = LinearProbe.Evaluate(trainF.index_select(0, tensor(idx)), idx.Select(i => trainY[i]).ToArray(), testF, testY, classes,
-                    ev.Probe with { SelectionSamples = selection });
+                var r = LinearProbe.Evaluate(x, y, testF, testY, classes, ev.Probe with { SelectionSamples = selection });
                 Emit($"linear_{RunReport.Key(f)}", clock.Elapsed.TotalSeconds, r.Accuracy, idx.Length, r.ChosenWeightDecay, selection);
             }
         }
