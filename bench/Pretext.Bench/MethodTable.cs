@@ -225,7 +225,13 @@ internal static class MethodTable
         string begin = $"<!-- methods:{dataset} -->", end = $"<!-- /methods:{dataset} -->";
         var sb = new StringBuilder();
         sb.AppendLine(begin);
-        sb.AppendLine(FormattableString.Invariant($"Written by `bench/methods.sh` on {DateTime.UtcNow:yyyy-MM-dd}: {dataset}, quickstart encoder (ResNet 32-64-128-256, one block per stage, bf16 + channels-last), ") +
+        // The table's precision is its method rows' majority (bf16 on a CPU with native bf16, else fp32); rows measured
+        // in another precision (redone on a different machine at the reference step count) are marked with a dagger.
+        string tablePrecision = done.Values.Select(o => o["precision"]?.GetValue<string>()).OfType<string>()
+            .GroupBy(p => p).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "BFloat16";
+        bool bf16 = tablePrecision == "BFloat16";
+        bool Odd(JsonObject o) => o["precision"]?.GetValue<string>() is string p && p != tablePrecision;
+        sb.AppendLine(FormattableString.Invariant($"Written by `bench/methods.sh` on {DateTime.UtcNow:yyyy-MM-dd}: {dataset}, quickstart encoder (ResNet 32-64-128-256, one block per stage, {(bf16 ? "bf16" : "fp32")} + channels-last), ") +
             FormattableString.Invariant($"{minutes:0.#} minutes of pretraining per method on {threads} threads (the step count is measured per method and recorded), each method's own preset. ") +
             "kNN: k = 200, cosine, T = 0.1; linear: logistic regression on frozen standardised features, 100 % and 1 % (600, class-stratified, seed 0) of the training labels; test split of 10,000.");
         sb.AppendLine();
@@ -236,13 +242,17 @@ internal static class MethodTable
             if (!done.TryGetValue(row, out var o)) { sb.AppendLine(CultureInfo.InvariantCulture, $"| {row} | | not run yet or failed | | | | | | | | | | |"); continue; }
             string V(string k) => o[k]?.ToJsonString() ?? "";
             string family = o["family"]?.GetValue<string>() ?? "baseline";
-            string mark = o["cpu"] is null ? "" : " †";
+            string mark = Odd(o) ? " †" : "";
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"| {row}{mark} | {family} | {V("knn")} | {V("linear_100")} | {V("linear_1")} | {V("steps")} | {V("epochs")} | {V("pretrain_seconds")} | {V("samples_per_second")} | {V("peak_rss_mb")} | {V("final_loss")} | {V("collapse_std")} | `{o["command"]?.GetValue<string>()}` |");
         }
-        if (rows.Any(r => done.TryGetValue(r, out var o) && o["cpu"] is not null))
-            sb.AppendLine().AppendLine("† Redone on a 2-core CPU without native bf16 (so in fp32), at the step count this table's budget gave the row on the reference machine " +
-                "(`Pretext.Bench row --steps N`): the same budget in steps; its time columns are that slower machine's.");
+        if (rows.Any(r => done.TryGetValue(r, out var o) && Odd(o)))
+            sb.AppendLine().AppendLine(bf16
+                ? "† Redone on a 2-core CPU without native bf16 (so in fp32), at the step count this table's budget gave the row on the reference machine " +
+                  "(`Pretext.Bench row --steps N`): the same budget in steps; its time columns are that slower machine's."
+                : "† Measured in bf16 on a CPU with native bf16 (the reference machine), unlike the rest of this table.");
+        if (!bf16)
+            sb.AppendLine().AppendLine("This table was measured on a CPU without native bf16, so in fp32: the same minutes buy fewer steps than on the bf16 reference machine of the Fashion-MNIST table.");
         sb.Append(end);
         string text = File.Exists(doc) ? File.ReadAllText(doc) : "# Benchmarks\n";
         int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
