@@ -41,60 +41,6 @@ public sealed record TransformerOptions
 }
 
 /// <summary>
-/// Pre-LN transformer block for padded token sequences (Xiong et al. 2020; GPT-2): x + Drop(Attn(LN(x))), then x + Drop(MLP(LN(x))).
-/// Attention ignores padded keys, so real tokens never see padding.
-/// </summary>
-internal sealed class PaddedTransformerBlock : nn.Module
-{
-    private readonly LayerNorm ln1, ln2;
-    private readonly MixedLinear qkv, proj, fc1, fc2;
-    private readonly int heads;
-    private readonly double dropout;
-    private readonly ScalarType compute;
-
-    public PaddedTransformerBlock(int dim, int heads, int mlpRatio, double dropout, ScalarType compute) : base(nameof(PaddedTransformerBlock))
-    {
-        ln1 = LayerNorm(dim);
-        qkv = new MixedLinear(dim, 3L * dim);
-        proj = new MixedLinear(dim, dim);
-        ln2 = LayerNorm(dim);
-        fc1 = new MixedLinear(dim, (long)mlpRatio * dim);
-        fc2 = new MixedLinear((long)mlpRatio * dim, dim);
-        this.heads = heads; this.dropout = dropout; this.compute = compute;
-        RegisterComponents();
-    }
-
-    /// <param name="x">(B, L, D) fp32 residual stream.</param>
-    /// <param name="keyMask">(B, 1, 1, L) bool, true at keys that may be attended to.</param>
-    /// <param name="noise">Generator of the dropout masks (training mode).</param>
-    public Tensor Forward(Tensor x, Tensor keyMask, Generator? noise)
-    {
-        using var scope = NewDisposeScope();
-        long b = x.shape[0], l = x.shape[1], d = x.shape[2];
-        var h = ln1.forward(x).to(compute);
-        var parts = qkv.forward(h).view(b, l, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
-        var a = Attend(parts[0], parts[1], parts[2], keyMask, noise);
-        a = proj.forward(a.transpose(1, 2).reshape(b, l, d)).to(ScalarType.Float32);
-        x = x.add(TokenInput.Dropout(a, dropout, training, noise));
-        h = ln2.forward(x).to(compute);
-        h = fc2.forward(functional.gelu(fc1.forward(h))).to(ScalarType.Float32);
-        return x.add(TokenInput.Dropout(h, dropout, training, noise)).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>softmax(q k^T / sqrt(d_head), padded keys excluded) v, with dropout on the probabilities when training.
-    /// The fused kernel serves evaluation; training spells it out so the dropout mask comes from the step's generator.</summary>
-    private Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor keyMask, Generator? noise)
-    {
-        if (!training || dropout == 0) return functional.scaled_dot_product_attention(q, k, v, keyMask);
-        using var scope = NewDisposeScope();
-        var scores = q.matmul(k.transpose(-2, -1)).mul_(1.0 / Math.Sqrt(q.shape[^1]));
-        scores = scores.masked_fill(keyMask.logical_not(), float.NegativeInfinity);
-        var p = TokenInput.Dropout(scores.softmax(-1, ScalarType.Float32).to(q.dtype), dropout, true, noise);
-        return p.matmul(v).MoveToOuterDisposeScope();
-    }
-}
-
-/// <summary>
 /// Transformer encoder for token sequences (Vaswani et al. 2017, in BERT's encoder-only form, Devlin et
 /// al. 2019): token embeddings plus learned positional embeddings, dropout, <c>Depth</c> pre-LN blocks
 /// with multi-head self-attention that masks padded keys, a final layer norm, then mean pooling over
@@ -105,7 +51,7 @@ public sealed class TransformerEncoder : Encoder, ITokenEncoder
 {
     private readonly Embedding tokens;
     private readonly Parameter positions;
-    private readonly ModuleList<PaddedTransformerBlock> blocks;
+    private readonly ModuleList<TransformerBlock> blocks;
     private readonly LayerNorm norm;
     private readonly TransformerOptions options;
 
@@ -115,9 +61,9 @@ public sealed class TransformerEncoder : Encoder, ITokenEncoder
         this.options = options;
         tokens = Embedding(options.VocabSize, options.Dim);
         positions = new Parameter(empty(options.MaxLength, options.Dim));
-        var compute = new ComputeOptions(options.Precision).ComputeType;
-        blocks = new ModuleList<PaddedTransformerBlock>(Enumerable.Range(0, options.Depth)
-            .Select(_ => new PaddedTransformerBlock(options.Dim, options.Heads, options.MlpRatio, options.Dropout, compute)).ToArray());
+        var compute = new ComputeOptions(options.Precision);
+        blocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, options.Depth)
+            .Select(_ => new TransformerBlock(options.Dim, options.Heads, options.MlpRatio, compute, options.Dropout, layerNormEps: 1e-5)).ToArray());
         norm = LayerNorm(options.Dim);
         RegisterComponents();
         using var noGrad = no_grad();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -44,9 +45,26 @@ public sealed class Checkpoint : IDisposable
             Step = long.Parse(meta["step"], CultureInfo.InvariantCulture),
             Method = meta.GetValueOrDefault("method", ""),
             ConfigJson = meta.GetValueOrDefault("config", "{}"),
-            Model = tensors.Where(kv => kv.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[6..], kv => kv.Value),
-            Optimizer = tensors.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key[6..], kv => kv.Value),
+            Model = tensors.Where(kv => kv.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(kv => Renamed(kv.Key[6..]), kv => kv.Value),
+            Optimizer = tensors.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal)).ToDictionary(kv => Renamed(kv.Key[6..]), kv => kv.Value),
         };
+    }
+
+    /// <summary>
+    /// Parameter names that changed since checkpoints were first written, old to new, so older runs still load and resume.
+    /// The text transformer's blocks (a ModuleList, so "blocks.N") used to name their own layers; they are now the shared
+    /// <see cref="Encoders.TransformerBlock"/>, whose layer norms are norm1/norm2 and whose projections sit in attn.
+    /// </summary>
+    private static readonly (Regex Old, string New)[] Renames =
+    [
+        (new Regex(@"(^|[./])blocks\.(\d+)\.ln([12])\.", RegexOptions.Compiled), "$1blocks.$2.norm$3."),
+        (new Regex(@"(^|[./])blocks\.(\d+)\.(qkv|proj)\.", RegexOptions.Compiled), "$1blocks.$2.attn.$3."),
+    ];
+
+    private static string Renamed(string key)
+    {
+        foreach (var (old, now) in Renames) key = old.Replace(key, now);
+        return key;
     }
 
     /// <summary>Copies the model tensors into <paramref name="module"/>, checking names and shapes first.</summary>

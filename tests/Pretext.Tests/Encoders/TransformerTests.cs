@@ -1,5 +1,6 @@
 using Pretext.Core;
 using Pretext.Encoders;
+using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -118,6 +119,38 @@ public class TransformerTests
         using var b = bf16.forward(x);
         Assert.Equal(ScalarType.Float32, b.dtype);
         Assert.True(a.allclose(b, rtol: 0, atol: 0.1), $"max diff {a.sub(b).abs().max().item<float>()}");
+    }
+
+    [Fact]
+    public void CheckpointsFromBeforeTheSharedBlockStillLoadAndResume()
+    {
+        // Text blocks were once their own class with layers ln1, ln2, qkv, proj; they are now TransformerBlock
+        // (norm1, norm2, attn.qkv, attn.proj). A checkpoint with the old names must load into today's encoder.
+        using var enc = Make(dropout: 0);
+        string Old(string k) => System.Text.RegularExpressions.Regex.Replace(
+            k.Replace(".attn.qkv.", ".qkv.").Replace(".attn.proj.", ".proj."), @"\.norm([12])\.", ".ln$1.");
+        var model = enc.state_dict().ToDictionary(kv => "encoder." + (kv.Key.StartsWith("blocks.", StringComparison.Ordinal) ? Old(kv.Key) : kv.Key), kv => kv.Value);
+        Assert.Contains("encoder.blocks.0.ln1.weight", model.Keys);
+        Assert.Contains("encoder.blocks.1.qkv.weight", model.Keys);
+        using var moment = ones(16);
+        using var dir = new TempDirectory();
+        string path = dir.File("old.safetensors");
+        Checkpoint.Save(path, 5, "simcse", "{}", model, new Dictionary<string, Tensor> { ["decay/encoder.blocks.0.ln2.weight.exp_avg"] = moment });
+
+        using var ckpt = Checkpoint.Load(path);
+        Assert.Contains("encoder.blocks.0.norm1.weight", ckpt.Model.Keys);
+        Assert.Contains("encoder.blocks.1.attn.proj.bias", ckpt.Model.Keys);
+        Assert.Contains("decay/encoder.blocks.0.norm2.weight.exp_avg", ckpt.Optimizer.Keys);
+        Assert.Contains("encoder.tokens.weight", ckpt.Model.Keys);
+        manual_seed(99);
+        using var fresh = new TransformerEncoder(enc.Options);
+        ckpt.LoadInto(fresh, "encoder.");
+        enc.eval(); fresh.eval();
+        using var noGrad = no_grad();
+        using var ids = Ids([2, 7, 11, 5, 3], [4, 4, 9]);
+        using var a = enc.forward(ids);
+        using var b = fresh.forward(ids);
+        Assert.Equal(a.data<float>().ToArray(), b.data<float>().ToArray());
     }
 
     [Fact]
