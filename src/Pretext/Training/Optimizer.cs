@@ -64,6 +64,27 @@ public sealed class Optimizer : IDisposable
                 p.grad?.zero_();
     }
 
+    /// <summary>
+    /// Scales every gradient by one factor so that their joint L2 norm (all parameters as one vector) is at most
+    /// <paramref name="maxNorm"/>, as torch.nn.utils.clip_grad_norm_ does; gradients already within it are left alone.
+    /// </summary>
+    /// <returns>The joint norm before clipping.</returns>
+    public double ClipGradientNorm(double maxNorm)
+    {
+        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The gradient-norm limit must be positive.");
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var grads = groups.SelectMany(g => g.Parameters).Select(p => p.Parameter.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0) return 0;
+        double total = stack(grads.Select(g => g.to(ScalarType.Float32).square().sum()).ToArray()).sum().sqrt().item<float>();
+        if (total > maxNorm)
+        {
+            double scale = maxNorm / (total + 1e-6);
+            foreach (var g in grads) g.mul_(scale);
+        }
+        return total;
+    }
+
     /// <summary>One update with the scheduled learning rate <paramref name="lr"/> (scaled per group), for every group.</summary>
     public void Step(double lr) => Step(lr, lr);
 

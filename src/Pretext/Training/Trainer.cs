@@ -146,6 +146,7 @@ public sealed class Trainer
                     if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(step, lossValue, lastCheckpoint);
                     optimizer.ZeroGrad();
                     output.Loss.backward();
+                    if (options.GradientClipNorm > 0) optimizer.ClipGradientNorm(options.GradientClipNorm);
                     optimizer.Step(lr, Schedule.Undecayed(step));
                     using (no_grad())
                     {

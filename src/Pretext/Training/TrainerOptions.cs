@@ -16,6 +16,11 @@ public sealed record TrainerOptions
     /// <summary>Final learning rate as a fraction of the peak.</summary>
     public double FinalLrFraction { get; init; }
     public OptimizerOptions Optimizer { get; init; } = new();
+    /// <summary>
+    /// Clip the gradients' joint L2 norm to this before each update (0: no clipping). DINO's authors clip at 3.0;
+    /// it guards runs whose loss spikes early (high learning rates, sharp teacher targets).
+    /// </summary>
+    public double GradientClipNorm { get; init; }
     /// <summary>Seed of all randomness: initial weights, data order, augmentations.</summary>
     public int Seed { get; init; } = 42;
     /// <summary>Intra-op CPU threads (0: leave TorchSharp's default).</summary>
@@ -46,6 +51,7 @@ public sealed record TrainerOptions
         if (KeepCheckpoints < 1) throw new ArgumentException("Keep at least one checkpoint.");
         if (CheckpointEvery < 0) throw new ArgumentException("Checkpoint interval must be >= 0.");
         if (Threads < 0) throw new ArgumentException("Threads must be >= 0.");
+        if (!(GradientClipNorm >= 0)) throw new ArgumentException($"Gradient clip norm must be >= 0 (0 turns clipping off), got {GradientClipNorm}.");
         if (DiagnosticsEvery < 0) throw new ArgumentException("Diagnostics interval must be >= 0.");
     }
 }

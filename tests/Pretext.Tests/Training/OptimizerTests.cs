@@ -46,6 +46,23 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void GradientClippingScalesAllGradientsByOneFactorToTheLimit()
+    {
+        // Joint norm over w's grad (0.1..0.4) and b's grad (0.5, 0.5): sqrt(0.30 + 0.50) = sqrt(0.8).
+        var (w, b, groups) = Setup([1, 2, 3, 4], [0.1f, 0.2f, 0.3f, 0.4f]);
+        using var opt = new Optimizer(groups, new OptimizerOptions { Kind = OptimizerKind.Sgd, Momentum = 0 });
+        Assert.Equal(Math.Sqrt(0.8), opt.ClipGradientNorm(10), 5);
+        Assert.Equal(new[] { 0.1f, 0.2f, 0.3f, 0.4f }, w.grad!.data<float>().ToArray());   // within the limit: untouched
+
+        Assert.Equal(Math.Sqrt(0.8), opt.ClipGradientNorm(0.5), 5);
+        double scale = 0.5 / Math.Sqrt(0.8);
+        Assert.Equal(0.4 * scale, w.grad!.data<float>()[3], 5);
+        Assert.Equal(0.5 * scale, b.grad!.data<float>()[0], 5);
+        Assert.Equal(0.5, opt.ClipGradientNorm(10), 4);   // the joint norm is now the limit
+        Assert.Throws<ArgumentOutOfRangeException>(() => opt.ClipGradientNorm(0));
+    }
+
+    [Fact]
     public void LarsScalesByTrustRatio()
     {
         var (w, b, groups) = Setup([3, 0, 0, 4], [0.6f, 0, 0, 0.8f]);

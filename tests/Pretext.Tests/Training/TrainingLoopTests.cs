@@ -57,6 +57,25 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void GradientClippingChangesTheRunOnlyWhenTheLimitBinds()
+    {
+        using var data = TestData.Blobs(64);
+        using var dir = new TempDirectory();
+        double[] Run(string name, double clip)
+        {
+            var cfg = Tiny(steps: 4, checkpointEvery: 0);
+            Pretraining.Run(cfg with { Train = cfg.Train with { GradientClipNorm = clip } }, data, Path.Combine(dir.Path, name), resume: false);
+            return Losses(Path.Combine(dir.Path, name));
+        }
+        var plain = Run("plain", 0);
+        Assert.Equal(plain, Run("loose", 1e9));
+        var tight = Run("tight", 1e-4);
+        Assert.Equal(plain[0], tight[0]);          // the first loss comes before any update
+        Assert.NotEqual(plain[^1], tight[^1]);
+        Assert.Throws<ArgumentException>(() => (Tiny().Train with { GradientClipNorm = -1 }).Validate());
+    }
+
+    [Fact]
     public void KeepsOnlyLastKCheckpointsAndRefusesToOverwrite()
     {
         using var data = TestData.Blobs(64);
