@@ -225,10 +225,10 @@ internal static class MethodTable
         string begin = $"<!-- methods:{dataset} -->", end = $"<!-- /methods:{dataset} -->";
         var sb = new StringBuilder();
         sb.AppendLine(begin);
-        // The table's precision is its method rows' majority (bf16 on a CPU with native bf16, else fp32); rows measured
+        // The table's precision is its method rows' majority (this machine's while only baselines are in); rows measured
         // in another precision (redone on a different machine at the reference step count) are marked with a dagger.
         string tablePrecision = done.Values.Select(o => o["precision"]?.GetValue<string>()).OfType<string>()
-            .GroupBy(p => p).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? "BFloat16";
+            .GroupBy(p => p).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefault() ?? (NativeBf16.Feature is null ? "Float32" : "BFloat16");
         bool bf16 = tablePrecision == "BFloat16";
         bool Odd(JsonObject o) => o["precision"]?.GetValue<string>() is string p && p != tablePrecision;
         sb.AppendLine(FormattableString.Invariant($"Written by `bench/methods.sh` on {DateTime.UtcNow:yyyy-MM-dd}: {dataset}, quickstart encoder (ResNet 32-64-128-256, one block per stage, {(bf16 ? "bf16" : "fp32")} + channels-last), ") +
