@@ -12,7 +12,7 @@ namespace Pretext.Bench;
 
 /// <summary>
 /// Accuracy against pretraining time for one run: every step checkpoint the run kept is judged on the test
-/// split (kNN, and the linear probe with 100 % of the training labels, the method table's protocol), and put
+/// split (kNN, and linear probes with 100 % and 1 % of the training labels, the method table's protocol), and put
 /// against the pretraining time at that step, read from the run's metrics.csv. Writes &lt;run-dir&gt;/curve.csv
 /// and curve.png, prints one JSON line per checkpoint and says when the probe first reached --target.
 /// Checkpoints already in curve.csv are not judged again, so the curve can be extended while a run goes on.
@@ -22,7 +22,7 @@ namespace Pretext.Bench;
 /// </summary>
 internal static class CurveBench
 {
-    private static readonly string[] Columns = ["step", "epoch", "minutes", "knn", "linear_100"];
+    private static readonly string[] Columns = ["step", "epoch", "minutes", "knn", "linear_100", "linear_1"];
     // A checkpoint whose step metrics.csv lacks has minutes NaN, which plain JSON cannot carry.
     private static readonly JsonSerializerOptions JsonNaN = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
@@ -60,12 +60,17 @@ internal static class CurveBench
                 int classes = labels.Max() + 1;
                 double knn = Knn.Accuracy(tf, labels, sf, test.Labels!, classes);
                 double linear = LinearProbe.Evaluate(tf, labels, sf, test.Labels!, classes).Accuracy;
+                // 1 % of the labels (class-stratified, seed 0), as in the method table: how the few-label probe grows with pretraining.
+                var few = LabelSubsets.Stratified(labels, 0.01, 0);
+                var fewX = tf.index_select(0, tensor(few));
+                double linear1 = LinearProbe.Evaluate(fewX, few.Select(i => labels[i]).ToArray(), sf, test.Labels!, classes).Accuracy;
                 long stepsPerEpoch = Math.Max(1, train.Count / cfg.Train.BatchSize);
                 var row = new Dictionary<string, double>
                 {
                     ["step"] = step, ["epoch"] = Math.Round((double)step / stepsPerEpoch, 2),
                     ["minutes"] = Math.Round(minutesAt.TryGetValue(step, out var min) ? min : double.NaN, 2),
                     ["knn"] = Math.Round(100 * knn, 2), ["linear_100"] = Math.Round(100 * linear, 2),
+                    ["linear_1"] = Math.Round(100 * linear1, 2),
                 };
                 rows.Add(row);
                 Console.WriteLine(JsonSerializer.Serialize(row, JsonNaN));
@@ -83,6 +88,7 @@ internal static class CurveBench
         Plots.LinePlot(Path.Combine(runDir, "curve.png"), $"{method}: test accuracy against pretraining time", "pretraining minutes", "accuracy %",
             [("linear probe, 100 % labels", rows.Select(r => r["minutes"]).ToArray(), rows.Select(r => r["linear_100"]).ToArray()),
              ("kNN", rows.Select(r => r["minutes"]).ToArray(), rows.Select(r => r["knn"]).ToArray()),
+             ("linear probe, 1 % labels", rows.Select(r => r["minutes"]).ToArray(), rows.Select(r => Get(r, "linear_1")).ToArray()),
              ($"{target} %", [rows.Min(r => r["minutes"]), rows.Max(r => r["minutes"])], [target, target])]);
         if (a.Has("doc")) WriteSection(a.Get("doc", ""), method, runDir, rows, verdict);
         return 0;
@@ -104,10 +110,13 @@ internal static class CurveBench
         return result;
     }
 
+    /// <summary>A column of a curve row; NaN where a curve.csv from before the column existed lacks it.</summary>
+    private static double Get(IReadOnlyDictionary<string, double> row, string column) => row.TryGetValue(column, out var v) ? v : double.NaN;
+
     private static void WriteCsv(string path, List<IReadOnlyDictionary<string, double>> rows)
     {
         var sb = new StringBuilder(string.Join(',', Columns)).Append('\n');
-        foreach (var r in rows) sb.AppendJoin(',', Columns.Select(c => r[c].ToString("R", CultureInfo.InvariantCulture))).Append('\n');
+        foreach (var r in rows) sb.AppendJoin(',', Columns.Select(c => Get(r, c).ToString("R", CultureInfo.InvariantCulture))).Append('\n');
         AtomicWrite(path, sb.ToString());
     }
 
@@ -118,10 +127,10 @@ internal static class CurveBench
         sb.AppendLine(begin);
         sb.AppendLine(CultureInfo.InvariantCulture, $"Written by `Pretext.Bench curve --run-dir {runDir}` on {DateTime.UtcNow:yyyy-MM-dd}. {verdict}");
         sb.AppendLine();
-        sb.AppendLine("| step | epoch | pretraining minutes | kNN % | linear 100 % |");
-        sb.AppendLine("|---|---|---|---|---|");
+        sb.AppendLine("| step | epoch | pretraining minutes | kNN % | linear 100 % | linear 1 % |");
+        sb.AppendLine("|---|---|---|---|---|---|");
         foreach (var r in rows)
-            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r["step"]} | {r["epoch"]} | {r["minutes"]:F1} | {r["knn"]:F2} | {r["linear_100"]:F2} |");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"| {r["step"]} | {r["epoch"]} | {r["minutes"]:F1} | {r["knn"]:F2} | {r["linear_100"]:F2} | {Get(r, "linear_1"):F2} |");
         sb.Append(end);
         string text = File.Exists(doc) ? File.ReadAllText(doc) : "# Benchmarks\n";
         int b = text.IndexOf(begin, StringComparison.Ordinal), e = text.IndexOf(end, StringComparison.Ordinal);
