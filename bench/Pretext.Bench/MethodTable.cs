@@ -235,7 +235,7 @@ internal static class MethodTable
             FormattableString.Invariant($"{minutes:0.#} minutes of pretraining per method on {threads} threads (the step count is measured per method and recorded), each method's own preset. ") +
             "kNN: k = 200, cosine, T = 0.1; linear: logistic regression on frozen standardised features, 100 % and 1 % (600, class-stratified, seed 0) of the training labels; test split of 10,000.");
         sb.AppendLine();
-        sb.AppendLine("| row | family | kNN % | linear 100 % | linear 1 % | steps | epochs | pretrain s | samples/s | peak RSS MB | final loss | collapse std | command |");
+        sb.AppendLine("| row | family | kNN % | linear 100 % | linear 1 % | steps | epochs | pretrain wall s | samples/s | peak RSS MB | final loss | collapse std | command |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
         {
