@@ -14,7 +14,7 @@ public sealed record QuickstartOptions
     /// <summary>
     /// Pretraining time budget in minutes (null or 0: the whole recipe, 6 epochs). The recipe's 6 epochs take
     /// about 15 minutes on a 2-core CPU with native bf16; on slower machines the run is cut to what fits
-    /// (see <see cref="Pretraining.FitToBudget"/>). Ignored by --fast.
+    /// (see <see cref="Pretraining.FitToBudget"/>). --fast has its own (<see cref="Presets.FastPretrainMinutes"/>).
     /// </summary>
     public double? Minutes { get; init; } = DefaultMinutes;
 
@@ -50,7 +50,7 @@ public static class Quickstart
         }
         try
         {
-            if (!options.Fast) config = ApplyBudget(config, options, new UnlabelledView(train), observer);
+            config = ApplyBudget(config, options.Fast ? options with { Minutes = Presets.FastPretrainMinutes } : options, new UnlabelledView(train), observer);
             // Pretraining sees the images only; labels are used by evaluation alone.
             var pre = Pretraining.Run(config, new UnlabelledView(train), options.RunDirectory, options.Resume, observer, cancel);
             var (method, _, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
@@ -67,7 +67,7 @@ public static class Quickstart
         }
     }
 
-    /// <summary>The quickstart's time budget (<see cref="Pretraining.WithinBudget"/>); --fast has none.</summary>
+    /// <summary>The quickstart's time budget (<see cref="Pretraining.WithinBudget"/>).</summary>
     public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer) =>
         Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Minutes, observer);
 }
