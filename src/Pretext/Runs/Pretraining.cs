@@ -74,6 +74,9 @@ public static class Pretraining
         return (end - start) / measured;
     }
 
+    /// <summary>How to lengthen a run cut by a --minutes budget.</summary>
+    public const string LongerRunAdvice = "raise --minutes, or --minutes 0 for the whole recipe.";
+
     /// <summary>Fraction of a time budget <see cref="FitToBudget"/> keeps in hand for steps slower than the timed ones.</summary>
     public const double BudgetMargin = 0.05;
 
@@ -81,9 +84,10 @@ public static class Pretraining
     /// <paramref name="config"/> cut to what fits in <paramref name="minutes"/> of pretraining on this machine:
     /// its own step count when that fits (it is never lengthened), else as many steps as the timed step cost
     /// allows (at least 10), with the learning-rate schedule over exactly those steps. Returns the config and
-    /// one line saying what was chosen.
+    /// one line saying what was chosen; when the run is cut, the line ends with <paramref name="longerRun"/>, how
+    /// the user gets a longer run (default: the --minutes advice of `pretext pretrain` and `pretext quickstart`).
     /// </summary>
-    public static (RunConfig Config, string Decision) FitToBudget(RunConfig config, IDataset data, double minutes)
+    public static (RunConfig Config, string Decision) FitToBudget(RunConfig config, IDataset data, double minutes, string? longerRun = null)
     {
         if (!(minutes > 0)) throw new ArgumentOutOfRangeException(nameof(minutes), minutes, "The time budget must be a positive number of minutes.");
         long perEpoch = Math.Max(1, data.Count / config.Train.BatchSize);
@@ -96,7 +100,7 @@ public static class Pretraining
         if (planned * perStep <= minutes * 60 * (1 + BudgetMargin))
             return (config, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured, so the full {planned} steps ({(double)planned / perEpoch:0.#} epochs, about {planned * perStep / 60:F0} min) fit."));
         var cut = config with { Train = config.Train with { MaxSteps = fits, Epochs = (int)Math.Ceiling((double)fits / perEpoch) } };
-        return (cut, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured on this machine, so {fits} of the recipe's {planned} steps ({(double)fits / perEpoch:0.#} of {(double)planned / perEpoch:0.#} epochs). A longer run is usually more accurate: raise --minutes, or --minutes 0 for the whole recipe."));
+        return (cut, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured on this machine, so {fits} of the recipe's {planned} steps ({(double)fits / perEpoch:0.#} of {(double)planned / perEpoch:0.#} epochs). A longer run is usually more accurate: {longerRun ?? LongerRunAdvice}"));
     }
 
     /// <summary>
@@ -104,7 +108,7 @@ public static class Pretraining
     /// count its folder recorded (so the schedule, and every later loss, is the one it started with); a new run
     /// times a few steps and is cut to what fits (<see cref="FitToBudget"/>). No budget (null or 0): unchanged.
     /// </summary>
-    public static RunConfig WithinBudget(RunConfig config, IDataset data, string runDirectory, bool resume, double? minutes, IRunObserver observer)
+    public static RunConfig WithinBudget(RunConfig config, IDataset data, string runDirectory, bool resume, double? minutes, IRunObserver observer, string? longerRun = null)
     {
         string saved = Path.Combine(runDirectory, "config.json");
         if (resume && File.Exists(saved))
@@ -114,7 +118,7 @@ public static class Pretraining
         }
         if (minutes is not double m || m == 0) return config;
         observer.Message(string.Create(CultureInfo.InvariantCulture, $"Timing a few steps to fit pretraining into {m:0.#} minutes..."));
-        var (fitted, decision) = FitToBudget(config, data, m);
+        var (fitted, decision) = FitToBudget(config, data, m, longerRun);
         observer.Message(decision);
         return fitted;
     }

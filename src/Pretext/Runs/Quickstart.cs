@@ -50,7 +50,7 @@ public static class Quickstart
         }
         try
         {
-            config = ApplyBudget(config, options.Fast ? options with { Minutes = Presets.FastPretrainMinutes } : options, new UnlabelledView(train), observer);
+            config = ApplyBudget(config, options, new UnlabelledView(train), observer);
             // Pretraining sees the images only; labels are used by evaluation alone.
             var pre = Pretraining.Run(config, new UnlabelledView(train), options.RunDirectory, options.Resume, observer, cancel);
             var (method, _, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
@@ -69,7 +69,11 @@ public static class Quickstart
 
     /// <summary>The quickstart's time budget (<see cref="Pretraining.WithinBudget"/>).</summary>
     public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer) =>
-        Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Minutes, observer);
+        Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Fast ? Presets.FastPretrainMinutes : options.Minutes, observer,
+            options.Fast ? FastLongerRunAdvice : null);
+
+    /// <summary>--fast ignores --minutes, so its cut says how to get the real run instead.</summary>
+    public const string FastLongerRunAdvice = "--fast is a smoke test; drop --fast for the full quickstart (--minutes sets its budget).";
 }
 
 /// <summary>A dataset with its labels hidden, so pretraining provably never sees them.</summary>

@@ -34,6 +34,17 @@ public class TimeBudgetTests
     }
 
     [Fact]
+    public void A_cut_says_how_to_get_a_longer_run_and_the_fast_quickstart_does_not_point_at_minutes_it_ignores()
+    {
+        using var data = TestData.Blobs(64);
+        var (_, plain) = Pretraining.FitToBudget(Long(), data, minutes: 1e-6);
+        Assert.EndsWith(Pretraining.LongerRunAdvice, plain, StringComparison.Ordinal);
+        var (_, fast) = Pretraining.FitToBudget(Long(), data, minutes: 1e-6, Quickstart.FastLongerRunAdvice);
+        Assert.Contains("drop --fast", fast, StringComparison.Ordinal);
+        Assert.DoesNotContain("raise --minutes", fast, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Step_cost_is_measured_and_a_budget_must_be_positive()
     {
         using var data = TestData.Blobs(64);
