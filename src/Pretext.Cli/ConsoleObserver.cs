@@ -18,6 +18,9 @@ internal sealed class ConsoleObserver : IRunObserver
     private long total;
     private readonly Stopwatch sinceLine = new();
     private readonly Stopwatch stageClock = new();
+    // The first report of a stage: a resumed run starts at its checkpoint's step, not at 0, so the rate is taken from here.
+    private long originDone = -1;
+    private double originSeconds;
 
     public ConsoleObserver(ProgressContext? ctx) => this.ctx = ctx;
 
@@ -40,12 +43,14 @@ internal sealed class ConsoleObserver : IRunObserver
     {
         stage = name; this.total = Math.Max(1, total);
         stageClock.Restart(); sinceLine.Restart();
+        originDone = -1;
         if (ctx is not null) task = ctx.AddTask(Markup.Escape(name), maxValue: this.total);
         else Console.WriteLine($"[{Now}] {name} ...");
     }
 
     public void Report(long done, string? status = null)
     {
+        if (originDone < 0) { originDone = done; originSeconds = stageClock.Elapsed.TotalSeconds; }
         if (task is not null)
         {
             task.Value = Math.Min(done, total);
@@ -55,9 +60,21 @@ internal sealed class ConsoleObserver : IRunObserver
         {
             sinceLine.Restart();
             double frac = (double)done / total;
-            double eta = frac > 0 ? stageClock.Elapsed.TotalSeconds * (1 - frac) / frac : double.NaN;
+            double eta = Eta(done, total, originDone, originSeconds, stageClock.Elapsed.TotalSeconds);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{Now}]   {done}/{total} ({frac:P0}), ETA {eta:F0} s{(status is null ? "" : "  " + status)}"));
         }
+    }
+
+    /// <summary>
+    /// Seconds left at <paramref name="done"/> of <paramref name="total"/>, <paramref name="nowSeconds"/> into the stage: the rate
+    /// since the stage's first report (<paramref name="originDone"/> at <paramref name="originSeconds"/>), so a run resumed at step
+    /// 4,212 of 9,360 is not credited with 4,212 steps in its first seconds; before a second report, the rate since the stage began.
+    /// </summary>
+    internal static double Eta(long done, long total, long originDone, double originSeconds, double nowSeconds)
+    {
+        long left = Math.Max(0, total - done);
+        if (done > originDone && nowSeconds > originSeconds) return (nowSeconds - originSeconds) / (done - originDone) * left;
+        return done > 0 ? nowSeconds / done * left : double.NaN;
     }
 
     public void EndStage(string? summary = null)
