@@ -28,7 +28,7 @@ public static class PretextCli
 
     private static Command QuickstartCommand()
     {
-        var fast = new Option<bool>("--fast") { Description = "Smoke run: 12,800 images, 2 epochs, short baselines (a few minutes)." };
+        var fast = new Option<bool>("--fast") { Description = FormattableString.Invariant($"Smoke run: {Presets.FastTrainSamples:N0} images, up to 2 epochs cut to {Presets.FastPretrainMinutes:0.#} minute(s) of pretraining on slower machines (--minutes is ignored), short baselines; under 5 minutes.") };
         var runDir = new Option<string>("--run-dir") { Description = "Run folder for config, metrics, checkpoints, plots and report.", DefaultValueFactory = _ => Path.Combine("runs", "quickstart") };
         var dataset = new Option<string>("--dataset") { Description = "fashion-mnist or mnist.", DefaultValueFactory = _ => "fashion-mnist" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint." };

@@ -68,9 +68,11 @@ public static class Quickstart
     }
 
     /// <summary>The quickstart's time budget (<see cref="Pretraining.WithinBudget"/>).</summary>
-    public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer) =>
-        Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Fast ? Presets.FastPretrainMinutes : options.Minutes, observer,
-            options.Fast ? FastLongerRunAdvice : null);
+    public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer)
+    {
+        if (options.Fast) return Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, Presets.FastPretrainMinutes, observer, FastLongerRunAdvice);
+        return Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Minutes, observer);
+    }
 
     /// <summary>--fast ignores --minutes, so its cut says how to get the real run instead.</summary>
     public const string FastLongerRunAdvice = "--fast is a smoke test; drop --fast for the full quickstart (--minutes sets its budget).";
