@@ -2,12 +2,13 @@ using System.Diagnostics;
 using System.Globalization;
 using Pretext.Runs;
 using Spectre.Console;
+using Spectre.Console.Rendering;
 
 namespace Pretext.Cli;
 
 /// <summary>
 /// Renders library progress. On an interactive terminal: a Spectre.Console progress bar per stage with
-/// percentage, status (loss, samples/s) and ETA. Otherwise (CI, pipes, log files): one plain line per
+/// percentage, status (loss, samples/s) and ETA (our own, see <see cref="Eta"/>). Otherwise (CI, pipes, log files): one plain line per
 /// stage start and end, plus a progress line at most every 15 seconds.
 /// </summary>
 internal sealed class ConsoleObserver : IRunObserver
@@ -34,7 +35,7 @@ internal sealed class ConsoleObserver : IRunObserver
         AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new EtaColumn(), new SpinnerColumn())
             .Start(c => { result = work(new ConsoleObserver(c)); });
         return result;
     }
@@ -44,7 +45,11 @@ internal sealed class ConsoleObserver : IRunObserver
         stage = name; this.total = Math.Max(1, total);
         stageClock.Restart(); sinceLine.Restart();
         originDone = -1;
-        if (ctx is not null) task = ctx.AddTask(Markup.Escape(name), maxValue: this.total);
+        if (ctx is not null)
+        {
+            task = ctx.AddTask(Markup.Escape(name), maxValue: this.total);
+            task.State.Update<double>(EtaColumn.Key, _ => double.NaN);
+        }
         else Console.WriteLine($"[{Now}] {name} ...");
     }
 
@@ -54,6 +59,7 @@ internal sealed class ConsoleObserver : IRunObserver
         if (task is not null)
         {
             task.Value = Math.Min(done, total);
+            task.State.Update<double>(EtaColumn.Key, _ => Eta(done, total, originDone, originSeconds, stageClock.Elapsed.TotalSeconds));
             if (status is not null) task.Description = Markup.Escape($"{stage}  {status}");
         }
         else if (sinceLine.Elapsed.TotalSeconds >= 15)
@@ -95,6 +101,32 @@ internal sealed class ConsoleObserver : IRunObserver
     {
         if (ctx is not null) AnsiConsole.WriteLine(text); // renders above the live bars
         else Console.WriteLine(text);
+    }
+
+    /// <summary>
+    /// Remaining time from the observer's rate since the stage's first report. Spectre's own RemainingTimeColumn takes its
+    /// speed from the task's value changes, so a resumed run's first jump (0 to the checkpoint's step) reads as thousands of
+    /// steps in a second.
+    /// </summary>
+    internal sealed class EtaColumn : ProgressColumn
+    {
+        public const string Key = "pretext.eta";
+        protected override bool NoWrap => true;
+
+        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime)
+        {
+            if (task.IsFinished) return new Spectre.Console.Text("0:00:00", new Style(Color.Blue));
+            double eta = task.State.Get<double>(Key);
+            return new Spectre.Console.Text(FormatEta(eta), new Style(Color.Blue));
+        }
+    }
+
+    /// <summary>h:mm:ss, or "-:--:--" while the rate is unknown.</summary>
+    internal static string FormatEta(double seconds)
+    {
+        if (double.IsNaN(seconds) || double.IsInfinity(seconds) || seconds < 0) return "-:--:--";
+        var t = TimeSpan.FromSeconds(Math.Round(seconds));
+        return string.Create(CultureInfo.InvariantCulture, $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}");
     }
 
     private static string Now => DateTime.Now.ToString("HH:mm:ss", CultureInfo.InvariantCulture);

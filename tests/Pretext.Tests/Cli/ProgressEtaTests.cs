@@ -1,4 +1,5 @@
 using Pretext.Cli;
+using Spectre.Console;
 
 namespace Pretext.Tests.Cli;
 
@@ -19,5 +20,26 @@ public class ProgressEtaTests
         Assert.Equal(45.0, ConsoleObserver.Eta(done: 10, total: 100, originDone: 10, originSeconds: 5, nowSeconds: 5), 6);
         Assert.True(double.IsNaN(ConsoleObserver.Eta(done: 0, total: 100, originDone: 0, originSeconds: 0, nowSeconds: 3)));
         Assert.Equal(0, ConsoleObserver.Eta(done: 100, total: 100, originDone: 1, originSeconds: 1, nowSeconds: 50));
+    }
+
+    [Fact]
+    public void The_interactive_bar_shows_the_observers_eta_not_a_speed_from_the_resume_jump()
+    {
+        // A resumed bar jumps from 0 to the checkpoint's step at once; the column shows the observer's ETA instead.
+        var task = new ProgressTask(1, "pretrain", maxValue: 9360);
+        task.Value = 4212;
+        task.State.Update<double>(ConsoleObserver.EtaColumn.Key, _ => 5000);
+        Assert.Equal("1:23:20", Render(task));
+        task.State.Update<double>(ConsoleObserver.EtaColumn.Key, _ => double.NaN);
+        Assert.Equal("-:--:--", Render(task));
+        Assert.Equal("26:00:00", ConsoleObserver.FormatEta(26 * 3600));
+    }
+
+    private static string Render(ProgressTask task)
+    {
+        var writer = new StringWriter();
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Out = new AnsiConsoleOutput(writer) });
+        console.Write(new ConsoleObserver.EtaColumn().Render(new Spectre.Console.Rendering.RenderOptions(console.Profile.Capabilities, new Size(80, 1)), task, TimeSpan.Zero));
+        return writer.ToString().Trim();
     }
 }
