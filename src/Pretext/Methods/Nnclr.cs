@@ -33,6 +33,13 @@ public sealed record NnclrOptions
     /// images, and one filled over many steps holds projections of an older encoder.
     /// </summary>
     public int SupportSetSize { get; init; } = 4096;
+    /// <summary>
+    /// Fraction of the run (0 to 1) during which a view's positive is its own projection rather than its nearest
+    /// neighbour in the support set, while the support set fills as usual. 0 (the paper: neighbours from the first
+    /// step). Early in a short run the embedding is poor and the neighbours are often of another class; this
+    /// option starts with SimCLR's cleaner positives and switches once the support set holds better projections.
+    /// </summary>
+    public double OwnPositiveFraction { get; init; }
 }
 
 /// <summary>
@@ -62,6 +69,8 @@ public sealed class Nnclr : nn.Module, ISslMethod
         // Starts empty: nearest neighbours among random vectors would be meaningless positives.
         supportSet = new FeatureQueue(options.SupportSetSize, options.ProjectionDim, QueueStart.Empty, "methods.nnclr.supportSetSize");
         loss = new InfoNceLoss(options.Temperature);
+        if (!(options.OwnPositiveFraction is >= 0 and <= 1))
+            throw new ArgumentException($"methods.nnclr.ownPositiveFraction must be between 0 and 1, got {options.OwnPositiveFraction}.");
         Options = options;
         RegisterComponents();
     }
@@ -89,7 +98,8 @@ public sealed class Nnclr : nn.Module, ISslMethod
         {
             var u1 = nn.functional.normalize(z1.detach(), dim: 1);
             var u2 = nn.functional.normalize(z2.detach(), dim: 1);
-            var support = supportSet.Contents();
+            // Before the switch the support set is left out, which makes each view its own neighbour.
+            var support = progress.Fraction < Options.OwnPositiveFraction ? u1.narrow(0, 0, 0) : supportSet.Contents();
             nn1 = NearestNeighbours(u1, support);
             nn2 = NearestNeighbours(u2, support);
             pending = u1;

@@ -106,13 +106,17 @@ public class SiameseMethodTests
     }
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void NnclrLossMatchesReferenceAndFillsTheSupportSet(bool prefilled)
+    [InlineData(true, 0.0, 0)]
+    [InlineData(false, 0.0, 0)]
+    [InlineData(true, 0.3, 2)]
+    [InlineData(true, 0.3, 3)]
+    public void NnclrLossMatchesReferenceAndFillsTheSupportSet(bool prefilled, double ownPositiveFraction, long step)
     {
         manual_seed(4);
         const double tau = 0.1;
-        using var m = new Nnclr(Enc(), new NnclrOptions { ProjectionHiddenDim = 32, ProjectionDim = 8, PredictionHiddenDim = 16, Temperature = tau, SupportSetSize = 32 });
+        // Steps 0-2 of 10 lie inside the first 30 % of the run, where the positive is the view's own projection; from step 3 it is the neighbour.
+        bool ownPositives = step < ownPositiveFraction * 10;
+        using var m = new Nnclr(Enc(), new NnclrOptions { ProjectionHiddenDim = 32, ProjectionDim = 8, PredictionHiddenDim = 16, Temperature = tau, SupportSetSize = 32, OwnPositiveFraction = ownPositiveFraction });
         m.train();
         if (prefilled)
         {
@@ -126,7 +130,7 @@ public class SiameseMethodTests
         float[][] Z(Tensor x) { using var h = enc.forward(x); return Out(proj, h); }
         float[][] P(Tensor x) { using var h = enc.forward(x); using var z = proj.forward(h); return Out(pred, z); }
         // The neighbour is the support row of largest cosine similarity; an empty support set gives the projection itself.
-        float[][] Nn(float[][] z) => z.Select(zi => support.Length == 0
+        float[][] Nn(float[][] z) => z.Select(zi => support.Length == 0 || ownPositives
             ? Reference.Unit(zi).Select(x => (float)x).ToArray()
             : support.MaxBy(s => Reference.Cos(zi, s))!).ToArray();
         var z1 = Z(v[0]); var z2 = Z(v[1]);
@@ -134,11 +138,11 @@ public class SiameseMethodTests
 
         using (var scope = NewDisposeScope())
         {
-            var o = m.ComputeLoss(new Batch(v, []), new TrainingProgress(0, 10));
+            var o = m.ComputeLoss(new Batch(v, []), new TrainingProgress(step, 10));
             Assert.Equal(expected, o.Loss.item<float>(), 4);
-            using (no_grad()) m.AfterOptimizerStep(new TrainingProgress(0, 10));
+            using (no_grad()) m.AfterOptimizerStep(new TrainingProgress(step, 10));
         }
-        // View 1's normalised projections were appended.
+        // View 1's normalised projections were appended (also while the own positives are used).
         Assert.Equal(support.Length + 6, m.SupportSet.Count);
         using var after = m.SupportSet.Contents();
         var added = Reference.Rows(after).Skip(support.Length).ToArray();
@@ -278,5 +282,15 @@ public class SiameseMethodTests
         Assert.Equal(cfg.Methods, back.Methods);
         var e = Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(cfg, ["methods.nnclr.queueSize=5"]));
         Assert.Contains("SupportSetSize", e.Message);
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(1.5)]
+    [InlineData(double.NaN)]
+    public void NnclrRejectsAnOwnPositiveFractionOutsideZeroToOne(double fraction)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Nnclr(Enc(), new NnclrOptions { OwnPositiveFraction = fraction }));
+        Assert.Contains("methods.nnclr.ownPositiveFraction", e.Message);
     }
 }
