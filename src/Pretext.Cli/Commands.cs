@@ -164,10 +164,13 @@ internal static class Commands
                 var r = ConsoleObserver.Run(o =>
                 {
                     var data = new UnlabelledView(train);
+                    if (p.GetValue(resume) && Pretraining.ResumeLengthNotice(p.GetValue(runDir)!, p.GetValue(epochs), p.GetValue(maxSteps)) is string notice) o.Message(notice);
                     var run = Pretraining.WithinBudget(cfg, data, p.GetValue(runDir)!, p.GetValue(resume), p.GetValue(minutes), o);
                     return Pretraining.Run(run, data, p.GetValue(runDir)!, p.GetValue(resume), o);
                 });
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done: {r.Steps} steps, {r.SamplesPerSecond:F0} samples/s, final loss {r.FinalLoss:F4}. Checkpoint: {r.FinalCheckpoint}"));
+                Console.WriteLine(double.IsFinite(r.FinalLoss)
+                    ? string.Create(CultureInfo.InvariantCulture, $"Done: {r.Steps} steps, {r.SamplesPerSecond:F0} samples/s, final loss {r.FinalLoss:F4}. Checkpoint: {r.FinalCheckpoint}")
+                    : $"Done: {r.Steps} steps (none trained now). Checkpoint: {r.FinalCheckpoint}");
             }
             return 0;
         }));

@@ -123,6 +123,25 @@ public static class Pretraining
         return fitted;
     }
 
+    /// <summary>
+    /// What to tell a user who passes a length (<paramref name="epochs"/>, <paramref name="maxSteps"/>; null where not given) with
+    /// --resume that differs from the run's recorded one, which --resume keeps; null when nothing was given, it matches, or
+    /// there is no recorded run. A longer run cannot continue this one exactly: its cosine schedule would differ from step 0.
+    /// </summary>
+    public static string? ResumeLengthNotice(string runDirectory, int? epochs, long? maxSteps)
+    {
+        string saved = Path.Combine(runDirectory, "config.json");
+        if ((epochs is null && maxSteps is null) || !File.Exists(saved)) return null;
+        var before = RunConfig.FromJson(File.ReadAllText(saved), saved).Train;
+        var given = new List<string>();
+        if (epochs is int e && e != before.Epochs) given.Add($"--epochs {e}");
+        if (maxSteps is long m && m != before.MaxSteps) given.Add($"--max-steps {m}");
+        if (given.Count == 0) return null;
+        string recorded = before.MaxSteps > 0 ? $"{before.Epochs} epochs, at most {before.MaxSteps} steps" : $"{before.Epochs} epochs";
+        return $"--resume keeps the run's recorded length ({recorded}), so {string.Join(" and ", given)} is ignored: its learning-rate schedule " +
+               "was laid out for that length. For a longer run, start a new --run-dir.";
+    }
+
     public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
@@ -194,6 +213,8 @@ public static class Pretraining
         double seconds = clock.Elapsed.TotalSeconds;
         long stepsDone = trainer.TotalSteps - startStep;
         observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{stepsDone} steps in {seconds:F0} s"));
+        if (stepsDone == 0)
+            observer.Message($"Nothing to train: the run in '{runDirectory}' had already finished its {trainer.TotalSteps} steps. Its checkpoint is {folder.Latest}.");
         CollapseVerdict? verdict = null;
         if (every > 0 && stepsDone > 0)
         {

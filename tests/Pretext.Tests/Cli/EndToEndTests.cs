@@ -53,6 +53,16 @@ public class EndToEndTests
         var (c3, o3, e3) = Run(["pretrain", .. common, "--max-steps", "4", "--resume"]);
         Assert.True(c3 == 0, o3 + e3);
         Assert.Contains("Resuming", o3);
+        // The run had finished: it says so rather than printing a NaN loss and 0 samples/s.
+        Assert.Contains("Nothing to train", o3);
+        Assert.Contains("Done: 4 steps (none trained now)", o3);
+        Assert.DoesNotContain("NaN", o3);
+        // A longer length given with --resume is ignored, and the user is told why and what to do instead.
+        var (c3b, o3b, e3b) = Run(["pretrain", .. common, "--max-steps", "8", "--resume"]);
+        Assert.True(c3b == 0, o3b + e3b);
+        Assert.Contains("--max-steps 8 is ignored", o3b);
+        Assert.Contains("new --run-dir", o3b);
+        Assert.Contains("Done: 4 steps", o3b);
 
         var ckpt = Path.Combine(run, "checkpoints", "step-00000004.safetensors");
         Assert.True(File.Exists(ckpt));
