@@ -32,10 +32,11 @@ internal sealed class ConsoleObserver : IRunObserver
     {
         if (!Interactive) return work(new ConsoleObserver(null));
         T result = default!;
+        var (barWidth, _) = Layout(AnsiConsole.Profile.Width);
         AnsiConsole.Progress()
             .AutoClear(false)
             .HideCompleted(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new EtaColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = barWidth }, new PercentageColumn(), new ElapsedTimeColumn(), new EtaColumn(), new SpinnerColumn())
             .Start(c => { result = work(new ConsoleObserver(c)); });
         return result;
     }
@@ -60,7 +61,7 @@ internal sealed class ConsoleObserver : IRunObserver
         {
             task.Value = Math.Min(done, total);
             task.State.Update<double>(EtaColumn.Key, _ => Eta(done, total, originDone, originSeconds, stageClock.Elapsed.TotalSeconds));
-            if (status is not null) task.Description = Markup.Escape($"{stage}  {status}");
+            if (status is not null) task.Description = Markup.Escape(Fit(stage, status, Layout(AnsiConsole.Profile.Width).Description));
         }
         else if (sinceLine.Elapsed.TotalSeconds >= 15)
         {
@@ -119,6 +120,30 @@ internal sealed class ConsoleObserver : IRunObserver
             double eta = task.State.Get<double>(Key);
             return new Spectre.Console.Text(FormatEta(eta), new Style(Color.Blue));
         }
+    }
+
+    /// <summary>
+    /// Widths of the bar and of the description on a terminal <paramref name="width"/> columns wide. Percentage, elapsed
+    /// time, ETA, spinner and the gaps take 26 columns; a description longer than its share makes Spectre drop the
+    /// whole row to an ellipsis, which on an 80-column terminal hid the bar and the loss.
+    /// </summary>
+    internal static (int Bar, int Description) Layout(int width)
+    {
+        int bar = Math.Clamp(width / 6, 10, 40);
+        return (bar, Math.Max(20, width - 26 - bar));
+    }
+
+    /// <summary>
+    /// "stage  status" in at most <paramref name="max"/> characters: whole when it fits; else the stage cut short with an
+    /// ellipsis so that the status (loss, samples/s) stays whole; else the status cut short.
+    /// </summary>
+    internal static string Fit(string stage, string status, int max)
+    {
+        string full = $"{stage}  {status}";
+        if (full.Length <= max) return full;
+        int room = max - status.Length - 2;
+        if (room >= 8) return $"{stage[..(room - 1)]}…  {status}";
+        return status.Length <= max ? status : status[..(max - 1)] + "…";
     }
 
     /// <summary>h:mm:ss, or "-:--:--" while the rate is unknown.</summary>

@@ -42,4 +42,25 @@ public class ProgressEtaTests
         console.Write(new ConsoleObserver.EtaColumn().Render(new Spectre.Console.Rendering.RenderOptions(console.Profile.Capabilities, new Size(80, 1)), task, TimeSpan.Zero));
         return writer.ToString().Trim();
     }
+
+    [Fact]
+    public void The_bar_description_fits_a_narrow_terminal_keeping_the_status_whole()
+    {
+        const string stage = "Pretraining simclr on fashion-mnist/train";
+        const string status = "loss 2.8866  915 samples/s  collapse 0.91";
+        Assert.Equal($"{stage}  {status}", ConsoleObserver.Fit(stage, status, 200));
+        // 80 columns: the status whole, the stage left out.
+        var (bar, room) = ConsoleObserver.Layout(80);
+        Assert.True(bar + room + 26 <= 80, $"bar {bar} + description {room} + 26 fixed columns exceed 80");
+        Assert.Equal(status, ConsoleObserver.Fit(stage, status, room));
+        // 100 columns: the stage cut short, the status whole.
+        (_, room) = ConsoleObserver.Layout(100);
+        string fitted = ConsoleObserver.Fit(stage, status, room);
+        Assert.True(fitted.Length <= room, fitted);
+        Assert.EndsWith("  " + status, fitted);
+        Assert.StartsWith("Pretraining", fitted);
+        Assert.Contains("…", fitted);
+        // Narrower still: the status alone, cut short.
+        Assert.Equal(status[..19] + "…", ConsoleObserver.Fit(stage, status, 20));
+    }
 }
