@@ -48,7 +48,7 @@ internal sealed class ConsoleObserver : IRunObserver
         originDone = -1;
         if (ctx is not null)
         {
-            task = ctx.AddTask(Markup.Escape(name), maxValue: this.total);
+            task = ctx.AddTask(Markup.Escape(Cut(name, Layout(AnsiConsole.Profile.Width).Description)), maxValue: this.total);
             task.State.Update<double>(EtaColumn.Key, _ => double.NaN);
         }
         else Console.WriteLine($"[{Now}] {name} ...");
@@ -89,8 +89,13 @@ internal sealed class ConsoleObserver : IRunObserver
         if (task is not null)
         {
             // The finished bar stays on screen; the summary goes into its description.
+            // When the summary does not fit beside the bar, it goes on its own line above the bars rather than be cut.
             task.Value = total;
-            task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{stage}: done in {stageClock.Elapsed.TotalSeconds:F0} s{(summary is null ? "" : ", " + summary)}"));
+            string done = string.Create(CultureInfo.InvariantCulture, $"done in {stageClock.Elapsed.TotalSeconds:F0} s");
+            string full = $"{stage}: {done}{(summary is null ? "" : ", " + summary)}";
+            int room = Layout(AnsiConsole.Profile.Width).Description;
+            if (full.Length > room) AnsiConsole.WriteLine(full);
+            task.Description = Markup.Escape(full.Length <= room ? full : Fit(stage + ":", done, room));
             task.StopTask();
             task = null;
             return;
@@ -143,8 +148,11 @@ internal sealed class ConsoleObserver : IRunObserver
         if (full.Length <= max) return full;
         int room = max - status.Length - 2;
         if (room >= 8) return $"{stage[..(room - 1)]}…  {status}";
-        return status.Length <= max ? status : status[..(max - 1)] + "…";
+        return Cut(status, max);
     }
+
+    /// <summary><paramref name="text"/> in at most <paramref name="max"/> characters, cut short with an ellipsis.</summary>
+    internal static string Cut(string text, int max) => text.Length <= max ? text : text[..Math.Max(0, max - 1)] + "…";
 
     /// <summary>h:mm:ss, or "-:--:--" while the rate is unknown.</summary>
     internal static string FormatEta(double seconds)

@@ -63,4 +63,13 @@ public class ProgressEtaTests
         // Narrower still: the status alone, cut short.
         Assert.Equal(status[..19] + "…", ConsoleObserver.Fit(stage, status, 20));
     }
+
+    [Fact]
+    public void A_stage_name_longer_than_its_room_is_cut_with_an_ellipsis()
+    {
+        Assert.Equal("short", ConsoleObserver.Cut("short", 20));
+        string cut = ConsoleObserver.Cut("Extracting features of fashion-mnist/test", 20);
+        Assert.Equal(20, cut.Length);
+        Assert.Equal("Extracting features…", cut);
+    }
 }
