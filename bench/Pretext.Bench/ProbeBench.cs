@@ -16,6 +16,7 @@ namespace Pretext.Bench;
 ///   dotnet run -c Release --project bench/Pretext.Bench -- probe --checkpoint runs/x/checkpoints/step-00000300.safetensors [--threads 2]
 ///       [--selection-samples 0,10000] (each probe once per value of LinearProbeOptions.SelectionSamples; default the run's)
 ///       [--fractions 1,0.1,0.01] (label fractions of the probes; default the run's)
+///       [--iterations 300,1000] (each probe once per value of LinearProbeOptions.Iterations, to see whether the fit has converged)
 /// </summary>
 internal static class ProbeBench
 {
@@ -37,11 +38,13 @@ internal static class ProbeBench
         // --selection-samples 0,10000 judges every probe once per value (0 = choose the penalty on all labels).
         var selections = a.Has("selection-samples") ? BenchArgs.Ints(a.Get("selection-samples", "")) : [ev.Probe.SelectionSamples];
 
-        void Emit(string stage, double seconds, double? accuracy, int? labelled = null, double? weightDecay = null, int? selectionSamples = null) =>
+        var iterationCounts = a.Has("iterations") ? BenchArgs.Ints(a.Get("iterations", "")) : [ev.Probe.Iterations];
+
+        void Emit(string stage, double seconds, double? accuracy, int? labelled = null, double? weightDecay = null, int? selectionSamples = null, int? iterations = null) =>
             Console.WriteLine(JsonSerializer.Serialize(new
             {
                 bench = "probe", stage, seconds = Math.Round(seconds, 2), accuracy = accuracy is null ? (double?)null : Math.Round(100 * accuracy.Value, 2),
-                labelled, weight_decay = weightDecay, selection_samples = selectionSamples, threads,
+                labelled, weight_decay = weightDecay, selection_samples = selectionSamples, iterations, threads,
             }));
 
         var clock = Stopwatch.StartNew();
@@ -63,10 +66,11 @@ internal static class ProbeBench
             using var x = trainF.index_select(0, ix);
             var y = idx.Select(i => trainY[i]).ToArray();
             foreach (var selection in selections)
+            foreach (var iterations in iterationCounts)
             {
                 clock.Restart();
-                var r = LinearProbe.Evaluate(x, y, testF, testY, classes, ev.Probe with { SelectionSamples = selection });
-                Emit($"linear_{RunReport.Key(f)}", clock.Elapsed.TotalSeconds, r.Accuracy, idx.Length, r.ChosenWeightDecay, selection);
+                var r = LinearProbe.Evaluate(x, y, testF, testY, classes, ev.Probe with { SelectionSamples = selection, Iterations = iterations });
+                Emit($"linear_{RunReport.Key(f)}", clock.Elapsed.TotalSeconds, r.Accuracy, idx.Length, r.ChosenWeightDecay, selection, iterations);
             }
         }
         return 0;

@@ -88,7 +88,7 @@ internal static class Commands
         var channels = new Option<int?>("--channels") { Description = "1 (grey) or 3 (RGB) (preset: 1)." };
         var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (preset: 100)." };
         var keep = new Option<int?>("--keep-checkpoints") { Description = "Step checkpoints to keep (preset: 3)." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
