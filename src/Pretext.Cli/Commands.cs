@@ -168,6 +168,7 @@ internal static class Commands
                     var run = Pretraining.WithinBudget(cfg, data, p.GetValue(runDir)!, p.GetValue(resume), p.GetValue(minutes), o);
                     return Pretraining.Run(run, data, p.GetValue(runDir)!, p.GetValue(resume), o);
                 });
+                // No loss means no step ran now (a non-finite loss during training stops the run with an error instead).
                 Console.WriteLine(double.IsFinite(r.FinalLoss)
                     ? string.Create(CultureInfo.InvariantCulture, $"Done: {r.Steps} steps, {r.SamplesPerSecond:F0} samples/s, final loss {r.FinalLoss:F4}. Checkpoint: {r.FinalCheckpoint}")
                     : $"Done: {r.Steps} steps (none trained now). Checkpoint: {r.FinalCheckpoint}");

@@ -110,12 +110,8 @@ public static class Pretraining
     /// </summary>
     public static RunConfig WithinBudget(RunConfig config, IDataset data, string runDirectory, bool resume, double? minutes, IRunObserver observer, string? longerRun = null)
     {
-        string saved = Path.Combine(runDirectory, "config.json");
-        if (resume && File.Exists(saved))
-        {
-            var before = RunConfig.FromJson(File.ReadAllText(saved), saved);
+        if (resume && Recorded(runDirectory) is RunConfig before)
             return config with { Train = config.Train with { MaxSteps = before.Train.MaxSteps, Epochs = before.Train.Epochs } };
-        }
         if (minutes is not double m || m == 0) return config;
         observer.Message(string.Create(CultureInfo.InvariantCulture, $"Timing a few steps to fit pretraining into {m:0.#} minutes..."));
         var (fitted, decision) = FitToBudget(config, data, m, longerRun);
@@ -130,9 +126,7 @@ public static class Pretraining
     /// </summary>
     public static string? ResumeLengthNotice(string runDirectory, int? epochs, long? maxSteps)
     {
-        string saved = Path.Combine(runDirectory, "config.json");
-        if ((epochs is null && maxSteps is null) || !File.Exists(saved)) return null;
-        var before = RunConfig.FromJson(File.ReadAllText(saved), saved).Train;
+        if ((epochs is null && maxSteps is null) || Recorded(runDirectory)?.Train is not TrainerOptions before) return null;
         var given = new List<string>();
         if (epochs is int e && e != before.Epochs) given.Add($"--epochs {e}");
         if (maxSteps is long m && m != before.MaxSteps) given.Add($"--max-steps {m}");
@@ -140,6 +134,13 @@ public static class Pretraining
         string recorded = before.MaxSteps > 0 ? $"{before.Epochs} epochs, at most {before.MaxSteps} steps" : $"{before.Epochs} epochs";
         return $"--resume keeps the run's recorded length ({recorded}), so {string.Join(" and ", given)} is ignored: its learning-rate schedule " +
                "was laid out for that length. For a longer run, start a new --run-dir.";
+    }
+
+    /// <summary>The config.json a run in <paramref name="runDirectory"/> recorded; null when there is none yet.</summary>
+    private static RunConfig? Recorded(string runDirectory)
+    {
+        string saved = Path.Combine(runDirectory, "config.json");
+        return File.Exists(saved) ? RunConfig.FromJson(File.ReadAllText(saved), saved) : null;
     }
 
     public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
