@@ -32,10 +32,12 @@ public static class Plots
     /// Points with a non-finite coordinate (NaN from a missing metric, or a diverged loss) are skipped.
     /// A list rather than <c>params</c>, because C# allows no optional parameter after <c>params</c>.</param>
     /// <param name="logY">Logarithmic y axis (base 10); points with y &lt;= 0 are then skipped.</param>
+    /// <param name="legendOutside">Legend to the right of the axes instead of in the upper-right corner, for plots
+    /// whose lines fill every corner (several curves across the whole range).</param>
     /// <exception cref="ArgumentException">No series, a series whose x and y lengths differ, or
     /// no drawable point at all.</exception>
     public static void LinePlot(string path, string title, string xLabel, string yLabel,
-        IReadOnlyList<(string Name, double[] X, double[] Y)> series, bool logY = false)
+        IReadOnlyList<(string Name, double[] X, double[] Y)> series, bool logY = false, bool legendOutside = false)
     {
         ArgumentNullException.ThrowIfNull(series);
         if (series.Count == 0) throw new ArgumentException($"No series given for '{path}'.", nameof(series));
@@ -76,7 +78,11 @@ public static class Plots
                 $"Nothing to draw in '{path}': every point is non-finite{(logY ? " or not positive (log scale)" : "")}.", nameof(series));
 
         if (logY) ApplyLogTicks(plot, plot.Axes.Left, minY, maxY);
-        if (anyName) plot.ShowLegend(Alignment.UpperRight);
+        if (anyName)
+        {
+            if (legendOutside) plot.ShowLegend(Edge.Right);
+            else plot.ShowLegend(Alignment.UpperRight);
+        }
         Save(plot, path);
     }
 

@@ -21,6 +21,18 @@ public class PlotsTests
     }
 
     [Fact]
+    public void LinePlotCanPutTheLegendBesideTheAxes()
+    {
+        using var dir = new TempDirectory();
+        string inside = dir.File("inside.png"), outside = dir.File("outside.png");
+        Plots.LinePlot(inside, "Curve", "minutes", "accuracy %", [Curve("probe", 6), Curve("kNN", 6)]);
+        Plots.LinePlot(outside, "Curve", "minutes", "accuracy %", [Curve("probe", 6), Curve("kNN", 6)], legendOutside: true);
+        PngAssert.IsPng(outside, Plots.Width, Plots.Height);
+        // Same size, but the axes shrink to make room for the legend, so the pictures differ.
+        Assert.NotEqual(File.ReadAllBytes(inside), File.ReadAllBytes(outside));
+    }
+
+    [Fact]
     public void LogLinePlotSkipsNonPositiveAndNonFinitePoints()
     {
         using var dir = new TempDirectory();
