@@ -35,11 +35,12 @@ public sealed record NnclrOptions
     public int SupportSetSize { get; init; } = 4096;
     /// <summary>
     /// Fraction of the run (0 to 1) during which a view's positive is its own projection rather than its nearest
-    /// neighbour in the support set, while the support set fills as usual. 0 (the paper: neighbours from the first
-    /// step). Early in a short run the embedding is poor and the neighbours are often of another class; this
-    /// option starts with SimCLR's cleaner positives and switches once the support set holds better projections.
+    /// neighbour in the support set, while the support set fills as usual. The paper uses 0 (neighbours from the
+    /// first step). Early in a short run the embedding is poor and the neighbours are often of another class; this
+    /// starts with SimCLR's cleaner positives and switches once the support set holds better projections. Default
+    /// 0.3: on Fashion-MNIST at the method table's 312 steps it beat 0 on kNN, both probes (docs/methods/nnclr.md).
     /// </summary>
-    public double OwnPositiveFraction { get; init; }
+    public double OwnPositiveFraction { get; init; } = 0.3;
 }
 
 /// <summary>
