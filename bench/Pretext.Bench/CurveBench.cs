@@ -39,21 +39,21 @@ internal static class CurveBench
         set_num_threads(a.Int("threads", 2));
         var checkpoints = new CheckpointFolder(Path.Combine(runDir, "checkpoints"), int.MaxValue).List();
         if (checkpoints.Count == 0) return Fail($"'{runDir}' has no step checkpoints in checkpoints/.");
+        if (Pretraining.Recorded(runDir) is not RunConfig run)
+            return Fail($"'{runDir}' has no config.json; pass the folder of a `pretext pretrain` run.");
+        string method = run.Method, setup = Setup(run);
         var minutesAt = PretrainMinutes(Path.Combine(runDir, "metrics.csv"));
 
         string csv = Path.Combine(runDir, "curve.csv");
         var rows = File.Exists(csv) ? MetricsLog.Read(csv).ToList() : [];
         using var fetcher = new DatasetFetcher();
         var splits = new Dictionary<string, (TensorDataset Train, TensorDataset Test)>();
-        string method = "", setup = "";
         foreach (var (step, path) in checkpoints)
         {
-            var (m, cfg, _) = Pretraining.LoadMethod(path);
-            method = cfg.Method;
-            setup = Setup(cfg);
             // A row from before the converged-probe column existed gets only that column filled in.
             var old = rows.FirstOrDefault(r => (long)r["step"] == step);
-            if (old is not null && !double.IsNaN(Get(old, "linear_100_converged"))) { m.Dispose(); continue; }
+            if (old is not null && !double.IsNaN(Get(old, "linear_100_converged"))) continue;
+            var (m, cfg, _) = Pretraining.LoadMethod(path);
             if (!splits.TryGetValue(cfg.Dataset, out var data))
                 splits[cfg.Dataset] = data = (fetcher.LoadSplit(cfg.Dataset, DataSplit.Train), fetcher.LoadSplit(cfg.Dataset, DataSplit.Test));
             var (train, test) = data;

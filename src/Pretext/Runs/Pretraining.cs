@@ -137,7 +137,7 @@ public static class Pretraining
     }
 
     /// <summary>The config.json a run in <paramref name="runDirectory"/> recorded; null when there is none yet.</summary>
-    private static RunConfig? Recorded(string runDirectory)
+    public static RunConfig? Recorded(string runDirectory)
     {
         string saved = Path.Combine(runDirectory, "config.json");
         return File.Exists(saved) ? RunConfig.FromJson(File.ReadAllText(saved), saved) : null;
