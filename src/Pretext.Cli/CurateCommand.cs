@@ -3,6 +3,7 @@ using Pretext.Curation;
 using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Runs;
+using Pretext.Runs.Modalities;
 using TorchSharp;
 
 namespace Pretext.Cli;
@@ -42,39 +43,30 @@ internal static class CurateCommand
             var outPath = p.GetValue(output);
             if (outPath is not null && !outPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--out '{outPath}': use a .csv file name.");
-            torch.set_num_threads(p.GetValue(threads));
+            PretextCli.SetThreads(p.GetValue(threads));
             string path = p.GetValue(checkpoint)!;
             var (method, cfg, _) = Pretraining.LoadMethod(path);
             using (method)
             {
-                string ds = p.GetValue(dataset) ?? cfg.Dataset;
-                TensorDataset data;
-                if (DatasetSpec.IsCatalogName(ds))
+                var modality = ModalityCatalog.Get(cfg.Encoder.Modality);
+                using var inputs = modality.InputsFor(cfg, path);
+                using var data = Embeddings.Samples(modality, cfg, p.GetValue(dataset) ?? cfg.Dataset, p.GetValue(split), p.GetValue(dataDir), Console.WriteLine);
+                Func<long, string> id = i => data.SampleId((int)i);
+                if (labelsPath is not null) options = options with { Labelled = Curator.ReadLabels(labelsPath, data.Count, id) };
+                options.Validate(data.Count); // before the encoder runs over the whole data set
+                var result = ConsoleObserver.Run(o =>
                 {
-                    using var f = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine });
-                    data = f.LoadSplit(ds.ToLowerInvariant(), p.GetValue(split));
-                }
-                else data = DatasetSpec.Load(ds, cfg.Encoder, p.GetValue(dataDir), Console.WriteLine, needTest: false).Train;
-                using (data)
-                {
-                    if (labelsPath is not null) options = options with { Labelled = Curator.ReadLabels(labelsPath, data.Count, data.SampleId) };
-                    options.Validate(data.Count); // before the encoder runs over the whole data set
-                    var result = ConsoleObserver.Run(o =>
-                    {
-                        o.BeginStage($"Embedding {data.Name}", data.Count);
-                        using var feats = Features.Extract(method.Encoder, data, cfg.Augment.BuildNormalize(), progress: (d, _) => o.Report(d));
-                        o.EndStage();
-                        o.BeginStage("Similarity search, duplicates, outliers, selection", 1);
-                        var r = Curator.Run(feats, options);
-                        o.EndStage();
-                        return r;
-                    });
-                    string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
-                    outPath ??= Path.Combine(run, "curation.csv");
-                    Curator.WriteCsv(outPath, result, data.SampleId, data.Labels, data.ClassNames);
-                    Console.Write(Curator.Summary(result, data.SampleId));
-                    Console.WriteLine($"Wrote {outPath}");
-                }
+                    using var feats = Embeddings.Extract(method, inputs, data, o);
+                    o.BeginStage("Similarity search, duplicates, outliers, selection", 1);
+                    var r = Curator.Run(feats, options);
+                    o.EndStage();
+                    return r;
+                });
+                string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+                outPath ??= Path.Combine(run, "curation.csv");
+                Curator.WriteCsv(outPath, result, id, data.Labels, data.ClassNames);
+                Console.Write(Curator.Summary(result, id));
+                Console.WriteLine($"Wrote {outPath}");
             }
             return 0;
         }));

@@ -24,6 +24,9 @@ public static class PretextCli
     }
 
     internal static Option<int> ThreadsOption() => new("--threads") { Description = "CPU threads for tensor work (tests and benchmarks pin this).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+    /// <summary>The one place a command sets TorchSharp's intra-op thread count (training also sets it from its options).</summary>
+    internal static void SetThreads(int threads) => TorchSharp.torch.set_num_threads(threads);
+
     internal static Option<string?> DataDirOption() => new("--data-dir") { Description = "Data cache folder (default: $PRETEXT_DATA, else ~/.cache/pretext/data)." };
 
     private static Command QuickstartCommand()
@@ -60,14 +63,17 @@ public static class PretextCli
 
     private static void PrintSummary(QuickstartResult r)
     {
-        var t = new Table().Title("Fashion-MNIST test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch").AddColumn("gain");
+        var ev = r.Evaluation;
+        var t = new Table().Title("Fashion-MNIST test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch")
+            .AddColumn("gain").AddColumn($"{ev.Baseline} (no learning)");
         string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
-        t.AddRow("kNN, all labels", P(r.Evaluation.Knn), "", "");
-        foreach (var (f, n, a) in r.Evaluation.Linear)
+        t.AddRow("kNN, all labels", P(ev.Knn), "", "", "");
+        foreach (var l in ev.For(Evaluation.Protocol.LinearProbe))
         {
-            var s = r.Evaluation.Supervised.FirstOrDefault(x => Math.Abs(x.Fraction - f) < 1e-12);
-            t.AddRow($"{RunReport.Key(f)} % ({n})", P(a), s.Labels > 0 ? P(s.Accuracy) : "-",
-                s.Labels > 0 ? (100 * (a - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts" : "-");
+            var s = ev.Find(Evaluation.Protocol.FromScratch, l.Fraction);
+            var b = ev.Find(Evaluation.Protocol.Baseline, l.Fraction);
+            t.AddRow($"{RunReport.Key(l.Fraction)} % ({l.Labels})", P(l.Accuracy), s is null ? "-" : P(s.Accuracy),
+                s is null ? "-" : (100 * (l.Accuracy - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts", b is null ? "-" : P(b.Accuracy));
         }
         AnsiConsole.Write(t);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretraining: {r.Pretrain.Seconds:F0} s, {r.Pretrain.SamplesPerSecond:F0} samples/s."));

@@ -6,67 +6,16 @@ using Pretext.Evaluation;
 using Pretext.Export;
 using Pretext.Methods;
 using Pretext.Runs;
+using Pretext.Runs.Modalities;
 using Pretext.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pretext.Cli;
 
-/// <summary>The text model's sides of evaluate and embed, and the text-only commands search and similar.</summary>
+/// <summary>The commands only text models have: search and similar.</summary>
 internal static class TextCommands
 {
-    /// <summary>Text evaluation of a loaded checkpoint: probes, fine-tuning, baselines; summary.json and report.html.</summary>
-    public static int Evaluate(ISslMethod method, RunConfig cfg, long step, string checkpoint, string dataset, bool noBaselines, string? outDir, string? dataDir)
-    {
-        var tokenizer = TextRuns.LoadTokenizer(cfg, checkpoint);
-        var (train, test) = TextRuns.Load(dataset, dataDir, Console.WriteLine, needTest: true);
-        if (test is null || train.Labels is null)
-            throw new ArgumentException($"'{dataset}' has no labels; evaluation needs labelled documents (spamassassin, or a folder with one sub-folder per class).");
-        if (noBaselines) cfg = cfg with { Evaluation = cfg.Evaluation with { Text = cfg.Evaluation.Text with { FromScratch = false, TfIdf = false } } };
-        var ev = ConsoleObserver.Run(o => TextEvaluating.Run(method, cfg, train, test, tokenizer, o));
-        string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpoint)))!;
-        string dir = outDir ?? Path.Combine(run, "evaluation");
-        Directory.CreateDirectory(dir);
-        var pre = new PretrainResult(run, checkpoint, step, double.NaN, double.NaN, double.NaN, double.NaN);
-        if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
-        var report = TextRunReport.Write(dir, cfg, pre, ev, dataset);
-        foreach (var line in TextRunReport.Lines(ev)) Console.WriteLine(line);
-        Console.WriteLine($"Report: {report}");
-        return 0;
-    }
-
-    /// <summary>Documents and their embeddings by a text checkpoint, as an <see cref="EmbeddingTable"/>.</summary>
-    private static (TextDataset Docs, EmbeddingTable Table) EmbedDocuments(ISslMethod method, RunConfig cfg, string checkpoint, string dataset, DataSplit split, string? dataDir)
-    {
-        var tokenizer = TextRuns.LoadTokenizer(cfg, checkpoint);
-        var (train, test) = TextRuns.Load(dataset, dataDir, Console.WriteLine, needTest: split == DataSplit.Test);
-        // Data without a test split (unlabelled folders, WordNet) is embedded whole.
-        var docs = split == DataSplit.Test && test is not null ? test : train;
-        using var data = TokenizedDataset.From(docs, tokenizer, cfg.Encoder.Text.MaxLength);
-        var feats = ConsoleObserver.Run(o =>
-        {
-            o.BeginStage($"Embedding {docs.Name}", data.Count);
-            var f = Features.Extract(method.Encoder, data, null, batchSize: 128, progress: (d, _) => o.Report(d));
-            o.EndStage();
-            return f;
-        });
-        using (feats)
-            return (docs, new EmbeddingTable(feats.data<float>().ToArray(), (int)feats.shape[0], (int)feats.shape[1],
-                Enumerable.Range(0, docs.Count).Select(docs.SampleId).ToArray(), docs.Labels));
-    }
-
-    public static int Embed(ISslMethod method, RunConfig cfg, string checkpoint, string dataset, DataSplit split, string[] outs, string? dataDir)
-    {
-        var (_, table) = EmbedDocuments(method, cfg, checkpoint, dataset, split, dataDir);
-        foreach (var o in outs)
-        {
-            if (o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) EmbeddingWriter.WriteCsv(o, table);
-            else EmbeddingWriter.WriteParquetAsync(o, table).GetAwaiter().GetResult();
-            Console.WriteLine($"Wrote {table.Count} x {table.Dim} embeddings to {o}");
-        }
-        return 0;
-    }
-
     public static Command Search()
     {
         var query = new Argument<string>("query") { Description = "The text to look for." };
@@ -79,18 +28,20 @@ internal static class TextCommands
         var cmd = new Command("search", "Nearest documents to a query by cosine similarity of a text model's embeddings.") { query, checkpoint, dataset, split, k, threads, dataDir };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
-            torch.set_num_threads(p.GetValue(threads));
+            PretextCli.SetThreads(p.GetValue(threads));
             string path = p.GetValue(checkpoint)!;
             var (method, cfg, _) = Pretraining.LoadMethod(path);
             using (method)
             {
                 RequireText(cfg, path);
                 if (p.GetValue(k) < 1) throw new ArgumentException("--k must be at least 1.");
-                var (docs, table) = EmbedDocuments(method, cfg, path, p.GetValue(dataset) ?? cfg.Dataset, p.GetValue(split), p.GetValue(dataDir));
-                var tokenizer = TextRuns.LoadTokenizer(cfg, path);
-                using var q = new TokenizedDataset("query", [p.GetValue(query)!], tokenizer, cfg.Encoder.Text.MaxLength);
+                var text = (TextModality)ModalityCatalog.Get(Modality.Text);
+                using var inputs = (TextModality.TextInputs)text.InputsFor(cfg, path);
+                using var samples = Embeddings.Samples(text, cfg, p.GetValue(dataset) ?? cfg.Dataset, p.GetValue(split), p.GetValue(dataDir), Console.WriteLine);
+                var docs = TextSamples.Of(samples).Data;
+                using var corpus = ConsoleObserver.Run(o => Embeddings.Extract(method, inputs, samples, o));
+                using var q = new TokenizedDataset("query", [p.GetValue(query)!], inputs.Tokenizer, inputs.MaxLength);
                 using var qf = Features.Extract(method.Encoder, q, null);
-                using var corpus = tensor(table.Data, [table.Count, table.Dim]);
                 foreach (var (index, cosine) in NearestDocuments.Find(qf, corpus, p.GetValue(k)))
                 {
                     string label = docs.Labels is null ? "" : $" [{docs.ClassNames[docs.Labels[index]]}]";
@@ -115,7 +66,7 @@ internal static class TextCommands
             using (method)
             {
                 RequireText(cfg, path);
-                var tokenizer = TextRuns.LoadTokenizer(cfg, path);
+                var tokenizer = TextModality.LoadTokenizer(cfg, path);
                 var near = WordNeighbours.Nearest((ITokenEncoder)method.Encoder, tokenizer, p.GetValue(word)!, p.GetValue(k), cfg.Encoder.Text.SpecialIds());
                 foreach (var n in near) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{n.Cosine,7:F4}  {n.Token}"));
             }

@@ -1,3 +1,4 @@
+using Pretext.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 

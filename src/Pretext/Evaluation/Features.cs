@@ -102,36 +102,35 @@ public static class LabelSubsets
     }
 }
 
-/// <summary>How the labelled subset is used.</summary>
-public enum LabelProtocol
+/// <summary>How labels are used to score an encoder (or, for <see cref="Baseline"/>, to score no encoder at all).</summary>
+public enum Protocol
 {
+    /// <summary>Weighted kNN on the frozen pretrained features, every training label.</summary>
+    Knn,
     /// <summary>Frozen pretrained encoder, logistic regression on its features.</summary>
     LinearProbe,
     /// <summary>Pretrained encoder and a linear head trained end to end.</summary>
     FineTune,
     /// <summary>The same architecture from random weights, trained end to end.</summary>
     FromScratch,
+    /// <summary>Logistic regression on features that learn nothing from the unlabelled data (raw pixels, TF-IDF).</summary>
+    Baseline,
 }
 
-/// <summary>Test accuracy at one label fraction over one or more label subsets (seeds).</summary>
-public readonly struct LabelResult
+/// <summary>
+/// Test scores of one protocol at one label fraction over one or more label subsets (seeds): accuracy and, where the
+/// evaluation asks for it, F1. Means, and sample standard deviations over the subsets, are derived.
+/// </summary>
+/// <param name="Labels">Labelled samples in each subset (stratified subsets of one fraction all have the same size).</param>
+/// <param name="Seeds">The label subsets' seeds, in order.</param>
+/// <param name="Accuracies">Accuracy in [0, 1] per subset, in seed order.</param>
+/// <param name="F1s">F1 per subset (null when not measured).</param>
+public sealed record Score(Protocol Protocol, double Fraction, int Labels, IReadOnlyList<int> Seeds, IReadOnlyList<double> Accuracies, IReadOnlyList<double>? F1s = null)
 {
-    public LabelResult(double fraction, int labels, IReadOnlyList<double> accuracies)
-    {
-        if (accuracies.Count == 0) throw new ArgumentException("A label result needs at least one accuracy.");
-        Fraction = fraction; Labels = labels; Accuracies = accuracies;
-    }
-
-    public double Fraction { get; }
-    /// <summary>Labelled samples in each subset (stratified subsets of one fraction all have the same size).</summary>
-    public int Labels { get; }
-    /// <summary>Accuracy per subset, in seed order.</summary>
-    public IReadOnlyList<double> Accuracies { get; }
-    /// <summary>Mean accuracy over the subsets.</summary>
-    public double Accuracy => Accuracies is null || Accuracies.Count == 0 ? double.NaN : Accuracies.Average();
+    public int Subsets => Accuracies.Count;
+    public double Accuracy => Accuracies.Average();
     /// <summary>Sample standard deviation over the subsets (n - 1 in the denominator); 0 for one subset.</summary>
-    public double Std => Accuracies is null ? 0 : Metrics.SampleStd(Accuracies);
-
-    /// <summary>(fraction, labels, mean accuracy), the shape single-subset results had.</summary>
-    public void Deconstruct(out double fraction, out int labels, out double accuracy) { fraction = Fraction; labels = Labels; accuracy = Accuracy; }
+    public double AccuracyStd => Metrics.SampleStd(Accuracies);
+    public double? F1 => F1s?.Average();
+    public double? F1Std => F1s is null ? null : Metrics.SampleStd(F1s);
 }

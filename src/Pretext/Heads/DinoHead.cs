@@ -1,5 +1,4 @@
 using Pretext.Encoders;
-using Pretext.Methods.Shared;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,4 +1,3 @@
-using Pretext.Methods.Shared;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -2,7 +2,6 @@ using System.Text.Json.Serialization;
 using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -79,14 +78,14 @@ public sealed class BarlowTwins : nn.Module, ISslMethod
     }
 
     /// <summary>
-    /// The Barlow Twins defaults on top of a data set's base preset (<see cref="Presets.SimClrSmallGrey"/>):
+    /// The Barlow Twins defaults on top of a data set's base preset (the image base preset, Runs/Presets.cs):
     /// LARS with weight decay 1.5e-6 (paper section 3, "optimization") at lr 0.2, the paper's rule
     /// 0.2 x batch / 256 at the preset's batch of 256; biases and batch-norm at 0.024 of it
     /// (<see cref="BarlowTwinsOptions.BiasLrScale"/>). Augmentation and two views are the base preset's
     /// (the paper uses BYOL's augmentations, which on grey images reduce to crop, flip and
     /// brightness/contrast jitter; blur and solarisation stay off as for SimCLR on small images).
     /// </summary>
-    public static RunConfig Preset(RunConfig config) => config with
+    public static MethodSetup Preset(MethodSetup config) => config with
     {
         Train = config.Train with
         {

@@ -2,7 +2,6 @@ using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -111,7 +110,7 @@ public sealed class Byol : nn.Module, ISslMethod
     /// grey images blur is off, as SimCLR leaves it off for CIFAR, and there is no solarisation, so both
     /// views use the base preset's pipeline.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with
     {
         Train = cfg.Train with
         {

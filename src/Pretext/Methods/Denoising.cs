@@ -1,7 +1,6 @@
 using Pretext.Core;
 using Pretext.Encoders;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -52,7 +51,7 @@ public sealed class Denoising : CorruptionAutoencoder
     /// and Ba's defaults), no weight decay (the corruption is the regulariser), batch 128, a short warmup
     /// (0.1 epoch), light augmentation: random resized crop (scale 0.6-1) and flips.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => ReconstructionPreset(cfg, learningRate: 1e-3, beta1: 0.9);
+    public static MethodSetup Preset(MethodSetup cfg) => ReconstructionPreset(cfg, learningRate: 1e-3, beta1: 0.9);
 
     public DenoisingOptions Options { get; }
     public override string Name => "denoising";

@@ -3,7 +3,6 @@ using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -149,13 +148,13 @@ public sealed class Dino : nn.Module, ISslMethod
     }
 
     /// <summary>
-    /// The DINO defaults on top of a data set's base preset (<see cref="Presets.SimClrSmallGrey"/>), from the
+    /// The DINO defaults on top of a data set's base preset (the image base preset, Runs/Presets.cs), from the
     /// authors' ResNet recipe (README of facebookresearch/dino: SGD, lr 0.03 per 256 samples, weight decay 1e-4
     /// kept constant): SGD with momentum 0.9 at lr 0.03 for the preset's batch of 256, weight decay 1e-4. Views:
     /// multi-crop with global crops over area 0.35-1, where the local crops' range ends (the ResNet recipe
     /// splits at 0.14 on 224-pixel images; <see cref="MultiCropOptions"/> explains 0.35 for 28 pixels).
     /// </summary>
-    public static RunConfig Preset(RunConfig config) => config with
+    public static MethodSetup Preset(MethodSetup config) => config with
     {
         Augment = config.Augment with { CropScaleMin = config.Methods.Dino.MultiCrop.LocalScaleMax, CropScaleMax = 1.0 },
         Train = config.Train with

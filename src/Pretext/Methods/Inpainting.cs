@@ -1,7 +1,6 @@
 using Pretext.Core;
 using Pretext.Encoders;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -63,7 +62,7 @@ public sealed class Inpainting : CorruptionAutoencoder
     /// weight decay, as the authors' code (context-encoder train.lua); batch 128 (theirs: 64); a short
     /// warmup (0.1 epoch); light augmentation: random resized crop (scale 0.6-1) and flips.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => ReconstructionPreset(cfg, learningRate: 2e-4, beta1: 0.5);
+    public static MethodSetup Preset(MethodSetup cfg) => ReconstructionPreset(cfg, learningRate: 2e-4, beta1: 0.5);
 
     public InpaintingOptions Options { get; }
     public override string Name => "inpainting";

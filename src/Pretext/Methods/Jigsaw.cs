@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -158,15 +157,7 @@ public sealed class Jigsaw : nn.Module, ISslMethod
     /// Caffe recipe was for an AlexNet without batch norm; a short warmup (0.1 epoch); light
     /// augmentation of the whole image before cutting: random resized crop (scale 0.6-1) and flips.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
-    {
-        Augment = cfg.Augment with { CropScaleMin = 0.6, CropScaleMax = 1.0, FlipProbability = 0.5, JitterProbability = 0, BlurProbability = 0, ErasingProbability = 0 },
-        Train = cfg.Train with
-        {
-            BatchSize = 128, LearningRate = 0.1, WarmupEpochs = 0.1,
-            Optimizer = new OptimizerOptions { Kind = OptimizerKind.Sgd, Momentum = 0.9, Nesterov = true, WeightDecay = 5e-4 },
-        },
-    };
+    public static MethodSetup Preset(MethodSetup cfg) => RotNet.Preset(cfg);
 
     public JigsawOptions Options { get; }
     public string Name => "jigsaw";

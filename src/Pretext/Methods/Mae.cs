@@ -4,7 +4,6 @@ using Pretext.Evaluation;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -68,7 +67,7 @@ public sealed class Mae : nn.Module, ISslMethod, IReconstructionScorer
     /// of training (40 of 800 epochs there, 0.3 of 6 epochs here); light augmentation: random resized
     /// crop (scale 0.2-1) and flips, no colour jitter (MAE needs none, section 4 / Table 1f).
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with
     {
         // fp32: on the 2-core reference CPU the ViT ran 1.5x slower in bf16 (see docs/encoders/vit.md).
         Encoder = cfg.Encoder with { Kind = EncoderKind.Vit, Precision = Precision.Float32 },

@@ -1,7 +1,6 @@
 using Pretext.Augmentations;
 using Pretext.Encoders;
 using Pretext.Heads;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;

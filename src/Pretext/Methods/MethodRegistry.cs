@@ -2,7 +2,6 @@ using Pretext.Augmentations;
 using Pretext.Core;
 using Pretext.Data;
 using Pretext.Encoders;
-using Pretext.Runs;
 
 namespace Pretext.Methods;
 
@@ -12,18 +11,14 @@ namespace Pretext.Methods;
 /// <param name="Description">One line for `pretext methods`.</param>
 /// <param name="Create">Builds the method around an encoder from the run config.</param>
 /// <param name="Views">The view generator the training loop feeds the method with.</param>
-/// <param name="Preset">Turns a data set's base preset (<see cref="Presets"/>) into this method's defaults
+/// <param name="Preset">Turns a data set's base preset (the run layer's presets) into this method's defaults
 /// (optimiser, learning rate, augmentation); identity when the base preset already suits it.</param>
 /// <param name="Modality">The data the method trains on; text methods get token-id batches and a text encoder.</param>
-public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, RunConfig, ISslMethod> Create,
-    Func<RunConfig, IViewGenerator> Views, Func<RunConfig, RunConfig>? Preset = null, Modality Modality = Modality.Image)
+public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, MethodSetup, ISslMethod> Create,
+    Func<MethodSetup, IViewGenerator> Views, Func<MethodSetup, MethodSetup>? Preset = null, Modality Modality = Modality.Image)
 {
-    /// <summary>The run config with this method selected and its defaults applied.</summary>
-    public RunConfig ApplyPreset(RunConfig baseConfig)
-    {
-        var cfg = baseConfig with { Method = Name };
-        return Preset is null ? cfg : Preset(cfg);
-    }
+    /// <summary><paramref name="baseSetup"/> (the data's base preset) with this method's defaults applied.</summary>
+    public MethodSetup ApplyPreset(MethodSetup baseSetup) => Preset is null ? baseSetup : Preset(baseSetup);
 }
 
 /// <summary>The table of self-supervised methods, one row each. Keys are lower-case and stable.</summary>
@@ -33,7 +28,7 @@ public static class MethodRegistry
     [
         new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
             (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
-            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2)),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset),
         new("mocov2", "contrastive", "MoCo v2: momentum key encoder, queue of negative keys, InfoNCE (He et al. 2020; Chen et al. 2020).",
             (enc, cfg) => new MoCoV2(enc, cfg.Encoder.Build(), cfg.Methods.MoCoV2),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), MoCoV2.Preset),
@@ -78,13 +73,13 @@ public static class MethodRegistry
             cfg => MultiCrop.Views(cfg.Augment, cfg.Methods.Dino.MultiCrop, "methods.dino.multiCrop"), Dino.Preset),
         new("mlm", "masked", "Masked language modelling: predict 15 % hidden tokens (80/10/10 mask/random/keep) with a Transformer (BERT, Devlin et al. 2019).",
             (enc, cfg) => new MaskedLanguageModel(enc, cfg.Methods.Mlm),
-            cfg => cfg.Methods.Mlm.BuildMasker(cfg.Encoder.Text), TextPresets.Mlm, Modality.Text),
+            cfg => cfg.Methods.Mlm.BuildMasker(cfg.Encoder.Text), null, Modality.Text),
         new("simcse", "contrastive", "Unsupervised SimCSE: the same sentences twice through the Transformer, dropout as the only noise, NT-Xent at tau 0.05 (Gao et al. 2021).",
             (enc, cfg) => new SimCse(enc, cfg.Methods.SimCse),
-            _ => new IdentityViews(), TextPresets.SimCse, Modality.Text),
+            _ => new IdentityViews(), SimCse.Preset, Modality.Text),
         new("word2vec", "classic", "word2vec skip-gram with negative sampling: subsampled words predict their window against unigram^0.75 noise (Mikolov et al. 2013).",
             (enc, cfg) => new Word2Vec(enc, cfg.Encoder.Text.SpecialIds(), cfg.Methods.Word2Vec),
-            _ => new IdentityViews(), TextPresets.Word2Vec, Modality.Text),
+            _ => new IdentityViews(), Word2Vec.Preset, Modality.Text),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

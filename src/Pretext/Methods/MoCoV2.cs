@@ -2,7 +2,6 @@ using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -195,7 +194,7 @@ public sealed class MoCoV2 : nn.Module, ISslMethod
     /// reached 77.8 / 83.8 / 76.5 % at the same step count (docs/benchmarks.md), so it is the default here.
     /// Augmentation: MoCo v2's is SimCLR's; the base preset's, blur off on 28-pixel grey images.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with
     {
         Train = cfg.Train with
         {

@@ -2,7 +2,6 @@ using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -114,7 +113,7 @@ public sealed class MoCoV3 : nn.Module, ISslMethod
     /// method table's 248 steps, against 76.7 / 82.1 / 72.2 % with 0.6 (docs/benchmarks.md).
     /// Augmentation: the base preset's, blur off on 28-pixel grey images.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with
     {
         Train = cfg.Train with
         {

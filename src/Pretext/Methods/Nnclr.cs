@@ -2,7 +2,6 @@ using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -143,5 +142,5 @@ public sealed class Nnclr : nn.Module, ISslMethod
     /// so the preset keeps the base preset's optimiser as measured for SimCLR here. Augmentation: the
     /// base preset's (SimCLR's, blur off on 28-pixel grey images).
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg;
+    public static MethodSetup Preset(MethodSetup cfg) => cfg;
 }

@@ -1,6 +1,5 @@
 using Pretext.Encoders;
 using Pretext.Heads;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -55,7 +54,7 @@ public sealed class RotNet : nn.Module, ISslMethod
     /// place of their step schedule; light augmentation as their crop-with-padding and flip: random
     /// resized crop (scale 0.6-1) and flips, no colour jitter.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with
     {
         Augment = cfg.Augment with { CropScaleMin = 0.6, CropScaleMax = 1.0, FlipProbability = 0.5, JitterProbability = 0, BlurProbability = 0, ErasingProbability = 0 },
         Train = cfg.Train with

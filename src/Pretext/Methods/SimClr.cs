@@ -30,6 +30,13 @@ public sealed record SimClrOptions
 /// </summary>
 public sealed class SimClr : nn.Module, ISslMethod
 {
+    /// <summary>
+    /// SimCLR's defaults on top of a data set's base preset: temperature 0.2 (the base image recipe's learning rate
+    /// and batch were tuned with it; the paper's table 5 finds 0.1-0.5 best depending on batch size) and a
+    /// 128-wide projection (section B.4).
+    /// </summary>
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with { Methods = cfg.Methods with { SimClr = cfg.Methods.SimClr with { Temperature = 0.2, ProjectionDim = 128 } } };
+
     private readonly Encoder encoder;
     private readonly SimClrProjectionHead projector;
     private readonly NtXentLoss loss;

@@ -1,7 +1,6 @@
 using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -96,7 +95,7 @@ public sealed class SimSiam : nn.Module, ISslMethod
     /// and weight decay 1e-5 reached 76.6 / 81.5 / 71.3 % (docs/benchmarks.md), so those are the defaults here.
     /// The paper's augmentations (SimCLR's, with blur) are the base preset's, blur off on 28-pixel images.
     /// </summary>
-    public static RunConfig Preset(RunConfig cfg) => cfg with
+    public static MethodSetup Preset(MethodSetup cfg) => cfg with
     {
         Train = cfg.Train with
         {

@@ -2,7 +2,6 @@ using Pretext.Augmentations;
 using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -155,13 +154,13 @@ public sealed class Swav : nn.Module, ISslMethod
     }
 
     /// <summary>
-    /// The SwAV defaults on top of a data set's base preset (<see cref="Presets.SimClrSmallGrey"/>), from the
+    /// The SwAV defaults on top of a data set's base preset (the image base preset, Runs/Presets.cs), from the
     /// authors' batch-256 recipe: LARS at lr 0.6 decaying (cosine) to 0.0006 (final fraction 0.001), weight decay
     /// 1e-6. Views: multi-crop; global crops take area 0.35-1, where the local crops' range ends
     /// (<see cref="MultiCropOptions"/> explains the split for 28-pixel images). Other augmentations are the base
     /// preset's (SwAV's colour jitter reduced to brightness/contrast on grey images; blur off on small images).
     /// </summary>
-    public static RunConfig Preset(RunConfig config) => config with
+    public static MethodSetup Preset(MethodSetup config) => config with
     {
         Augment = config.Augment with { CropScaleMin = config.Methods.Swav.MultiCrop.LocalScaleMax, CropScaleMax = 1.0 },
         Train = config.Train with

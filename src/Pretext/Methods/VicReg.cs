@@ -1,7 +1,6 @@
 using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
-using Pretext.Runs;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -76,7 +75,7 @@ public sealed class VicReg : nn.Module, ISslMethod
     }
 
     /// <summary>
-    /// The VICReg defaults on top of a data set's base preset (<see cref="Presets.SimClrSmallGrey"/>): LARS with
+    /// The VICReg defaults on top of a data set's base preset (the image base preset, Runs/Presets.cs): LARS with
     /// weight decay 1e-6 (the paper's implementation details and the reference code, which also keeps biases and
     /// batch-norm out of decay and adaptation, as the loop does) at lr 1.6, eight times the paper's rule
     /// base_lr x batch / 256 with base_lr 0.2: the paper's rate is for 1,000 epochs, and on the method table's
@@ -84,7 +83,7 @@ public sealed class VicReg : nn.Module, ISslMethod
     /// probe / 1 % of labels: 0.2 77.84 / 83.75 / 75.60 %, 0.8 78.17 / 85.18 / 77.99 %, 1.6 78.91 / 86.08 / 78.64 %; docs/methods/vicreg.md). Augmentation and two views are the base preset's (the paper uses
     /// BYOL's augmentations: on grey images crop, flip and brightness/contrast jitter).
     /// </summary>
-    public static RunConfig Preset(RunConfig config) => config with
+    public static MethodSetup Preset(MethodSetup config) => config with
     {
         Train = config.Train with
         {

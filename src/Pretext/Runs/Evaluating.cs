@@ -3,20 +3,20 @@ using System.Globalization;
 using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Methods;
+using Pretext.Runs.Modalities;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pretext.Runs;
 
-/// <summary>Results of one evaluation; fractions are of the training labels, accuracies in [0, 1].</summary>
-/// <param name="Knn">Weighted kNN accuracy with all training labels.</param>
-/// <param name="Linear">Linear probe on the frozen encoder, per label fraction.</param>
-/// <param name="Supervised">The same architecture trained from scratch, per label fraction.</param>
-/// <param name="Seconds">Wall-clock time of the evaluation.</param>
-public sealed record EvaluationResult(double Knn, IReadOnlyList<LabelResult> Linear, IReadOnlyList<LabelResult> Supervised, double Seconds)
+/// <summary>
+/// Results of one evaluation, for any modality: one <see cref="Score"/> per protocol and label fraction (fractions
+/// are of the training labels, accuracies in [0, 1]), and the extras that were asked for.
+/// </summary>
+/// <param name="F1Kind">Which F1 the scores carry ("F1 of spam", "macro F1"), or null when F1 was not measured.</param>
+/// <param name="Baseline">What the no-learning baseline is ("raw pixels", "TF-IDF").</param>
+public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kind, string Baseline, double Seconds)
 {
-    /// <summary>The pretrained encoder fine-tuned end to end, per label fraction (empty when not run).</summary>
-    public IReadOnlyList<LabelResult> FineTune { get; init; } = [];
     /// <summary>Label subsets drawn per fraction under 10 %.</summary>
     public int Seeds { get; init; } = 1;
     public ClusteringResult? Clustering { get; init; }
@@ -24,20 +24,20 @@ public sealed record EvaluationResult(double Knn, IReadOnlyList<LabelResult> Lin
     /// <summary>Diagnostics and PCA/t-SNE maps of the frozen features on a test sample (null when maps are off).</summary>
     public EmbeddingInsight? Insight { get; init; }
 
-    /// <summary>The results of one protocol.</summary>
-    public IReadOnlyList<LabelResult> For(LabelProtocol protocol) => protocol switch
-    {
-        LabelProtocol.LinearProbe => Linear,
-        LabelProtocol.FineTune => FineTune,
-        LabelProtocol.FromScratch => Supervised,
-        _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
-    };
+    /// <summary>The scores of one protocol, largest label fraction first.</summary>
+    public IReadOnlyList<Score> For(Protocol protocol) => Scores.Where(s => s.Protocol == protocol).OrderByDescending(s => s.Fraction).ToList();
+
+    /// <summary>The score of <paramref name="protocol"/> at <paramref name="fraction"/>, or null when it was not run.</summary>
+    public Score? Find(Protocol protocol, double fraction) => Scores.FirstOrDefault(s => s.Protocol == protocol && Math.Abs(s.Fraction - fraction) < 1e-12);
+
+    /// <summary>kNN accuracy with all training labels (NaN when kNN was not run).</summary>
+    public double Knn => Find(Protocol.Knn, 1.0)?.Accuracy ?? double.NaN;
 }
 
 /// <summary>k-means agreement with the labels on one input representation.</summary>
 public sealed record ClusterScore(double Nmi, double Ari, double Inertia);
 
-/// <summary>k-means (k = number of classes) on test embeddings and, as the no-learning baseline, on raw inputs.</summary>
+/// <summary>k-means (k = number of classes) on test embeddings and, as the no-learning baseline, on the baseline's features.</summary>
 public sealed record ClusteringResult(int K, int Samples, ClusterScore Embedding, ClusterScore Raw);
 
 /// <summary>One-class anomaly detection with <paramref name="NormalClass"/> as the normal class and every other class anomalous.</summary>
@@ -57,114 +57,184 @@ public sealed record AnomalyResult(int K, IReadOnlyList<OneClassResult> Classes)
 }
 
 /// <summary>
-/// Evaluation of a pretrained encoder on labelled data: frozen-encoder kNN and linear probes, fine-tuning
-/// and training from scratch on the same label subsets, and optionally k-means clustering and one-class
-/// anomaly detection, each next to a baseline that learns nothing from the unlabelled data.
+/// Evaluation of a pretrained encoder on labelled data of any modality: frozen-encoder kNN and linear probes,
+/// fine-tuning and training from scratch on the same label subsets, the no-learning baseline (raw pixels, TF-IDF) on
+/// those subsets too, and optionally k-means clustering and one-class anomaly detection. The modality decides what runs
+/// (<see cref="IModality.Plan"/>) and how samples reach the encoder (<see cref="ModelInputs"/>). Test labels are used
+/// for scoring only.
 /// </summary>
 public static class Evaluating
 {
-    public static EvaluationResult Run(ISslMethod method, RunConfig config, IDataset train, IDataset test, IRunObserver? observer = null, bool supervisedBaseline = true)
+    /// <summary>Evaluates <paramref name="method"/>'s encoder, reading samples through <paramref name="inputs"/>.</summary>
+    /// <param name="baselines">Run training from scratch and the no-learning baseline (they do not depend on the checkpoint).</param>
+    /// <exception cref="ArgumentException">Train or test data without labels.</exception>
+    public static EvaluationResult Run(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test,
+        IRunObserver? observer = null, bool baselines = true)
     {
         observer ??= NullObserver.Instance;
         if (train.Labels is null || test.Labels is null)
             throw new ArgumentException($"Evaluation needs labelled data; '{(train.Labels is null ? train.Name : test.Name)}' has no labels.");
         var clock = Stopwatch.StartNew();
-        var trainLabels = train.Labels;
-        int classes = Math.Max(trainLabels.Max(), test.Labels.Max()) + 1;
-        // Token ids (text) are neither normalised nor augmented.
-        bool images = config.Encoder.Modality == Modality.Image;
-        var normalize = images ? config.Augment.BuildNormalize() : null;
+        var modality = ModalityCatalog.Get(config.Encoder.Modality);
+        var plan = modality.Plan(config.Evaluation);
+        if (!baselines) plan = plan with { ScratchFractions = [], BaselineFractions = [] };
         var ev = config.Evaluation;
-        int[] Seeds(double f) => LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed);
-        string Percent(double f) => RunReport.Key(f) + " %";
-
-        observer.BeginStage("Extracting features", train.Count + test.Count);
-        using var trainF = Features.Extract(method.Encoder, train, normalize, progress: (d, _) => observer.Report(d));
-        using var testF = Features.Extract(method.Encoder, test, normalize, progress: (d, _) => observer.Report(train.Count + d));
-        observer.EndStage();
-
-        observer.BeginStage("kNN and linear probes", 1 + ev.LinearFractions.Sum(f => Seeds(f).Length));
-        double knn = Knn.Accuracy(trainF, trainLabels, testF, test.Labels, classes, ev.KnnK, ev.KnnTemperature);
-        int done = 1;
-        observer.Report(done, string.Create(CultureInfo.InvariantCulture, $"kNN {knn:P2}"));
-        var linear = new List<LabelResult>();
-        foreach (var f in ev.LinearFractions)
+        var trainY = train.Labels;
+        var testY = test.Labels;
+        int classes = Math.Max(train.ClassNames.Count, Math.Max(trainY.Max(), testY.Max()) + 1);
+        int positive = PositiveClass(train.ClassNames, plan.PositiveClass);
+        string? f1Kind = !plan.F1 ? null
+            : classes == 2 ? $"F1 of {(positive < train.ClassNames.Count ? train.ClassNames[positive] : positive.ToString(CultureInfo.InvariantCulture))}" : "macro F1";
+        var scores = new List<Score>();
+        // Label subsets: class-stratified, one per fraction, several (seeds SubsetSeed, SubsetSeed + 1, ...) below 10 %.
+        (int Seed, long[] Indices)[] Subsets(double f) =>
+            LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed).Select(seed => (seed, LabelSubsets.Stratified(trainY, f, seed))).ToArray();
+        void Add(Protocol protocol, double fraction, int labels, int[] seeds, IReadOnlyList<int[]> predicted)
         {
-            var r = OverSubsets(trainLabels, f, Seeds(f), (idx, _) =>
-            {
-                using var scope = NewDisposeScope();
-                using var ix = tensor(idx);
-                double acc = LinearProbe.Evaluate(trainF.index_select(0, ix), idx.Select(i => trainLabels[i]).ToArray(), testF, test.Labels, classes, ev.Probe).Accuracy;
-                observer.Report(++done, string.Create(CultureInfo.InvariantCulture, $"linear {Percent(f)}: {acc:P2}"));
-                return acc;
-            });
-            linear.Add(r);
-        }
-        observer.EndStage();
-
-        EmbeddingInsight? insight = null;
-        if (ev.Maps.Samples > 0 && test.Count >= 4)
-        {
-            observer.BeginStage("Embedding maps and diagnostics", ev.Maps.Tsne ? 3 : 2);
-            insight = Insight(method, config, test, testF, ev.Maps, observer);
-            observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"RankMe {insight.Readings.RankMe:F1} of {insight.Readings.MaxRank}"));
+            var s = new Score(protocol, fraction, labels, seeds, predicted.Select(p => Metrics.Accuracy(p, testY)).ToArray(),
+                plan.F1 ? predicted.Select(p => classes == 2 ? Metrics.F1(p, testY, positive) : Metrics.MacroF1(p, testY, classes)).ToArray() : null);
+            scores.Add(s);
         }
 
-        // Fine-tuning and training from scratch share one routine, subsets, augmentation and step budget.
-        List<LabelResult> Trained(LabelProtocol protocol, double[] fractions)
+        var trainData = inputs.Encode(train);
+        var testData = inputs.Encode(test);
+        Tensor? trainF = null, testF = null;
+        try
         {
-            var results = new List<LabelResult>();
-            string what = protocol == LabelProtocol.FineTune ? "Fine-tuning" : "Supervised from scratch";
-            foreach (var f in fractions)
+            bool frozen = plan.Knn || plan.LinearFractions.Count > 0 || plan.Maps || ev.Extras != EvaluationExtras.None;
+            if (frozen)
             {
-                var seeds = Seeds(f);
-                results.Add(OverSubsets(trainLabels, f, seeds, (idx, seed) =>
+                observer.BeginStage("Extracting features", trainData.Count + testData.Count);
+                trainF = Features.Extract(method.Encoder, trainData, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(d));
+                testF = Features.Extract(method.Encoder, testData, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(trainData.Count + d));
+                observer.EndStage();
+                observer.BeginStage("kNN and linear probes", (plan.Knn ? 1 : 0) + plan.LinearFractions.Sum(f => Subsets(f).Length));
+                int done = 0;
+                if (plan.Knn)
                 {
-                    string subset = seeds.Length > 1 ? $", subset {seed - seeds[0] + 1}/{seeds.Length}" : "";
-                    observer.BeginStage($"{what}, {Percent(f)} labels ({idx.Length}){subset}", SupervisedTraining.StepsFor(idx.Length, ev.Supervised));
-                    var options = ev.Supervised with { Seed = seed };
-                    double acc = protocol == LabelProtocol.FineTune
-                        ? SupervisedTraining.FineTune(method.Encoder, config.Encoder.Build, ev.FineTuneEncoderLrScale, train, idx, test,
-                            images ? config.Augment.BuildSupervised() : null, normalize, classes, options, (d, _) => observer.Report(d))
-                        : SupervisedTraining.FromScratch(config.Encoder.Build, train, idx, test,
-                            images ? config.Augment.BuildSupervised() : null, normalize, classes, options, (d, _) => observer.Report(d));
-                    observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{acc:P2}"));
-                    return acc;
-                }));
+                    Add(Protocol.Knn, 1.0, train.Count, [ev.SubsetSeed], [Knn.Predict(trainF, trainY, testF, classes, ev.KnnK, ev.KnnTemperature)]);
+                    observer.Report(++done, Describe(scores[^1], f1Kind));
+                }
+                foreach (var f in plan.LinearFractions)
+                {
+                    var sets = Subsets(f);
+                    Add(Protocol.LinearProbe, f, sets[0].Indices.Length, sets.Select(s => s.Seed).ToArray(), sets.Select(set =>
+                    {
+                        var predicted = Probe(trainF, testF, trainY, testY, set.Indices, classes, ev.Probe);
+                        observer.Report(++done);
+                        return predicted;
+                    }).ToList());
+                    observer.Report(done, Describe(scores[^1], f1Kind));
+                }
+                observer.EndStage();
             }
-            return results;
-        }
-        var fineTune = Trained(LabelProtocol.FineTune, ev.FineTuneFractions);
-        var supervised = supervisedBaseline ? Trained(LabelProtocol.FromScratch, ev.SupervisedFractions) : [];
 
-        ClusteringResult? clustering = null;
-        AnomalyResult? anomaly = null;
-        if (ev.Extras != EvaluationExtras.None)
-        {
-            using var rawTest = Features.Raw(test);
-            if (ev.Extras.HasFlag(EvaluationExtras.Clustering)) clustering = Cluster(testF, rawTest, test.Labels, ev.Clustering, observer);
-            if (ev.Extras.HasFlag(EvaluationExtras.Anomaly)) anomaly = DetectAnomalies(method, train, test, trainF, testF, rawTest, normalize, ev.Anomaly, observer);
+            EmbeddingInsight? insight = null;
+            if (plan.Maps && test.Count >= 4)
+            {
+                observer.BeginStage("Embedding maps and diagnostics", ev.Maps.Tsne ? 3 : 2);
+                insight = Insight(method, config, testData, testY, test.ClassNames, testF!, ev.Maps, observer);
+                observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"RankMe {insight.Readings.RankMe:F1} of {insight.Readings.MaxRank}"));
+            }
+
+            // Fine-tuning and training from scratch: the same routine, subsets, augmentation and step budget; only the
+            // starting weights (and the encoder's learning-rate scale) differ.
+            void Trained(Protocol protocol, IReadOnlyList<double> fractions, Evaluation.SupervisedOptions options, double encoderLrScale)
+            {
+                string what = protocol == Protocol.FineTune ? "Fine-tuning" : "From scratch";
+                foreach (var f in fractions)
+                {
+                    var sets = Subsets(f);
+                    Add(protocol, f, sets[0].Indices.Length, sets.Select(s => s.Seed).ToArray(), sets.Select((set, i) =>
+                    {
+                        string subset = sets.Length > 1 ? $", subset {i + 1}/{sets.Length}" : "";
+                        var o = options with { Seed = set.Seed };
+                        observer.BeginStage($"{what}, {Percent(f)} labels ({set.Indices.Length}){subset}", SupervisedTraining.StepsFor(set.Indices.Length, o));
+                        manual_seed(o.Seed);
+                        using var encoder = config.Encoder.Build();
+                        if (protocol == Protocol.FineTune) SupervisedTraining.CopyWeights(method.Encoder, encoder);
+                        var predicted = SupervisedTraining.TrainAndPredict(encoder, encoderLrScale, trainData, set.Indices, testData,
+                            inputs.LabelledAugmentation, inputs.Normalization, classes, o, (d, _) => observer.Report(d));
+                        observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{Metrics.Accuracy(predicted, testY):P2}"));
+                        return predicted;
+                    }).ToList());
+                }
+            }
+            Trained(Protocol.FineTune, plan.FineTuneFractions, plan.FineTuning, plan.FineTuneEncoderLrScale);
+            Trained(Protocol.FromScratch, plan.ScratchFractions, plan.Scratch, 1.0);
+
+            Tensor? baseTrain = null, baseTest = null;
+            try
+            {
+                bool needBaseline = plan.BaselineFractions.Count > 0 || ev.Extras != EvaluationExtras.None;
+                if (needBaseline)
+                {
+                    observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", plan.BaselineFractions.Sum(f => Subsets(f).Length));
+                    (baseTrain, baseTest, bool standardize) = inputs.BaselineFeatures(train, test);
+                    var probe = ev.Probe with { Standardize = standardize };
+                    int done = 0;
+                    foreach (var f in plan.BaselineFractions)
+                    {
+                        var sets = Subsets(f);
+                        Add(Protocol.Baseline, f, sets[0].Indices.Length, sets.Select(s => s.Seed).ToArray(), sets.Select(set =>
+                        {
+                            var predicted = Probe(baseTrain, baseTest, trainY, testY, set.Indices, classes, probe);
+                            observer.Report(++done);
+                            return predicted;
+                        }).ToList());
+                    }
+                    observer.EndStage();
+                }
+                ClusteringResult? clustering = null;
+                AnomalyResult? anomaly = null;
+                if (ev.Extras.HasFlag(EvaluationExtras.Clustering)) clustering = Cluster(testF!, baseTest!, testY, ev.Clustering, observer);
+                if (ev.Extras.HasFlag(EvaluationExtras.Anomaly))
+                    anomaly = DetectAnomalies(method, trainY, testY, test.ClassNames, testData, trainF!, testF!, baseTrain!, baseTest!, inputs.Normalization, ev.Anomaly, observer);
+                return new EvaluationResult(scores, f1Kind, modality.BaselineName, clock.Elapsed.TotalSeconds)
+                {
+                    Seeds = ev.Seeds, Clustering = clustering, Anomaly = anomaly, Insight = insight,
+                };
+            }
+            finally
+            {
+                baseTrain?.Dispose(); baseTest?.Dispose();
+            }
         }
-        return new EvaluationResult(knn, linear, supervised, clock.Elapsed.TotalSeconds)
+        finally
         {
-            FineTune = fineTune, Seeds = ev.Seeds, Clustering = clustering, Anomaly = anomaly, Insight = insight,
-        };
+            trainF?.Dispose(); testF?.Dispose();
+        }
     }
 
-    private static LabelResult OverSubsets(int[] labels, double fraction, int[] seeds, Func<long[], int, double> run)
+    /// <summary>Predictions of a linear probe fitted on the rows <paramref name="idx"/> of <paramref name="trainX"/>.</summary>
+    private static int[] Probe(Tensor trainX, Tensor testX, int[] trainY, int[] testY, long[] idx, int classes, LinearProbeOptions options)
     {
-        var accuracies = new List<double>();
-        int n = 0;
-        foreach (var seed in seeds)
-        {
-            var idx = LabelSubsets.Stratified(labels, fraction, seed);
-            n = idx.Length;
-            accuracies.Add(run(idx, seed));
-        }
-        return new LabelResult(fraction, n, accuracies);
+        using var scope = NewDisposeScope();
+        using var ix = tensor(idx);
+        return LinearProbe.Evaluate(trainX.index_select(0, ix), idx.Select(i => trainY[i]).ToArray(), testX, testY, classes, options).Predictions;
     }
 
-    /// <summary>k-means with k = number of test classes on L2-normalised embeddings and on L2-normalised raw inputs.</summary>
+    /// <summary>"100 %" for 1.0, "1 %" for 0.01.</summary>
+    private static string Percent(double fraction) => RunReport.Key(fraction) + " %";
+
+    /// <summary>One line for a score: protocol, labels, accuracy (and F1) with their spread over subsets.</summary>
+    public static string Describe(Score s, string? f1Kind)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string acc = s.Subsets > 1 ? string.Create(c, $"{100 * s.Accuracy:F2} ± {100 * s.AccuracyStd:F2} %") : string.Create(c, $"{100 * s.Accuracy:F2} %");
+        string f1 = s.F1 is double f ? (s.Subsets > 1 ? string.Create(c, $", {f1Kind} {f:F4} ± {s.F1Std:F4}") : string.Create(c, $", {f1Kind} {f:F4}")) : "";
+        return $"{RunReport.Title(s.Protocol)}, {Percent(s.Fraction)} ({s.Labels} labels): {acc}{f1}";
+    }
+
+    /// <summary>Index of the class named <paramref name="name"/> (any case), else 1 (the usual positive label of two classes).</summary>
+    public static int PositiveClass(IReadOnlyList<string> classNames, string name)
+    {
+        for (int i = 0; i < classNames.Count; i++)
+            if (string.Equals(classNames[i], name, StringComparison.OrdinalIgnoreCase)) return i;
+        return 1;
+    }
+
+    /// <summary>k-means with k = number of test classes on L2-normalised embeddings and on the L2-normalised baseline features.</summary>
     public static ClusteringResult Cluster(Tensor testFeatures, Tensor rawTest, int[] testLabels, KMeansOptions options, IRunObserver observer)
     {
         int k = testLabels.Distinct().Count();
@@ -183,15 +253,12 @@ public static class Evaluating
     }
 
     /// <summary>
-    /// One class normal, the rest anomalous, for each class present in both splits: kNN distance to the
-    /// normal training samples in embedding space and in raw-input space, and the method's reconstruction
-    /// error when it has one.
+    /// One class normal, the rest anomalous, for each class present in both splits: kNN distance to the normal training
+    /// samples in embedding space and in the baseline's feature space, and the method's reconstruction error when it has one.
     /// </summary>
-    private static AnomalyResult DetectAnomalies(ISslMethod method, IDataset train, IDataset test, Tensor trainF, Tensor testF, Tensor rawTest,
-        Augmentations.Normalize? normalize, AnomalyOptions options, IRunObserver observer)
+    private static AnomalyResult DetectAnomalies(ISslMethod method, int[] trainLabels, int[] testLabels, IReadOnlyList<string> classNames, IDataset test,
+        Tensor trainF, Tensor testF, Tensor rawTrain, Tensor rawTest, Augmentations.Normalize? normalize, AnomalyOptions options, IRunObserver observer)
     {
-        var trainLabels = train.Labels!;
-        var testLabels = test.Labels!;
         var normalClasses = testLabels.Distinct().Order().Where(c => trainLabels.Contains(c)).ToArray();
         if (testLabels.Distinct().Count() < 2)
             throw new ArgumentException($"Anomaly detection needs at least two classes in the test data; '{test.Name}' has one.");
@@ -209,13 +276,12 @@ public static class Evaluating
             using var scope = NewDisposeScope();
             var normalIdx = OneClass.IndicesOf(trainLabels, c);
             int k = Math.Min(options.K, normalIdx.Length);
-            var bank = trainF.index_select(0, tensor(normalIdx));
-            var embedding = OneClass.Evaluate(KnnAnomalyScorer.Score(bank, testF, k), testLabels, c);
-            using var rawBank = Features.Raw(train, normalIdx);
-            var raw = OneClass.Evaluate(KnnAnomalyScorer.Score(rawBank, rawTest, k), testLabels, c);
+            using var ix = tensor(normalIdx);
+            var embedding = OneClass.Evaluate(KnnAnomalyScorer.Score(trainF.index_select(0, ix), testF, k), testLabels, c);
+            var raw = OneClass.Evaluate(KnnAnomalyScorer.Score(rawTrain.index_select(0, ix), rawTest, k), testLabels, c);
             var recon = reconstruction is null ? null : OneClass.Evaluate(reconstruction, testLabels, c);
             int testNormal = testLabels.Count(l => l == c);
-            string name = c < test.ClassNames.Count ? test.ClassNames[c] : c.ToString(CultureInfo.InvariantCulture);
+            string name = c < classNames.Count ? classNames[c] : c.ToString(CultureInfo.InvariantCulture);
             results.Add(new OneClassResult(c, name, normalIdx.Length, testNormal, testLabels.Length - testNormal, embedding, raw, recon));
             observer.Report(results.Count, string.Create(CultureInfo.InvariantCulture, $"{name}: AUROC {embedding.Auroc:F3} (raw {raw.Auroc:F3})"));
         }
@@ -225,22 +291,23 @@ public static class Evaluating
     }
 
     /// <summary>Diagnostics and PCA/t-SNE maps of the frozen features of a class-stratified, seeded sample of the test set.</summary>
-    private static EmbeddingInsight Insight(ISslMethod method, RunConfig config, IDataset test, Tensor testF, EmbeddingMapOptions options, IRunObserver observer)
+    private static EmbeddingInsight Insight(ISslMethod method, RunConfig config, IDataset test, int[] testLabels, IReadOnlyList<string> classNames,
+        Tensor testF, EmbeddingMapOptions options, IRunObserver observer)
     {
         var idx = options.Samples >= test.Count
             ? Enumerable.Range(0, (int)test.Count).Select(i => (long)i).ToArray()
-            : LabelSubsets.Stratified(test.Labels!, (double)options.Samples / test.Count, options.Seed);
+            : LabelSubsets.Stratified(testLabels, (double)options.Samples / test.Count, options.Seed);
         using var scope = NewDisposeScope();
         using var ix = tensor(idx);
         var f = testF.index_select(0, ix);
-        var labels = idx.Select(i => test.Labels![i]).ToArray();
-        var readings = Diagnostics.MeasureEncoder(method.Encoder, test, idx, f, MethodRegistry.Get(config.Method).Views(config), options.Seed);
+        var labels = idx.Select(i => testLabels[i]).ToArray();
+        var readings = Diagnostics.MeasureEncoder(method.Encoder, test, idx, f, MethodRegistry.Get(config.Method).Views(config.Setup), options.Seed);
         observer.Report(1);
-        var maps = new List<EmbeddingMap> { EmbeddingMaps.PcaMap(f, labels, test.ClassNames) };
+        var maps = new List<EmbeddingMap> { EmbeddingMaps.PcaMap(f, labels, classNames) };
         observer.Report(2);
         if (options.Tsne)
         {
-            maps.Add(EmbeddingMaps.TsneMap(f, labels, test.ClassNames, options.TsneOptions));
+            maps.Add(EmbeddingMaps.TsneMap(f, labels, classNames, options.TsneOptions));
             observer.Report(3);
         }
         return new EmbeddingInsight(readings, idx.Length, maps);

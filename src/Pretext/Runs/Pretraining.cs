@@ -5,6 +5,7 @@ using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Methods;
 using Pretext.Reporting;
+using Pretext.Runs.Modalities;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -38,11 +39,12 @@ public static class Pretraining
     }
 
     /// <summary>Builds the method described by <paramref name="config"/> with fresh weights from its seed.</summary>
-    public static ISslMethod CreateMethod(RunConfig config)
+    public static ISslMethod CreateMethod(RunConfig config) => Create(MethodRegistry.Get(config.Method), config);
+
+    private static ISslMethod Create(MethodEntry entry, RunConfig config)
     {
-        var entry = MethodRegistry.Get(config.Method);
         manual_seed(config.Train.Seed);
-        return entry.Create(config.Encoder.Build(), config);
+        return entry.Create(config.Encoder.Build(), config.Setup);
     }
 
     /// <summary>Rebuilds a method from a checkpoint (config from its metadata, weights from its tensors).</summary>
@@ -65,10 +67,9 @@ public static class Pretraining
     {
         if (warmup < 1 || measured < 1) throw new ArgumentOutOfRangeException(nameof(measured), "Time at least one warm-up and one measured step.");
         var probe = config with { Train = config.Train with { MaxSteps = warmup + measured, Epochs = 1_000_000, CheckpointEvery = 0 } };
-        if (probe.Train.Threads > 0) set_num_threads(probe.Train.Threads);
         using var method = CreateMethod(probe);
         using var optimizer = new Training.Optimizer(method.ParameterGroups(), probe.Train.Optimizer);
-        var trainer = new Trainer(method, data, MethodRegistry.Get(probe.Method).Views(probe), probe.Train);
+        var trainer = new Trainer(method, data, MethodRegistry.Get(probe.Method).Views(probe.Setup), probe.Train);
         double start = 0, end = 0;
         trainer.Run(optimizer, 0, null, s => { if (s.Step == warmup) start = s.ElapsedSeconds; end = s.ElapsedSeconds; });
         return (end - start) / measured;
@@ -143,21 +144,42 @@ public static class Pretraining
         return File.Exists(saved) ? RunConfig.FromJson(File.ReadAllText(saved), saved) : null;
     }
 
+    /// <summary>
+    /// Pretrains on the samples of <paramref name="train"/> (any modality; labels never reach the method): the modality
+    /// prepares what the encoder reads (a text run trains its tokenizer first), then <see cref="Run(RunConfig, IDataset, string, bool, IRunObserver?, CancellationToken)"/>.
+    /// A time budget (<paramref name="minutes"/>) cuts a new run to what fits on this machine.
+    /// </summary>
+    public static PretrainResult Run(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver? observer = null,
+        double? minutes = null, string? longerRun = null, CancellationToken cancel = default)
+    {
+        observer ??= NullObserver.Instance;
+        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).Modality);
+        using var prepared = modality.PrepareRun(config, train, runDirectory, resume, observer, cancel);
+        var run = WithinBudget(prepared.Config, prepared.Data, runDirectory, resume, minutes, observer, longerRun);
+        return Run(run, prepared.Data, runDirectory, resume, observer, cancel);
+    }
+
+    /// <exception cref="InvalidOperationException">The folder has checkpoints and <paramref name="resume"/> is false: nothing there is touched.</exception>
+    public static void RefuseOverwrite(string runDirectory, bool resume)
+    {
+        if (!resume && new CheckpointFolder(Path.Combine(runDirectory, "checkpoints"), 1).Latest is { } latest)
+            throw new InvalidOperationException($"Run folder '{runDirectory}' already has checkpoints (newest: {Path.GetFileName(latest)}). Pass --resume to continue it, or choose another --run-dir.");
+    }
+
+    /// <summary>Pretrains on encoder-ready, unlabelled <paramref name="data"/> in <paramref name="runDirectory"/>.</summary>
     public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
-        config.Train.Validate();
-        if (config.Train.Threads > 0) set_num_threads(config.Train.Threads);
+        var entry = MethodRegistry.Get(config.Method);
+        RefuseOverwrite(runDirectory, resume);
         var folder = new CheckpointFolder(Path.Combine(runDirectory, "checkpoints"), config.Train.KeepCheckpoints);
         string? latest = folder.Latest;
-        if (latest is not null && !resume)
-            throw new InvalidOperationException($"Run folder '{runDirectory}' already has checkpoints (newest: {Path.GetFileName(latest)}). Pass --resume to continue it, or choose another --run-dir.");
         if (resume && latest is null)
             observer.Message($"No checkpoint in '{folder.Directory}'; starting from step 0.");
         Directory.CreateDirectory(runDirectory);
 
-        var method = CreateMethod(config);
-        var entry = MethodRegistry.Get(config.Method);
+        // The trainer validates the options and sets the thread count (TrainerOptions.Threads) for the steps.
+        var method = Create(entry, config);
         using var optimizer = new Training.Optimizer(method.ParameterGroups(), config.Train.Optimizer);
         long startStep = 0;
         if (resume && latest is not null)
@@ -173,7 +195,7 @@ public static class Pretraining
         }
         AtomicJson(Path.Combine(runDirectory, "config.json"), config.ToJson());
 
-        var trainer = new Trainer(method, data, entry.Views(config), config.Train, config.ToJson());
+        var trainer = new Trainer(method, data, entry.Views(config.Setup), config.Train, config.ToJson());
         using var metrics = MetricsLog.Open(Path.Combine(runDirectory, "metrics.csv"), MetricColumns, truncateAfterStep: startStep);
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, lastCollapse = double.NaN;

@@ -1,4 +1,5 @@
 using Pretext.Data;
+using Pretext.Runs.Modalities;
 
 namespace Pretext.Runs;
 
@@ -23,7 +24,7 @@ public sealed record QuickstartOptions
 }
 
 /// <summary>Result of the quickstart: where everything went and the headline numbers.</summary>
-public sealed record QuickstartResult(string RunDirectory, string ReportPath, Dictionary<string, object> Summary, PretrainResult Pretrain, EvaluationResult Evaluation);
+public sealed record QuickstartResult(string RunDirectory, string ReportPath, RunSummary Summary, PretrainResult Pretrain, EvaluationResult Evaluation);
 
 /// <summary>
 /// The newcomer's path: get the data set, pretrain SimCLR on its training images without labels,
@@ -35,57 +36,33 @@ public static class Quickstart
     public static QuickstartResult Run(QuickstartOptions options, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
-        var config = Presets.SimClrSmallGrey(options.Dataset, options.Threads);
+        var config = Presets.For("simclr", options.Dataset, options.Threads);
         if (options.Fast) config = Presets.Fast(config);
-
-        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = options.DataDirectory, Log = observer.Message });
-        using var trainFull = fetcher.LoadSplit(options.Dataset, DataSplit.Train, cancel);
-        using var test = fetcher.LoadSplit(options.Dataset, DataSplit.Test, cancel);
-        TensorDataset train = trainFull;
-        TensorDataset? subset = null;
-        if (options.Fast)
+        var images = ModalityCatalog.Get(Modality.Image);
+        var (trainFull, test) = images.Load(options.Dataset, config, options.DataDirectory, observer.Message, needTest: true);
+        using (trainFull)
+        using (test)
         {
-            subset = trainFull.Subset(Enumerable.Range(0, Presets.FastTrainSamples).Select(i => (long)i).ToArray(), $"{trainFull.Name}[first {Presets.FastTrainSamples}]");
-            train = subset;
-        }
-        try
-        {
-            config = ApplyBudget(config, options, new UnlabelledView(train), observer);
+            // --fast: the first 12,800 training images, for pretraining and evaluation alike.
+            using var subset = options.Fast
+                ? trainFull.Subset(Enumerable.Range(0, Presets.FastTrainSamples).Select(i => (long)i).ToArray(), $"{trainFull.Name}[first {Presets.FastTrainSamples}]")
+                : null;
+            var train = subset ?? trainFull;
+            double? minutes = options.Fast ? Presets.FastPretrainMinutes : options.Minutes;
+            string? advice = options.Fast ? FastLongerRunAdvice : null;
             // Pretraining sees the images only; labels are used by evaluation alone.
-            var pre = Pretraining.Run(config, new UnlabelledView(train), options.RunDirectory, options.Resume, observer, cancel);
-            var (method, _, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
+            var pre = Pretraining.Run(config, train, options.RunDirectory, options.Resume, observer, minutes, advice, cancel);
+            var (method, trained, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
             using (method)
+            using (var inputs = images.InputsFor(trained, pre.FinalCheckpoint))
             {
-                var ev = Evaluating.Run(method, config, train, test, observer);
-                var report = RunReport.Write(options.RunDirectory, config, pre, ev, options.Dataset);
-                return new QuickstartResult(options.RunDirectory, report, RunReport.Summary(pre, ev), pre, ev);
+                var ev = Evaluating.Run(method, trained, inputs, train, test!, observer);
+                var report = RunReport.Write(options.RunDirectory, trained, pre, ev, options.Dataset);
+                return new QuickstartResult(options.RunDirectory, report, RunReport.Summary(trained, options.Dataset, pre, ev), pre, ev);
             }
         }
-        finally
-        {
-            subset?.Dispose();
-        }
-    }
-
-    /// <summary>The quickstart's time budget (<see cref="Pretraining.WithinBudget"/>).</summary>
-    public static RunConfig ApplyBudget(RunConfig config, QuickstartOptions options, IDataset data, IRunObserver observer)
-    {
-        if (options.Fast) return Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, Presets.FastPretrainMinutes, observer, FastLongerRunAdvice);
-        return Pretraining.WithinBudget(config, data, options.RunDirectory, options.Resume, options.Minutes, observer);
     }
 
     /// <summary>--fast ignores --minutes, so its cut says how to get the real run instead.</summary>
     public const string FastLongerRunAdvice = "--fast is a smoke test; drop --fast for the full quickstart (--minutes sets its budget).";
-}
-
-/// <summary>A dataset with its labels hidden, so pretraining provably never sees them.</summary>
-public sealed class UnlabelledView(IDataset inner) : IDataset
-{
-    public string Name => inner.Name;
-    public long Count => inner.Count;
-    public long[] SampleShape => inner.SampleShape;
-    public int[]? Labels => null;
-    public IReadOnlyList<string> ClassNames => [];
-    public TorchSharp.torch.Tensor Gather(ReadOnlySpan<long> indices) => inner.Gather(indices);
-    public string SampleId(long index) => inner.SampleId(index);
 }

@@ -1,106 +1,166 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Pretext.Evaluation;
 using Pretext.Reporting;
 
 namespace Pretext.Runs;
 
-/// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results.</summary>
+/// <summary>One score as summary.json lists it (accuracies and F1 in [0, 1]; std over the label subsets).</summary>
+public sealed record ScoreSummary(string Protocol, double Fraction, int Labels, int Subsets, IReadOnlyList<int> Seeds,
+    double Accuracy, double AccuracyStd, IReadOnlyList<double> Accuracies, double? F1, double? F1Std, IReadOnlyList<double>? F1s);
+
+/// <summary>
+/// summary.json, the same schema for every modality (docs/evaluation.md, "summary.json"). The collapse verdict comes
+/// first, so nobody reads accuracies of a collapsed run without seeing it. Besides the typed fields, each score also
+/// appears as a flat key <c>{protocol}_{percent}</c> (mean accuracy; kNN as <c>knn</c>), with <c>_std</c> when several
+/// label subsets were drawn, and <c>_f1</c> / <c>_f1_std</c> when F1 was measured; protocols are
+/// <see cref="RunReport.Key(Protocol)"/>'s names.
+/// </summary>
+public sealed record RunSummary
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Collapsed { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CollapseReason { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CollapseStep { get; init; }
+    public required string Method { get; init; }
+    public required string Dataset { get; init; }
+    public required string Modality { get; init; }
+    /// <summary>Which F1 the scores carry ("F1 of spam", "macro F1"); null when only accuracy was measured.</summary>
+    public string? F1Kind { get; init; }
+    /// <summary>What the no-learning baseline (protocol "baseline") is: "raw pixels", "TF-IDF".</summary>
+    public required string Baseline { get; init; }
+    /// <summary>Label subsets per fraction under 10 %.</summary>
+    public int Seeds { get; init; }
+    public required IReadOnlyList<ScoreSummary> Scores { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? PretrainSeconds { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? SamplesPerSecond { get; init; }
+    public long Steps { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? FinalLoss { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? CollapseStd { get; init; }
+    /// <summary>Diagnostics of the last training batch (RankMe, alignment, uniformity), when measured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonPropertyName("rankme")] public double? RankMe { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? Alignment { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? Uniformity { get; init; }
+    /// <summary>Diagnostics of the frozen features on test samples, when measured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? FeaturesCollapseStd { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull), JsonPropertyName("features_rankme")] public double? FeaturesRankMe { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? FeaturesAlignment { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? FeaturesUniformity { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ClusteringResult? Clustering { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public AnomalyResult? Anomaly { get; init; }
+    public double EvaluationSeconds { get; init; }
+    public required string Checkpoint { get; init; }
+    /// <summary>The flat keys (see the type's summary), written after the typed fields.</summary>
+    [JsonExtensionData] public Dictionary<string, object> Flat { get; init; } = [];
+}
+
+/// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results, for every modality.</summary>
 public static class RunReport
 {
-    private static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
-
-    /// <summary>
-    /// Summary keys: knn, linear_100, linear_10, linear_1, supervised_10, supervised_1 (accuracies in [0, 1]), pretrain_seconds,
-    /// samples_per_second; collapsed (with collapse_reason and collapse_step when true) whenever a collapse verdict is known;
-    /// rankme, alignment, uniformity (last training batch) and features_* (frozen features on test samples) when measured;
-    /// and those of <see cref="EvaluationReport.AddSummary"/>. Accuracies are means over label subsets.
-    /// </summary>
-    public static Dictionary<string, object> Summary(PretrainResult pre, EvaluationResult ev)
-    {
-        var d = new Dictionary<string, object>();
-        // A collapsed run's accuracies mean little: the flag comes first so nobody reads past it.
-        if (Collapse(pre) is { } c)
-        {
-            d["collapsed"] = c.Collapsed;
-            if (c.Collapsed)
-            {
-                d["collapse_reason"] = c.Reason!;
-                if (c.Step is long step) d["collapse_step"] = step;
-            }
-        }
-        d["knn"] = ev.Knn;
-        EvaluationReport.AddSummary(d, ev);
-        // Evaluating a checkpoint on its own knows nothing of its pretraining: leave those keys out rather than write NaN.
-        void Add(string key, double v) { if (double.IsFinite(v)) d[key] = v; }
-        Add("pretrain_seconds", pre.Seconds);
-        Add("samples_per_second", pre.SamplesPerSecond);
-        d["steps"] = pre.Steps;
-        Add("final_loss", pre.FinalLoss);
-        Add("collapse_std", pre.FinalCollapseStd);
-        if (pre.Collapse?.Readings is { } r)
-        {
-            Add("rankme", r.RankMe);
-            Add("alignment", r.Alignment);
-            Add("uniformity", r.Uniformity);
-        }
-        if (ev.Insight?.Readings is { } e)
-        {
-            Add("features_collapse_std", e.CollapseStd);
-            Add("features_rankme", e.RankMe);
-            Add("features_alignment", e.Alignment);
-            Add("features_uniformity", e.Uniformity);
-        }
-        d["evaluation_seconds"] = ev.Seconds;
-        d["checkpoint"] = pre.FinalCheckpoint;
-        return d;
-    }
-
-    /// <summary>
-    /// Whether the run counts as collapsed: the training verdict (<see cref="Pretraining.DiagnosticsFile"/>), null when
-    /// unknown. The frozen features' readings on test samples are reported but not judged: an encoder's
-    /// post-ReLU features share a large mean direction, so they read low on std and RankMe even in healthy
-    /// runs (measured: 0.04 and 1.7 of 16 on the tiny test run whose projections read 0.24 and 3.8).
-    /// </summary>
-    public static (bool Collapsed, string? Reason, long? Step, string? Warning)? Collapse(PretrainResult pre) =>
-        pre.Collapse is { } v ? (v.Collapsed, v.Reason, v.Step, v.Warning) : null;
+    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
     public static string Key(double fraction) => (fraction * 100).ToString("0.###", CultureInfo.InvariantCulture);
 
+    /// <summary>A protocol's name in summary keys: knn, linear, finetune, scratch, baseline.</summary>
+    public static string Key(Protocol protocol) => protocol switch
+    {
+        Protocol.Knn => "knn",
+        Protocol.LinearProbe => "linear",
+        Protocol.FineTune => "finetune",
+        Protocol.FromScratch => "scratch",
+        Protocol.Baseline => "baseline",
+        _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
+    };
+
+    /// <summary>A protocol's name in tables, legends and console lines.</summary>
+    public static string Title(Protocol protocol) => protocol switch
+    {
+        Protocol.Knn => "kNN (frozen)",
+        Protocol.LinearProbe => "linear probe (frozen)",
+        Protocol.FineTune => "fine-tuned",
+        Protocol.FromScratch => "from scratch",
+        Protocol.Baseline => "no-learning baseline",
+        _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
+    };
+
+    private static string Title(Protocol protocol, EvaluationResult ev) => protocol == Protocol.Baseline ? $"{ev.Baseline} (no learning)" : Title(protocol);
+
+    /// <summary>The flat key of a score: knn, or {protocol}_{percent}.</summary>
+    public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{Key(s.Fraction)}";
+
+    /// <summary>Whether the run counts as collapsed: the training verdict (<see cref="Pretraining.DiagnosticsFile"/>); null when unknown.</summary>
+    public static CollapseVerdict? Collapse(PretrainResult pre) => pre.Collapse;
+
+    /// <summary>The summary of a run (<paramref name="pre"/>: what is known of its pretraining) and its evaluation.</summary>
+    public static RunSummary Summary(RunConfig config, string dataset, PretrainResult pre, EvaluationResult ev)
+    {
+        // Evaluating a checkpoint on its own knows nothing of its pretraining: leave those keys out rather than write NaN.
+        static double? Known(double v) => double.IsFinite(v) ? v : null;
+        var flat = new Dictionary<string, object>();
+        foreach (var s in ev.Scores)
+        {
+            string key = Key(s);
+            flat[key] = s.Accuracy;
+            if (s.Subsets > 1) flat[key + "_std"] = s.AccuracyStd;
+            if (s.F1 is double f1)
+            {
+                flat[key + "_f1"] = f1;
+                if (s.Subsets > 1) flat[key + "_f1_std"] = s.F1Std!.Value;
+            }
+        }
+        var c = pre.Collapse;
+        var train = c?.Readings;
+        var features = ev.Insight?.Readings;
+        return new RunSummary
+        {
+            Collapsed = c?.Collapsed,
+            CollapseReason = c is { Collapsed: true } ? c.Reason : null,
+            CollapseStep = c is { Collapsed: true } ? c.Step : null,
+            Method = config.Method, Dataset = dataset, Modality = config.Encoder.Modality.ToString().ToLowerInvariant(),
+            F1Kind = ev.F1Kind, Baseline = ev.Baseline, Seeds = ev.Seeds,
+            Scores = ev.Scores.Select(s => new ScoreSummary(Key(s.Protocol), s.Fraction, s.Labels, s.Subsets, s.Seeds, s.Accuracy, s.AccuracyStd, s.Accuracies, s.F1, s.F1Std, s.F1s)).ToList(),
+            PretrainSeconds = Known(pre.Seconds), SamplesPerSecond = Known(pre.SamplesPerSecond), Steps = pre.Steps,
+            FinalLoss = Known(pre.FinalLoss), CollapseStd = Known(pre.FinalCollapseStd),
+            RankMe = train is null ? null : Known(train.RankMe), Alignment = train is null ? null : Known(train.Alignment),
+            Uniformity = train is null ? null : Known(train.Uniformity),
+            FeaturesCollapseStd = features is null ? null : Known(features.CollapseStd), FeaturesRankMe = features is null ? null : Known(features.RankMe),
+            FeaturesAlignment = features is null ? null : Known(features.Alignment), FeaturesUniformity = features is null ? null : Known(features.Uniformity),
+            Clustering = ev.Clustering, Anomaly = ev.Anomaly,
+            EvaluationSeconds = ev.Seconds, Checkpoint = pre.FinalCheckpoint, Flat = flat,
+        };
+    }
+
+    /// <summary>One console line per score.</summary>
+    public static IEnumerable<string> Lines(EvaluationResult ev) =>
+        ev.Scores.Select(s => s.Protocol == Protocol.Baseline ? Evaluating.Describe(s, ev.F1Kind).Replace(Title(Protocol.Baseline), Title(Protocol.Baseline, ev)) : Evaluating.Describe(s, ev.F1Kind));
+
+    /// <summary>Writes plots/, summary.json and report.html into <paramref name="runDir"/>; returns the report's path.</summary>
     public static string Write(string runDir, RunConfig config, PretrainResult pre, EvaluationResult ev, string datasetName)
     {
         var plots = Path.Combine(runDir, "plots");
         Directory.CreateDirectory(plots);
-        var rows = MetricsLog.Read(Path.Combine(runDir, "metrics.csv"));
         var images = new List<(string Caption, string Path)>();
-        void Line(string file, string title, string col, string yLabel, bool logY = false)
-        {
-            if (!rows.Any(r => r.ContainsKey(col))) return; // a log from before this column existed
-            var (x, y) = MetricsLog.Series(rows, "step", col);
-            if (x.Length == 0) return;
-            var p = Path.Combine(plots, file);
-            Plots.LinePlot(p, title, "step", yLabel, [(col, x, y)], logY);
-            images.Add((title, p));
-        }
-        void Lines(string file, string title, params string[] cols)
+        string metricsPath = Path.Combine(runDir, "metrics.csv");
+        var rows = File.Exists(metricsPath) ? MetricsLog.Read(metricsPath) : [];
+        void Lines(string file, string title, string yLabel, params string[] cols)
         {
             var series = new List<(string, double[], double[])>();
             foreach (var col in cols)
             {
-                if (!rows.Any(r => r.ContainsKey(col))) continue;
+                if (!rows.Any(r => r.ContainsKey(col))) continue; // a log from before this column existed
                 var (x, y) = MetricsLog.Series(rows, "step", col);
                 if (x.Length > 0) series.Add((col, x, y));
             }
             if (series.Count == 0) return;
             var p = Path.Combine(plots, file);
-            Plots.LinePlot(p, title, "step", "value", series);
+            Plots.LinePlot(p, title, "step", yLabel, series);
             images.Add((title, p));
         }
-        Line("loss.png", "Training loss", "loss", "loss");
-        Line("lr.png", "Learning rate", "lr", "learning rate");
-        Line("collapse.png", "Collapse monitor (std of L2-normalised embeddings x sqrt(D); 0 = collapsed)", "collapse_std", "normalised std");
-        Line("rankme.png", "RankMe: effective rank of batch embeddings (1 = collapsed)", "rankme", "RankMe");
-        Lines("alignment_uniformity.png", "Alignment and uniformity (lower is better; both 0 = collapsed)", "alignment", "uniformity");
+        Lines("loss.png", "Training loss", "loss", "loss");
+        Lines("lr.png", "Learning rate", "learning rate", "lr");
+        Lines("collapse.png", "Collapse monitor (std of L2-normalised embeddings x sqrt(D); 0 = collapsed)", "normalised std", "collapse_std");
+        Lines("rankme.png", "RankMe: effective rank of batch embeddings (1 = collapsed)", "RankMe", "rankme");
+        Lines("alignment_uniformity.png", "Alignment and uniformity (lower is better; both 0 = collapsed)", "value", "alignment", "uniformity");
         if (ev.Insight is { } insight)
             foreach (var map in insight.Maps)
             {
@@ -109,37 +169,28 @@ public static class RunReport
                     map.Method == "PCA" ? "PC 2" : "t-SNE 2", map.X, map.Y, map.Labels, map.ClassNames);
                 images.Add((map.Note, p));
             }
-        var bars = new List<(string, double)> { ("kNN", 100 * ev.Knn) };
-        bars.AddRange(ev.Linear.Select(l => ($"linear {Key(l.Fraction)}%", 100 * l.Accuracy)));
-        bars.AddRange(ev.Supervised.Select(s => ($"scratch {Key(s.Fraction)}%", 100 * s.Accuracy)));
-        var accPath = Path.Combine(plots, "accuracy.png");
-        Plots.BarPlot(accPath, $"Test accuracy on {datasetName} (%)", "accuracy (%)", bars);
-        images.Insert(0, ($"Test accuracy: frozen {config.Method} encoder vs training from scratch", accPath));
+        var ordered = ev.Scores.OrderBy(s => s.Protocol).ThenByDescending(s => s.Fraction).ToList();
+        var scoreImages = new List<(string, string)>();
+        foreach (var (metric, file, pick) in new (string, string, Func<Score, double?>)[] { ("accuracy", "accuracy.png", s => s.Accuracy), (ev.F1Kind ?? "", "f1.png", s => s.F1) })
+        {
+            var bars = ordered.Where(s => pick(s) is not null).Select(s => ($"{Key(s.Protocol)} {Key(s.Fraction)}%", 100 * pick(s)!.Value)).ToList();
+            if (bars.Count == 0 || metric.Length == 0) continue;
+            var path = Path.Combine(plots, file);
+            Plots.BarPlot(path, $"Test {metric} on {datasetName} (%)", metric + " (%)", bars);
+            scoreImages.Add(($"Test {metric}: pretrained {config.Method} encoder against training from scratch and {ev.Baseline}", path));
+        }
 
-        var summary = Summary(pre, ev);
-        Export.JsonFile.WriteAtomic(Path.Combine(runDir, "summary.json"), summary);
+        Export.JsonFile.WriteAtomic(Path.Combine(runDir, "summary.json"), Summary(config, datasetName, pre, ev));
 
         var report = new HtmlReport { Title = $"Pretext run: {config.Method} on {datasetName}" };
-        if (Collapse(pre) is { Collapsed: true, Warning: { } warning }) report.AddWarning(warning);
-        report.AddParagraph($"Self-supervised pretraining with {config.Method} on {datasetName} without labels, then evaluation of the frozen encoder with few labels against the same architecture trained from scratch.");
-        var table = new List<string[]> { new[] { "kNN (k=" + config.Evaluation.KnnK + ", all labels)", Pct(ev.Knn), "", "" } };
-        foreach (var (f, n, a) in ev.Linear)
-        {
-            var sup = ev.Supervised.FirstOrDefault(s => Math.Abs(s.Fraction - f) < 1e-12);
-            table.Add([$"{Key(f)} % labels ({n})", Pct(a), sup.Labels > 0 ? Pct(sup.Accuracy) : "-", sup.Labels > 0 ? (100 * (a - sup.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts" : "-"]);
-        }
-        report.AddTable("Test accuracy", ["labels", "pretrained (linear probe)", "from scratch (supervised)", "gain"], table);
-        EvaluationReport.AddSections(report, plots, ev, config.Evaluation, datasetName);
-        string F(double v, string format, string unit = "") => v.ToString(format, CultureInfo.InvariantCulture) + unit;
-        var facts = new List<(string, string)>();
-        if (double.IsFinite(pre.Seconds)) facts.Add(("pretraining time", F(pre.Seconds, "F0", " s")));
-        if (double.IsFinite(pre.SamplesPerSecond)) facts.Add(("samples per second", F(pre.SamplesPerSecond, "F1")));
-        facts.Add(("steps", pre.Steps.ToString(CultureInfo.InvariantCulture)));
-        if (double.IsFinite(pre.FinalLoss)) facts.Add(("final loss", F(pre.FinalLoss, "F4")));
-        if (double.IsFinite(pre.FinalCollapseStd)) facts.Add(("collapse monitor (final)", F(pre.FinalCollapseStd, "F3")));
-        facts.Add(("evaluation time", F(ev.Seconds, "F0", " s")));
-        facts.Add(("checkpoint", pre.FinalCheckpoint));
-        report.AddKeyValueTable("Run", facts);
+        if (pre.Collapse is { Collapsed: true, Warning: { } warning }) report.AddWarning(warning);
+        report.AddParagraph($"Self-supervised pretraining with {config.Method} on {datasetName} without labels, then the encoder with few labels "
+            + $"(frozen with a linear probe{(ev.For(Protocol.FineTune).Count > 0 ? ", and fine-tuned" : "")}) against the same architecture trained from scratch "
+            + $"and {ev.Baseline} with logistic regression on the same labelled samples." + (ev.F1Kind is null ? "" : $" F1 is the {ev.F1Kind}."));
+        AddScores(report, plots, ev, config.Evaluation, datasetName);
+        if (ev.Clustering is { } c) AddClustering(report, c, ev.Baseline);
+        if (ev.Anomaly is { } a) AddAnomaly(report, a, ev.Baseline);
+        report.AddKeyValueTable("Run", Facts(pre, ev));
         var diag = new List<string[]>();
         // "+ 0.0" turns a negative zero (uniformity of a collapsed batch rounds to it) into "0.000", not "-0.000".
         string G(double v, string format) => double.IsFinite(v) ? (Math.Round(v, 3) + 0.0).ToString(format, CultureInfo.InvariantCulture) : "-";
@@ -150,11 +201,113 @@ public static class RunReport
         if (diag.Count > 0)
             report.AddTable("Embedding diagnostics (collapse: std near 0 or RankMe near 1; alignment 0..4 and uniformity 0..-4: lower is better)",
                 ["embeddings", "normalised std", "RankMe", "alignment", "uniformity"], diag);
-        foreach (var (c, p) in images) report.AddImage(c, p);
+        foreach (var (caption, p) in scoreImages.Concat(images)) report.AddImage(caption, p);
         report.AddHeading("Configuration");
         report.AddPreformatted(config.ToJson());
         var html = Path.Combine(runDir, "report.html");
         report.Save(html);
         return html;
+    }
+
+    private static List<(string, string)> Facts(PretrainResult pre, EvaluationResult ev)
+    {
+        string F(double v, string format, string unit = "") => v.ToString(format, CultureInfo.InvariantCulture) + unit;
+        var facts = new List<(string, string)>();
+        if (double.IsFinite(pre.Seconds)) facts.Add(("pretraining time", F(pre.Seconds, "F0", " s")));
+        if (double.IsFinite(pre.SamplesPerSecond)) facts.Add(("samples per second", F(pre.SamplesPerSecond, "F1")));
+        facts.Add(("steps", pre.Steps.ToString(CultureInfo.InvariantCulture)));
+        if (double.IsFinite(pre.FinalLoss)) facts.Add(("final loss", F(pre.FinalLoss, "F4")));
+        if (double.IsFinite(pre.FinalCollapseStd)) facts.Add(("collapse monitor (final)", F(pre.FinalCollapseStd, "F3")));
+        facts.Add(("evaluation time", F(ev.Seconds, "F0", " s")));
+        facts.Add(("checkpoint", pre.FinalCheckpoint));
+        return facts;
+    }
+
+    private static string Pct(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture);
+    private static string F3(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+    private static string F4(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+
+    /// <summary>The score table by label count (mean ± std over subsets), kNN beside it, and the label-efficiency curve.</summary>
+    private static void AddScores(HtmlReport report, string plots, EvaluationResult ev, EvaluationConfig config, string datasetName)
+    {
+        var used = Curve.Where(p => ev.For(p).Count > 0).ToArray();
+        if (ev.Find(Protocol.Knn, 1.0) is { } knn)
+            report.AddKeyValueTable($"kNN on the frozen embeddings (k={config.KnnK}, all labels)",
+                ev.F1Kind is null ? [("accuracy", Pct(knn.Accuracy) + " %")] : [("accuracy", Pct(knn.Accuracy) + " %"), (ev.F1Kind, F4(knn.F1!.Value))]);
+        if (used.Length == 0) return;
+        report.AddHeading("Label efficiency");
+        string subsets = ev.Seeds > 1
+            ? $"below {Key(LabelSubsets.ResampledBelow)} % labels {ev.Seeds} subsets (seeds {config.SubsetSeed}..{config.SubsetSeed + ev.Seeds - 1}) are drawn and the cells show mean ± standard deviation. "
+            : "one subset per fraction. ";
+        report.AddParagraph("Test scores against the number of labelled training samples. Each fraction uses a class-stratified subset of the training labels, "
+            + "the same for every column; " + subsets + "Fine-tuning and training from scratch train encoder and linear head end to end with the same subsets, "
+            + "augmentation, optimiser and step budget; only the starting weights differ.");
+        string Cell(Score? s, Func<Score, double> mean, Func<Score, double> std, Func<double, string> fmt) =>
+            s is null ? "-" : s.Subsets > 1 ? $"{fmt(mean(s))} ± {fmt(std(s))}" : fmt(mean(s));
+        var fractions = used.SelectMany(p => ev.For(p).Select(r => r.Fraction)).Distinct().OrderByDescending(f => f).ToArray();
+        var header = new List<string> { "labels" };
+        foreach (var p in used) { header.Add($"{Title(p, ev)}: accuracy (%)"); if (ev.F1Kind is not null) header.Add("F1"); }
+        var rows = new List<string[]>();
+        foreach (var f in fractions)
+        {
+            var row = new List<string> { $"{Key(f)} % ({used.SelectMany(p => ev.For(p)).First(r => r.Fraction == f).Labels})" };
+            foreach (var p in used)
+            {
+                var s = ev.Find(p, f);
+                row.Add(Cell(s, x => x.Accuracy, x => x.AccuracyStd, Pct));
+                if (ev.F1Kind is not null) row.Add(Cell(s, x => x.F1!.Value, x => x.F1Std!.Value, F4));
+            }
+            rows.Add([.. row]);
+        }
+        report.AddTable("Test scores by labels", [.. header], rows);
+
+        var series = used.Select(p =>
+        {
+            var rs = ev.For(p).OrderBy(r => r.Labels).ToArray();
+            return (Title(p, ev), rs.Select(r => (double)r.Labels).ToArray(), rs.Select(r => 100 * r.Accuracy).ToArray(), rs.Select(r => 100 * r.AccuracyStd).ToArray());
+        }).ToList();
+        var path = Path.Combine(plots, "label_efficiency.png");
+        Plots.ErrorBarPlot(path, $"Label efficiency on {datasetName}", "labelled training samples", "test accuracy (%)", series, logX: true);
+        report.AddImage("Label-efficiency curve: test accuracy against labelled samples (error bars: standard deviation over label subsets)", path);
+    }
+
+    private static void AddClustering(HtmlReport report, ClusteringResult c, string baseline)
+    {
+        report.AddHeading("Clustering");
+        report.AddParagraph($"k-means (k = {c.K}, k-means++ starts, lowest inertia kept) on the {c.Samples} test samples, every vector scaled to unit length first; " +
+            "agreement with the true classes as normalised mutual information (0 = none, 1 = identical) and adjusted Rand index (0 = chance, 1 = identical). " +
+            $"{baseline} are the no-learning baseline.");
+        report.AddTable("Clustering of the test set", ["input", "NMI", "ARI"],
+        [
+            ["encoder embeddings", F3(c.Embedding.Nmi), F3(c.Embedding.Ari)],
+            [baseline, F3(c.Raw.Nmi), F3(c.Raw.Ari)],
+        ]);
+    }
+
+    private static void AddAnomaly(HtmlReport report, AnomalyResult a, string baseline)
+    {
+        bool recon = a.MeanReconstruction is not null;
+        report.AddHeading("Anomaly detection (one class vs rest)");
+        report.AddParagraph($"For each class: its training samples are the normal set, every test sample of another class is an anomaly. " +
+            $"Score: mean distance to the {a.K} nearest normal training samples, vectors scaled to unit length (DN2), in embedding space and, as the no-learning baseline, on {baseline}" +
+            (recon ? "; and the method's reconstruction error. " : ". ") +
+            "AUROC: 0.5 is chance. AUPRC (average precision, anomalies positive): chance is the anomaly rate, " +
+            a.Classes.Average(c => (double)c.TestAnomalous / (c.TestNormal + c.TestAnomalous)).ToString("F3", CultureInfo.InvariantCulture) + " on average here. " +
+            "Note that the encoder was pretrained on unlabelled training samples of every class; only the kNN reference set is one-class.");
+        string[] header = recon
+            ? ["normal class", "train normal", "test normal / anomalous", "AUROC (embedding)", "AUPRC (embedding)", "AUROC (raw)", "AUPRC (raw)", "AUROC (reconstruction)", "AUPRC (reconstruction)"]
+            : ["normal class", "train normal", "test normal / anomalous", "AUROC (embedding)", "AUPRC (embedding)", "AUROC (raw)", "AUPRC (raw)"];
+        var rows = new List<string[]>();
+        foreach (var c in a.Classes)
+        {
+            var row = new List<string> { $"{c.NormalClass} {c.ClassName}", c.TrainNormal.ToString(CultureInfo.InvariantCulture), $"{c.TestNormal} / {c.TestAnomalous}",
+                F3(c.Embedding.Auroc), F3(c.Embedding.Auprc), F3(c.Raw.Auroc), F3(c.Raw.Auprc) };
+            if (recon) { row.Add(F3(c.Reconstruction!.Auroc)); row.Add(F3(c.Reconstruction.Auprc)); }
+            rows.Add([.. row]);
+        }
+        var mean = new List<string> { "mean", "", "", F3(a.MeanEmbedding.Auroc), F3(a.MeanEmbedding.Auprc), F3(a.MeanRaw.Auroc), F3(a.MeanRaw.Auprc) };
+        if (a.MeanReconstruction is { } m) { mean.Add(F3(m.Auroc)); mean.Add(F3(m.Auprc)); }
+        rows.Add([.. mean]);
+        report.AddTable("One-class anomaly detection per class", header, rows);
     }
 }

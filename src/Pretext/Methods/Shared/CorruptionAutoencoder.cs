@@ -27,7 +27,7 @@ public abstract class CorruptionAutoencoder : nn.Module, ISslMethod, IReconstruc
     /// <paramref name="learningRate"/> with betas (<paramref name="beta1"/>, 0.999), no weight decay (the corruption is the
     /// regulariser), batch 128, a short warmup (0.1 epoch), light augmentation: random resized crop (scale 0.6-1) and flips.
     /// </summary>
-    protected static Runs.RunConfig ReconstructionPreset(Runs.RunConfig cfg, double learningRate, double beta1) => cfg with
+    protected static MethodSetup ReconstructionPreset(MethodSetup cfg, double learningRate, double beta1) => cfg with
     {
         Augment = cfg.Augment with { CropScaleMin = 0.6, CropScaleMax = 1.0, FlipProbability = 0.5, JitterProbability = 0, BlurProbability = 0, ErasingProbability = 0 },
         Train = cfg.Train with

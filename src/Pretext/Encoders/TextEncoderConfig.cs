@@ -1,8 +1,7 @@
 using Pretext.Core;
-using Pretext.Encoders;
 using Pretext.Text;
 
-namespace Pretext.Runs;
+namespace Pretext.Encoders;
 
 /// <summary>
 /// The text side of <see cref="EncoderConfig"/>: the tokenizer the model reads through and its special

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pretext.Methods.Shared;
+namespace Pretext.Heads;
 
 /// <summary>
 /// Prototype normalisation, shared by the clustering methods: the rows of a bias-free linear layer are

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Pretext.Evaluation;
+namespace Pretext.Methods;
 
 /// <summary>
 /// Implemented by methods that reconstruct their input (MAE, denoising and inpainting autoencoders):

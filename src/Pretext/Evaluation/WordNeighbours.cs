@@ -1,8 +1,9 @@
 using Pretext.Encoders;
+using Pretext.Text;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pretext.Text;
+namespace Pretext.Evaluation;
 
 /// <summary>Nearest-neighbour words in a text encoder's input embedding table (word2vec's word similarity).</summary>
 public static class WordNeighbours

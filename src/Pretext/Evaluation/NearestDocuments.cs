@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pretext.Text;
+namespace Pretext.Evaluation;
 
 /// <summary>Nearest-neighbour search over document embeddings by cosine similarity.</summary>
 public static class NearestDocuments

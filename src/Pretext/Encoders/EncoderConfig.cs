@@ -1,0 +1,69 @@
+using System.Text.Json.Serialization;
+using Pretext.Core;
+
+namespace Pretext.Encoders;
+
+/// <summary>Encoder families behind the one encoder contract.</summary>
+public enum EncoderKind
+{
+    ResNet,
+    Mlp,
+    /// <summary>Vision Transformer over image patches; shaped by the ViT fields of <see cref="EncoderConfig"/>.</summary>
+    Vit,
+    /// <summary>Transformer over token ids (text); shaped by <see cref="EncoderConfig.Text"/>.</summary>
+    Transformer,
+    /// <summary>Mean of learned word vectors over token ids (word2vec); shaped by <see cref="EncoderConfig.Text"/>.</summary>
+    WordEmbedding,
+}
+
+/// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
+public sealed record EncoderConfig
+{
+    public EncoderKind Kind { get; init; } = EncoderKind.ResNet;
+    public int InChannels { get; init; } = 1;
+    public int ImageSize { get; init; } = 28;
+    /// <summary>ResNet stage widths.</summary>
+    public int[] Widths { get; init; } = [32, 64, 128, 256];
+    /// <summary>ResNet blocks per stage.</summary>
+    public int[] Blocks { get; init; } = [1, 1, 1, 1];
+    /// <summary>MLP hidden widths (last = feature width).</summary>
+    public int[] Hidden { get; init; } = [512, 256];
+    /// <summary>ViT patch side (4 or 7 on 28x28 images).</summary>
+    public int PatchSize { get; init; } = 4;
+    /// <summary>ViT token width (the feature width).</summary>
+    public int EmbedDim { get; init; } = 128;
+    /// <summary>ViT Transformer blocks.</summary>
+    public int Depth { get; init; } = 6;
+    /// <summary>ViT attention heads (must divide EmbedDim).</summary>
+    public int Heads { get; init; } = 4;
+    /// <summary>ViT MLP hidden width as a multiple of EmbedDim.</summary>
+    public double MlpRatio { get; init; } = 4.0;
+    /// <summary>ViT feature: the CLS token or the mean of patch tokens.</summary>
+    public VitPooling Pooling { get; init; } = VitPooling.Cls;
+    public Precision Precision { get; init; } = Precision.Auto;
+    public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
+    /// <summary>Tokenizer, vocabulary and Transformer shape of the text encoders.</summary>
+    public TextEncoderConfig Text { get; init; } = new();
+
+    /// <summary>What the encoder takes: images, or token ids for the text encoders.</summary>
+    [JsonIgnore]
+    public Data.Modality Modality => Kind is EncoderKind.Transformer or EncoderKind.WordEmbedding ? Data.Modality.Text : Data.Modality.Image;
+
+    public Encoder Build() => Kind switch
+    {
+        EncoderKind.ResNet => new ResNet(new ResNetOptions
+        {
+            InChannels = InChannels, ImageSize = ImageSize, Widths = Widths, Blocks = Blocks,
+            Compute = new ComputeOptions(Precision, Layout),
+        }),
+        EncoderKind.Mlp => new MlpEncoder(new MlpOptions { InputShape = [InChannels, ImageSize, ImageSize], Hidden = Hidden }),
+        EncoderKind.Vit => new VisionTransformer(new VitOptions
+        {
+            InChannels = InChannels, ImageSize = ImageSize, PatchSize = PatchSize, Dim = EmbedDim, Depth = Depth, Heads = Heads,
+            MlpRatio = MlpRatio, Pooling = Pooling, Compute = new ComputeOptions(Precision, Layout),
+        }),
+        EncoderKind.Transformer => Text.BuildTransformer(Precision),
+        EncoderKind.WordEmbedding => Text.BuildWordEmbedding(),
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown encoder kind."),
+    };
+}

@@ -1,0 +1,71 @@
+namespace Pretext.Evaluation;
+
+/// <summary>How a run is evaluated.</summary>
+public sealed record EvaluationConfig
+{
+    /// <summary>Label fractions for the linear probe.</summary>
+    public double[] LinearFractions { get; init; } = [1.0, 0.1, 0.01];
+    /// <summary>Label fractions for the supervised-from-scratch baseline.</summary>
+    public double[] SupervisedFractions { get; init; } = [0.1, 0.01];
+    public int KnnK { get; init; } = 200;
+    public double KnnTemperature { get; init; } = 0.1;
+    /// <summary>Seed of the first label subset of each fraction (further subsets: SubsetSeed + 1, ...).</summary>
+    public int SubsetSeed { get; init; } = 0;
+    public LinearProbeOptions Probe { get; init; } = new();
+    public SupervisedOptions Supervised { get; init; } = new();
+    /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: no fine-tuning).</summary>
+    public double[] FineTuneFractions { get; init; } = [];
+    /// <summary>Label subsets per fraction under 10 % (mean and standard deviation are reported); `pretext evaluate` defaults to 3.</summary>
+    public int Seeds { get; init; } = 1;
+    /// <summary>Encoder learning rate as a multiple of the head's when fine-tuning (0.1: the pretrained features move slowly while the random head settles).</summary>
+    public double FineTuneEncoderLrScale { get; init; } = 0.1;
+    /// <summary>
+    /// Score the no-learning baseline (a linear probe on raw pixels for images, on TF-IDF for text) on the same label subsets
+    /// as the linear probe: what the data gives without any learning from the unlabelled samples.
+    /// </summary>
+    public bool Baseline { get; init; } = true;
+    /// <summary>Evaluations beyond classification accuracy.</summary>
+    public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;
+    public KMeansOptions Clustering { get; init; } = new();
+    public AnomalyOptions Anomaly { get; init; } = new();
+    /// <summary>Embedding maps (PCA, t-SNE) and diagnostics of the frozen features on a sample of the test set.</summary>
+    public EmbeddingMapOptions Maps { get; init; } = new();
+    /// <summary>The text evaluation (probe, fine-tuning, baselines, accuracy and F1).</summary>
+    public TextEvaluationOptions Text { get; init; } = new();
+}
+
+/// <summary>Evaluations beyond classification accuracy, combinable.</summary>
+[Flags]
+public enum EvaluationExtras
+{
+    None = 0,
+    /// <summary>k-means on test embeddings (and raw inputs), NMI and ARI against the labels.</summary>
+    Clustering = 1,
+    /// <summary>One-class anomaly detection for each class (kNN distance, reconstruction error), AUROC and AUPRC.</summary>
+    Anomaly = 2,
+}
+
+/// <summary>What the text evaluation runs, with how many labels; part of <see cref="EvaluationConfig"/>.</summary>
+public sealed record TextEvaluationOptions
+{
+    /// <summary>Label fractions of the training documents (class-stratified subsets, the same for every model).</summary>
+    public double[] Fractions { get; init; } = [1.0, 0.1, 0.01];
+    /// <summary>Weighted kNN on the frozen embeddings, with all labels.</summary>
+    public bool Knn { get; init; } = true;
+    /// <summary>Linear probe on the frozen embeddings.</summary>
+    public bool LinearProbe { get; init; } = true;
+    /// <summary>Fine-tune the whole pretrained encoder with a linear classifier.</summary>
+    public bool FineTune { get; init; } = true;
+    /// <summary>The same encoder trained from random weights on the same labels.</summary>
+    public bool FromScratch { get; init; } = true;
+    /// <summary>TF-IDF of the whole documents + logistic regression.</summary>
+    public bool TfIdf { get; init; } = true;
+    /// <summary>Fine-tuning: AdamW at a small learning rate so the pretrained weights are adjusted, not overwritten
+    /// (BERT's fine-tuning range is 2e-5 to 5e-5 for a 110M model; this small one takes 1e-4).</summary>
+    public SupervisedOptions FineTuning { get; init; } = new() { Steps = 150, MinEpochs = 3, BatchSize = 32, LearningRate = 1e-4, WeightDecay = 0.01, StandardizeFeatures = true };
+    /// <summary>From scratch: the same budget at the pretraining learning rate.</summary>
+    public SupervisedOptions Scratch { get; init; } = new() { Steps = 150, MinEpochs = 3, BatchSize = 32, LearningRate = 5e-4, WeightDecay = 0.01 };
+    public TfIdfOptions TfIdfFeatures { get; init; } = new();
+    /// <summary>Class whose F1 is reported for two-class data (spam); class 1 when no class has this name. More classes: macro F1.</summary>
+    public string PositiveClass { get; init; } = "spam";
+}

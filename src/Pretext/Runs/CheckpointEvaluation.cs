@@ -1,0 +1,94 @@
+using Pretext.Data;
+using Pretext.Evaluation;
+using Pretext.Reporting;
+using Pretext.Runs.Modalities;
+
+namespace Pretext.Runs;
+
+/// <summary>What `pretext evaluate` asks of a checkpoint; null and empty values keep the checkpoint's evaluation settings.</summary>
+public sealed record EvaluateRequest
+{
+    public required string Checkpoint { get; init; }
+    /// <summary>Labelled data of the checkpoint's modality; null: the run's own data set.</summary>
+    public string? Dataset { get; init; }
+    /// <summary>Train from scratch and score the no-learning baseline (they do not depend on the checkpoint).</summary>
+    public bool Baselines { get; init; } = true;
+    /// <summary>Label fractions for every protocol, in (0, 1].</summary>
+    public double[]? Fractions { get; init; }
+    /// <summary>Label subsets per fraction under 10 %.</summary>
+    public int Seeds { get; init; } = 3;
+    /// <summary>Fine-tune the whole pretrained network at the from-scratch fractions (images; text always fine-tunes).</summary>
+    public bool FineTune { get; init; }
+    public EvaluationExtras Extras { get; init; }
+    /// <summary>Class-stratified slices of about this many training / test samples (quick checks).</summary>
+    public int? LimitTrain { get; init; }
+    public int? LimitTest { get; init; }
+    /// <summary><c>evaluation.key=value</c> overrides.</summary>
+    public IReadOnlyList<string> Set { get; init; } = [];
+    /// <summary>Where summary.json, plots and report.html go; null: &lt;run&gt;/evaluation.</summary>
+    public string? OutDirectory { get; init; }
+    public string? DataDirectory { get; init; }
+}
+
+/// <summary>The evaluation of a checkpoint and where its report went.</summary>
+public sealed record CheckpointEvaluationResult(EvaluationResult Evaluation, RunConfig Config, string Dataset, string ReportPath);
+
+/// <summary>`pretext evaluate` as a library call: load the checkpoint, its data and its inputs, evaluate, write the report.</summary>
+public static class CheckpointEvaluation
+{
+    /// <exception cref="ArgumentException">A bad request (an override outside evaluation, seeds below 1, unlabelled data, a slice below 1).</exception>
+    public static CheckpointEvaluationResult Run(EvaluateRequest request, IRunObserver? observer = null, Action<string>? log = null)
+    {
+        observer ??= NullObserver.Instance;
+        foreach (var a in request.Set)
+            if (!a.TrimStart().StartsWith("evaluation.", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>); the rest of the config comes from the checkpoint.");
+        if (request.Seeds < 1) throw new ArgumentException($"--seeds must be at least 1; got {request.Seeds}.");
+        var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint);
+        using (method)
+        {
+            var ev = cfg.Evaluation;
+            if (request.Fractions is { } fr)
+                ev = ev with { LinearFractions = fr, SupervisedFractions = fr, Text = ev.Text with { Fractions = fr } };
+            ev = ev with
+            {
+                Seeds = request.Seeds,
+                FineTuneFractions = request.FineTune ? ev.SupervisedFractions : [],
+                Extras = request.Extras,
+            };
+            cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, request.Set);
+            var modality = ModalityCatalog.Get(cfg.Encoder.Modality);
+            string ds = request.Dataset ?? cfg.Dataset;
+            using var inputs = modality.InputsFor(cfg, request.Checkpoint);
+            var (trainAll, testAll) = modality.Load(ds, cfg, request.DataDirectory, log, needTest: true);
+            using (trainAll)
+            using (testAll)
+            {
+                if (testAll is null || trainAll.Labels is null)
+                    throw new ArgumentException($"'{ds}' has no labels; evaluation needs labelled {modality.Kind.ToString().ToLowerInvariant()} data (a catalogued data set with labels, or a folder with one sub-folder per class).");
+                using var trainSlice = Slice(trainAll, request.LimitTrain, "--limit-train");
+                using var testSlice = Slice(testAll, request.LimitTest, "--limit-test");
+                var result = Evaluating.Run(method, cfg, inputs, trainSlice ?? trainAll, testSlice ?? testAll, observer, request.Baselines);
+                string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(request.Checkpoint)))!;
+                string dir = request.OutDirectory ?? Path.Combine(run, "evaluation");
+                Directory.CreateDirectory(dir);
+                var pre = new PretrainResult(run, request.Checkpoint, step, double.NaN, double.NaN, double.NaN, double.NaN, Pretraining.ReadVerdict(run));
+                if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
+                else MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
+                return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds));
+            }
+        }
+    }
+
+    /// <summary>A class-stratified slice of about <paramref name="limit"/> samples (seed 0), or null when no limit applies.</summary>
+    /// <exception cref="ArgumentException">A limit below 1.</exception>
+    public static ISampleSet? Slice(ISampleSet data, int? limit, string option)
+    {
+        if (limit is not int n || n >= data.Count) return null;
+        if (n < 1) throw new ArgumentException($"{option} must be at least 1; got {n}.");
+        var idx = data.Labels is null
+            ? Enumerable.Range(0, n).Select(i => (long)i).ToArray()
+            : LabelSubsets.Stratified(data.Labels, (double)n / data.Count, 0);
+        return data.Subset(idx, $"{data.Name} ({option} {n})");
+    }
+}

@@ -1,0 +1,154 @@
+using Pretext.Augmentations;
+using Pretext.Data;
+using Pretext.Evaluation;
+using TorchSharp;
+
+namespace Pretext.Runs.Modalities;
+
+/// <summary>
+/// A kind of data (images, text; series, audio and tables next) as the run layer sees it. Everything above the
+/// training loop that differs between kinds of data lives behind this contract, so pretraining, evaluation,
+/// reports and the CLI exist once. Adding a modality is one folder under Runs/Modalities plus one row in
+/// <see cref="ModalityCatalog"/> (and its data sources, encoders and methods in their own layers).
+/// </summary>
+public interface IModality
+{
+    Modality Kind { get; }
+    /// <summary>The method used when none is named (the best measured default for this kind of data).</summary>
+    string DefaultMethod { get; }
+    /// <summary>What the no-learning baseline is called in reports ("raw pixels", "TF-IDF").</summary>
+    string BaselineName { get; }
+    /// <summary>Whether <paramref name="dataset"/> names a catalogued data set of this modality.</summary>
+    bool IsCatalogued(string dataset);
+    /// <summary>
+    /// The base preset for <paramref name="dataset"/>: encoder, views, schedule and evaluation defaults that fit
+    /// this kind of data (a method's own preset is applied on top by <see cref="Presets.For"/>).
+    /// </summary>
+    RunConfig BasePreset(string dataset, int threads);
+    /// <summary>
+    /// Loads <paramref name="dataset"/> (a catalogue name, a folder or a file) as (train, test). A data set without
+    /// an official split gets a seeded, class-stratified held-out fifth when <paramref name="needTest"/>; unlabelled
+    /// data returns test = null.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither a catalogued data set nor an existing file or folder.</exception>
+    (ISampleSet Train, ISampleSet? Test) Load(string dataset, RunConfig config, string? dataDir, Action<string>? log, bool needTest);
+    /// <summary>
+    /// What pretraining in <paramref name="runDirectory"/> trains on, and the config completed for it (a text run
+    /// trains or reloads its tokenizer here). Refuses, before writing anything, a folder that already has
+    /// checkpoints unless <paramref name="resume"/>.
+    /// </summary>
+    PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel);
+    /// <summary>How a model of <paramref name="config"/>, saved at <paramref name="checkpointPath"/>, reads samples.</summary>
+    ModelInputs InputsFor(RunConfig config, string checkpointPath);
+    /// <summary>Which evaluation protocols run, at which label fractions and with which training options.</summary>
+    EvaluationPlan Plan(EvaluationConfig evaluation);
+}
+
+/// <summary>What pretraining trains on: the completed config and the unlabelled encoder inputs (disposed with this).</summary>
+public sealed class PreparedRun(RunConfig config, IDataset data, IDisposable? owned) : IDisposable
+{
+    public RunConfig Config { get; } = config;
+    /// <summary>Encoder inputs without labels (<see cref="UnlabelledView"/>): pretraining never sees a label.</summary>
+    public IDataset Data { get; } = new UnlabelledView(data);
+    public void Dispose() => owned?.Dispose();
+}
+
+/// <summary>
+/// Samples of one modality in their source form (images as tensors, documents as strings), with labels when
+/// the data has them. The modality's <see cref="ModelInputs"/> turns them into what an encoder reads.
+/// </summary>
+public interface ISampleSet : IDisposable
+{
+    string Name { get; }
+    int Count { get; }
+    int[]? Labels { get; }
+    IReadOnlyList<string> ClassNames { get; }
+    string SampleId(int index);
+    /// <summary>The samples at <paramref name="indices"/>, in that order, as a set of their own (the caller disposes it).</summary>
+    ISampleSet Subset(long[] indices, string name);
+}
+
+/// <summary>
+/// How one model reads one modality's samples: encoding into an <see cref="IDataset"/> of encoder inputs, the
+/// normalisation applied before the encoder, the light augmentation of supervised training, and the
+/// no-learning baseline's features. Disposes what it encoded.
+/// </summary>
+public abstract class ModelInputs : IDisposable
+{
+    private readonly List<IDisposable> owned = [];
+
+    /// <summary>Encoder inputs for <paramref name="samples"/> (owned by this object).</summary>
+    public IDataset Encode(ISampleSet samples)
+    {
+        var (data, owns) = EncodeCore(samples);
+        if (owns && data is IDisposable d) owned.Add(d);
+        return data;
+    }
+
+    /// <summary>The encoded samples and whether they are new (disposed with this object) or a view of the source.</summary>
+    protected abstract (IDataset Data, bool Owned) EncodeCore(ISampleSet samples);
+
+    /// <summary>Applied to every batch before the encoder in evaluation and supervised training (null: none).</summary>
+    public virtual Normalize? Normalization => null;
+    /// <summary>Random augmentation of fine-tuning and training from scratch (null: none).</summary>
+    public virtual IAugmentation? LabelledAugmentation => null;
+    /// <summary>Batch size of frozen feature extraction.</summary>
+    public virtual int FeatureBatchSize => 512;
+    /// <summary>
+    /// The no-learning baseline's features of <paramref name="train"/> and <paramref name="test"/>, (N, D) fp32, fitted
+    /// on the training samples without their labels, and whether a linear probe should standardise them.
+    /// </summary>
+    public abstract (TorchSharp.torch.Tensor Train, TorchSharp.torch.Tensor Test, bool Standardize) BaselineFeatures(ISampleSet train, ISampleSet test);
+
+    public void Dispose()
+    {
+        foreach (var d in owned) d.Dispose();
+        owned.Clear();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// What <see cref="Evaluating"/> runs: kNN, a linear probe on the frozen encoder, fine-tuning, training from
+/// scratch and the no-learning baseline, each at its label fractions (empty: not run).
+/// </summary>
+public sealed record EvaluationPlan
+{
+    public bool Knn { get; init; } = true;
+    public IReadOnlyList<double> LinearFractions { get; init; } = [];
+    public IReadOnlyList<double> FineTuneFractions { get; init; } = [];
+    public SupervisedOptions FineTuning { get; init; } = new();
+    /// <summary>Encoder learning rate as a multiple of the head's when fine-tuning.</summary>
+    public double FineTuneEncoderLrScale { get; init; } = 1.0;
+    public IReadOnlyList<double> ScratchFractions { get; init; } = [];
+    public SupervisedOptions Scratch { get; init; } = new();
+    public IReadOnlyList<double> BaselineFractions { get; init; } = [];
+    /// <summary>Report F1 beside accuracy: of <see cref="PositiveClass"/> for two classes, macro F1 otherwise.</summary>
+    public bool F1 { get; init; }
+    public string PositiveClass { get; init; } = "";
+    /// <summary>PCA/t-SNE maps and diagnostics of the frozen test features.</summary>
+    public bool Maps { get; init; }
+
+    /// <summary>The fractions a protocol runs at.</summary>
+    public IReadOnlyList<double> FractionsOf(Protocol protocol) => protocol switch
+    {
+        Protocol.LinearProbe => LinearFractions,
+        Protocol.FineTune => FineTuneFractions,
+        Protocol.FromScratch => ScratchFractions,
+        Protocol.Baseline => BaselineFractions,
+        Protocol.Knn => Knn ? [1.0] : [],
+        _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
+    };
+}
+
+/// <summary>The modalities, one row each.</summary>
+public static class ModalityCatalog
+{
+    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality()];
+
+    public static IModality Get(Modality kind) =>
+        All.FirstOrDefault(m => m.Kind == kind) ?? throw new ArgumentException($"No modality '{kind}' is registered.");
+
+    /// <summary>The modality whose catalogue holds <paramref name="dataset"/>, or null for folders, files and unknown names.</summary>
+    public static IModality? Catalogued(string dataset) => All.FirstOrDefault(m => m.IsCatalogued(dataset));
+}

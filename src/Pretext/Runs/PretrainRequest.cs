@@ -1,0 +1,109 @@
+using Pretext.Core;
+using Pretext.Data;
+using Pretext.Encoders;
+using Pretext.Methods;
+using Pretext.Runs.Modalities;
+using Pretext.Training;
+
+namespace Pretext.Runs;
+
+/// <summary>
+/// What a user asks `pretext pretrain` for: a data set, perhaps a method, and any knobs they set (null: the preset's).
+/// <see cref="Resolve"/> holds the rules that turn it into a run config, so the command line only parses.
+/// </summary>
+public sealed record PretrainRequest
+{
+    /// <summary>A catalogued data set of any modality, a folder of images, or a file or folder of documents.</summary>
+    public string Dataset { get; init; } = "fashion-mnist";
+    /// <summary>A registered method; null: the default of the data's modality.</summary>
+    public string? Method { get; init; }
+    public int Threads { get; init; } = 2;
+    public int? Epochs { get; init; }
+    public long? MaxSteps { get; init; }
+    public int? BatchSize { get; init; }
+    public double? LearningRate { get; init; }
+    public OptimizerKind? Optimizer { get; init; }
+    public double? WeightDecay { get; init; }
+    public double? WarmupEpochs { get; init; }
+    /// <summary>SimCLR's NT-Xent temperature (other methods: <see cref="Set"/>).</summary>
+    public double? Temperature { get; init; }
+    public int? Seed { get; init; }
+    public int? CheckpointEvery { get; init; }
+    public int? KeepCheckpoints { get; init; }
+    public Precision? Precision { get; init; }
+    // Image encoder shape; rejected for text methods.
+    public EncoderKind? Encoder { get; init; }
+    public int[]? Hidden { get; init; }
+    public int[]? Widths { get; init; }
+    public int[]? Blocks { get; init; }
+    public int? ImageSize { get; init; }
+    public int? Channels { get; init; }
+    public MemoryLayout? Layout { get; init; }
+    /// <summary><c>path=value</c> overrides of any config field (<see cref="ConfigOverrides"/>), applied last.</summary>
+    public IReadOnlyList<string> Set { get; init; } = [];
+
+    /// <summary>The method this request runs: the one named, else the default of the catalogued data set's modality (images for folders).</summary>
+    public MethodEntry MethodEntry() =>
+        MethodRegistry.Get(Method ?? (ModalityCatalog.Catalogued(Dataset) ?? ModalityCatalog.Get(Modality.Image)).DefaultMethod);
+
+    /// <summary>The run config: the method's preset for the data, then the knobs given, then <see cref="Set"/>.</summary>
+    /// <exception cref="ArgumentException">A method of another modality than the catalogued data set, an option that does
+    /// not apply to the method's data (image shape options for text), or a bad value.</exception>
+    public RunConfig Resolve()
+    {
+        var entry = MethodEntry();
+        var modality = ModalityCatalog.Get(entry.Modality);
+        if (ModalityCatalog.Catalogued(Dataset) is { } data && data.Kind != entry.Modality)
+            throw new ArgumentException($"'{entry.Name}' is {Article(entry.Modality)} method but '{Dataset}' is {Article(data.Kind)} data set; use {Article(data.Kind)} method " +
+                $"({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == data.Kind).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
+        var cfg = Presets.For(entry.Name, Dataset, Threads);
+        if (entry.Modality == Modality.Image)
+        {
+            cfg = cfg with
+            {
+                Encoder = cfg.Encoder with
+                {
+                    Kind = Encoder ?? cfg.Encoder.Kind, Hidden = Hidden ?? cfg.Encoder.Hidden, Widths = Widths ?? cfg.Encoder.Widths,
+                    Blocks = Blocks ?? cfg.Encoder.Blocks, Layout = Layout ?? cfg.Encoder.Layout,
+                },
+            };
+            cfg = ImageModality.WithShape(cfg, Channels, ImageSize);
+        }
+        else
+        {
+            var imageOnly = new (object? Value, string Option)[]
+            {
+                (Encoder, "--encoder"), (Hidden, "--hidden"), (Widths, "--widths"), (Blocks, "--blocks"), (ImageSize, "--image-size"),
+                (Channels, "--channels"), (Layout, "--layout"),
+            }.FirstOrDefault(o => o.Value is not null).Option;
+            if (imageOnly is not null)
+                throw new ArgumentException($"{imageOnly} shapes image encoders; the {modality.Kind.ToString().ToLowerInvariant()} encoder is set with --set encoder.text.<option>=<value> (dim, depth, heads, maxLength, vocabSize).");
+        }
+        cfg = cfg with { Encoder = cfg.Encoder with { Precision = Precision ?? cfg.Encoder.Precision } };
+        var t = cfg.Train;
+        cfg = cfg with
+        {
+            Train = t with
+            {
+                Epochs = Epochs ?? t.Epochs, MaxSteps = MaxSteps ?? t.MaxSteps, BatchSize = BatchSize ?? t.BatchSize,
+                LearningRate = LearningRate ?? t.LearningRate, WarmupEpochs = WarmupEpochs ?? t.WarmupEpochs, Seed = Seed ?? t.Seed,
+                CheckpointEvery = CheckpointEvery ?? t.CheckpointEvery, KeepCheckpoints = KeepCheckpoints ?? t.KeepCheckpoints,
+                Optimizer = t.Optimizer with { Kind = Optimizer ?? t.Optimizer.Kind, WeightDecay = WeightDecay ?? t.Optimizer.WeightDecay },
+            },
+        };
+        if (Temperature is double tau)
+        {
+            if (cfg.Method != "simclr") throw new ArgumentException($"--temperature is SimCLR's; for {cfg.Method} use --set methods.{cfg.Method}.<option>=<value>.");
+            cfg = cfg with { Methods = cfg.Methods with { SimClr = cfg.Methods.SimClr with { Temperature = tau } } };
+        }
+        cfg = ConfigOverrides.Apply(cfg, Set);
+        cfg.Train.Validate();
+        return cfg;
+    }
+
+    private static string Article(Modality m) => m switch
+    {
+        Modality.Image => "an image",
+        _ => "a " + m.ToString().ToLowerInvariant(),
+    };
+}
