@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Methods;
 using Pretext.Text;
