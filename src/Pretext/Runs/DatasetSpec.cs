@@ -9,7 +9,7 @@ namespace Pretext.Runs;
 /// </summary>
 public static class DatasetSpec
 {
-    public static bool IsCatalogName(string spec) => DataCatalog.All.Any(e => string.Equals(e.Name, spec, StringComparison.OrdinalIgnoreCase));
+    public static bool IsCatalogName(string spec) => DataCatalog.Contains(spec, Modality.Image);
 
     /// <summary>Loads (train, test). For folders, test is a held-out fifth (seed 0); unlabelled folders return all images as train and an empty test (null).</summary>
     /// <exception cref="DirectoryNotFoundException">Neither a known data set nor an existing folder.</exception>
@@ -23,7 +23,7 @@ public static class DatasetSpec
             return (train, test);
         }
         if (!Directory.Exists(spec))
-            throw new DirectoryNotFoundException($"'{spec}' is neither a known data set ({string.Join(", ", DataCatalog.All.Select(e => e.Name))}) nor an existing image folder.");
+            throw new DirectoryNotFoundException($"'{spec}' is neither a known data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Image).Select(e => e.Name))}) nor an existing image folder.");
         var all = ImageFolderDataset.Load(spec, encoder.ImageSize, encoder.InChannels, new ImageFolderOptions { Log = log });
         if (!needTest || all.Labels is null) return (all, null);
         var testIdx = new HashSet<long>(Evaluation.LabelSubsets.Stratified(all.Labels, 0.2, 0));

@@ -18,7 +18,7 @@ public static class TextRuns
     public const string DefaultMethod = "mlm";
 
     /// <summary>Whether <paramref name="spec"/> names a catalogued text corpus (spamassassin, wordnet).</summary>
-    public static bool IsTextCorpus(string spec) => TextCorpusCatalog.Contains(spec);
+    public static bool IsTextCorpus(string spec) => DataCatalog.Contains(spec, Modality.Text);
 
     /// <summary>
     /// Loads (train, test) documents. SpamAssassin: its fixed split. WordNet: all glosses as train, no test. A file or
@@ -30,14 +30,13 @@ public static class TextRuns
     {
         if (IsTextCorpus(spec))
         {
-            var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
-            var entry = TextCorpusCatalog.Get(spec);
-            if (entry == TextCorpusCatalog.WordNet) return (fetcher.LoadWordNet(), null);
-            var train = fetcher.LoadSpamAssassin(DataSplit.Train).Dataset;
-            return (train, needTest ? fetcher.LoadSpamAssassin(DataSplit.Test).Dataset : null);
+            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
+            var entry = DataCatalog.Get(spec);
+            var train = fetcher.LoadText(spec, DataSplit.Train).Dataset;
+            return (train, needTest && entry.Splits.Contains(DataSplit.Test) ? fetcher.LoadText(spec, DataSplit.Test).Dataset : null);
         }
         if (!File.Exists(spec) && !Directory.Exists(spec))
-            throw new FileNotFoundException($"'{spec}' is neither a known text corpus ({string.Join(", ", TextCorpusCatalog.All.Select(e => e.Name))}) nor an existing file or folder of documents.");
+            throw new FileNotFoundException($"'{spec}' is neither a known text corpus ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Text).Select(e => e.Name))}) nor an existing file or folder of documents.");
         var all = TextFiles.Load(spec, new TextFileOptions { Log = log }).Dataset;
         if (!needTest || all.Labels is null) return (all, null);
         var testIdx = new HashSet<long>(Evaluation.LabelSubsets.Stratified(all.Labels, 0.2, 0));
