@@ -1,6 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-
 namespace Pretext.Data;
 
 /// <summary>Places <see cref="DatasetFetcher"/> may take a catalogued data set from, tried in this order.</summary>
