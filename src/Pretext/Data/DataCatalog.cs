@@ -155,7 +155,8 @@ public static class DataCatalog
     /// <exception cref="ArgumentException">The name is not catalogued; the message lists every known name.</exception>
     public static CatalogEntry Get(string name) =>
         TryGet(name, out var entry) ? entry
-        : throw new ArgumentException($"Unknown data set '{name}'. Known data sets: {string.Join(", ", All.Select(e => e.Name))}.", nameof(name));
+        // No parameter name: the message goes to users as it is (`pretext data get NAME`), and it already names the value.
+        : throw new ArgumentException($"Unknown data set '{name}'. Known data sets: {string.Join(", ", All.Select(e => e.Name))}.");
 
     /// <summary>
     /// The cache folder: <paramref name="explicitFolder"/> when given, else $PRETEXT_DATA, else
