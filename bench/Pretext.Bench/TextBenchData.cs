@@ -15,8 +15,8 @@ internal static class TextBenchData
     {
         try
         {
-            var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.SystemPackage });
-            var train = fetcher.LoadSpamAssassin(DataSplit.Train).Dataset;
+            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.SystemPackage });
+            var train = fetcher.LoadText("spamassassin", DataSplit.Train).Dataset;
             var tokenizer = ByteLevelBpeTokenizer.Train(train.Texts, new BpeTokenizerOptions { VocabSize = text.VocabSize });
             var cfg = text.WithTokenizer(tokenizer, null);
             var docs = train.Subset(Enumerable.Range(0, Math.Min(documents, train.Count)).ToArray());

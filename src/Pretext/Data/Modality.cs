@@ -5,6 +5,6 @@ public enum Modality
 {
     /// <summary>Images (B, C, H, W) fp32 in [0, 1].</summary>
     Image,
-    /// <summary>Token-id sequences (B, L) int64, padded with the tokenizer's pad id (<see cref="Text.TokenizedDataset"/>).</summary>
+    /// <summary>Token-id sequences (B, L) int64, padded with the tokenizer's pad id (the text layer's TokenizedDataset).</summary>
     Text,
 }

@@ -39,7 +39,9 @@ public static class Presets
     /// </summary>
     public static RunConfig Image(string dataset = "fashion-mnist", int threads = 2)
     {
-        var (mean, std) = dataset == "mnist" ? (new[] { 0.1307f }, new[] { 0.3081f }) : (new[] { 0.2860f }, new[] { 0.3530f });
+        // The statistics travel with the catalogue entry; data without them starts from Fashion-MNIST's (grey, similar range).
+        var stats = (DataCatalog.TryGet(dataset, out var entry) ? entry.Normalization : null) ?? DataCatalog.FashionMnist.Normalization!;
+        float[] mean = [.. stats.Mean], std = [.. stats.Std];
         return new RunConfig
         {
             Method = "simclr",

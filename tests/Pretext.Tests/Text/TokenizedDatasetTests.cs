@@ -1,3 +1,4 @@
+using Pretext.Data;
 using Pretext.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -42,7 +43,7 @@ public class TokenizedDatasetTests
         var tok = TestText.Tokenizer();
         // 11 words: windows of 3 words (max length 5) give 3, 3, 3 and 2 words; a cap of 3 drops the last.
         string[] words = ["cheap", "offer", "money", "click", "win", "free", "prize", "cash", "the", "a", "to"];
-        var docs = new Pretext.Text.TextDataset("w", [string.Join(' ', words), "team", ""], [1, 0, 0], ["ham", "spam"], ["long", "short", "empty"]);
+        var docs = new TextDataset("w", [string.Join(' ', words), "team", ""], [1, 0, 0], ["ham", "spam"], ["long", "short", "empty"]);
         using var all = TokenizedDataset.Windows(docs, tok, maxLength: 5, maxWindowsPerDocument: 10);
         Assert.Equal(4 + 1 + 1, all.Count);
         using var ids = all.Gather(Enumerable.Range(0, 6).Select(i => (long)i).ToArray());

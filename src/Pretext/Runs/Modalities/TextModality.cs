@@ -22,7 +22,7 @@ public sealed class TextModality : IModality
     public string DefaultMethod => "mlm";
     public string BaselineName => "TF-IDF";
 
-    public bool IsCatalogued(string dataset) => TextCorpusCatalog.Contains(dataset);
+    public bool IsCatalogued(string dataset) => DataCatalog.Contains(dataset, Modality.Text);
 
     public RunConfig BasePreset(string dataset, int threads) => Presets.Text(IsCatalogued(dataset) ? dataset.ToLowerInvariant() : dataset, threads);
 
@@ -34,14 +34,13 @@ public sealed class TextModality : IModality
     {
         if (IsCatalogued(dataset))
         {
-            var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
-            var entry = TextCorpusCatalog.Get(dataset);
-            if (entry == TextCorpusCatalog.WordNet) return (new TextSamples(fetcher.LoadWordNet()), null);
-            var train = fetcher.LoadSpamAssassin(DataSplit.Train).Dataset;
-            return (new TextSamples(train), needTest ? new TextSamples(fetcher.LoadSpamAssassin(DataSplit.Test).Dataset) : null);
+            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
+            var entry = DataCatalog.Get(dataset);
+            var train = new TextSamples(fetcher.LoadText(dataset, DataSplit.Train).Dataset);
+            return (train, needTest && entry.Splits.Contains(DataSplit.Test) ? new TextSamples(fetcher.LoadText(dataset, DataSplit.Test).Dataset) : null);
         }
         if (!File.Exists(dataset) && !Directory.Exists(dataset))
-            throw new FileNotFoundException($"'{dataset}' is neither a known text corpus ({string.Join(", ", TextCorpusCatalog.All.Select(e => e.Name))}) nor an existing file or folder of documents.");
+            throw new FileNotFoundException($"'{dataset}' is neither a known text corpus ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Text).Select(e => e.Name))}) nor an existing file or folder of documents.");
         return HeldOut.Split(new TextSamples(TextFiles.Load(dataset, new TextFileOptions { Log = log }).Dataset), dataset, needTest);
     }
 

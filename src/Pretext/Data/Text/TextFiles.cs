@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Pretext.Export;
 
-namespace Pretext.Text;
+namespace Pretext.Data;
 
 /// <summary>How <see cref="TextFiles.Load"/> cuts files into documents.</summary>
 public enum TextFileFormat

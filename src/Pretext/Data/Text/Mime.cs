@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Text.Unicode;
 
-namespace Pretext.Text;
+namespace Pretext.Data;
 
 /// <summary>
 /// The decoders of RFC 2045-2047 that mail reading needs, written to accept the broken input real mail holds:

@@ -1,8 +1,7 @@
 using System.Text;
-using Pretext.Tests.Data;
-using Pretext.Text;
+using Pretext.Data;
 
-namespace Pretext.Tests.Text;
+namespace Pretext.Tests.Data;
 
 public sealed class TextFilesTests
 {

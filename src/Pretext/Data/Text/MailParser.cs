@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Unicode;
 
-namespace Pretext.Text;
+namespace Pretext.Data;
 
 /// <summary>Which header fields of a mail end up in its text.</summary>
 public enum MailHeaders

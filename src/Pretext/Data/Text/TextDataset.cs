@@ -1,4 +1,4 @@
-namespace Pretext.Text;
+namespace Pretext.Data;
 
 /// <summary>
 /// A finite collection of documents, optionally labelled: what the text readers produce and what text methods
