@@ -1,3 +1,4 @@
+using Pretext.Encoders;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

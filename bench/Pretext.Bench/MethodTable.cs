@@ -111,7 +111,7 @@ internal static class MethodTable
         using var fetcher = new DatasetFetcher();
         using var train = fetcher.LoadSplit(dataset, DataSplit.Train);
         using var test = fetcher.LoadSplit(dataset, DataSplit.Test);
-        var baseConfig = Presets.SimClrSmallGrey(dataset, threads);
+        var baseConfig = Presets.For("simclr", dataset, threads);
         var clock = Stopwatch.StartNew();
         var r = new JsonObject { ["row"] = row };
         switch (row)

@@ -27,7 +27,7 @@ internal static class StepBench
         int warmup = int.Parse(Get("warmup", "3"), CultureInfo.InvariantCulture);
         torch.set_num_threads(threads);
 
-        var preset = Presets.SimClrSmallGrey(threads: threads);
+        var preset = Presets.For("simclr", "fashion-mnist", threads);
         var cfg = preset with
         {
             Encoder = preset.Encoder with
@@ -55,7 +55,7 @@ internal static class StepBench
 
         using var method = Pretraining.CreateMethod(cfg);
         using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
-        var trainer = new Trainer(method, new UnlabelledView(data), MethodRegistry.Get("simclr").Views(cfg), cfg.Train);
+        var trainer = new Trainer(method, new UnlabelledView(data), MethodRegistry.Get("simclr").Views(cfg.Setup), cfg.Train);
         var stepMs = new List<double>();
         trainer.Run(optimizer, 0, null, r => { if (r.Step > warmup) stepMs.Add(1000.0 * batch / r.SamplesPerSecond); });
         stepMs.Sort();

@@ -26,7 +26,7 @@ internal static class TextBench
         torch.set_num_threads(threads);
         string methodName = get("method", "mlm");
         var entry = MethodRegistry.Get(methodName);
-        var cfg = entry.ApplyPreset(Presets.SimClrSmallGrey(threads: threads));
+        var cfg = Presets.For(entry.Name, "spamassassin", threads);
         var text = cfg.Encoder.Text with
         {
             MaxLength = Int("max-length", cfg.Encoder.Text.MaxLength.ToString(CultureInfo.InvariantCulture)),
@@ -44,7 +44,7 @@ internal static class TextBench
         };
         using var method = Pretraining.CreateMethod(cfg);
         using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
-        var trainer = new Trainer(method, data, entry.Views(cfg), cfg.Train);
+        var trainer = new Trainer(method, data, entry.Views(cfg.Setup), cfg.Train);
         var stepMs = new List<double>();
         trainer.Run(optimizer, 0, null, r => { if (r.Step > warmup) stepMs.Add(1000.0 * cfg.Train.BatchSize / r.SamplesPerSecond); });
         stepMs.Sort();

@@ -1,3 +1,4 @@
+using Pretext.Encoders;
 using Pretext.Data;
 using Pretext.Runs;
 using Pretext.Text;

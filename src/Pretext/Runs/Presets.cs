@@ -100,3 +100,10 @@ public static class Presets
     /// <summary>Training images the --fast run uses.</summary>
     public const int FastTrainSamples = 12_800;
 }
+
+/// <summary>A registry entry applied to whole run configs (the registry itself only knows <see cref="MethodSetup"/>).</summary>
+public static class MethodEntryRunExtensions
+{
+    /// <summary><paramref name="config"/> with <paramref name="entry"/> selected and its preset applied to the setup.</summary>
+    public static RunConfig ApplyPreset(this MethodEntry entry, RunConfig config) => config.With(entry.ApplyPreset(config.Setup)) with { Method = entry.Name };
+}

@@ -1,3 +1,4 @@
+using Pretext.Encoders;
 using System.Runtime.InteropServices;
 using Pretext.Core;
 using Pretext.Runs;
@@ -45,7 +46,7 @@ public class NativeBf16Tests
     [Fact]
     public void Presets_default_to_auto_precision()
     {
-        Assert.Equal(Precision.Auto, Presets.SimClrSmallGrey().Encoder.Precision);
+        Assert.Equal(Precision.Auto, Presets.For("simclr", "fashion-mnist").Encoder.Precision);
         Assert.Equal(Precision.Auto, new EncoderConfig().Precision);
     }
 }

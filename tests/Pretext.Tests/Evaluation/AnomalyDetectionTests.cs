@@ -1,3 +1,4 @@
+using Pretext.Methods;
 using Pretext.Augmentations;
 using Pretext.Data;
 using Pretext.Evaluation;

@@ -156,11 +156,13 @@ public class SupervisedTrainingTests
         Assert.NotEqual(subsets[0], subsets[2]);
         Assert.Equal(subsets[2], LabelSubsets.Stratified(labels, 0.01, 2));
 
-        var r = new LabelResult(0.01, 20, [0.8, 0.9, 1.0]);
+        var r = new Score(Protocol.LinearProbe, 0.01, 20, [0, 1, 2], [0.8, 0.9, 1.0], [0.5, 0.7, 0.9]);
         Assert.Equal(0.9, r.Accuracy, 12);
-        Assert.Equal(0.1, r.Std, 12);   // sample standard deviation
-        var (f, n, a) = r;
-        Assert.Equal((0.01, 20, 0.9), (f, n, Math.Round(a, 12)));
-        Assert.Equal(0, new LabelResult(1, 2000, [0.7]).Std);
+        Assert.Equal(0.1, r.AccuracyStd, 12);   // sample standard deviation
+        Assert.Equal(0.7, r.F1!.Value, 12);
+        Assert.Equal(0.2, r.F1Std!.Value, 12);
+        Assert.Equal(3, r.Subsets);
+        Assert.Equal(0, new Score(Protocol.FromScratch, 1, 2000, [0], [0.7]).AccuracyStd);
+        Assert.Null(new Score(Protocol.FromScratch, 1, 2000, [0], [0.7]).F1);
     }
 }

@@ -1,5 +1,7 @@
+using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Runs;
+using Pretext.Runs.Modalities;
 using Pretext.Tests.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -77,26 +79,27 @@ public class TextEvaluationTests
         var (method, loaded, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
         using (method)
         {
-            var ev = TextEvaluating.Run(method, loaded, train, test, tok);
+            var ev = Evaluating.Run(method, loaded, new TextModality.TextInputs(loaded, tok), new TextSamples(train), new TextSamples(test));
             Assert.Equal("F1 of spam", ev.F1Kind);
-            foreach (var model in new[] { "linear", "finetune", "scratch", "tfidf" })
+            Assert.Equal("TF-IDF", ev.Baseline);
+            foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline })
                 foreach (var f in new[] { 1.0, 0.25 })
                 {
-                    var s = ev.Find(model, f);
+                    var s = ev.Find(protocol, f);
                     Assert.NotNull(s);
                     Assert.InRange(s.Accuracy, 0, 1);
-                    Assert.InRange(s.F1, 0, 1);
+                    Assert.InRange(s.F1!.Value, 0, 1);
                     Assert.Equal(f == 1.0 ? 64 : 16, s.Labels);
                 }
-            Assert.NotNull(ev.Find("knn", 1.0));
+            Assert.NotNull(ev.Find(Protocol.Knn, 1.0));
             // The topics are separable by their words: TF-IDF gets them all, and so does a linear probe on the pretrained encoder.
-            Assert.Equal(1.0, ev.Find("tfidf", 1.0)!.Accuracy);
-            Assert.True(ev.Find("linear", 1.0)!.Accuracy >= 0.9, $"linear probe {ev.Find("linear", 1.0)!.Accuracy}");
+            Assert.Equal(1.0, ev.Find(Protocol.Baseline, 1.0)!.Accuracy);
+            Assert.True(ev.Find(Protocol.LinearProbe, 1.0)!.Accuracy >= 0.9, $"linear probe {ev.Find(Protocol.LinearProbe, 1.0)!.Accuracy}");
 
-            var html = TextRunReport.Write(dir.Path, loaded, pre, ev, "topics");
+            var html = RunReport.Write(dir.Path, loaded, pre, ev, "topics");
             Assert.True(File.Exists(html));
             var summary = File.ReadAllText(Path.Combine(dir.Path, "summary.json"));
-            foreach (var key in new[] { "linear_100_accuracy", "finetune_25_f1", "scratch_100_accuracy", "tfidf_25_accuracy", "knn_100_f1" })
+            foreach (var key in new[] { "linear_100", "finetune_25_f1", "scratch_100", "baseline_25", "knn_f1", "scores", "f1_kind" })
                 Assert.Contains($"\"{key}\"", summary);
             Assert.DoesNotContain("NaN", summary);
         }

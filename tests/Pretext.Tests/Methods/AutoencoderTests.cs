@@ -206,7 +206,7 @@ public class AutoencoderTests
     {
         var entry = MethodRegistry.Get(name);
         Assert.Equal("classic", entry.Family);
-        var cfg = entry.ApplyPreset(Presets.SimClrSmallGrey());
+        var cfg = entry.ApplyPreset(Presets.For("simclr", "fashion-mnist"));
         Assert.Equal(OptimizerKind.AdamW, cfg.Train.Optimizer.Kind);
         Assert.Equal(lr, cfg.Train.LearningRate);
         Assert.Equal(beta1, cfg.Train.Optimizer.Beta1);

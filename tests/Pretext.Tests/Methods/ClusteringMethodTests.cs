@@ -23,7 +23,7 @@ public class ClusteringMethodTests
     private static void Train(ISslMethod method, RunConfig cfg, Optimizer opt, int steps, long totalSteps, int firstStep = 0)
     {
         using var data = TestData.Blobs(16);
-        var views = MethodRegistry.Get(cfg.Method).Views(cfg);
+        var views = MethodRegistry.Get(cfg.Method).Views(cfg.Setup);
         method.Module.train();
         for (int step = firstStep; step < firstStep + steps; step++)
         {
@@ -72,7 +72,7 @@ public class ClusteringMethodTests
         using var method = (Swav)Pretraining.CreateMethod(cfg);
         using (no_grad()) method.Prototypes.Weight.mul_(3);
         using var data = TestData.Blobs(16);
-        var views = MethodRegistry.Get("swav").Views(cfg);
+        var views = MethodRegistry.Get("swav").Views(cfg.Setup);
         method.Module.train();
         for (int step = 0; step < 2; step++)
         {
@@ -134,7 +134,7 @@ public class ClusteringMethodTests
         Assert.All(method.named_parameters().Where(p => p.name.StartsWith("teacher", StringComparison.Ordinal)), p => Assert.False(p.parameter.requires_grad));
 
         using var data = TestData.Blobs(16);
-        var views = MethodRegistry.Get("dino").Views(cfg);
+        var views = MethodRegistry.Get("dino").Views(cfg.Setup);
         method.Module.train();
         var last = method.named_parameters().First(p => p.name == "head.last").parameter;
         for (int step = 0; step < 2; step++)

@@ -190,7 +190,7 @@ public class MaeTests
     [Fact]
     public void PresetPicksTheVitAndMaesOptimiser()
     {
-        var cfg = MethodRegistry.Get("mae").ApplyPreset(Presets.SimClrSmallGrey());
+        var cfg = MethodRegistry.Get("mae").ApplyPreset(Presets.For("simclr", "fashion-mnist"));
         Assert.Equal("mae", cfg.Method);
         Assert.Equal(EncoderKind.Vit, cfg.Encoder.Kind);
         Assert.Equal(OptimizerKind.AdamW, cfg.Train.Optimizer.Kind);

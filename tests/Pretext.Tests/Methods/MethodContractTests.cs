@@ -1,3 +1,4 @@
+using Pretext.Encoders;
 using Pretext.Data;
 using Pretext.Methods;
 using Pretext.Runs;
@@ -33,7 +34,7 @@ public class MethodContractTests
         using var method = Pretraining.CreateMethod(cfg);
         Assert.Equal(entry.Modality, cfg.Encoder.Modality);
         method.Prepare(new UnlabelledView(data));
-        var views = entry.Views(cfg);
+        var views = entry.Views(cfg.Setup);
         Assert.Equal(method.ViewCount, views.ViewCount);
         using var opt = new Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
         method.Module.train();

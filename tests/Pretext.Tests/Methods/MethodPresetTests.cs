@@ -30,12 +30,12 @@ public class MethodPresetTests
     {
         var entry = MethodRegistry.Get(name);
         Assert.Equal(family, entry.Family);
-        var cfg = entry.ApplyPreset(Presets.SimClrSmallGrey());
+        var cfg = entry.ApplyPreset(Presets.For("simclr", "fashion-mnist"));
         Assert.Equal(name, cfg.Method);
         Assert.Equal(optimizer, cfg.Train.Optimizer.Kind);
         Assert.Equal(lr, cfg.Train.LearningRate, 12);
         Assert.Equal(wd, cfg.Train.Optimizer.WeightDecay, 12);
-        Assert.Equal(views, entry.Views(cfg).ViewCount);
+        Assert.Equal(views, entry.Views(cfg.Setup).ViewCount);
         // Multi-crop methods start global crops where local crops end; two-view methods keep SimCLR's crops.
         Assert.Equal(views > 2 ? new MultiCropOptions().LocalScaleMax : 0.2, cfg.Augment.CropScaleMin, 12);
         // The preset round-trips through config.json (checkpoints rebuild it exactly).
@@ -61,7 +61,7 @@ public class MethodPresetTests
         using var method = Pretraining.CreateMethod(cfg);
         using var opt = new Optimizer(method.ParameterGroups(), new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = 0 });
         using var views = NewDisposeScope();
-        var v = MethodRegistry.Get(name).Views(cfg).MakeViews(data.Gather(Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), new TorchSharp.torch.Generator(5));
+        var v = MethodRegistry.Get(name).Views(cfg.Setup).MakeViews(data.Gather(Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), new TorchSharp.torch.Generator(5));
         method.Module.train();
         var losses = new List<double>();
         for (int step = 0; step < 30; step++)
@@ -88,17 +88,17 @@ public class MethodPresetTests
         Assert.Equal(0.0048 / 0.2, groups.Single(g => !g.WeightDecay).LrScale, 12);
         Assert.Equal(5e-3 * 8192 / 32, method.Options.EffectiveLambda, 12);
         Assert.Equal(0.1, (method.Options with { Lambda = 0.1 }).EffectiveLambda, 12);
-        Assert.DoesNotContain("EffectiveLambda", Presets.SimClrSmallGrey().ToJson());
+        Assert.DoesNotContain("EffectiveLambda", Presets.For("simclr", "fashion-mnist").ToJson());
         Assert.Throws<ArgumentException>(() => new BarlowTwins(new Pretext.Encoders.MlpEncoder(new Pretext.Encoders.MlpOptions { InputShape = [4], Hidden = [8] }), new BarlowTwinsOptions { Lambda = -1 }));
     }
 
     [Fact]
     public void MethodOptionsCanBeSetFromTheCommandLine()
     {
-        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("swav").ApplyPreset(Presets.SimClrSmallGrey()),
+        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("swav").ApplyPreset(Presets.For("simclr", "fashion-mnist")),
             ["methods.swav.multicrop.localcount=6", "methods.barlow-twins.lambda=0.01", "methods.dino.teacherTemperature=0.05", "methods.vicreg.gamma=2"]);
         Assert.Equal(6, cfg.Methods.Swav.MultiCrop.LocalCount);
-        Assert.Equal(8, MethodRegistry.Get("swav").Views(cfg).ViewCount);
+        Assert.Equal(8, MethodRegistry.Get("swav").Views(cfg.Setup).ViewCount);
         Assert.Equal(0.01, cfg.Methods.BarlowTwins.Lambda, 12);
         Assert.Equal(0.05, cfg.Methods.Dino.TeacherTemperature, 12);
         Assert.Equal(2, cfg.Methods.VicReg.Gamma, 12);

@@ -1,3 +1,4 @@
+using Pretext.Heads;
 using Pretext.Methods.Shared;
 using TorchSharp;
 using static TorchSharp.torch;

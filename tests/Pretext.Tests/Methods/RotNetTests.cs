@@ -86,7 +86,7 @@ public class RotNetTests
     {
         var entry = MethodRegistry.Get("rotnet");
         Assert.Equal("classic", entry.Family);
-        var cfg = entry.ApplyPreset(Presets.SimClrSmallGrey());
+        var cfg = entry.ApplyPreset(Presets.For("simclr", "fashion-mnist"));
         Assert.Equal(OptimizerKind.Sgd, cfg.Train.Optimizer.Kind);
         Assert.True(cfg.Train.Optimizer.Nesterov);
         Assert.Equal(0.1, cfg.Train.LearningRate);

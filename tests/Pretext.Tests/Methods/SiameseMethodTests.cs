@@ -242,7 +242,7 @@ public class SiameseMethodTests
         using (var scope = NewDisposeScope())
         {
             using var g = new Generator(1);
-            var v = MethodRegistry.Get(name).Views(cfg).MakeViews(data.Gather(Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), g);
+            var v = MethodRegistry.Get(name).Views(cfg.Setup).MakeViews(data.Gather(Enumerable.Range(0, 16).Select(i => (long)i).ToArray()), g);
             var o = method.ComputeLoss(new Batch(v, []), new TrainingProgress(0, 10));
             opt.ZeroGrad(); o.Loss.backward(); opt.Step(0.1);
             Assert.All(targets, t => Assert.Null(t.parameter.grad));
@@ -272,7 +272,7 @@ public class SiameseMethodTests
     [Fact]
     public void OptionsAreSetFromTheCommandLineAndTravelInTheConfig()
     {
-        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("mocov2").ApplyPreset(Presets.SimClrSmallGrey()),
+        var cfg = ConfigOverrides.Apply(MethodRegistry.Get("mocov2").ApplyPreset(Presets.For("simclr", "fashion-mnist")),
             ["methods.mocov2.queue_size=1024", "methods.mocov2.symmetric=false", "methods.simsiam.fixedPredictorLr=false", "methods.byol.base-momentum=0.996"]);
         Assert.Equal(1024, cfg.Methods.MoCoV2.QueueSize);
         Assert.False(cfg.Methods.MoCoV2.Symmetric);

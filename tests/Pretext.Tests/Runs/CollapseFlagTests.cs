@@ -1,7 +1,9 @@
+using Pretext.Data;
 using System.Text.Json;
 using Pretext.Evaluation;
 using Pretext.Reporting;
 using Pretext.Runs;
+using Pretext.Runs.Modalities;
 using Pretext.Training;
 using static TorchSharp.torch;
 
@@ -81,7 +83,7 @@ internal static class TinyRuns
         var (method, _, _) = Pretraining.LoadMethod(pre.FinalCheckpoint);
         using (method)
         {
-            var ev = Evaluating.Run(method, cfg, train, test, observer, supervisedBaseline: false);
+            var ev = Evaluating.Run(method, cfg, new ImageModality.ImageInputs(cfg), new ImageSamples(train), new ImageSamples(test), observer, baselines: false);
             return new TinyRun(runDir, pre, RunReport.Write(runDir, cfg, pre, ev, "blobs"), observer);
         }
     }

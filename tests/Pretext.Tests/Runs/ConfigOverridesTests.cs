@@ -8,7 +8,7 @@ public class ConfigOverridesTests
     [Fact]
     public void SetsNestedValuesIgnoringCaseAndUnderscores()
     {
-        var cfg = ConfigOverrides.Apply(Presets.SimClrSmallGrey(), [
+        var cfg = ConfigOverrides.Apply(Presets.For("simclr", "fashion-mnist"), [
             "methods.simclr.temperature=0.1",
             "train.optimizer.kind=AdamW",
             "Train.Optimizer.Weight_Decay=0.05",
@@ -19,7 +19,7 @@ public class ConfigOverridesTests
         Assert.Equal(0.05, cfg.Train.Optimizer.WeightDecay);
         Assert.Equal([16, 32, 64, 128], cfg.Encoder.Widths);
         // Untouched fields keep their preset values.
-        Assert.Equal(Presets.SimClrSmallGrey().Train.BatchSize, cfg.Train.BatchSize);
+        Assert.Equal(Presets.For("simclr", "fashion-mnist").Train.BatchSize, cfg.Train.BatchSize);
     }
 
     [Theory]
@@ -29,7 +29,7 @@ public class ConfigOverridesTests
     [InlineData("no-equals-sign", "path=value", "")]
     public void BadAssignmentsNameTheProblemAndTheKnownKeys(string assignment, string expected, string known)
     {
-        var e = Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(Presets.SimClrSmallGrey(), [assignment]));
+        var e = Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(Presets.For("simclr", "fashion-mnist"), [assignment]));
         Assert.Contains(expected, e.Message);
         Assert.Contains(known, e.Message);
     }

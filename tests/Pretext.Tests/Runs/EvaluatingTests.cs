@@ -2,6 +2,7 @@ using Pretext.Encoders;
 using Pretext.Evaluation;
 using Pretext.Methods;
 using Pretext.Runs;
+using Pretext.Runs.Modalities;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -47,9 +48,10 @@ public class EvaluatingTests
                 Clustering = new KMeansOptions { Restarts = 2 },
             },
         };
-        var r = Evaluating.Run(method, config, train, test, supervisedBaseline: false);
-        Assert.Empty(r.Supervised);
-        Assert.Empty(r.FineTune);
+        var r = Evaluating.Run(method, config, new ImageModality.ImageInputs(config), new ImageSamples(train), new ImageSamples(test), baselines: false);
+        Assert.Empty(r.For(Protocol.FromScratch));
+        Assert.Empty(r.For(Protocol.FineTune));
+        Assert.Empty(r.For(Protocol.Baseline));
         Assert.NotNull(r.Clustering);
         Assert.Equal(3, r.Clustering!.K);
         Assert.Equal(30, r.Clustering.Samples);
@@ -73,10 +75,11 @@ public class EvaluatingTests
         // Separable blobs: a kNN scorer on raw pixels tells each class from the rest perfectly.
         Assert.Equal(1.0, a.MeanRaw.Auroc, 6);
 
-        var summary = new Dictionary<string, object>();
-        EvaluationReport.AddSummary(summary, r);
-        Assert.Equal(a.MeanReconstruction!.Auroc, (double)summary["anomaly_reconstruction_auroc"]);
-        Assert.Equal(r.Clustering.Embedding.Nmi, (double)summary["clustering_nmi"]);
-        Assert.Equal(r.Linear[0].Accuracy, (double)summary["linear_100"]);
+        var pre = new PretrainResult("run", "run/checkpoints/step-1.safetensors", 1, double.NaN, double.NaN, double.NaN, double.NaN);
+        var summary = RunReport.Summary(config, "blobs", pre, r);
+        Assert.Equal(a.MeanReconstruction!.Auroc, summary.Anomaly!.MeanReconstruction!.Auroc);
+        Assert.Equal(r.Clustering.Embedding.Nmi, summary.Clustering!.Embedding.Nmi);
+        Assert.Equal(r.For(Protocol.LinearProbe)[0].Accuracy, (double)summary.Flat["linear_100"]);
+        Assert.Null(summary.PretrainSeconds); // unknown pretraining facts are left out, not NaN
     }
 }

@@ -62,15 +62,14 @@ public class TimeBudgetTests
         var recorded = Long() with { Train = Long().Train with { MaxSteps = 123, Epochs = 31 } };
         File.WriteAllText(Path.Combine(dir.Path, "config.json"), recorded.ToJson());
         var observer = new RecordingObserver();
-        var opts = new QuickstartOptions { RunDirectory = dir.Path, Resume = true, Minutes = 1e-6 };
-        var resumed = Quickstart.ApplyBudget(Long(), opts, data, observer);
+        var resumed = Pretraining.WithinBudget(Long(), data, dir.Path, resume: true, 1e-6, observer);
         Assert.Equal(123, resumed.Train.MaxSteps);
         Assert.Equal(31, resumed.Train.Epochs);
         Assert.Empty(observer.Messages); // no timing run
 
-        var fresh = Quickstart.ApplyBudget(Long(), opts with { Resume = false }, data, observer);
+        var fresh = Pretraining.WithinBudget(Long(), data, dir.Path, resume: false, 1e-6, observer);
         Assert.Equal(10, fresh.Train.MaxSteps);
         Assert.Contains(observer.Messages, m => m.Contains("10 of the recipe's", StringComparison.Ordinal));
-        Assert.Equal(Long().Train, Quickstart.ApplyBudget(Long(), opts with { Resume = false, Minutes = 0 }, data, observer).Train);
+        Assert.Equal(Long().Train, Pretraining.WithinBudget(Long(), data, dir.Path, resume: false, 0, observer).Train);
     }
 }

@@ -71,7 +71,7 @@ internal static class TestText
     /// <summary>A method's preset shrunk to a tiny Transformer / word-vector table over <see cref="Tokenizer"/>.</summary>
     public static RunConfig Tiny(string method, int maxLength = 16)
     {
-        var cfg = MethodRegistry.Get(method).ApplyPreset(Tests.Training.TrainingLoopTests.Tiny());
+        var cfg = Presets.For(method, "topics", threads: 1);
         var text = cfg.Encoder.Text.WithTokenizer(Tokenizer(), null) with { MaxLength = maxLength, Dim = 16, Depth = 1, Heads = 2 };
         return cfg with
         {

@@ -1,3 +1,5 @@
+using Pretext.Evaluation;
+using Pretext.Data;
 using Pretext.Encoders;
 using Pretext.Methods;
 using Pretext.Runs;

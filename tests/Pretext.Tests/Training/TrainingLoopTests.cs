@@ -1,3 +1,4 @@
+using Pretext.Encoders;
 using Pretext.Core;
 using Pretext.Methods;
 using Pretext.Runs;
@@ -12,7 +13,7 @@ public class TrainingLoopTests
 {
     public TrainingLoopTests() => set_num_threads(1);
 
-    internal static RunConfig Tiny(int steps = 6, int checkpointEvery = 3, Precision precision = Precision.Float32) => Presets.SimClrSmallGrey() with
+    internal static RunConfig Tiny(int steps = 6, int checkpointEvery = 3, Precision precision = Precision.Float32) => Presets.For("simclr", "fashion-mnist") with
     {
         Encoder = new EncoderConfig { Widths = [8, 16], Blocks = [1, 1], Precision = precision, Layout = MemoryLayout.Contiguous },
         Methods = new MethodSettings
@@ -24,7 +25,7 @@ public class TrainingLoopTests
             Swav = new SwavOptions { ProjectionHiddenDim = 32, ProjectionDim = 16, Prototypes = 24 },
             Dino = new DinoOptions { HiddenDim = 32, BottleneckDim = 16, OutputDim = 24 },
         },
-        Train = Presets.SimClrSmallGrey().Train with { Epochs = 10, MaxSteps = steps, BatchSize = 16, Threads = 1, CheckpointEvery = checkpointEvery, KeepCheckpoints = 2, LearningRate = 0.5 },
+        Train = Presets.For("simclr", "fashion-mnist").Train with { Epochs = 10, MaxSteps = steps, BatchSize = 16, Threads = 1, CheckpointEvery = checkpointEvery, KeepCheckpoints = 2, LearningRate = 0.5 },
     };
 
     private static double[] Losses(string run) =>
