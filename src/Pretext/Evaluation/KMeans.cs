@@ -53,7 +53,7 @@ public static class KMeans
         KMeansResult? best = null;
         for (int r = 0; r < options.Restarts; r++)
         {
-            using var g = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 7, r));
+            using var g = new Generator((ulong)Trainer.DeriveSeed(options.Seed, RandomStreams.KMeansRestarts, r));
             using var init = PlusPlusInit(x64, k, g);
             var result = Lloyd(x64, init, options.MaxIterations, options.Tolerance, r);
             if (best is null || result.Inertia < best.Inertia) { best?.Dispose(); best = result; }

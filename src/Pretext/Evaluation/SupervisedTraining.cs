@@ -33,7 +33,8 @@ public sealed record SupervisedOptions
 /// weights (<see cref="FromScratch"/>, the honest baseline for few-label learning: without augmentation
 /// it would be needlessly weak) or from a pretrained checkpoint (<see cref="FineTune"/>). Both go through
 /// <see cref="TrainAndTest"/>, so the only difference between them is the starting weights and the
-/// encoder's learning-rate scale.
+/// encoder's learning-rate scale. The steps themselves are the shared <see cref="Trainer"/>'s, training a
+/// <see cref="SupervisedClassifier"/>: the same loop, ordering and seeding discipline as pretraining.
 /// </summary>
 public static class SupervisedTraining
 {
@@ -99,73 +100,54 @@ public static class SupervisedTraining
     /// <summary>
     /// <see cref="TrainAndTest"/>, returning the predicted class of every test sample instead of the accuracy (for
     /// F1 and per-class scores). <paramref name="augment"/> and <paramref name="normalize"/> are skipped when null
-    /// (token inputs); dropout inside the encoder draws from the global generator.
+    /// (token inputs); dropout inside the encoder draws from the global generator. The training itself is
+    /// <see cref="Trainer"/> running a <see cref="SupervisedClassifier"/> over the subset with <see cref="TrainerOptionsFor"/>.
     /// </summary>
     public static int[] TrainAndPredict(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
         IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
         if (train.Labels is null || test.Labels is null) throw new ArgumentException("Supervised training needs labelled train and test data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
-        using var head = new Heads.MlpHead(encoder.FeatureDim, [], numClasses, name: "classifier");
-        var groups = ParameterGroup.SplitDecay(encoder.named_parameters(), "encoder.")
-            .Select(g => g with { LrScale = encoderLrScale })
-            .Concat(ParameterGroup.SplitDecay(head.named_parameters(), "head."))
-            .ToList();
-        using var opt = new Training.Optimizer(groups, new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = options.WeightDecay });
-        int batch = Math.Min(options.BatchSize, subset.Length);
-        long stepsPerEpoch = Math.Max(1, subset.Length / batch);
-        long steps = StepsFor(subset.Length, options);
-        var schedule = new WarmupCosineSchedule(options.LearningRate, Math.Max(1, steps / 20), steps);
-        var labels = train.Labels;
+        using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures);
+        var trainerOptions = TrainerOptionsFor(subset.Length, options);
+        using var optimizer = new Training.Optimizer(task.ParameterGroups(), trainerOptions.Optimizer);
+        // Augment, then normalise: the light augmentation works on raw pixels.
+        var views = new MultiViewAugmentation(new AugmentationPipeline(new IAugmentation?[] { augment, normalize }.OfType<IAugmentation>().ToArray()), 1);
+        var trainer = new Trainer(task, new SubsetView(train, subset), views, trainerOptions);
         bool wasTraining = encoder.training;
-        Tensor? mean = null, std = null;
-        if (options.StandardizeFeatures)
-        {
-            using var statsScope = NewDisposeScope();
-            var sub = new SubsetView(train, subset);
-            using var f = Features.Extract(encoder, sub, normalize);
-            var (m, s) = Features.Moments(f);
-            mean = m.MoveToOuterDisposeScope();
-            std = s.MoveToOuterDisposeScope();
-        }
-        Tensor Head(Tensor features) => head.forward(mean is null || std is null ? features : features.sub(mean).div(std));
-        encoder.train(); head.train();
-        long[] order = [];
-        for (long step = 0; step < steps; step++)
-        {
-            long pos = step % stepsPerEpoch;
-            if (pos == 0)
-            {
-                using var g0 = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 3, step / stepsPerEpoch));
-                using var perm = randperm(subset.Length, generator: g0);
-                order = perm.data<long>().Select(i => subset[i]).ToArray();
-            }
-            var idx = order.AsSpan((int)(pos * batch), batch).ToArray();
-            using var scope = NewDisposeScope();
-            using var g = new Generator((ulong)Trainer.DeriveSeed(options.Seed, 4, step));
-            var x = train.Gather(idx);
-            if (augment is not null) x = augment.Apply(x, g);
-            if (normalize is not null) x = normalize.Apply(x);
-            var y = tensor(idx.Select(i => (long)labels[i]).ToArray());
-            var loss = nn.functional.cross_entropy(Head(encoder.forward(x)).to(ScalarType.Float32), y);
-            opt.ZeroGrad();
-            loss.backward();
-            opt.Step(schedule.At(step));
-            progress?.Invoke((int)step + 1, (int)steps);
-        }
-        head.eval();
         try
         {
-            using var feats = Features.Extract(encoder, test, normalize);
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            return Head(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
+            trainer.Run(optimizer, startStep: 0, checkpoints: null, progress is null ? null : r => progress((int)r.Step, (int)r.TotalSteps));
+            return task.Predict(test);
         }
         finally
         {
             encoder.train(wasTraining);
-            mean?.Dispose(); std?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The loop's options for supervised training on <paramref name="labelled"/> samples: one batch of
+    /// min(BatchSize, labelled), <see cref="StepsFor"/> steps, AdamW, warmup over the first 5 % of the steps then
+    /// cosine to zero, the supervised random streams, no checkpoints.
+    /// </summary>
+    public static TrainerOptions TrainerOptionsFor(int labelled, SupervisedOptions options)
+    {
+        long steps = StepsFor(labelled, options);
+        return new TrainerOptions
+        {
+            Epochs = 0,
+            MaxSteps = steps,
+            BatchSize = Math.Min(options.BatchSize, labelled),
+            LearningRate = options.LearningRate,
+            WarmupSteps = Math.Max(1, steps / 20),
+            FinalLrFraction = 0,
+            Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = options.WeightDecay },
+            Seed = options.Seed,
+            CheckpointEvery = 0,
+            DiagnosticsEvery = 0,
+            Streams = TrainingStreams.Supervised,
+        };
     }
 }
 

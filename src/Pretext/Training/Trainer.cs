@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Pretext.Augmentations;
 using Pretext.Data;
-using Pretext.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,31 +22,39 @@ public sealed class TrainingDivergedException(long step, double loss, string? la
 }
 
 /// <summary>
-/// The one training loop for every method and modality. Each step: take a batch of raw samples, make
-/// the method's views, compute its loss, back-propagate, update with the scheduled learning rate, run
-/// the method's post-step hook, log. Determinism: the sample order of epoch e and the augmentation
-/// randomness of step s are pure functions of (seed, e) and (seed, s), so a run resumed from a checkpoint
-/// at step s computes exactly the steps an uninterrupted run would (same threads, CPU).
+/// The one training loop for every task and modality: self-supervised pretraining, fine-tuning and training
+/// from scratch. Each step: take a batch of raw samples, make the task's views, compute its loss,
+/// back-propagate, update with the scheduled learning rate, run the task's post-step hook, log. Determinism:
+/// the sample order of epoch e, the views of step s and the step's own generator are pure functions of
+/// (seed, stream, e) and (seed, stream, s) (<see cref="TrainerOptions.Streams"/>), so a run resumed from a
+/// checkpoint at step s computes exactly the steps an uninterrupted run would (same threads, CPU).
 /// </summary>
 public sealed class Trainer
 {
-    private readonly ISslMethod method;
+    private readonly ITrainingTask task;
     private readonly IDataset data;
     private readonly IViewGenerator views;
     private readonly TrainerOptions options;
     private readonly string configJson;
 
-    public Trainer(ISslMethod method, IDataset data, IViewGenerator views, TrainerOptions options, string configJson = "{}")
+    /// <param name="task">What to train: a self-supervised method or a supervised classifier.</param>
+    /// <param name="data">The samples trained on; sample order indexes it.</param>
+    /// <param name="views">Makes the task's views of each raw batch.</param>
+    /// <param name="options">Batch, length, schedule, seed and random streams.</param>
+    /// <param name="configJson">The run's config, recorded in every checkpoint.</param>
+    /// <exception cref="ArgumentException">The options are invalid, the views do not fit the task, or the data is smaller than one batch.</exception>
+    public Trainer(ITrainingTask task, IDataset data, IViewGenerator views, TrainerOptions options, string configJson = "{}")
     {
-        options.Validate();
-        if (views.ViewCount != method.ViewCount)
-            throw new ArgumentException($"Method '{method.Name}' needs {method.ViewCount} views but the augmentation makes {views.ViewCount}.");
+        options.Validate(task.MinBatchSize);
+        if (views.ViewCount != task.ViewCount)
+            throw new ArgumentException($"Method '{task.Name}' needs {task.ViewCount} views but the augmentation makes {views.ViewCount}.");
         if (data.Count < options.BatchSize)
             throw new ArgumentException($"Dataset '{data.Name}' has {data.Count} samples, fewer than one batch of {options.BatchSize}. Lower --batch-size.");
-        this.method = method; this.data = data; this.views = views; this.options = options; this.configJson = configJson;
+        this.task = task; this.data = data; this.views = views; this.options = options; this.configJson = configJson;
         StepsPerEpoch = data.Count / options.BatchSize;
         TotalSteps = options.TotalSteps(StepsPerEpoch);
-        Schedule = new WarmupCosineSchedule(options.LearningRate, (long)Math.Round(options.WarmupEpochs * StepsPerEpoch), TotalSteps, options.FinalLrFraction);
+        long warmup = options.WarmupSteps ?? (long)Math.Round(options.WarmupEpochs * StepsPerEpoch);
+        Schedule = new WarmupCosineSchedule(options.LearningRate, warmup, TotalSteps, options.FinalLrFraction);
     }
 
     public long StepsPerEpoch { get; }
@@ -70,7 +77,7 @@ public sealed class Trainer
     /// <summary>Sample order of epoch <paramref name="epoch"/> (a permutation of the dataset).</summary>
     public long[] EpochOrder(long epoch)
     {
-        using var g = new Generator((ulong)DeriveSeed(options.Seed, 1, epoch));
+        using var g = new Generator((ulong)DeriveSeed(options.Seed, options.Streams.SampleOrder, epoch));
         using var perm = randperm(data.Count, generator: g);
         return perm.data<long>().ToArray();
     }
@@ -90,7 +97,7 @@ public sealed class Trainer
         long pos = step % StepsPerEpoch;
         var idx = cache.Order.AsSpan((int)(pos * options.BatchSize), options.BatchSize).ToArray();
         using var scope = NewDisposeScope();
-        using var g = new Generator((ulong)DeriveSeed(options.Seed, 2, step));
+        using var g = new Generator((ulong)DeriveSeed(options.Seed, options.Streams.Views, step));
         var raw = data.Gather(idx);
         var v = views.MakeViews(raw, g);
         foreach (var t in v) t.DetachFromDisposeScope();
@@ -99,20 +106,21 @@ public sealed class Trainer
 
     /// <summary>
     /// Trains from <paramref name="startStep"/> (0, or a resumed checkpoint's step) to the end.
-    /// <paramref name="optimizer"/> must already hold resumed state when resuming.
+    /// <paramref name="optimizer"/> (over the task's <see cref="ITrainingTask.ParameterGroups"/>) must already hold
+    /// resumed state when resuming.
     /// </summary>
     /// <param name="checkpoints">Where step checkpoints go; null writes none.</param>
     /// <param name="onStep">Called after every step (progress bars, metrics files).</param>
     /// <param name="inspect">Called after every optimiser step with the step number (1-based, as in
-    /// <see cref="StepReport.Step"/>) and the method's output, under no_grad and inside the step's dispose
+    /// <see cref="StepReport.Step"/>) and the task's output, under no_grad and inside the step's dispose
     /// scope (diagnostics that need the embeddings; the tensors are gone afterwards).</param>
     /// <exception cref="TrainingDivergedException">The loss became NaN/Inf.</exception>
     public void Run(Optimizer optimizer, long startStep, CheckpointFolder? checkpoints, Action<StepReport>? onStep, CancellationToken cancel = default,
         Action<long, StepOutput>? inspect = null)
     {
         if (options.Threads > 0) set_num_threads(options.Threads);
-        var module = method.Module;
-        if (startStep == 0) method.Prepare(data);
+        var module = task.Module;
+        if (startStep == 0) task.Prepare(data);
         module.train();
         string? lastCheckpoint = checkpoints?.Latest;
         var clock = Stopwatch.StartNew();
@@ -139,9 +147,9 @@ public sealed class Trainer
                 var progress = new TrainingProgress(step, TotalSteps);
                 using (var scope = NewDisposeScope())
                 {
-                    // Randomness inside the method (dropout, negative sampling) is a function of (seed, step) too.
-                    using var random = new Generator((ulong)DeriveSeed(options.Seed, 3, step));
-                    var output = method.ComputeLoss(new Batch(current.Views, current.Indices, random), progress);
+                    // Randomness inside the task (dropout, negative sampling) is a function of (seed, step) too.
+                    using var random = new Generator((ulong)DeriveSeed(options.Seed, options.Streams.Step, step));
+                    var output = task.ComputeLoss(new Batch(current.Views, current.Indices, random), progress);
                     lossValue = output.Loss.item<float>();
                     if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(step, lossValue, lastCheckpoint);
                     optimizer.ZeroGrad();
@@ -150,7 +158,7 @@ public sealed class Trainer
                     optimizer.Step(lr, Schedule.Undecayed(step));
                     using (no_grad())
                     {
-                        method.AfterOptimizerStep(progress);
+                        task.AfterOptimizerStep(progress);
                         collapse = CollapseMonitor.NormalizedStd(output.Embedding);
                         inspect?.Invoke(step + 1, output);
                     }
@@ -181,7 +189,7 @@ public sealed class Trainer
 
     private string SaveCheckpoint(CheckpointFolder folder, long step, Optimizer optimizer)
     {
-        var state = method.Module.state_dict();
+        var state = task.Module.state_dict();
         foreach (var (k, t) in state)
         {
             if (!t.is_floating_point()) continue;
@@ -190,7 +198,7 @@ public sealed class Trainer
                 throw new TrainingDivergedException(step, double.NaN, folder.Latest);
         }
         var path = folder.PathFor(step);
-        Checkpoint.Save(path, step, method.Name, configJson, state, optimizer.StateDict());
+        Checkpoint.Save(path, step, task.Name, configJson, state, optimizer.StateDict());
         folder.Prune();
         return path;
     }

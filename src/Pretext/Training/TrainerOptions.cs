@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Pretext.Training;
 
 /// <summary>Options of the shared training loop; every method trains through it.</summary>
@@ -13,6 +15,9 @@ public sealed record TrainerOptions
     public double LearningRate { get; init; } = 1.2;
     /// <summary>Linear warmup length in epochs (fractions allowed); SimCLR warms up for 10 of 100+ epochs.</summary>
     public double WarmupEpochs { get; init; } = 0.5;
+    /// <summary>Linear warmup length in steps; when set it replaces <see cref="WarmupEpochs"/> (supervised training warms up for 5 % of its steps).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? WarmupSteps { get; init; }
     /// <summary>Final learning rate as a fraction of the peak.</summary>
     public double FinalLrFraction { get; init; }
     public OptimizerOptions Optimizer { get; init; } = new();
@@ -37,17 +42,25 @@ public sealed record TrainerOptions
     public int DiagnosticsEvery { get; init; } = 10;
     /// <summary>Prepare the next batch's views on a background thread while the current step computes.</summary>
     public bool Prefetch { get; init; } = true;
+    /// <summary>The random streams the loop draws sample order, views and <see cref="Batch.Random"/> from (pretraining's by default).
+    /// Not part of a run's config: which streams a kind of training uses is fixed by the code that builds it.</summary>
+    [JsonIgnore]
+    public TrainingStreams Streams { get; init; } = TrainingStreams.Pretraining;
 
     /// <summary>Steps a run of these options takes over data with <paramref name="stepsPerEpoch"/> full batches: MaxSteps capped by Epochs, whichever is set.</summary>
     public long TotalSteps(long stepsPerEpoch) =>
         MaxSteps > 0 ? (Epochs > 0 ? Math.Min(MaxSteps, stepsPerEpoch * Epochs) : MaxSteps) : stepsPerEpoch * Epochs;
 
-    public void Validate()
+    /// <summary>Throws on options no run can use.</summary>
+    /// <param name="minBatchSize">Smallest batch the trained task accepts (<see cref="ITrainingTask.MinBatchSize"/>).</param>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public void Validate(int minBatchSize = 2)
     {
         if (Epochs <= 0 && MaxSteps <= 0) throw new ArgumentException("Set --epochs (or max steps) to a positive number.");
-        if (BatchSize < 2) throw new ArgumentException($"Batch size must be at least 2, got {BatchSize}.");
+        if (BatchSize < minBatchSize) throw new ArgumentException($"Batch size must be at least {minBatchSize}, got {BatchSize}.");
         if (!(LearningRate > 0)) throw new ArgumentException($"Learning rate must be positive, got {LearningRate}.");
         if (WarmupEpochs < 0) throw new ArgumentException("Warmup epochs must be >= 0.");
+        if (WarmupSteps < 0) throw new ArgumentException("Warmup steps must be >= 0.");
         if (KeepCheckpoints < 1) throw new ArgumentException("Keep at least one checkpoint.");
         if (CheckpointEvery < 0) throw new ArgumentException("Checkpoint interval must be >= 0.");
         if (Threads < 0) throw new ArgumentException("Threads must be >= 0.");

@@ -1,5 +1,6 @@
 using Pretext.Methods;
 using Pretext.Methods.Shared;
+using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

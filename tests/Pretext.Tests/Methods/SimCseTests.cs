@@ -1,6 +1,7 @@
 using Pretext.Encoders;
 using Pretext.Losses;
 using Pretext.Methods;
+using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,3 +1,4 @@
+using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,7 +21,7 @@ public enum QueueStart
 /// He et al. 2020, section 3.2) and NNCLR (its support set, Dwibedi et al. 2021).
 /// The rows, the write pointer and the number of filled rows are module buffers, so a method's
 /// checkpoint carries the queue exactly and a resumed run continues with the same negatives.
-/// Methods enqueue from <see cref="ISslMethod.AfterOptimizerStep"/>, after the step that used the
+/// Methods enqueue from <see cref="ITrainingTask.AfterOptimizerStep"/>, after the step that used the
 /// queue, so a batch is never its own negative or neighbour.
 /// </summary>
 public sealed class FeatureQueue : nn.Module

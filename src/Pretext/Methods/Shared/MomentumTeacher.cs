@@ -1,3 +1,4 @@
+using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,7 +63,7 @@ public sealed class MomentumTeacher
     public double MomentumAt(TrainingProgress progress) =>
         FinalMomentum - (FinalMomentum - BaseMomentum) * (Math.Cos(Math.PI * progress.Fraction) + 1) / 2;
 
-    /// <summary>One EMA update of every declared target; call from <see cref="ISslMethod.AfterOptimizerStep"/>.</summary>
+    /// <summary>One EMA update of every declared target; call from <see cref="ITrainingTask.AfterOptimizerStep"/>.</summary>
     public void Update(TrainingProgress progress) => Update(MomentumAt(progress));
 
     /// <summary>One EMA update with an explicit momentum.</summary>
