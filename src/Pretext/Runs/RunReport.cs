@@ -14,7 +14,9 @@ public sealed record ScoreSummary(string Protocol, double Fraction, int Labels, 
 /// first, so nobody reads accuracies of a collapsed run without seeing it. Besides the typed fields, each score also
 /// appears as a flat key <c>{protocol}_{percent}</c> (mean accuracy; kNN as <c>knn</c>), with <c>_std</c> when several
 /// label subsets were drawn, and <c>_f1</c> / <c>_f1_std</c> when F1 was measured; protocols are
-/// <see cref="RunReport.Key(Protocol)"/>'s names.
+/// <see cref="RunReport.Key(Protocol)"/>'s names. Clustering and anomaly detection add clustering_nmi, clustering_ari,
+/// clustering_raw_nmi, clustering_raw_ari, anomaly_auroc, anomaly_auprc, anomaly_raw_auroc, anomaly_raw_auprc and, for
+/// methods that reconstruct, anomaly_reconstruction_auroc and anomaly_reconstruction_auprc ("raw": the no-learning baseline's features).
 /// </summary>
 public sealed record RunSummary
 {
@@ -107,6 +109,17 @@ public static class RunReport
                 flat[key + "_f1"] = f1;
                 if (s.Subsets > 1) flat[key + "_f1_std"] = s.F1Std!.Value;
             }
+        }
+        if (ev.Clustering is { } k)
+        {
+            flat["clustering_nmi"] = k.Embedding.Nmi; flat["clustering_ari"] = k.Embedding.Ari;
+            flat["clustering_raw_nmi"] = k.Raw.Nmi; flat["clustering_raw_ari"] = k.Raw.Ari;
+        }
+        if (ev.Anomaly is { } a)
+        {
+            flat["anomaly_auroc"] = a.MeanEmbedding.Auroc; flat["anomaly_auprc"] = a.MeanEmbedding.Auprc;
+            flat["anomaly_raw_auroc"] = a.MeanRaw.Auroc; flat["anomaly_raw_auprc"] = a.MeanRaw.Auprc;
+            if (a.MeanReconstruction is { } m) { flat["anomaly_reconstruction_auroc"] = m.Auroc; flat["anomaly_reconstruction_auprc"] = m.Auprc; }
         }
         var c = pre.Collapse;
         var train = c?.Readings;

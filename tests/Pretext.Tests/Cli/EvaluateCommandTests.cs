@@ -27,12 +27,12 @@ public class EvaluateCommandTests
         var (c2, o2, e2) = Run(["evaluate", "--checkpoint", ckpt, "--fractions", "1,0.05", "--seeds", "2", "--fine-tune", "--clustering", "--anomaly",
                                 "--limit-train", "60", "--out-dir", outDir, .. quick]);
         Assert.True(c2 == 0, o2 + e2);
-        Assert.Contains("fine-tuned 5%", o2);
+        Assert.Contains("fine-tuned, 5 % (3 labels)", o2);
         Assert.Contains("k-means: NMI", o2);
         Assert.Contains("anomaly detection, mean over 3 classes", o2);
 
         var summary = JsonFile.Read<Dictionary<string, JsonElement>>(Path.Combine(outDir, "summary.json"));
-        foreach (var key in new[] { "knn", "linear_100", "linear_5", "finetune_100", "finetune_5", "supervised_100", "supervised_5",
+        foreach (var key in new[] { "knn", "linear_100", "linear_5", "finetune_100", "finetune_5", "scratch_100", "scratch_5", "baseline_100", "baseline_5",
                                     "clustering_nmi", "clustering_ari", "clustering_raw_nmi", "anomaly_auroc", "anomaly_auprc", "anomaly_raw_auroc" })
         {
             Assert.True(summary.ContainsKey(key), $"summary.json lacks '{key}'");
@@ -42,12 +42,13 @@ public class EvaluateCommandTests
         // 5 % of the labels is under 10 %: two subsets, so a standard deviation; 100 % is drawn once.
         Assert.True(summary.ContainsKey("linear_5_std"));
         Assert.False(summary.ContainsKey("linear_100_std"));
-        var curve = summary["label_efficiency"].EnumerateArray().ToList();
-        Assert.Equal(6, curve.Count);   // 3 protocols x 2 fractions
+        Assert.Equal("raw pixels", summary["baseline"].GetString());
+        var curve = summary["scores"].EnumerateArray().Where(p => p.GetProperty("protocol").GetString() != "knn").ToList();
+        Assert.Equal(8, curve.Count);   // 4 protocols (linear, fine-tuned, from scratch, raw pixels) x 2 fractions
         var fiveLinear = curve.Single(p => p.GetProperty("protocol").GetString() == "linear" && p.GetProperty("fraction").GetDouble() == 0.05);
         Assert.Equal(2, fiveLinear.GetProperty("accuracies").GetArrayLength());
         Assert.Equal(3, fiveLinear.GetProperty("labels").GetInt32());   // 1 of each class's 20 training images
-        Assert.Equal(60, curve.Single(p => p.GetProperty("protocol").GetString() == "supervised" && p.GetProperty("fraction").GetDouble() == 1).GetProperty("labels").GetInt32());
+        Assert.Equal(60, curve.Single(p => p.GetProperty("protocol").GetString() == "scratch" && p.GetProperty("fraction").GetDouble() == 1).GetProperty("labels").GetInt32());
         Assert.Equal(3, summary["anomaly"].GetProperty("classes").GetArrayLength());
         Assert.Equal(3, summary["clustering"].GetProperty("k").GetInt32());
 

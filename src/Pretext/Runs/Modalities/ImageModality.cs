@@ -49,7 +49,7 @@ public sealed class ImageModality : IModality
             return (new ImageSamples(train), test is null ? null : new ImageSamples(test));
         }
         if (!Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"'{dataset}' is neither a known image data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Image).Select(e => e.Name))}) nor an existing image folder.");
+            throw new DirectoryNotFoundException($"'{dataset}' is neither a known data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Image).Select(e => e.Name))}) nor an existing image folder.");
         var all = new ImageSamples(ImageFolderDataset.Load(dataset, config.Encoder.ImageSize, config.Encoder.InChannels, new ImageFolderOptions { Log = log }));
         return HeldOut.Split(all, dataset, needTest);
     }
