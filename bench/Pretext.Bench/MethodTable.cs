@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Methods;

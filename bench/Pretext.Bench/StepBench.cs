@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Data;
 using Pretext.Methods;
 using Pretext.Runs;

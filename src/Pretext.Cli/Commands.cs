@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Data;
 using Pretext.Encoders;
 using Pretext.Text;

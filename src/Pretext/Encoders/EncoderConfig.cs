@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using Pretext.Core;
+using Pretext.Compute;
 
 namespace Pretext.Encoders;
 

@@ -1,4 +1,4 @@
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Text;
 
 namespace Pretext.Encoders;

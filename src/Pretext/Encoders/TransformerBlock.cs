@@ -1,4 +1,4 @@
-using Pretext.Core;
+using Pretext.Compute;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using Pretext.Compute;
 using Pretext.Methods;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -69,30 +70,22 @@ public static class OneClass
     public static double[] ReconstructionScores(IReconstructionScorer scorer, nn.Module module, Data.IDataset data, Augmentations.Normalize? preprocess,
         int seed, int batchSize = 256, Action<long>? progress = null)
     {
-        bool wasTraining = module.training;
-        module.eval();
-        try
+        using var mode = ModeScope.Eval(module);
+        using var noGrad = no_grad();
+        var scores = new double[data.Count];
+        for (long start = 0, b = 0; start < data.Count; start += batchSize, b++)
         {
-            using var noGrad = no_grad();
-            var scores = new double[data.Count];
-            for (long start = 0, b = 0; start < data.Count; start += batchSize, b++)
-            {
-                long n = Math.Min(batchSize, data.Count - start);
-                using var scope = NewDisposeScope();
-                var idx = new long[n];
-                for (long i = 0; i < n; i++) idx[i] = start + i;
-                var x = data.Gather(idx);
-                if (preprocess is not null) x = preprocess.Apply(x);
-                var e = scorer.ReconstructionError(x, Training.Trainer.DeriveSeed(seed, Training.RandomStreams.ReconstructionScoring, b)).to(ScalarType.Float64).flatten();
-                if (e.shape[0] != n) throw new InvalidOperationException($"{scorer.GetType().Name}.ReconstructionError returned {e.shape[0]} errors for a batch of {n}.");
-                e.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));
-                progress?.Invoke(start + n);
-            }
-            return scores;
+            long n = Math.Min(batchSize, data.Count - start);
+            using var scope = NewDisposeScope();
+            var idx = new long[n];
+            for (long i = 0; i < n; i++) idx[i] = start + i;
+            var x = data.Gather(idx);
+            if (preprocess is not null) x = preprocess.Apply(x);
+            var e = scorer.ReconstructionError(x, Training.Trainer.DeriveSeed(seed, Training.RandomStreams.ReconstructionScoring, b)).to(ScalarType.Float64).flatten();
+            if (e.shape[0] != n) throw new InvalidOperationException($"{scorer.GetType().Name}.ReconstructionError returned {e.shape[0]} errors for a batch of {n}.");
+            e.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));
+            progress?.Invoke(start + n);
         }
-        finally
-        {
-            module.train(wasTraining);
-        }
+        return scores;
     }
 }

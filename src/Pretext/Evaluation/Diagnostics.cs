@@ -1,3 +1,4 @@
+using Pretext.Compute;
 using System.Globalization;
 using System.Text.Json.Serialization;
 using Pretext.Augmentations;
@@ -121,27 +122,19 @@ public static class Diagnostics
         double alignment = double.NaN;
         if (views is not null && views.ViewCount >= 2)
         {
-            bool wasTraining = encoder.training;
-            encoder.eval();
-            try
+            using var mode = ModeScope.Eval(encoder);
+            using var noGrad = no_grad();
+            using var g = new Generator((ulong)seed);
+            double sum = 0;
+            for (int start = 0; start < indices.Length; start += batchSize)
             {
-                using var noGrad = no_grad();
-                using var g = new Generator((ulong)seed);
-                double sum = 0;
-                for (int start = 0; start < indices.Length; start += batchSize)
-                {
-                    using var scope = NewDisposeScope();
-                    var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start));
-                    var v = views.MakeViews(data.Gather(batch), g);
-                    // Alignment is a mean over samples: weight each batch by its size.
-                    sum += Alignment(encoder.forward(v[0]), encoder.forward(v[1])) * batch.Length;
-                }
-                alignment = sum / indices.Length;
+                using var scope = NewDisposeScope();
+                var batch = indices.AsSpan(start, Math.Min(batchSize, indices.Length - start));
+                var v = views.MakeViews(data.Gather(batch), g);
+                // Alignment is a mean over samples: weight each batch by its size.
+                sum += Alignment(encoder.forward(v[0]), encoder.forward(v[1])) * batch.Length;
             }
-            finally
-            {
-                encoder.train(wasTraining);
-            }
+            alignment = sum / indices.Length;
         }
         var r = Measure(features);
         return r with { Alignment = alignment };

@@ -1,3 +1,4 @@
+using Pretext.Compute;
 using Pretext.Augmentations;
 using Pretext.Data;
 using Pretext.Encoders;
@@ -15,29 +16,21 @@ public static class Features
     /// </summary>
     public static Tensor Extract(Encoder encoder, IDataset data, Normalize? preprocess, int batchSize = 512, Action<long, long>? progress = null)
     {
-        bool wasTraining = encoder.training;
-        encoder.eval();
-        try
+        using var mode = ModeScope.Eval(encoder);
+        using var noGrad = no_grad();
+        var result = empty(data.Count, encoder.FeatureDim).DetachFromDisposeScope();
+        for (long start = 0; start < data.Count; start += batchSize)
         {
-            using var noGrad = no_grad();
-            var result = empty(data.Count, encoder.FeatureDim).DetachFromDisposeScope();
-            for (long start = 0; start < data.Count; start += batchSize)
-            {
-                long n = Math.Min(batchSize, data.Count - start);
-                using var scope = NewDisposeScope();
-                var idx = new long[n];
-                for (long i = 0; i < n; i++) idx[i] = start + i;
-                var x = data.Gather(idx);
-                if (preprocess is not null) x = preprocess.Apply(x);
-                result.narrow(0, start, n).copy_(encoder.forward(x));
-                progress?.Invoke(start + n, data.Count);
-            }
-            return result;
+            long n = Math.Min(batchSize, data.Count - start);
+            using var scope = NewDisposeScope();
+            var idx = new long[n];
+            for (long i = 0; i < n; i++) idx[i] = start + i;
+            var x = data.Gather(idx);
+            if (preprocess is not null) x = preprocess.Apply(x);
+            result.narrow(0, start, n).copy_(encoder.forward(x));
+            progress?.Invoke(start + n, data.Count);
         }
-        finally
-        {
-            encoder.train(wasTraining);
-        }
+        return result;
     }
 
     /// <summary>Per-feature mean and standard deviation (clamped at 1e-6) over the rows of <paramref name="features"/> (N, D), each (1, D): what standardising features divides by.</summary>

@@ -1,3 +1,4 @@
+using Pretext.Compute;
 using Pretext.Augmentations;
 using Pretext.Data;
 using Pretext.Encoders;
@@ -114,16 +115,10 @@ public static class SupervisedTraining
         // Augment, then normalise: the light augmentation works on raw pixels.
         var views = new MultiViewAugmentation(new AugmentationPipeline(new IAugmentation?[] { augment, normalize }.OfType<IAugmentation>().ToArray()), 1);
         var trainer = new Trainer(task, new SubsetView(train, subset), views, trainerOptions);
-        bool wasTraining = encoder.training;
-        try
-        {
-            trainer.Run(optimizer, startStep: 0, checkpoints: null, progress is null ? null : r => progress((int)r.Step, (int)r.TotalSteps));
-            return task.Predict(test);
-        }
-        finally
-        {
-            encoder.train(wasTraining);
-        }
+        // Training switches the caller's encoder to training mode; its own mode comes back afterwards, also on failure.
+        using var mode = ModeScope.Train(encoder);
+        trainer.Run(optimizer, startStep: 0, checkpoints: null, progress is null ? null : r => progress((int)r.Step, (int)r.TotalSteps));
+        return task.Predict(test);
     }
 
     /// <summary>

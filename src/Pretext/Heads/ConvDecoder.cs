@@ -1,4 +1,4 @@
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Encoders;
 using TorchSharp;
 using TorchSharp.Modules;

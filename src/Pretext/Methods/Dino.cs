@@ -85,7 +85,7 @@ public sealed class Dino : nn.Module, ISslMethod
         options ??= new DinoOptions();
         Validate(options);
         if (ReferenceEquals(encoder, teacherEncoder)) throw new ArgumentException("DINO's teacher needs its own encoder instance (same architecture, separate weights).");
-        Augmentations.MultiCrop.CheckEncoder(encoder, options.MultiCrop, "methods.dino.multiCrop");
+        MultiCropCheck.CheckEncoder(encoder, options.MultiCrop, "methods.dino.multiCrop");
         this.encoder = encoder;
         this.teacherEncoder = teacherEncoder;
         head = new DinoHead(encoder.FeatureDim, options.HiddenDim, options.BottleneckDim, options.OutputDim, options.BatchNormInHead);

@@ -1,6 +1,5 @@
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Encoders;
-using Pretext.Evaluation;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Methods.Shared;
@@ -132,16 +131,11 @@ public sealed class Mae : nn.Module, ISslMethod, IReconstructionScorer
     /// <summary>Per-sample mean squared error on the masked patches (the training loss per sample), with masks drawn from <paramref name="seed"/>.</summary>
     public Tensor ReconstructionError(Tensor x, long seed)
     {
-        bool wasTraining = training;
-        eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var g = new Generator((ulong)seed);
-            using var scope = NewDisposeScope();
-            var pass = Forward(x, g);
-            return ReconstructionLoss.MaskedMsePerSample(pass.Prediction, pass.Target, pass.Mask.unsqueeze(-1)).MoveToOuterDisposeScope();
-        }
-        finally { train(wasTraining); }
+        using var mode = ModeScope.Eval(this);
+        using var noGrad = no_grad();
+        using var g = new Generator((ulong)seed);
+        using var scope = NewDisposeScope();
+        var pass = Forward(x, g);
+        return ReconstructionLoss.MaskedMsePerSample(pass.Prediction, pass.Target, pass.Mask.unsqueeze(-1)).MoveToOuterDisposeScope();
     }
 }

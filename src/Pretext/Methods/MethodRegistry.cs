@@ -1,5 +1,5 @@
 using Pretext.Augmentations;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Data;
 using Pretext.Encoders;
 

@@ -2,6 +2,7 @@ using Pretext.Augmentations;
 using Pretext.Encoders;
 using Pretext.Heads;
 using Pretext.Losses;
+using Pretext.Methods.Shared;
 using Pretext.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -70,7 +71,7 @@ public sealed class Swav : nn.Module, ISslMethod
     {
         options ??= new SwavOptions();
         Validate(options);
-        Augmentations.MultiCrop.CheckEncoder(encoder, options.MultiCrop, "methods.swav.multiCrop");
+        MultiCropCheck.CheckEncoder(encoder, options.MultiCrop, "methods.swav.multiCrop");
         this.encoder = encoder;
         projector = new SwavProjectionHead(encoder.FeatureDim, options.ProjectionHiddenDim, options.ProjectionDim);
         prototypes = new SwavPrototypes(options.ProjectionDim, options.Prototypes);

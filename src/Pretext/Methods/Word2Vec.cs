@@ -55,7 +55,7 @@ public sealed class Word2Vec : nn.Module, ISslMethod
     {
         Encoder = new EncoderConfig
         {
-            Kind = EncoderKind.WordEmbedding, Precision = Core.Precision.Float32, Layout = Core.MemoryLayout.Contiguous,
+            Kind = EncoderKind.WordEmbedding, Precision = Compute.Precision.Float32, Layout = Compute.MemoryLayout.Contiguous,
             Text = cfg.Encoder.Text with { Dim = 100 },
         },
         Train = new TrainerOptions

@@ -1,4 +1,4 @@
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Data;
 using Pretext.Encoders;
 using Pretext.Methods;

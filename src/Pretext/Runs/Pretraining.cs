@@ -1,4 +1,4 @@
-using Pretext.Core;
+using Pretext.Compute;
 using System.Diagnostics;
 using System.Globalization;
 using Pretext.Data;

@@ -1,5 +1,6 @@
+using Pretext.Methods.Shared;
 using Pretext.Augmentations;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Encoders;
 using Pretext.Methods;
 using Pretext.Runs;
@@ -87,24 +88,24 @@ public class MultiCropTests
             // Different inputs give different features (the small input is not reduced to a constant).
             Assert.False(TestData.Same(f[0], f[1]));
         }
-        MultiCrop.CheckEncoder(resnet, new MultiCropOptions(), "methods.x.multiCrop");
+        MultiCropCheck.CheckEncoder(resnet, new MultiCropOptions(), "methods.x.multiCrop");
     }
 
     [Fact]
     public void EncoderCheckRefusesFixedSizeEncodersWithAFixAndLeavesTheEncoderAlone()
     {
         using var mlp = new MlpEncoder(new MlpOptions { InputShape = [1, 28, 28], Hidden = [16] });
-        var e = Assert.Throws<ArgumentException>(() => MultiCrop.CheckEncoder(mlp, new MultiCropOptions(), "methods.swav.multiCrop"));
+        var e = Assert.Throws<ArgumentException>(() => MultiCropCheck.CheckEncoder(mlp, new MultiCropOptions(), "methods.swav.multiCrop"));
         Assert.Contains("12x12", e.Message);
         Assert.Contains("methods.swav.multiCrop.localCount=0", e.Message);
         Assert.Contains("--encoder ResNet", e.Message);
-        MultiCrop.CheckEncoder(mlp, new MultiCropOptions { LocalCount = 0 }, "methods.swav.multiCrop");
+        MultiCropCheck.CheckEncoder(mlp, new MultiCropOptions { LocalCount = 0 }, "methods.swav.multiCrop");
         Assert.Throws<ArgumentException>(() => new Swav(mlp, new SwavOptions()));
 
         using var resnet = new ResNet(new ResNetOptions { Widths = [8, 16], Blocks = [1, 1] });
         resnet.train();
         var before = resnet.named_buffers().Select(b => b.buffer.clone()).ToList();
-        MultiCrop.CheckEncoder(resnet, new MultiCropOptions(), "m");
+        MultiCropCheck.CheckEncoder(resnet, new MultiCropOptions(), "m");
         Assert.True(resnet.training);
         foreach (var (b, old) in resnet.named_buffers().Zip(before)) Assert.True(TestData.Same(b.buffer, old));
     }

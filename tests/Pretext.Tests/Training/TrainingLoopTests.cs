@@ -1,5 +1,5 @@
 using Pretext.Encoders;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Methods;
 using Pretext.Runs;
 using Pretext.Training;

@@ -1,6 +1,5 @@
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Encoders;
-using Pretext.Evaluation;
 using Pretext.Heads;
 using Pretext.Losses;
 using Pretext.Training;
@@ -87,18 +86,13 @@ public abstract class CorruptionAutoencoder : nn.Module, ISslMethod, IReconstruc
     /// <summary>Per-sample squared error where the loss looks (the training loss per sample), corruption drawn from <paramref name="seed"/>; eval mode, no gradients.</summary>
     public Tensor ReconstructionError(Tensor x, long seed)
     {
-        bool wasTraining = training;
-        eval();
-        try
-        {
-            using var noGrad = no_grad();
-            using var g = new Generator((ulong)seed);
-            using var scope = NewDisposeScope();
-            var c = Corrupt(x, g);
-            var (reconstruction, _) = Reconstruct(c.Input);
-            return ReconstructionLoss.MaskedMsePerSample(reconstruction, x, c.LossMask).MoveToOuterDisposeScope();
-        }
-        finally { train(wasTraining); }
+        using var mode = ModeScope.Eval(this);
+        using var noGrad = no_grad();
+        using var g = new Generator((ulong)seed);
+        using var scope = NewDisposeScope();
+        var c = Corrupt(x, g);
+        var (reconstruction, _) = Reconstruct(c.Input);
+        return ReconstructionLoss.MaskedMsePerSample(reconstruction, x, c.LossMask).MoveToOuterDisposeScope();
     }
 
     /// <exception cref="ArgumentException"><paramref name="x"/> is not a batch of this method's images.</exception>

@@ -1,9 +1,9 @@
 using Pretext.Encoders;
 using System.Runtime.InteropServices;
-using Pretext.Core;
+using Pretext.Compute;
 using Pretext.Runs;
 
-namespace Pretext.Tests.Core;
+namespace Pretext.Tests.Compute;
 
 public class NativeBf16Tests
 {

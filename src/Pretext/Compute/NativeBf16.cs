@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Pretext.Core;
+namespace Pretext.Compute;
 
 /// <summary>
 /// Whether this machine's CPU computes bf16 natively. Mixed precision pays only there: on the reference

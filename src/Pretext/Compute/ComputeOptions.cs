@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pretext.Core;
+namespace Pretext.Compute;
 
 /// <summary>Numeric precision used for the heavy compute (convolutions, matrix products).</summary>
 public enum Precision

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Pretext.Tests.Core;
+namespace Pretext.Tests.Compute;
 
 public class NativeLoadTests
 {
