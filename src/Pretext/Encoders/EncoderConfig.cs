@@ -47,23 +47,8 @@ public sealed record EncoderConfig
 
     /// <summary>What the encoder takes: images, or token ids for the text encoders.</summary>
     [JsonIgnore]
-    public Data.Modality Modality => Kind is EncoderKind.Transformer or EncoderKind.WordEmbedding ? Data.Modality.Text : Data.Modality.Image;
+    public Data.Modality Modality => EncoderRegistry.Get(Kind).Modality;
 
-    public Encoder Build() => Kind switch
-    {
-        EncoderKind.ResNet => new ResNet(new ResNetOptions
-        {
-            InChannels = InChannels, ImageSize = ImageSize, Widths = Widths, Blocks = Blocks,
-            Compute = new ComputeOptions(Precision, Layout),
-        }),
-        EncoderKind.Mlp => new MlpEncoder(new MlpOptions { InputShape = [InChannels, ImageSize, ImageSize], Hidden = Hidden }),
-        EncoderKind.Vit => new VisionTransformer(new VitOptions
-        {
-            InChannels = InChannels, ImageSize = ImageSize, PatchSize = PatchSize, Dim = EmbedDim, Depth = Depth, Heads = Heads,
-            MlpRatio = MlpRatio, Pooling = Pooling, Compute = new ComputeOptions(Precision, Layout),
-        }),
-        EncoderKind.Transformer => Text.BuildTransformer(Precision),
-        EncoderKind.WordEmbedding => Text.BuildWordEmbedding(),
-        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown encoder kind."),
-    };
+    /// <summary>A new encoder of this shape, built by its registry row (<see cref="EncoderRegistry"/>), weights from the global generator.</summary>
+    public Encoder Build() => EncoderRegistry.Get(Kind).Build(this);
 }
