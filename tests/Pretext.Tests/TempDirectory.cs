@@ -9,8 +9,12 @@ internal sealed class TempDirectory : IDisposable
 
     public string File(string name) => System.IO.Path.Combine(Path, name);
 
+    /// <summary>A path below this directory.</summary>
+    public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
     public void Dispose()
     {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { }
+        try { Directory.Delete(Path, recursive: true); }
+        catch (IOException) { /* a leftover temp folder must not fail a test */ }
     }
 }

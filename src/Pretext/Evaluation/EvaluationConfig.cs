@@ -5,13 +5,15 @@ public sealed record EvaluationConfig
 {
     /// <summary>Label fractions for the linear probe.</summary>
     public double[] LinearFractions { get; init; } = [1.0, 0.1, 0.01];
-    /// <summary>Label fractions for the supervised-from-scratch baseline.</summary>
-    public double[] SupervisedFractions { get; init; } = [0.1, 0.01];
+    /// <summary>Label fractions for the baseline that trains the same architecture from random weights (config.json files
+    /// written before this name had it as SupervisedFractions; they load with the default).</summary>
+    public double[] ScratchFractions { get; init; } = [0.1, 0.01];
     public int KnnK { get; init; } = 200;
     public double KnnTemperature { get; init; } = 0.1;
     /// <summary>Seed of the first label subset of each fraction (further subsets: SubsetSeed + 1, ...).</summary>
     public int SubsetSeed { get; init; } = 0;
     public LinearProbeOptions Probe { get; init; } = new();
+    /// <summary>End-to-end supervised training on a label subset (encoder + linear head), for fine-tuning and from scratch alike.</summary>
     public SupervisedOptions Supervised { get; init; } = new();
     /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: no fine-tuning).</summary>
     public double[] FineTuneFractions { get; init; } = [];

@@ -49,11 +49,11 @@ public static class CheckpointEvaluation
         {
             var ev = cfg.Evaluation;
             if (request.Fractions is { } fr)
-                ev = ev with { LinearFractions = fr, SupervisedFractions = fr, Text = ev.Text with { Fractions = fr } };
+                ev = ev with { LinearFractions = fr, ScratchFractions = fr, Text = ev.Text with { Fractions = fr } };
             ev = ev with
             {
                 Seeds = request.Seeds,
-                FineTuneFractions = request.FineTune ? ev.SupervisedFractions : [],
+                FineTuneFractions = request.FineTune ? ev.ScratchFractions : [],
                 Extras = request.Extras,
             };
             cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, request.Set);

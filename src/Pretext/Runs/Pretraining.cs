@@ -17,6 +17,28 @@ namespace Pretext.Runs;
 public sealed record PretrainResult(string RunDirectory, string FinalCheckpoint, long Steps, double Seconds, double SamplesPerSecond, double FinalLoss, double FinalCollapseStd,
     CollapseVerdict? Collapse = null);
 
+/// <summary>One row of a run's metrics.csv: the step's report and, every few steps, the diagnostics of its batch.</summary>
+public sealed record StepMetrics(long Step, double Epoch, double Loss, double LearningRate, double CollapseStd, double SamplesPerSecond,
+    double ElapsedSeconds, DiagnosticReadings? Readings)
+{
+    /// <summary>The row by column (<see cref="Pretraining.MetricColumns"/>); diagnostics are left out (empty cells) when not measured or not finite.</summary>
+    public IReadOnlyDictionary<string, double> Cells()
+    {
+        var cells = new Dictionary<string, double>
+        {
+            ["step"] = Step, ["epoch"] = Epoch, ["loss"] = Loss, ["lr"] = LearningRate, ["collapse_std"] = CollapseStd,
+            ["samples_per_second"] = SamplesPerSecond, ["elapsed_seconds"] = ElapsedSeconds,
+        };
+        if (Readings is { } d)
+        {
+            cells["rankme"] = d.RankMe;
+            if (double.IsFinite(d.Alignment)) cells["alignment"] = d.Alignment;
+            if (double.IsFinite(d.Uniformity)) cells["uniformity"] = d.Uniformity;
+        }
+        return cells;
+    }
+}
+
 /// <summary>
 /// Pretraining as a run: a run folder with config.json, metrics.csv and checkpoints/, a fresh start or
 /// an exact resume from the newest checkpoint. Refuses to overwrite a run that has checkpoints unless
@@ -207,17 +229,10 @@ public static class Pretraining
         observer.Report(startStep);
         trainer.Run(optimizer, startStep, folder, r =>
         {
-            var row = new Dictionary<string, double>
-            {
-                ["step"] = r.Step, ["epoch"] = r.Epoch, ["loss"] = r.Loss, ["lr"] = r.LearningRate, ["collapse_std"] = r.CollapseStd,
-                ["samples_per_second"] = r.SamplesPerSecond, ["elapsed_seconds"] = r.ElapsedSeconds,
-            };
+            var row = new StepMetrics(r.Step, r.Epoch, r.Loss, r.LearningRate, r.CollapseStd, r.SamplesPerSecond, r.ElapsedSeconds, readings);
             string rank = "";
             if (readings is not null)
             {
-                row["rankme"] = readings.RankMe;
-                if (double.IsFinite(readings.Alignment)) row["alignment"] = readings.Alignment;
-                if (double.IsFinite(readings.Uniformity)) row["uniformity"] = readings.Uniformity;
                 rank = string.Create(CultureInfo.InvariantCulture, $"  rank {readings.RankMe:F1}");
                 if (watch.Observe(r.Step, readings)) observer.Message(watch.Verdict.Warning!);
                 else if (watch.Recovered)
@@ -225,7 +240,7 @@ public static class Pretraining
                         $"Recovered: at step {r.Step} the embeddings are spread out again (normalised std {readings.CollapseStd:F2}, RankMe {readings.RankMe:F1}); the collapse warning above no longer holds."));
                 readings = null;
             }
-            metrics.Append(row);
+            metrics.Append(row.Cells());
             lastLoss = r.Loss; lastCollapse = r.CollapseStd;
             observer.Report(r.Step, string.Create(CultureInfo.InvariantCulture, $"loss {r.Loss:F4}  {r.SamplesPerSecond:F0} samples/s  collapse {r.CollapseStd:F2}{rank}"));
         }, cancel, inspect: (step, output) =>

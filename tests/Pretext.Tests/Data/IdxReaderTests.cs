@@ -16,7 +16,7 @@ public sealed class IdxReaderTests
     [InlineData(true)]
     public void RoundTripGivesImagesAndLabels(bool gzip)
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var pixels = TestFiles.Pixels(5, 4, 3);
         var labels = new byte[] { 0, 2, 1, 1, 0 };
         TestFiles.WriteIdx(dir.Combine("img"), pixels, [5, 4, 3], gzip);
@@ -40,7 +40,7 @@ public sealed class IdxReaderTests
     [InlineData(true)]
     public void TruncatedFileErrorNamesFileAndSizes(bool gzip)
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var path = dir.Combine("train-images-idx3-ubyte");
         var full = TestFiles.IdxBytes(TestFiles.Pixels(2, 4, 4), [2, 4, 4]);
         TestFiles.WriteIdx(path, full[16..^5], [2, 4, 4], gzip);
@@ -55,7 +55,7 @@ public sealed class IdxReaderTests
     [Fact]
     public void OversizedFileIsRejected()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var path = dir.Combine("labels");
         TestFiles.WriteIdx(path, [1, 2, 3, 4], [3], gzip: false); // header says 3, four follow
         var e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadIdx(path, 1));
@@ -66,7 +66,7 @@ public sealed class IdxReaderTests
     [Fact]
     public void CutGzipStreamIsRejectedWithPath()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var whole = dir.Combine("whole.gz");
         TestFiles.WriteIdx(whole, TestFiles.Pixels(20, 8, 8), [20, 8, 8], gzip: true);
         var cut = dir.Combine("cut.gz");
@@ -79,7 +79,7 @@ public sealed class IdxReaderTests
     [Fact]
     public void WrongMagicIsRejected()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var labelsFile = dir.Combine("labels");
         TestFiles.WriteIdx(labelsFile, [1, 2], [2], gzip: false);
         var e = Assert.Throws<InvalidDataException>(() => IdxReader.ReadIdx(labelsFile, 3));
@@ -101,7 +101,7 @@ public sealed class IdxReaderTests
     [Fact]
     public void ImageAndLabelCountMismatchIsRejected()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         TestFiles.WriteIdx(dir.Combine("img"), TestFiles.Pixels(4, 2, 2), [4, 2, 2], gzip: false);
         TestFiles.WriteIdx(dir.Combine("lbl"), [0, 1, 2], [3], gzip: true);
         var e = Assert.Throws<InvalidDataException>(() => IdxReader.LoadImages(dir.Combine("img"), dir.Combine("lbl"), "tiny", Classes));
@@ -113,7 +113,7 @@ public sealed class IdxReaderTests
     [Fact]
     public void LabelOutsideClassListIsRejected()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         TestFiles.WriteIdx(dir.Combine("img"), TestFiles.Pixels(2, 2, 2), [2, 2, 2], gzip: false);
         TestFiles.WriteIdx(dir.Combine("lbl"), [0, 3], [2], gzip: false);
         var e = Assert.Throws<InvalidDataException>(() => IdxReader.LoadImages(dir.Combine("img"), dir.Combine("lbl"), "tiny", Classes));

@@ -20,7 +20,7 @@ public sealed class ImageFolderDatasetTests
     [Fact]
     public void LabelsComeFromSortedSubFolders()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Solid(dir.Combine("zebra", "z1.png"), 5, 7, 10);
         Solid(dir.Combine("ant", "nested", "a2.png"), 3, 3, 20);
         Solid(dir.Combine("ant", "a1.png"), 9, 4, 30);
@@ -40,7 +40,7 @@ public sealed class ImageFolderDatasetTests
     [Fact]
     public void UnlabelledFolder()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Solid(dir.Combine("b.png"), 2, 2, 1, 2, 3);
         Solid(dir.Combine("a.png"), 2, 2, 4, 5, 6);
         using var ds = ImageFolderDataset.Load(dir.Path, 2, 3);
@@ -54,7 +54,7 @@ public sealed class ImageFolderDatasetTests
     [Fact]
     public void ColourConversions()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Solid(dir.Combine("1-grey.png"), 3, 3, 77);
         Solid(dir.Combine("2-rgb.png"), 3, 3, 200, 100, 50);
         Solid(dir.Combine("3-rgba.png"), 3, 3, 0, 0, 0, 128); // half-transparent black over white
@@ -78,7 +78,7 @@ public sealed class ImageFolderDatasetTests
     [Fact]
     public void ResizeKeepsSameSizeExactAndAveragesWhenShrinking()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         byte Pattern(int x, int y) => (byte)(x * 16 + y * 3);
         File.WriteAllBytes(dir.Combine("ramp.png"), TestFiles.Png(8, 8, 1, (x, y) => [Pattern(x, y)]));
         using (var same = ImageFolderDataset.Load(dir.Path, 8, 1))
@@ -104,7 +104,7 @@ public sealed class ImageFolderDatasetTests
     [Fact]
     public void CorruptFileThrowsOrIsSkipped()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Solid(dir.Combine("cats", "good.png"), 4, 4, 9);
         Solid(dir.Combine("dogs", "good.png"), 4, 4, 99);
         File.WriteAllBytes(dir.Combine("dogs", "broken.png"), "definitely not a PNG"u8.ToArray());
@@ -127,7 +127,7 @@ public sealed class ImageFolderDatasetTests
     [Fact]
     public void EmptyOrMixedFoldersAreClearErrors()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var e = Assert.Throws<InvalidDataException>(() => ImageFolderDataset.Load(dir.Path, 4, 1));
         Assert.Contains("holds no images", e.Message);
         Assert.Contains(dir.Path, e.Message);

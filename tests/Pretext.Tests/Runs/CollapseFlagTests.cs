@@ -64,7 +64,7 @@ internal static class TinyRuns
             },
             Evaluation = cfg.Evaluation with
             {
-                LinearFractions = [1.0], SupervisedFractions = [], KnnK = 10,
+                LinearFractions = [1.0], ScratchFractions = [], KnnK = 10,
                 Probe = cfg.Evaluation.Probe with { WeightDecays = [1e-3], Iterations = 50 },
                 Maps = new EmbeddingMapOptions { Samples = 60, TsneOptions = new TsneOptions { Iterations = 300 } },
             },

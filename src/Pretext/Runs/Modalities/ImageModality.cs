@@ -72,7 +72,7 @@ public sealed class ImageModality : IModality
         FineTuneFractions = ev.FineTuneFractions,
         FineTuning = ev.Supervised,
         FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
-        ScratchFractions = ev.SupervisedFractions,
+        ScratchFractions = ev.ScratchFractions,
         Scratch = ev.Supervised,
         BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
         Maps = ev.Maps.Samples > 0,

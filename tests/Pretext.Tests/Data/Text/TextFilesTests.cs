@@ -16,7 +16,7 @@ public sealed class TextFilesTests
     [Fact]
     public void ClassFoldersGiveLabels()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Write(dir.Combine("spam", "b.txt"), "buy now\r\nplease");
         Write(dir.Combine("spam", "deep", "a.txt"), "cheap pills");
         Write(dir.Combine("ham", "x.txt"), "\uFEFFmeeting at noon");
@@ -40,7 +40,7 @@ public sealed class TextFilesTests
     [Fact]
     public void LinesAreDocuments()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Write(dir.Combine("b.txt"), "first\r\n\r\n  \nsecond line\n");
         Write(dir.Combine("a.txt"), "only");
         var ds = TextFiles.Load(dir.Path, new TextFileOptions { Format = TextFileFormat.Lines }).Dataset;
@@ -56,7 +56,7 @@ public sealed class TextFilesTests
     [Fact]
     public void BadInputErrorsNameTheFileAndLine()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Write(dir.Combine("u", "bad.txt"), [.. "line one\nline two\nline "u8, 0xE9, .. "t\xe9\n"u8]);
         var e = Assert.Throws<InvalidDataException>(() => TextFiles.Load(dir.Combine("u")));
         Assert.Contains("bad.txt' line 3 is not valid UTF-8", e.Message);
@@ -77,7 +77,7 @@ public sealed class TextFilesTests
     [Fact]
     public void MailFoldersSkipUnreadableMailsAndCountProblems()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         Write(dir.Combine("ham", "1.eml"), "Subject: hi\n\nHello there.");
         Write(dir.Combine("ham", "2.eml"), "Subject: odd\nContent-Type: text/plain; charset=x-nope\n\nWeird charset.");
         var junk = new byte[500];
@@ -98,7 +98,7 @@ public sealed class TextFilesTests
     [Fact]
     public void JsonLines()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var path = dir.Combine("d.jsonl");
         Write(path, "{\"body\": \"a\\nb\", \"y\": 10}\n\n{\"body\": \"c\", \"y\": 2, \"extra\": [1]}\r\n{\"body\": \"d\", \"y\": 10}\n");
         var ds = TextFiles.LoadJsonLines(path, new JsonLinesOptions { TextField = "body", LabelField = "y" }).Dataset;
@@ -129,7 +129,7 @@ public sealed class TextFilesTests
     [Fact]
     public void CsvColumns()
     {
-        using var dir = new TempFolder();
+        using var dir = new TempDirectory();
         var path = dir.Combine("d.csv");
         Write(path, "id,Text,label\n1,\"multi\nline, with \"\"quotes\"\"\",spam\n2,plain,ham\n\n3,third,spam\n");
         var ds = TextFiles.LoadCsv(path, new CsvTextOptions { LabelColumn = "label" }).Dataset;
