@@ -8,6 +8,19 @@ public sealed record EvaluationConfig
     /// <summary>Label fractions for the baseline that trains the same architecture from random weights (config.json files
     /// written before this name had it as SupervisedFractions; they load with the default).</summary>
     public double[] ScratchFractions { get; init; } = [0.1, 0.01];
+    /// <summary>
+    /// Labelled samples per class for every protocol besides the fractions (the label counts users have: 1, 5, 10, 25 per
+    /// class); each drawn <see cref="Seeds"/> times. Empty: fractions only.
+    /// </summary>
+    public int[] PerClass { get; init; } = [];
+    /// <summary>
+    /// Fraction of the training split carved off as the validation split every choice is made on (<see cref="ValidationSplit"/>;
+    /// 1/6 = 10,000 of Fashion-MNIST's 60,000); label subsets come from the rest. 0: no validation split (label subsets from the
+    /// whole training split, the probe's penalty chosen on a held-out fifth of its labelled subset).
+    /// </summary>
+    public double ValidationFraction { get; init; } = ValidationSplit.DefaultFraction;
+    /// <summary>Seed of the validation split.</summary>
+    public int ValidationSeed { get; init; }
     public int KnnK { get; init; } = 200;
     public double KnnTemperature { get; init; } = 0.1;
     /// <summary>Seed of the first label subset of each fraction (further subsets: SubsetSeed + 1, ...).</summary>

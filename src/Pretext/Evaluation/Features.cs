@@ -61,18 +61,40 @@ public static class LabelSubsets
     /// class), drawn with a fixed seed so every method and the baseline see the same labelled samples.
     /// Returns sorted indices.
     /// </summary>
-    public static long[] Stratified(int[] labels, double fraction, int seed)
+    public static long[] Stratified(int[] labels, double fraction, int seed) => Stratified(labels, fraction, seed, null);
+
+    /// <summary>
+    /// <see cref="Stratified(int[], double, int)"/> drawn from <paramref name="pool"/> only (the training part left after the
+    /// validation split; null: every sample): round(fraction * n_c) of each class's pool members.
+    /// </summary>
+    public static long[] Stratified(int[] labels, double fraction, int seed, long[]? pool)
     {
         if (!(fraction > 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "Label fraction must be in (0, 1].");
-        if (fraction == 1) return Enumerable.Range(0, labels.Length).Select(i => (long)i).ToArray();
+        var members = pool ?? Enumerable.Range(0, labels.Length).Select(i => (long)i).ToArray();
+        if (fraction == 1) return members.Order().ToArray();
+        return Draw(labels, members, seed, n => Math.Max(1, (int)Math.Round(fraction * n)));
+    }
+
+    /// <summary>
+    /// <paramref name="perClass"/> labelled samples of every class (all of a class that has fewer), drawn with a fixed seed
+    /// from <paramref name="pool"/> (null: every sample), so every protocol sees the same few labels. Sorted indices.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one label per class.</exception>
+    public static long[] PerClass(int[] labels, int perClass, int seed, long[]? pool = null)
+    {
+        if (perClass < 1) throw new ArgumentOutOfRangeException(nameof(perClass), perClass, "At least one label per class.");
+        return Draw(labels, pool ?? Enumerable.Range(0, labels.Length).Select(i => (long)i).ToArray(), seed, n => Math.Min(n, perClass));
+    }
+
+    private static long[] Draw(int[] labels, long[] pool, int seed, Func<int, int> take)
+    {
         var rng = new Random(seed);
         var chosen = new List<long>();
-        foreach (var group in Enumerable.Range(0, labels.Length).GroupBy(i => labels[i]).OrderBy(g => g.Key))
+        foreach (var group in pool.Order().GroupBy(i => labels[i]).OrderBy(g => g.Key))
         {
             var members = group.ToArray();
             rng.Shuffle(members);
-            int take = Math.Max(1, (int)Math.Round(fraction * members.Length));
-            chosen.AddRange(members.Take(take).Select(i => (long)i));
+            chosen.AddRange(members.Take(take(members.Length)));
         }
         chosen.Sort();
         return chosen.ToArray();
@@ -83,6 +105,9 @@ public static class LabelSubsets
     /// points, so one draw would be noise. At and above it one subset is representative.
     /// </summary>
     public const double ResampledBelow = 0.1;
+
+    /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
+    public static string PercentKey(double fraction) => (fraction * 100).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// Seeds of the subsets drawn at <paramref name="fraction"/>: <paramref name="count"/> seeds
@@ -120,6 +145,16 @@ public enum Protocol
 /// <param name="F1s">F1 per subset (null when not measured).</param>
 public sealed record Score(Protocol Protocol, double Fraction, int Labels, IReadOnlyList<int> Seeds, IReadOnlyList<double> Accuracies, IReadOnlyList<double>? F1s = null)
 {
+    /// <summary>Labels per class when the budget was a count per class (1, 5, 10, 25); null for a fraction of the labels.</summary>
+    public int? PerClass { get; init; }
+    /// <summary>Accuracy on the validation split per subset (what choices are made on); null without a validation split.</summary>
+    public IReadOnlyList<double>? ValidationAccuracies { get; init; }
+    public double? ValidationAccuracy => ValidationAccuracies?.Average();
+    /// <summary>The label budget as a key: "10_per_class", or the percentage ("1", "0.1", "100").</summary>
+    public string Budget => PerClass is int n ? $"{n}_per_class" : LabelSubsets.PercentKey(Fraction);
+    /// <summary>Whether this score is at the same label budget as <paramref name="other"/>.</summary>
+    public bool SameBudget(Score other) => PerClass is int n ? other.PerClass == n : other.PerClass is null && Math.Abs(other.Fraction - Fraction) < 1e-12;
+
     public int Subsets => Accuracies.Count;
     public double Accuracy => Accuracies.Average();
     /// <summary>Sample standard deviation over the subsets (n - 1 in the denominator); 0 for one subset.</summary>

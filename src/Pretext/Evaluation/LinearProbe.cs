@@ -45,7 +45,9 @@ public static class LinearProbe
     /// Fits the probe on (<paramref name="trainX"/>, <paramref name="trainY"/>): the L2 penalty chosen on a held-out
     /// fifth, then refit on all of them. The model keeps the standardisation, so it scores raw features.
     /// </summary>
-    public static Model Train(Tensor trainX, int[] trainY, int numClasses, LinearProbeOptions? options = null)
+    /// <param name="validation">Labelled samples to choose the penalty on (a validation split, disjoint from the labelled
+    /// subset and from test); null: a held-out fifth of the labelled subset.</param>
+    public static Model Train(Tensor trainX, int[] trainY, int numClasses, LinearProbeOptions? options = null, (Tensor X, int[] Y)? validation = null)
     {
         options ??= new LinearProbeOptions();
         if (trainX.shape[0] != trainY.Length) throw new ArgumentException("Feature and label counts differ.");
@@ -58,7 +60,31 @@ public static class LinearProbe
         var y = tensor(trainY.Select(v => (long)v).ToArray());
 
         double bestWd = options.WeightDecays[0];
-        if (options.WeightDecays.Length > 1)
+        if (options.WeightDecays.Length > 1 && validation is { } v)
+        {
+            if (v.X.shape[0] != v.Y.Length || v.Y.Length == 0) throw new ArgumentException("The validation split needs as many labels as feature rows, and at least one.");
+            // Each penalty is fitted on the labelled subset (a random SelectionSamples of it when larger) and scored on the
+            // validation split; with the cap, the chosen penalty is scaled to the final fit's size as below.
+            var perm = Enumerable.Range(0, trainY.Length).ToArray();
+            new Random(options.Seed).Shuffle(perm);
+            bool capped = options.SelectionSamples > 0 && options.SelectionSamples < perm.Length;
+            if (capped) perm = perm[..options.SelectionSamples];
+            var fitIdx = tensor(perm.Select(i => (long)i).ToArray());
+            var (xFit, yFit) = (xs.index_select(0, fitIdx), y.index_select(0, fitIdx));
+            var xVal = options.Standardize ? v.X.sub(mean!).div(std!) : v.X;
+            double bestAcc = -1;
+            (Tensor W, Tensor B)? best = null;
+            foreach (var wd in options.WeightDecays)
+            {
+                var (w, b) = Fit(xFit, yFit, numClasses, wd, options);
+                double acc = Metrics.Accuracy(Logits(xVal, w, b).argmax(1).data<long>().Select(t => (int)t).ToArray(), v.Y);
+                if (acc > bestAcc) { bestAcc = acc; bestWd = wd; best = (w, b); }
+            }
+            if (!capped)
+                return new Model(mean?.MoveToOuterDisposeScope(), std?.MoveToOuterDisposeScope(), best!.Value.W.MoveToOuterDisposeScope(), best.Value.B.MoveToOuterDisposeScope(), bestWd);
+            bestWd *= (double)perm.Length / trainY.Length;
+        }
+        else if (options.WeightDecays.Length > 1)
         {
             // A random order of the samples, capped at SelectionSamples, the first fifth held out.
             var rng = new Random(options.Seed);

@@ -107,7 +107,19 @@ public static class SupervisedTraining
     public static int[] TrainAndPredict(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IDataset test,
         IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
-        if (train.Labels is null || test.Labels is null) throw new ArgumentException("Supervised training needs labelled train and test data.");
+        if (test.Labels is null) throw new ArgumentException("Supervised training needs labelled train and test data.");
+        return TrainAndPredict(encoder, encoderLrScale, train, subset, [test], augment, normalize, numClasses, options, progress)[0];
+    }
+
+    /// <summary>
+    /// Trains as <see cref="TrainAndPredict(Encoder, double, IDataset, long[], IDataset, IAugmentation?, Normalize?, int, SupervisedOptions, Action{int, int}?)"/>
+    /// and predicts the class of every sample of each of <paramref name="targets"/> (a validation split and the test split,
+    /// say); their labels are not read.
+    /// </summary>
+    public static int[][] TrainAndPredict(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IReadOnlyList<IDataset> targets,
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+    {
+        if (train.Labels is null) throw new ArgumentException("Supervised training needs labelled training data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
         using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures);
         var trainerOptions = TrainerOptionsFor(subset.Length, options);
@@ -118,7 +130,7 @@ public static class SupervisedTraining
         // Training switches the caller's encoder to training mode; its own mode comes back afterwards, also on failure.
         using var mode = ModeScope.Train(encoder);
         trainer.Run(optimizer, startStep: 0, checkpoints: null, progress is null ? null : r => progress((int)r.Step, (int)r.TotalSteps));
-        return task.Predict(test);
+        return targets.Select(task.Predict).ToArray();
     }
 
     /// <summary>

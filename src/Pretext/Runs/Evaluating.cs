@@ -17,21 +17,60 @@ namespace Pretext.Runs;
 /// <param name="Baseline">What the no-learning baseline is ("raw pixels", "TF-IDF").</param>
 public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kind, string Baseline, double Seconds)
 {
-    /// <summary>Label subsets drawn per fraction under 10 %.</summary>
+    /// <summary>Label subsets drawn per fraction under 10 % and per count per class.</summary>
     public int Seeds { get; init; } = 1;
+    /// <summary>Samples in the validation split the choices were made on (0: none).</summary>
+    public int ValidationSize { get; init; }
     public ClusteringResult? Clustering { get; init; }
     public AnomalyResult? Anomaly { get; init; }
     /// <summary>Diagnostics and PCA/t-SNE maps of the frozen features on a test sample (null when maps are off).</summary>
     public EmbeddingInsight? Insight { get; init; }
 
     /// <summary>The scores of one protocol, largest label fraction first.</summary>
-    public IReadOnlyList<Score> For(Protocol protocol) => Scores.Where(s => s.Protocol == protocol).OrderByDescending(s => s.Fraction).ToList();
+    public IReadOnlyList<Score> For(Protocol protocol) => Scores.Where(s => s.Protocol == protocol).OrderByDescending(s => s.Labels).ThenByDescending(s => s.Fraction).ToList();
 
     /// <summary>The score of <paramref name="protocol"/> at <paramref name="fraction"/>, or null when it was not run.</summary>
-    public Score? Find(Protocol protocol, double fraction) => Scores.FirstOrDefault(s => s.Protocol == protocol && Math.Abs(s.Fraction - fraction) < 1e-12);
+    public Score? Find(Protocol protocol, double fraction) => Scores.FirstOrDefault(s => s.Protocol == protocol && s.PerClass is null && Math.Abs(s.Fraction - fraction) < 1e-12);
 
     /// <summary>kNN accuracy with all training labels (NaN when kNN was not run).</summary>
     public double Knn => Find(Protocol.Knn, 1.0)?.Accuracy ?? double.NaN;
+
+    /// <summary>The score of <paramref name="protocol"/> at the label budget <paramref name="budget"/> (<see cref="Score.Budget"/>), or null.</summary>
+    public Score? Find(Protocol protocol, string budget) => Scores.FirstOrDefault(s => s.Protocol == protocol && s.Budget == budget);
+
+    /// <summary>The label budgets scored (fractions and counts per class), most labels first.</summary>
+    public IReadOnlyList<string> Budgets => Scores.Where(s => s.Protocol != Protocol.Knn).OrderByDescending(s => s.Labels).Select(s => s.Budget).Distinct().ToList();
+
+    /// <summary>
+    /// The pretrained pipeline (frozen linear probe or fine-tuning) with the best mean validation accuracy at
+    /// <paramref name="budget"/>; the linear probe when there is no validation split (never chosen by test accuracy).
+    /// </summary>
+    public Score? BestPretrained(string budget)
+    {
+        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune && s.Budget == budget).ToList();
+        return candidates.All(s => s.ValidationAccuracy is not null)
+            ? candidates.OrderByDescending(s => s.ValidationAccuracy).ThenBy(s => s.Protocol).FirstOrDefault()
+            : candidates.FirstOrDefault(s => s.Protocol == Protocol.LinearProbe);
+    }
+
+    /// <summary>
+    /// How many labels training from scratch needs to reach <paramref name="accuracy"/> on test, read off its curve by
+    /// linear interpolation in log(labels) between the budgets it was run at; null when its best point stays below.
+    /// </summary>
+    public double? ScratchLabelsToReach(double accuracy)
+    {
+        var curve = For(Protocol.FromScratch).OrderBy(s => s.Labels).ToList();
+        if (curve.Count == 0 || curve[^1].Accuracy < accuracy) return null;
+        if (curve[0].Accuracy >= accuracy) return curve[0].Labels;
+        for (int i = 1; i < curve.Count; i++)
+        {
+            var (a, b) = (curve[i - 1], curve[i]);
+            if (b.Accuracy < accuracy) continue;
+            double t = (accuracy - a.Accuracy) / (b.Accuracy - a.Accuracy);
+            return Math.Exp(Math.Log(a.Labels) + t * (Math.Log(b.Labels) - Math.Log(a.Labels)));
+        }
+        return null;
+    }
 }
 
 /// <summary>k-means agreement with the labels on one input representation.</summary>
@@ -67,6 +106,11 @@ public static class Evaluating
 {
     /// <summary>Evaluates <paramref name="method"/>'s encoder, reading samples through <paramref name="inputs"/>.</summary>
     /// <param name="baselines">Run training from scratch and the no-learning baseline (they do not depend on the checkpoint).</param>
+    /// <remarks>
+    /// Order of work: the validation split is carved from <paramref name="train"/> and label subsets are drawn from the
+    /// rest; every protocol predicts the validation and test samples; choices (the probe's penalty, which pretrained
+    /// pipeline is best) are made on validation. Test labels are read only at the end, to score predictions already made.
+    /// </remarks>
     /// <exception cref="ArgumentException">Train or test data without labels.</exception>
     public static EvaluationResult Run(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test,
         IRunObserver? observer = null, bool baselines = true)
@@ -80,110 +124,116 @@ public static class Evaluating
         if (!baselines) plan = plan with { ScratchFractions = [], BaselineFractions = [] };
         var ev = config.Evaluation;
         var trainY = train.Labels;
-        var testY = test.Labels;
-        int classes = Math.Max(train.ClassNames.Count, Math.Max(trainY.Max(), testY.Max()) + 1);
+        // The number of classes comes from the training side alone; a test label outside it is simply never predicted.
+        int classes = Math.Max(train.ClassNames.Count, trainY.Max() + 1);
         int positive = PositiveClass(train.ClassNames, plan.PositiveClass);
         string? f1Kind = !plan.F1 ? null
             : classes == 2 ? $"F1 of {(positive < train.ClassNames.Count ? train.ClassNames[positive] : positive.ToString(CultureInfo.InvariantCulture))}" : "macro F1";
-        var scores = new List<Score>();
-        // Label subsets: class-stratified, one per fraction, several (seeds SubsetSeed, SubsetSeed + 1, ...) below 10 %.
-        (int Seed, long[] Indices)[] Subsets(double f) =>
-            LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed).Select(seed => (seed, LabelSubsets.Stratified(trainY, f, seed))).ToArray();
-        void Add(Protocol protocol, double fraction, int labels, int[] seeds, IReadOnlyList<int[]> predicted)
+
+        var (pool, valIdx) = ValidationSplit.Carve(trainY, train.SampleId, ev.ValidationFraction, ev.ValidationSeed);
+        var valY = valIdx.Select(i => trainY[i]).ToArray();
+        bool validating = valIdx.Length > 0;
+        if (validating)
+            observer.Message($"Validation split: {valIdx.Length} of the {train.Count} training samples (seed {ev.ValidationSeed}) for every choice; label subsets come from the other {pool.Length}.");
+
+        // Label budgets: fractions of the labelled pool, then counts per class; several subsets where labels are few.
+        var budgets = new Dictionary<Protocol, List<Budget>>();
+        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline })
         {
-            var s = new Score(protocol, fraction, labels, seeds, predicted.Select(p => Metrics.Accuracy(p, testY)).ToArray(),
-                plan.F1 ? predicted.Select(p => classes == 2 ? Metrics.F1(p, testY, positive) : Metrics.MacroF1(p, testY, classes)).ToArray() : null);
-            scores.Add(s);
+            var fractions = plan.FractionsOf(protocol);
+            budgets[protocol] = fractions.Count == 0 ? [] :
+                [.. fractions.Select(f => Budget.OfFraction(f, pool, trainY, ev)), .. ev.PerClass.Select(n => Budget.OfPerClass(n, pool, trainY, ev))];
         }
+        var pending = new List<Pending>();
 
         var trainData = inputs.Encode(train);
         var testData = inputs.Encode(test);
-        Tensor? trainF = null, testF = null;
+        var valData = new SubsetView(trainData, valIdx);
+        Tensor? trainF = null, testF = null, valF = null;
         try
         {
-            bool frozen = plan.Knn || plan.LinearFractions.Count > 0 || plan.Maps || ev.Extras != EvaluationExtras.None;
+            bool frozen = plan.Knn || budgets[Protocol.LinearProbe].Count > 0 || plan.Maps || ev.Extras != EvaluationExtras.None;
             if (frozen)
             {
                 observer.BeginStage("Extracting features", trainData.Count + testData.Count);
                 trainF = Features.Extract(method.Encoder, trainData, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(d));
                 testF = Features.Extract(method.Encoder, testData, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(trainData.Count + d));
                 observer.EndStage();
-                observer.BeginStage("kNN and linear probes", (plan.Knn ? 1 : 0) + plan.LinearFractions.Sum(f => Subsets(f).Length));
+                using (var vi = tensor(valIdx)) valF = trainF.index_select(0, vi);
+                observer.BeginStage("kNN and linear probes", (plan.Knn ? 1 : 0) + budgets[Protocol.LinearProbe].Sum(b => b.Subsets.Length));
                 int done = 0;
                 if (plan.Knn)
                 {
-                    Add(Protocol.Knn, 1.0, train.Count, [ev.SubsetSeed], [Knn.Predict(trainF, trainY, testF, classes, ev.KnnK, ev.KnnTemperature)]);
-                    observer.Report(++done, Describe(scores[^1], f1Kind));
+                    // Every labelled training sample outside the validation split is in the bank.
+                    using var ix = tensor(pool);
+                    using var bank = trainF.index_select(0, ix);
+                    var bankY = pool.Select(i => trainY[i]).ToArray();
+                    int[] Neighbours(Tensor q) => Knn.Predict(bank, bankY, q, classes, ev.KnnK, ev.KnnTemperature);
+                    var all = new Budget(1.0, null, [(ev.SubsetSeed, pool)], pool.Length);
+                    pending.Add(new Pending(Protocol.Knn, all, [Neighbours(testF)], validating ? [Neighbours(valF)] : null));
+                    observer.Report(++done);
                 }
-                foreach (var f in plan.LinearFractions)
-                {
-                    var sets = Subsets(f);
-                    Add(Protocol.LinearProbe, f, sets[0].Indices.Length, sets.Select(s => s.Seed).ToArray(), sets.Select(set =>
-                    {
-                        var predicted = Probe(trainF, testF, trainY, testY, set.Indices, classes, ev.Probe);
-                        observer.Report(++done);
-                        return predicted;
-                    }).ToList());
-                    observer.Report(done, Describe(scores[^1], f1Kind));
-                }
+                foreach (var budget in budgets[Protocol.LinearProbe])
+                    pending.Add(Probed(Protocol.LinearProbe, budget, trainF, trainY, testF, validating ? (valF, valY) : null, classes, ev.Probe, () => observer.Report(++done)));
                 observer.EndStage();
-            }
-
-            EmbeddingInsight? insight = null;
-            if (plan.Maps && test.Count >= 4)
-            {
-                observer.BeginStage("Embedding maps and diagnostics", ev.Maps.Tsne ? 3 : 2);
-                insight = Insight(method, config, testData, testY, test.ClassNames, testF!, ev.Maps, observer);
-                observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"RankMe {insight.Readings.RankMe:F1} of {insight.Readings.MaxRank}"));
             }
 
             // Fine-tuning and training from scratch: the same routine, subsets, augmentation and step budget; only the
             // starting weights (and the encoder's learning-rate scale) differ.
-            void Trained(Protocol protocol, IReadOnlyList<double> fractions, Evaluation.SupervisedOptions options, double encoderLrScale)
+            void Trained(Protocol protocol, Evaluation.SupervisedOptions options, double encoderLrScale)
             {
                 string what = protocol == Protocol.FineTune ? "Fine-tuning" : "From scratch";
-                foreach (var f in fractions)
+                IReadOnlyList<IDataset> targets = validating ? [testData, valData] : [testData];
+                foreach (var budget in budgets[protocol])
                 {
-                    var sets = Subsets(f);
-                    Add(protocol, f, sets[0].Indices.Length, sets.Select(s => s.Seed).ToArray(), sets.Select((set, i) =>
+                    var onTest = new List<int[]>();
+                    var onValidation = new List<int[]>();
+                    foreach (var (set, i) in budget.Subsets.Select((s, i) => (s, i)))
                     {
-                        string subset = sets.Length > 1 ? $", subset {i + 1}/{sets.Length}" : "";
+                        string subset = budget.Subsets.Length > 1 ? $", subset {i + 1}/{budget.Subsets.Length}" : "";
                         var o = options with { Seed = set.Seed };
-                        observer.BeginStage($"{what}, {Percent(f)} labels ({set.Indices.Length}){subset}", SupervisedTraining.StepsFor(set.Indices.Length, o));
+                        observer.BeginStage($"{what}, {budget.Describe()} ({set.Indices.Length} labels){subset}", SupervisedTraining.StepsFor(set.Indices.Length, o));
                         manual_seed(o.Seed);
                         using var encoder = config.Encoder.Build();
                         if (protocol == Protocol.FineTune) SupervisedTraining.CopyWeights(method.Encoder, encoder);
-                        var predicted = SupervisedTraining.TrainAndPredict(encoder, encoderLrScale, trainData, set.Indices, testData,
+                        var predicted = SupervisedTraining.TrainAndPredict(encoder, encoderLrScale, trainData, set.Indices, targets,
                             inputs.LabelledAugmentation, inputs.Normalization, classes, o, (d, _) => observer.Report(d));
-                        observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{Metrics.Accuracy(predicted, testY):P2}"));
-                        return predicted;
-                    }).ToList());
+                        onTest.Add(predicted[0]);
+                        if (validating) onValidation.Add(predicted[1]);
+                        observer.EndStage(validating ? string.Create(CultureInfo.InvariantCulture, $"validation {Metrics.Accuracy(predicted[1], valY):P2}") : "");
+                    }
+                    pending.Add(new Pending(protocol, budget, onTest, validating ? onValidation : null));
                 }
             }
-            Trained(Protocol.FineTune, plan.FineTuneFractions, plan.FineTuning, plan.FineTuneEncoderLrScale);
-            Trained(Protocol.FromScratch, plan.ScratchFractions, plan.Scratch, 1.0);
+            Trained(Protocol.FineTune, plan.FineTuning, plan.FineTuneEncoderLrScale);
+            Trained(Protocol.FromScratch, plan.Scratch, 1.0);
 
-            Tensor? baseTrain = null, baseTest = null;
+            Tensor? baseTrain = null, baseTest = null, baseVal = null;
             try
             {
-                bool needBaseline = plan.BaselineFractions.Count > 0 || ev.Extras != EvaluationExtras.None;
+                bool needBaseline = budgets[Protocol.Baseline].Count > 0 || ev.Extras != EvaluationExtras.None;
                 if (needBaseline)
                 {
-                    observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", plan.BaselineFractions.Sum(f => Subsets(f).Length));
+                    observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", budgets[Protocol.Baseline].Sum(b => b.Subsets.Length));
                     (baseTrain, baseTest, bool standardize) = inputs.BaselineFeatures(train, test);
+                    using (var vi = tensor(valIdx)) baseVal = baseTrain.index_select(0, vi);
                     var probe = ev.Probe with { Standardize = standardize };
                     int done = 0;
-                    foreach (var f in plan.BaselineFractions)
-                    {
-                        var sets = Subsets(f);
-                        Add(Protocol.Baseline, f, sets[0].Indices.Length, sets.Select(s => s.Seed).ToArray(), sets.Select(set =>
-                        {
-                            var predicted = Probe(baseTrain, baseTest, trainY, testY, set.Indices, classes, probe);
-                            observer.Report(++done);
-                            return predicted;
-                        }).ToList());
-                    }
+                    foreach (var budget in budgets[Protocol.Baseline])
+                        pending.Add(Probed(Protocol.Baseline, budget, baseTrain, trainY, baseTest, validating ? (baseVal, valY) : null, classes, probe, () => observer.Report(++done)));
                     observer.EndStage();
+                }
+
+                // Final scoring: the only place test labels are read, after every prediction and choice is made.
+                var testY = test.Labels;
+                var scores = pending.Select(p => p.Score(testY, valY, classes, positive, plan.F1)).ToList();
+                foreach (var s in scores) observer.Message(Describe(s, f1Kind));
+                EmbeddingInsight? insight = null;
+                if (plan.Maps && test.Count >= 4)
+                {
+                    observer.BeginStage("Embedding maps and diagnostics", ev.Maps.Tsne ? 3 : 2);
+                    insight = Insight(method, config, testData, testY, test.ClassNames, testF!, ev.Maps, observer);
+                    observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"RankMe {insight.Readings.RankMe:F1} of {insight.Readings.MaxRank}"));
                 }
                 ClusteringResult? clustering = null;
                 AnomalyResult? anomaly = null;
@@ -192,26 +242,64 @@ public static class Evaluating
                     anomaly = DetectAnomalies(method, trainY, testY, test.ClassNames, testData, trainF!, testF!, baseTrain!, baseTest!, inputs.Normalization, ev.Anomaly, observer);
                 return new EvaluationResult(scores, f1Kind, modality.BaselineName, clock.Elapsed.TotalSeconds)
                 {
-                    Seeds = ev.Seeds, Clustering = clustering, Anomaly = anomaly, Insight = insight,
+                    Seeds = ev.Seeds, Clustering = clustering, Anomaly = anomaly, Insight = insight, ValidationSize = valIdx.Length,
                 };
             }
             finally
             {
-                baseTrain?.Dispose(); baseTest?.Dispose();
+                baseTrain?.Dispose(); baseTest?.Dispose(); baseVal?.Dispose();
             }
         }
         finally
         {
-            trainF?.Dispose(); testF?.Dispose();
+            trainF?.Dispose(); testF?.Dispose(); valF?.Dispose();
         }
     }
 
-    /// <summary>Predictions of a linear probe fitted on the rows <paramref name="idx"/> of <paramref name="trainX"/>.</summary>
-    private static int[] Probe(Tensor trainX, Tensor testX, int[] trainY, int[] testY, long[] idx, int classes, LinearProbeOptions options)
+    /// <summary>A label budget and the subsets drawn for it from the labelled pool.</summary>
+    private sealed record Budget(double? Fraction, int? PerClass, (int Seed, long[] Indices)[] Subsets, int PoolSize)
     {
-        using var scope = NewDisposeScope();
-        using var ix = tensor(idx);
-        return LinearProbe.Evaluate(trainX.index_select(0, ix), idx.Select(i => trainY[i]).ToArray(), testX, testY, classes, options).Predictions;
+        public static Budget OfFraction(double f, long[] pool, int[] labels, EvaluationConfig ev) =>
+            new(f, null, [.. LabelSubsets.SeedsFor(f, ev.Seeds, ev.SubsetSeed).Select(seed => (seed, LabelSubsets.Stratified(labels, f, seed, pool)))], pool.Length);
+
+        public static Budget OfPerClass(int n, long[] pool, int[] labels, EvaluationConfig ev) =>
+            new(null, n, [.. Enumerable.Range(ev.SubsetSeed, ev.Seeds).Select(seed => (seed, LabelSubsets.PerClass(labels, n, seed, pool)))], pool.Length);
+
+        public string Describe() => PerClass is int n ? $"{n} per class" : Percent(Fraction!.Value);
+    }
+
+    /// <summary>Predictions of one protocol at one budget, waiting for the final scoring.</summary>
+    private sealed record Pending(Protocol Protocol, Budget Budget, IReadOnlyList<int[]> Test, IReadOnlyList<int[]>? Validation)
+    {
+        public Score Score(int[] testY, int[] valY, int classes, int positive, bool f1)
+        {
+            int labels = Budget.Subsets[0].Indices.Length;
+            double F1(int[] p) => classes == 2 ? Metrics.F1(p, testY, positive) : Metrics.MacroF1(p, testY, classes);
+            return new Score(Protocol, Budget.Fraction ?? (double)labels / Budget.PoolSize, labels, Budget.Subsets.Select(s => s.Seed).ToArray(),
+                Test.Select(p => Metrics.Accuracy(p, testY)).ToArray(), f1 ? Test.Select(F1).ToArray() : null)
+            {
+                PerClass = Budget.PerClass,
+                ValidationAccuracies = Validation?.Select(p => Metrics.Accuracy(p, valY)).ToArray(),
+            };
+        }
+    }
+
+    /// <summary>A linear probe per subset of <paramref name="budget"/>; its penalty chosen on <paramref name="validation"/> when given.</summary>
+    private static Pending Probed(Protocol protocol, Budget budget, Tensor trainX, int[] trainY, Tensor testX, (Tensor X, int[] Y)? validation,
+        int classes, LinearProbeOptions options, Action progress)
+    {
+        var test = new List<int[]>();
+        var val = new List<int[]>();
+        foreach (var set in budget.Subsets)
+        {
+            using var scope = NewDisposeScope();
+            using var ix = tensor(set.Indices);
+            using var model = LinearProbe.Train(trainX.index_select(0, ix), set.Indices.Select(i => trainY[i]).ToArray(), classes, options, validation);
+            test.Add(model.Predict(testX));
+            if (validation is { } v) val.Add(model.Predict(v.X));
+            progress();
+        }
+        return new Pending(protocol, budget, test, validation is null ? null : val);
     }
 
     /// <summary>"100 %" for 1.0, "1 %" for 0.01.</summary>
@@ -223,7 +311,9 @@ public static class Evaluating
         var c = CultureInfo.InvariantCulture;
         string acc = s.Subsets > 1 ? string.Create(c, $"{100 * s.Accuracy:F2} ± {100 * s.AccuracyStd:F2} %") : string.Create(c, $"{100 * s.Accuracy:F2} %");
         string f1 = s.F1 is double f ? (s.Subsets > 1 ? string.Create(c, $", {f1Kind} {f:F4} ± {s.F1Std:F4}") : string.Create(c, $", {f1Kind} {f:F4}")) : "";
-        return $"{RunReport.Title(s.Protocol)}, {Percent(s.Fraction)} ({s.Labels} labels): {acc}{f1}";
+        string budget = s.PerClass is int n ? $"{n} per class" : Percent(s.Fraction);
+        string val = s.ValidationAccuracy is double v ? string.Create(c, $" (validation {100 * v:F2} %)") : "";
+        return $"{RunReport.Title(s.Protocol)}, {budget} ({s.Labels} labels): {acc}{f1}{val}";
     }
 
     /// <summary>Index of the class named <paramref name="name"/> (any case), else 1 (the usual positive label of two classes).</summary>

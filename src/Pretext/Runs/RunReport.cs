@@ -6,15 +6,19 @@ using Pretext.Reporting;
 namespace Pretext.Runs;
 
 /// <summary>One score as summary.json lists it (accuracies and F1 in [0, 1]; std over the label subsets).</summary>
-public sealed record ScoreSummary(string Protocol, double Fraction, int Labels, int Subsets, IReadOnlyList<int> Seeds,
-    double Accuracy, double AccuracyStd, IReadOnlyList<double> Accuracies, double? F1, double? F1Std, IReadOnlyList<double>? F1s);
+public sealed record ScoreSummary(string Protocol, double Fraction, int? PerClass, int Labels, int Subsets, IReadOnlyList<int> Seeds,
+    double Accuracy, double AccuracyStd, IReadOnlyList<double> Accuracies, double? F1, double? F1Std, IReadOnlyList<double>? F1s,
+    double? ValidationAccuracy, IReadOnlyList<double>? ValidationAccuracies);
 
 /// <summary>
 /// summary.json, the same schema for every modality (docs/evaluation.md, "summary.json"). The collapse verdict comes
 /// first, so nobody reads accuracies of a collapsed run without seeing it. Besides the typed fields, each score also
 /// appears as a flat key <c>{protocol}_{percent}</c> (mean accuracy; kNN as <c>knn</c>), with <c>_std</c> when several
 /// label subsets were drawn, and <c>_f1</c> / <c>_f1_std</c> when F1 was measured; protocols are
-/// <see cref="RunReport.Key(Protocol)"/>'s names. Clustering and anomaly detection add clustering_nmi, clustering_ari,
+/// <see cref="RunReport.Key(Protocol)"/>'s names; counts per class read <c>linear_10_per_class</c>. The headline: for every
+/// budget below all labels, <c>labels_{L}_pretrained</c> (L labels in all; <c>labels_{p}pct_*</c> for a fraction p %),
+/// <c>labels_{L}_pipeline</c>, <c>labels_{L}_scratch</c> and <c>labels_{L}_baseline</c>, accuracies in % (means over the
+/// subsets), the pretrained one being the pipeline with the best validation accuracy. Clustering and anomaly detection add clustering_nmi, clustering_ari,
 /// clustering_raw_nmi, clustering_raw_ari, anomaly_auroc, anomaly_auprc, anomaly_raw_auroc, anomaly_raw_auprc and, for
 /// methods that reconstruct, anomaly_reconstruction_auroc and anomaly_reconstruction_auprc ("raw": the no-learning baseline's features).
 /// </summary>
@@ -30,8 +34,22 @@ public sealed record RunSummary
     public string? F1Kind { get; init; }
     /// <summary>What the no-learning baseline (protocol "baseline") is: "raw pixels", "TF-IDF".</summary>
     public required string Baseline { get; init; }
-    /// <summary>Label subsets per fraction under 10 %.</summary>
+    /// <summary>Label subsets per fraction under 10 % and per count per class.</summary>
     public int Seeds { get; init; }
+    /// <summary>Label subsets the headline means are over (= <see cref="Seeds"/>).</summary>
+    public int Subsets => Seeds;
+    /// <summary>Samples in the validation split every choice was made on (0: none).</summary>
+    public int ValidationSize { get; init; }
+    /// <summary>
+    /// The pretrained pipeline with the best validation accuracy at the headline budget (10 labels per class when it was
+    /// run, else the fewest labels): "linear" (frozen probe) or "finetune"; null without pretrained scores.
+    /// </summary>
+    public string? PretrainedPipeline { get; init; }
+    /// <summary>
+    /// Labels training from scratch needs to match the pretrained pipeline at the headline budget, read off its curve
+    /// (log-linear between the budgets it ran at); null when it never gets there within the budgets run.
+    /// </summary>
+    public double? LabelsNeededScratch { get; init; }
     public required IReadOnlyList<ScoreSummary> Scores { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? PretrainSeconds { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public double? SamplesPerSecond { get; init; }
@@ -61,7 +79,7 @@ public static class RunReport
     private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
-    public static string Key(double fraction) => (fraction * 100).ToString("0.###", CultureInfo.InvariantCulture);
+    public static string Key(double fraction) => LabelSubsets.PercentKey(fraction);
 
     /// <summary>A protocol's name in summary keys: knn, linear, finetune, scratch, baseline.</summary>
     public static string Key(Protocol protocol) => protocol switch
@@ -88,7 +106,7 @@ public static class RunReport
     private static string Title(Protocol protocol, EvaluationResult ev) => protocol == Protocol.Baseline ? $"{ev.Baseline} (no learning)" : Title(protocol);
 
     /// <summary>The flat key of a score: knn, or {protocol}_{percent}.</summary>
-    public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{Key(s.Fraction)}";
+    public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{s.Budget}";
 
     /// <summary>Whether the run counts as collapsed: the training verdict (<see cref="Pretraining.DiagnosticsFile"/>); null when unknown.</summary>
     public static CollapseVerdict? Collapse(PretrainResult pre) => pre.Collapse;
@@ -110,6 +128,20 @@ public static class RunReport
                 if (s.Subsets > 1) flat[key + "_f1_std"] = s.F1Std!.Value;
             }
         }
+        // The headline: what pretraining buys at each budget below all labels, the pipeline chosen on validation.
+        string? headlineBudget = null;
+        foreach (var budget in ev.Budgets)
+        {
+            if (ev.BestPretrained(budget) is not { } best || best.Fraction >= 1) continue;
+            string name = best.PerClass is null ? $"{Key(best.Fraction)}pct" : best.Labels.ToString(CultureInfo.InvariantCulture);
+            flat[$"labels_{name}_pretrained"] = 100 * best.Accuracy;
+            flat[$"labels_{name}_pipeline"] = Key(best.Protocol);
+            if (ev.Find(Protocol.FromScratch, budget) is { } scratch) flat[$"labels_{name}_scratch"] = 100 * scratch.Accuracy;
+            if (ev.Find(Protocol.Baseline, budget) is { } baseline) flat[$"labels_{name}_baseline"] = 100 * baseline.Accuracy;
+            if (best.PerClass == 10 || (headlineBudget is null && best.PerClass is not null)) headlineBudget = budget;
+        }
+        headlineBudget ??= ev.Budgets.LastOrDefault(b => ev.BestPretrained(b) is not null);
+        var headline = headlineBudget is null ? null : ev.BestPretrained(headlineBudget);
         if (ev.Clustering is { } k)
         {
             flat["clustering_nmi"] = k.Embedding.Nmi; flat["clustering_ari"] = k.Embedding.Ari;
@@ -130,8 +162,11 @@ public static class RunReport
             CollapseReason = c is { Collapsed: true } ? c.Reason : null,
             CollapseStep = c is { Collapsed: true } ? c.Step : null,
             Method = config.Method, Dataset = dataset, Modality = config.Encoder.Modality.ToString().ToLowerInvariant(),
-            F1Kind = ev.F1Kind, Baseline = ev.Baseline, Seeds = ev.Seeds,
-            Scores = ev.Scores.Select(s => new ScoreSummary(Key(s.Protocol), s.Fraction, s.Labels, s.Subsets, s.Seeds, s.Accuracy, s.AccuracyStd, s.Accuracies, s.F1, s.F1Std, s.F1s)).ToList(),
+            F1Kind = ev.F1Kind, Baseline = ev.Baseline, Seeds = ev.Seeds, ValidationSize = ev.ValidationSize,
+            PretrainedPipeline = headline is null ? null : Key(headline.Protocol),
+            LabelsNeededScratch = headline is null ? null : ev.ScratchLabelsToReach(headline.Accuracy),
+            Scores = ev.Scores.Select(s => new ScoreSummary(Key(s.Protocol), s.Fraction, s.PerClass, s.Labels, s.Subsets, s.Seeds, s.Accuracy, s.AccuracyStd, s.Accuracies,
+                s.F1, s.F1Std, s.F1s, s.ValidationAccuracy, s.ValidationAccuracies)).ToList(),
             PretrainSeconds = Known(pre.Seconds), SamplesPerSecond = Known(pre.SamplesPerSecond), Steps = pre.Steps,
             FinalLoss = Known(pre.FinalLoss), CollapseStd = Known(pre.FinalCollapseStd),
             RankMe = train is null ? null : Known(train.RankMe), Alignment = train is null ? null : Known(train.Alignment),
@@ -257,16 +292,16 @@ public static class RunReport
             + "augmentation, optimiser and step budget; only the starting weights differ.");
         string Cell(Score? s, Func<Score, double> mean, Func<Score, double> std, Func<double, string> fmt) =>
             s is null ? "-" : s.Subsets > 1 ? $"{fmt(mean(s))} ± {fmt(std(s))}" : fmt(mean(s));
-        var fractions = used.SelectMany(p => ev.For(p).Select(r => r.Fraction)).Distinct().OrderByDescending(f => f).ToArray();
         var header = new List<string> { "labels" };
         foreach (var p in used) { header.Add($"{Title(p, ev)}: accuracy (%)"); if (ev.F1Kind is not null) header.Add("F1"); }
         var rows = new List<string[]>();
-        foreach (var f in fractions)
+        foreach (var budget in ev.Budgets)
         {
-            var row = new List<string> { $"{Key(f)} % ({used.SelectMany(p => ev.For(p)).First(r => r.Fraction == f).Labels})" };
+            var first = used.Select(p => ev.Find(p, budget)).First(x => x is not null)!;
+            var row = new List<string> { first.PerClass is int n ? $"{n} per class ({first.Labels})" : $"{Key(first.Fraction)} % ({first.Labels})" };
             foreach (var p in used)
             {
-                var s = ev.Find(p, f);
+                var s = ev.Find(p, budget);
                 row.Add(Cell(s, x => x.Accuracy, x => x.AccuracyStd, Pct));
                 if (ev.F1Kind is not null) row.Add(Cell(s, x => x.F1!.Value, x => x.F1Std!.Value, F4));
             }

@@ -48,7 +48,8 @@ public class EvaluateCommandTests
         var fiveLinear = curve.Single(p => p.GetProperty("protocol").GetString() == "linear" && p.GetProperty("fraction").GetDouble() == 0.05);
         Assert.Equal(2, fiveLinear.GetProperty("accuracies").GetArrayLength());
         Assert.Equal(3, fiveLinear.GetProperty("labels").GetInt32());   // 1 of each class's 20 training images
-        Assert.Equal(60, curve.Single(p => p.GetProperty("protocol").GetString() == "scratch" && p.GetProperty("fraction").GetDouble() == 1).GetProperty("labels").GetInt32());
+        Assert.Equal(51, curve.Single(p => p.GetProperty("protocol").GetString() == "scratch" && p.GetProperty("fraction").GetDouble() == 1).GetProperty("labels").GetInt32()); // 3 of each class's 20 are the validation split
+        Assert.Equal(9, summary["validation_size"].GetInt32());
         Assert.Equal(3, summary["anomaly"].GetProperty("classes").GetArrayLength());
         Assert.Equal(3, summary["clustering"].GetProperty("k").GetInt32());
 

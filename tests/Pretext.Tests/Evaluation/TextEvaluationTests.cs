@@ -89,11 +89,11 @@ public class TextEvaluationTests
                     Assert.NotNull(s);
                     Assert.InRange(s.Accuracy, 0, 1);
                     Assert.InRange(s.F1!.Value, 0, 1);
-                    Assert.Equal(f == 1.0 ? 64 : 16, s.Labels);
+                    Assert.Equal(f == 1.0 ? 54 : 14, s.Labels); // 5 of each class's 32 documents form the validation split
                 }
             Assert.NotNull(ev.Find(Protocol.Knn, 1.0));
-            // The topics are separable by their words: TF-IDF gets them all, and so does a linear probe on the pretrained encoder.
-            Assert.Equal(1.0, ev.Find(Protocol.Baseline, 1.0)!.Accuracy);
+            // The topics are separable by their words: TF-IDF and a linear probe on the pretrained encoder get nearly all.
+            Assert.True(ev.Find(Protocol.Baseline, 1.0)!.Accuracy >= 0.9, $"TF-IDF {ev.Find(Protocol.Baseline, 1.0)!.Accuracy}");
             Assert.True(ev.Find(Protocol.LinearProbe, 1.0)!.Accuracy >= 0.9, $"linear probe {ev.Find(Protocol.LinearProbe, 1.0)!.Accuracy}");
 
             var html = RunReport.Write(dir.Path, loaded, pre, ev, "topics");
