@@ -131,6 +131,9 @@ internal static class Commands
         var noSup = new Option<bool>("--no-supervised") { Description = "Skip the baselines: training from scratch and the no-learning baseline (raw pixels, TF-IDF); they do not depend on the checkpoint." };
         var fractions = new Option<string?>("--fractions") { Description = "Label fractions for every protocol, e.g. 0.001,0.01,0.1,1 (default for images: probes at 1,0.1,0.01, scratch at 0.1,0.01; text: 1,0.1,0.01)." };
         var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };
+        var perClass = new Option<string?>("--per-class") { Description = "Labels per class for the linear probe and the no-learning baseline, e.g. 1,5,10,25 (the default); 'none' for fractions only." };
+        var trainedPerClass = new Option<string?>("--trained-per-class") { Description = "Labels per class for fine-tuning and training from scratch (default 10); 'none' for fractions only." };
+        var validation = new Option<double?>("--validation-fraction") { Description = "Share of the training split held out as the validation split every choice is made on (default 1/6: 10,000 of 60,000); 0 turns it off." };
         var fineTune = new Option<bool>("--fine-tune") { Description = "Also fine-tune the whole pretrained network at each fraction (encoder at 0.1x the head's learning rate)." };
         var clustering = new Option<bool>("--clustering") { Description = "k-means on test embeddings and raw inputs: NMI and ARI against the labels." };
         var anomaly = new Option<bool>("--anomaly") { Description = "One-class anomaly detection for each class (kNN distance; reconstruction error where the method has one): AUROC, AUPRC." };
@@ -142,20 +145,23 @@ internal static class Commands
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
         {
-            checkpoint, dataset, noSup, fractions, seeds, fineTune, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
+            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var request = new EvaluateRequest
             {
                 Checkpoint = p.GetValue(checkpoint)!, Dataset = p.GetValue(dataset), Baselines = !p.GetValue(noSup), Fractions = ParseFractions(p.GetValue(fractions)),
-                Seeds = p.GetValue(seeds), FineTune = p.GetValue(fineTune),
+                Seeds = p.GetValue(seeds), FineTune = p.GetValue(fineTune), PerClass = ParseCounts(p.GetValue(perClass), "--per-class"),
+                TrainedPerClass = ParseCounts(p.GetValue(trainedPerClass), "--trained-per-class"),
+                ValidationFraction = p.GetValue(validation) is double v && !(v >= 0 && v < 1) ? throw new ArgumentException($"--validation-fraction must be in [0, 1), got {v}.") : p.GetValue(validation),
                 Extras = (p.GetValue(clustering) ? EvaluationExtras.Clustering : 0) | (p.GetValue(anomaly) ? EvaluationExtras.Anomaly : 0),
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest), Set = p.GetValue(set) ?? [], OutDirectory = p.GetValue(outDir),
                 DataDirectory = p.GetValue(dataDir),
             };
             PretextCli.SetThreads(p.GetValue(threads));
             var r = ConsoleObserver.Run(o => CheckpointEvaluation.Run(request, o, Console.WriteLine));
+            foreach (var line in RunReport.HeadlineLines(r.Evaluation)) Console.WriteLine(line);
             foreach (var line in RunReport.Lines(r.Evaluation)) Console.WriteLine(line);
             if (r.Evaluation.Clustering is { } c)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"k-means: NMI {c.Embedding.Nmi:F3}, ARI {c.Embedding.Ari:F3} ({r.Evaluation.Baseline}: NMI {c.Raw.Nmi:F3}, ARI {c.Raw.Ari:F3})"));
@@ -168,6 +174,15 @@ internal static class Commands
             return 0;
         }));
         return cmd;
+    }
+
+    private static int[]? ParseCounts(string? text, string option)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        if (text.Trim().Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        var counts = ParseInts(text, option)!;
+        if (counts.Any(c => c < 1)) throw new ArgumentException($"{option} takes label counts of at least 1 per class, e.g. 1,5,10,25; got '{text}'.");
+        return counts.Distinct().Order().ToArray();
     }
 
     private static double[]? ParseFractions(string? text)

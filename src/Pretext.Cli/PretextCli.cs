@@ -64,15 +64,18 @@ public static class PretextCli
     private static void PrintSummary(QuickstartResult r)
     {
         var ev = r.Evaluation;
+        // The gain comes first: what the labels buy with pretraining against without it.
+        foreach (var line in RunReport.HeadlineLines(ev)) AnsiConsole.MarkupLine($"[bold]{Markup.Escape(line)}[/]");
         var t = new Table().Title("Fashion-MNIST test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch")
             .AddColumn("gain").AddColumn($"{ev.Baseline} (no learning)");
         string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
         t.AddRow("kNN, all labels", P(ev.Knn), "", "", "");
-        foreach (var l in ev.For(Evaluation.Protocol.LinearProbe))
+        foreach (var budget in ev.Budgets)
         {
-            var s = ev.Find(Evaluation.Protocol.FromScratch, l.Fraction);
-            var b = ev.Find(Evaluation.Protocol.Baseline, l.Fraction);
-            t.AddRow($"{RunReport.Key(l.Fraction)} % ({l.Labels})", P(l.Accuracy), s is null ? "-" : P(s.Accuracy),
+            if (ev.Find(Evaluation.Protocol.LinearProbe, budget) is not { } l) continue;
+            var s = ev.Find(Evaluation.Protocol.FromScratch, budget);
+            var b = ev.Find(Evaluation.Protocol.Baseline, budget);
+            t.AddRow(l.PerClass is int n ? $"{n} per class ({l.Labels})" : $"{RunReport.Key(l.Fraction)} % ({l.Labels})", P(l.Accuracy), s is null ? "-" : P(s.Accuracy),
                 s is null ? "-" : (100 * (l.Accuracy - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts", b is null ? "-" : P(b.Accuracy));
         }
         AnsiConsole.Write(t);

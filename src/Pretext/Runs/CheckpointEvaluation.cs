@@ -15,8 +15,14 @@ public sealed record EvaluateRequest
     public bool Baselines { get; init; } = true;
     /// <summary>Label fractions for every protocol, in (0, 1].</summary>
     public double[]? Fractions { get; init; }
-    /// <summary>Label subsets per fraction under 10 %.</summary>
+    /// <summary>Label subsets per fraction under 10 % and per count per class.</summary>
     public int Seeds { get; init; } = 3;
+    /// <summary>Labels per class for the frozen protocols (null: the checkpoint's, by default 1, 5, 10, 25).</summary>
+    public int[]? PerClass { get; init; }
+    /// <summary>Labels per class for fine-tuning and training from scratch (null: the checkpoint's, by default 10).</summary>
+    public int[]? TrainedPerClass { get; init; }
+    /// <summary>Fraction of the training split held out for choices (null: the checkpoint's, by default 1/6; 0: none).</summary>
+    public double? ValidationFraction { get; init; }
     /// <summary>Fine-tune the whole pretrained network at the from-scratch fractions (images; text always fine-tunes).</summary>
     public bool FineTune { get; init; }
     public EvaluationExtras Extras { get; init; }
@@ -54,6 +60,9 @@ public static class CheckpointEvaluation
             {
                 Seeds = request.Seeds,
                 FineTuneFractions = request.FineTune ? ev.ScratchFractions : [],
+                PerClass = request.PerClass ?? ev.PerClass,
+                TrainedPerClass = request.TrainedPerClass ?? ev.TrainedPerClass,
+                ValidationFraction = request.ValidationFraction ?? ev.ValidationFraction,
                 Extras = request.Extras,
             };
             cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, request.Set);

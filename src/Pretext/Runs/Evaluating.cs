@@ -54,6 +54,27 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
     }
 
     /// <summary>
+    /// The headline: <see cref="LabelsNeeded"/> at 10 labels per class when that budget was run, else at the smallest budget
+    /// with a pretrained score; null when there is none.
+    /// </summary>
+    public LabelsNeeded? Headline()
+    {
+        var budget = Budgets.FirstOrDefault(b => b == "10_per_class" && BestPretrained(b) is not null)
+            ?? Budgets.LastOrDefault(b => BestPretrained(b) is not null);
+        return budget is null ? null : NeededAt(budget);
+    }
+
+    /// <summary><see cref="LabelsNeeded"/> at <paramref name="budget"/> (<see cref="Score.Budget"/>); null without a pretrained score there.</summary>
+    public LabelsNeeded? NeededAt(string budget)
+    {
+        if (BestPretrained(budget) is not { } best) return null;
+        var scratch = Find(Protocol.FromScratch, budget);
+        return new LabelsNeeded(best.PerClass is int n ? $"{n} per class" : $"{RunReport.Key(best.Fraction)} %", best.Labels, best.Subsets, RunReport.Key(best.Protocol),
+            100 * best.Accuracy, 100 * best.AccuracyStd, scratch is null ? null : 100 * scratch.Accuracy, scratch is null ? null : 100 * scratch.AccuracyStd,
+            Find(Protocol.Baseline, budget) is { } b ? 100 * b.Accuracy : null, ScratchLabelsToReach(best.Accuracy));
+    }
+
+    /// <summary>
     /// How many labels training from scratch needs to reach <paramref name="accuracy"/> on test, read off its curve by
     /// linear interpolation in log(labels) between the budgets it was run at; null when its best point stays below.
     /// </summary>
@@ -72,6 +93,18 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
         return null;
     }
 }
+
+/// <summary>
+/// What pretraining buys at one label budget: the best pretrained pipeline (chosen on validation) against the same
+/// architecture trained from scratch and the no-learning baseline, and how many labels from scratch needs to match it.
+/// Accuracies in %, means over the label subsets, with their standard deviations.
+/// </summary>
+/// <param name="Budget">"10 per class", "1 %".</param>
+/// <param name="Pipeline">"linear" (frozen encoder, linear probe) or "finetune".</param>
+/// <param name="ScratchLabelsToMatch">Labels from scratch needs to reach <paramref name="Pretrained"/>, read off its curve; null when
+/// it does not within the budgets run.</param>
+public sealed record LabelsNeeded(string Budget, int Labels, int Subsets, string Pipeline, double Pretrained, double PretrainedStd,
+    double? Scratch, double? ScratchStd, double? Baseline, double? ScratchLabelsToMatch);
 
 /// <summary>k-means agreement with the labels on one input representation.</summary>
 public sealed record ClusterScore(double Nmi, double Ari, double Inertia);
@@ -141,8 +174,9 @@ public static class Evaluating
         foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline })
         {
             var fractions = plan.FractionsOf(protocol);
+            var perClass = protocol is Protocol.FineTune or Protocol.FromScratch ? ev.TrainedPerClass : ev.PerClass;
             budgets[protocol] = fractions.Count == 0 ? [] :
-                [.. fractions.Select(f => Budget.OfFraction(f, pool, trainY, ev)), .. ev.PerClass.Select(n => Budget.OfPerClass(n, pool, trainY, ev))];
+                [.. fractions.Select(f => Budget.OfFraction(f, pool, trainY, ev)), .. perClass.Select(n => Budget.OfPerClass(n, pool, trainY, ev))];
         }
         var pending = new List<Pending>();
 

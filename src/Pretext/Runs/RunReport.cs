@@ -27,6 +27,8 @@ public sealed record RunSummary
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Collapsed { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? CollapseReason { get; init; }
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? CollapseStep { get; init; }
+    /// <summary>The headline: what pretraining buys at 10 labels per class (<see cref="EvaluationResult.Headline"/>).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public LabelsNeeded? LabelsNeeded { get; init; }
     public required string Method { get; init; }
     public required string Dataset { get; init; }
     public required string Modality { get; init; }
@@ -129,7 +131,6 @@ public static class RunReport
             }
         }
         // The headline: what pretraining buys at each budget below all labels, the pipeline chosen on validation.
-        string? headlineBudget = null;
         foreach (var budget in ev.Budgets)
         {
             if (ev.BestPretrained(budget) is not { } best || best.Fraction >= 1) continue;
@@ -138,10 +139,8 @@ public static class RunReport
             flat[$"labels_{name}_pipeline"] = Key(best.Protocol);
             if (ev.Find(Protocol.FromScratch, budget) is { } scratch) flat[$"labels_{name}_scratch"] = 100 * scratch.Accuracy;
             if (ev.Find(Protocol.Baseline, budget) is { } baseline) flat[$"labels_{name}_baseline"] = 100 * baseline.Accuracy;
-            if (best.PerClass == 10 || (headlineBudget is null && best.PerClass is not null)) headlineBudget = budget;
         }
-        headlineBudget ??= ev.Budgets.LastOrDefault(b => ev.BestPretrained(b) is not null);
-        var headline = headlineBudget is null ? null : ev.BestPretrained(headlineBudget);
+        var headline = ev.Headline();
         if (ev.Clustering is { } k)
         {
             flat["clustering_nmi"] = k.Embedding.Nmi; flat["clustering_ari"] = k.Embedding.Ari;
@@ -163,8 +162,7 @@ public static class RunReport
             CollapseStep = c is { Collapsed: true } ? c.Step : null,
             Method = config.Method, Dataset = dataset, Modality = config.Encoder.Modality.ToString().ToLowerInvariant(),
             F1Kind = ev.F1Kind, Baseline = ev.Baseline, Seeds = ev.Seeds, ValidationSize = ev.ValidationSize,
-            PretrainedPipeline = headline is null ? null : Key(headline.Protocol),
-            LabelsNeededScratch = headline is null ? null : ev.ScratchLabelsToReach(headline.Accuracy),
+            PretrainedPipeline = headline?.Pipeline, LabelsNeededScratch = headline?.ScratchLabelsToMatch, LabelsNeeded = headline,
             Scores = ev.Scores.Select(s => new ScoreSummary(Key(s.Protocol), s.Fraction, s.PerClass, s.Labels, s.Subsets, s.Seeds, s.Accuracy, s.AccuracyStd, s.Accuracies,
                 s.F1, s.F1Std, s.F1s, s.ValidationAccuracy, s.ValidationAccuracies)).ToList(),
             PretrainSeconds = Known(pre.Seconds), SamplesPerSecond = Known(pre.SamplesPerSecond), Steps = pre.Steps,
@@ -176,6 +174,28 @@ public static class RunReport
             Clustering = ev.Clustering, Anomaly = ev.Anomaly,
             EvaluationSeconds = ev.Seconds, Checkpoint = pre.FinalCheckpoint, Flat = flat,
         };
+    }
+
+    /// <summary>
+    /// The headline in words: the pretrained pipeline against from scratch at the headline budget, and how many labels from
+    /// scratch needs to match it; empty without a pretrained score below all labels.
+    /// </summary>
+    public static IReadOnlyList<string> HeadlineLines(EvaluationResult ev)
+    {
+        if (ev.Headline() is not { } h) return [];
+        var c = CultureInfo.InvariantCulture;
+        string pipeline = h.Pipeline == "finetune" ? "fine-tuned" : "frozen + linear probe";
+        var lines = new List<string>
+        {
+            string.Create(c, $"Labels needed: with {h.Labels} labels ({h.Budget}), the pretrained encoder ({pipeline}, chosen on validation) reaches {h.Pretrained:F2} %")
+            + (h.Scratch is double s ? string.Create(c, $", training from scratch {s:F2} % ({h.Pretrained - s:+0.00;-0.00} points)") : "")
+            + (h.Baseline is double b ? string.Create(c, $", {ev.Baseline} {b:F2} %") : "") + (h.Subsets > 1 ? $" (means over {h.Subsets} label subsets)." : "."),
+        };
+        if (h.Scratch is not null)
+            lines.Add(h.ScratchLabelsToMatch is double n
+                ? string.Create(c, $"Training from scratch needs about {n:F0} labels to match that ({n / h.Labels:F1}x as many).")
+                : $"Training from scratch does not match that with any label budget evaluated here (the most: {ev.For(Protocol.FromScratch).Max(x => x.Labels)} labels).");
+        return lines;
     }
 
     /// <summary>One console line per score.</summary>
@@ -235,6 +255,7 @@ public static class RunReport
         report.AddParagraph($"Self-supervised pretraining with {config.Method} on {datasetName} without labels, then the encoder with few labels "
             + $"(frozen with a linear probe{(ev.For(Protocol.FineTune).Count > 0 ? ", and fine-tuned" : "")}) against the same architecture trained from scratch "
             + $"and {ev.Baseline} with logistic regression on the same labelled samples." + (ev.F1Kind is null ? "" : $" F1 is the {ev.F1Kind}."));
+        AddHeadline(report, ev);
         AddScores(report, plots, ev, config.Evaluation, datasetName);
         if (ev.Clustering is { } c) AddClustering(report, c, ev.Baseline);
         if (ev.Anomaly is { } a) AddAnomaly(report, a, ev.Baseline);
@@ -255,6 +276,25 @@ public static class RunReport
         var html = Path.Combine(runDir, "report.html");
         report.Save(html);
         return html;
+    }
+
+    /// <summary>The report's first section: what pretraining buys at every budget below all labels.</summary>
+    private static void AddHeadline(HtmlReport report, EvaluationResult ev)
+    {
+        var rows = ev.Budgets.Select(ev.NeededAt).OfType<LabelsNeeded>().Where(h => h.Budget != "100 %").ToList();
+        if (rows.Count == 0) return;
+        report.AddHeading("Labels needed");
+        foreach (var line in HeadlineLines(ev)) report.AddParagraph(line);
+        string Mean(double? v, double? sd, int n) => v is null ? "-" : n > 1 && sd is not null ? $"{v:F2} ± {sd:F2}" : $"{v:F2}";
+        report.AddTable("Test accuracy (%) with few labels: the pretrained pipeline chosen on validation, from scratch, and no learning",
+            ["labels", "pretrained pipeline", "pretrained", "from scratch", "gain (points)", $"{ev.Baseline} (no learning)", "labels from scratch needs to match"],
+            rows.Select(h => new[]
+            {
+                $"{h.Budget} ({h.Labels})", h.Pipeline == "finetune" ? "fine-tuned" : "linear probe", Mean(h.Pretrained, h.PretrainedStd, h.Subsets),
+                Mean(h.Scratch, h.ScratchStd, h.Subsets), h.Scratch is double s ? (h.Pretrained - s).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-",
+                h.Baseline is double b ? b.ToString("F2", CultureInfo.InvariantCulture) : "-",
+                h.ScratchLabelsToMatch is double n ? n.ToString("F0", CultureInfo.InvariantCulture) : h.Scratch is null ? "-" : "more than evaluated",
+            }));
     }
 
     private static List<(string, string)> Facts(PretrainResult pre, EvaluationResult ev)

@@ -44,7 +44,15 @@ public class EvaluateCommandTests
         Assert.False(summary.ContainsKey("linear_100_std"));
         Assert.Equal("raw pixels", summary["baseline"].GetString());
         var curve = summary["scores"].EnumerateArray().Where(p => p.GetProperty("protocol").GetString() != "knn").ToList();
-        Assert.Equal(8, curve.Count);   // 4 protocols (linear, fine-tuned, from scratch, raw pixels) x 2 fractions
+        // 4 protocols (linear, fine-tuned, from scratch, raw pixels) x 2 fractions, the frozen two at 1, 5, 10 and 25 labels per
+        // class, the trained two at 10 per class (the defaults).
+        Assert.Equal(8 + 2 * 4 + 2, curve.Count);
+        Assert.Equal(15, curve.Single(p => p.GetProperty("protocol").GetString() == "linear" && p.GetProperty("per_class").ValueKind == JsonValueKind.Number
+            && p.GetProperty("per_class").GetInt32() == 5).GetProperty("labels").GetInt32());
+        foreach (var key in new[] { "linear_1_per_class", "baseline_25_per_class", "finetune_10_per_class", "scratch_10_per_class", "labels_30_pretrained", "labels_30_scratch" })
+            Assert.True(summary.ContainsKey(key), $"summary.json lacks '{key}'");
+        Assert.Contains(summary["pretrained_pipeline"].GetString(), new[] { "linear", "finetune" });
+        Assert.Equal(30, summary["labels_needed"].GetProperty("labels").GetInt32());   // the headline: 10 per class
         var fiveLinear = curve.Single(p => p.GetProperty("protocol").GetString() == "linear" && p.GetProperty("fraction").GetDouble() == 0.05);
         Assert.Equal(2, fiveLinear.GetProperty("accuracies").GetArrayLength());
         Assert.Equal(3, fiveLinear.GetProperty("labels").GetInt32());   // 1 of each class's 20 training images

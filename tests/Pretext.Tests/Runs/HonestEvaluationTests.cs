@@ -29,7 +29,7 @@ public class HonestEvaluationTests
             Encoder = new EncoderConfig { Kind = EncoderKind.Mlp, Hidden = [16], Precision = Pretext.Compute.Precision.Float32 },
             Evaluation = new EvaluationConfig
             {
-                LinearFractions = [1.0, 0.25], ScratchFractions = [0.25], FineTuneFractions = [0.25], PerClass = [2], Seeds = 2, KnnK = 5,
+                LinearFractions = [1.0, 0.25], ScratchFractions = [0.25], FineTuneFractions = [0.25], PerClass = [2], TrainedPerClass = [2], Seeds = 2, KnnK = 5,
                 Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1e-2, 1] },
                 Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
                 Maps = new EmbeddingMapOptions { Samples = 0 },
