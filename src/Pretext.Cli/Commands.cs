@@ -80,13 +80,14 @@ internal static class Commands
         var channels = new Option<int?>("--channels") { Description = "1 (grey) or 3 (RGB) (preset: 1)." };
         var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (preset: 100)." };
         var keep = new Option<int?>("--keep-checkpoints") { Description = "Step checkpoints to keep (preset: 3)." };
+        var transductive = new Option<bool>("--transductive") { Description = "Pretrain on a labelled folder's held-out test fifth too (without its labels); by default it stays out, as evaluate scores on it." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, minutes, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, set, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -98,16 +99,14 @@ internal static class Commands
                 Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(ckptEvery), KeepCheckpoints = p.GetValue(keep), Precision = p.GetValue(precision),
                 Encoder = p.GetValue(encoder), Hidden = ParseInts(p.GetValue(hidden), "--hidden"), Widths = ParseInts(p.GetValue(widths), "--widths"),
                 Blocks = ParseInts(p.GetValue(blocks), "--blocks"), ImageSize = p.GetValue(imageSize), Channels = p.GetValue(channels), Layout = p.GetValue(layout),
-                Set = p.GetValue(set) ?? [],
+                Set = p.GetValue(set) ?? [], Transductive = p.GetValue(transductive),
             };
             if (p.GetValue(minutes) is double budget && !(budget > 0)) throw new ArgumentException($"--minutes must be a positive number of minutes, got {budget}.");
             var cfg = request.Resolve();
             PretextCli.SetThreads(p.GetValue(threads));
             string run = p.GetValue(runDir)!;
             bool resuming = p.GetValue(resume);
-            var modality = ModalityCatalog.Get(request.MethodEntry().Modality);
-            var (train, _) = modality.Load(request.Dataset, cfg, p.GetValue(dataDir), Console.WriteLine, needTest: false);
-            using (train)
+            using (var train = PretrainRequest.TrainingSamples(cfg, p.GetValue(dataDir), Console.WriteLine))
             {
                 var r = ConsoleObserver.Run(o =>
                 {

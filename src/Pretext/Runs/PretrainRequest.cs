@@ -18,6 +18,8 @@ public sealed record PretrainRequest
     /// <summary>A registered method; null: the default of the data's modality.</summary>
     public string? Method { get; init; }
     public int Threads { get; init; } = 2;
+    /// <summary>Pretrain on a folder's held-out test part too (<see cref="RunConfig.Transductive"/>).</summary>
+    public bool Transductive { get; init; }
     public int? Epochs { get; init; }
     public long? MaxSteps { get; init; }
     public int? BatchSize { get; init; }
@@ -43,6 +45,23 @@ public sealed record PretrainRequest
     public IReadOnlyList<string> Set { get; init; } = [];
 
     /// <summary>The method this request runs: the one named, else the default of the catalogued data set's modality (images for folders).</summary>
+    /// <summary>
+    /// The samples pretraining on <paramref name="config"/> may see: a catalogued data set's training split; a labelled
+    /// folder or file without the part evaluation holds out as test, unless transductive; an unlabelled one whole.
+    /// </summary>
+    public static ISampleSet TrainingSamples(RunConfig config, string? dataDir, Action<string>? log)
+    {
+        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).Modality);
+        bool holdOut = !modality.IsCatalogued(config.Dataset) && !config.Transductive;
+        var (train, test) = modality.Load(config.Dataset, config, dataDir, log, needTest: holdOut);
+        if (test is not null)
+        {
+            log?.Invoke($"{config.Dataset}: {test.Count} held-out test samples stay out of pretraining (--transductive pretrains on them too, unlabelled).");
+            test.Dispose();
+        }
+        return train;
+    }
+
     public MethodEntry MethodEntry() =>
         MethodRegistry.Get(Method ?? (ModalityCatalog.Catalogued(Dataset) ?? ModalityCatalog.Get(Modality.Image)).DefaultMethod);
 
@@ -96,7 +115,7 @@ public sealed record PretrainRequest
             if (cfg.Method != "simclr") throw new ArgumentException($"--temperature is SimCLR's; for {cfg.Method} use --set methods.{cfg.Method}.<option>=<value>.");
             cfg = cfg with { Methods = cfg.Methods with { SimClr = cfg.Methods.SimClr with { Temperature = tau } } };
         }
-        cfg = ConfigOverrides.Apply(cfg, Set);
+        cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive }, Set);
         cfg.Train.Validate();
         return cfg;
     }

@@ -13,6 +13,12 @@ public sealed record RunConfig
 {
     public string Method { get; init; } = "simclr";
     public string Dataset { get; init; } = "fashion-mnist";
+    /// <summary>
+    /// Pretrain on every sample of a folder or file, the part evaluation later holds out as test included (unlabelled). Off by
+    /// default: a folder's held-out test fifth (<see cref="Modalities.HeldOut"/>) stays out of pretraining, as a catalogued data
+    /// set's test split always does.
+    /// </summary>
+    public bool Transductive { get; init; }
     public EncoderConfig Encoder { get; init; } = new();
     /// <summary>Per-method options, one property per method (each method's file adds its own).</summary>
     public MethodSettings Methods { get; init; } = new();

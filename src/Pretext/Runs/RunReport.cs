@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using Pretext.Evaluation;
 using Pretext.Reporting;
+using Pretext.Runs.Modalities;
 
 namespace Pretext.Runs;
 
@@ -252,7 +253,9 @@ public static class RunReport
 
         var report = new HtmlReport { Title = $"Pretext run: {config.Method} on {datasetName}" };
         if (pre.Collapse is { Collapsed: true, Warning: { } warning }) report.AddWarning(warning);
-        report.AddParagraph($"Self-supervised pretraining with {config.Method} on {datasetName} without labels, then the encoder with few labels "
+        string seen = ModalityCatalog.Get(config.Encoder.Modality).IsCatalogued(config.Dataset) ? "its training split"
+            : config.Transductive ? "every sample, the held-out test part included (transductive)" : "all but the held-out test part";
+        report.AddParagraph($"Self-supervised pretraining with {config.Method} on {datasetName} ({seen}) without labels, then the encoder with few labels "
             + $"(frozen with a linear probe{(ev.For(Protocol.FineTune).Count > 0 ? ", and fine-tuned" : "")}) against the same architecture trained from scratch "
             + $"and {ev.Baseline} with logistic regression on the same labelled samples." + (ev.F1Kind is null ? "" : $" F1 is the {ev.F1Kind}."));
         AddHeadline(report, ev);

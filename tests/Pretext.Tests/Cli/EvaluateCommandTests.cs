@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pretext.Export;
+using Pretext.Runs;
 
 namespace Pretext.Tests.Cli;
 
@@ -19,6 +20,9 @@ public class EvaluateCommandTests
         var (c1, o1, e1) = Run("pretrain", "--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
             "--max-steps", "2", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous");
         Assert.True(c1 == 0, o1 + e1);
+        // The fifth evaluate holds out as test stays out of pretraining unless asked for.
+        Assert.Contains("18 held-out test samples stay out of pretraining", o1);
+        Assert.False(Pretraining.Recorded(run)!.Transductive);
         var ckpt = Path.Combine(run, "checkpoints", "step-00000002.safetensors");
         var outDir = Path.Combine(dir.Path, "eval");
 
@@ -65,6 +69,25 @@ public class EvaluateCommandTests
         foreach (var text in new[] { "Label efficiency", "fine-tuned", "from scratch", "Clustering", "Anomaly detection", "0 class0", "2 class2", "&#177;" })   // "±", HTML-escaped
             Assert.Contains(text, html);
         Assert.True(File.Exists(Path.Combine(outDir, "plots", "label_efficiency.png")));
+    }
+
+    [Fact]
+    public void TransductivePretrainingSeesTheHeldOutPartAndTheReportSaysSo()
+    {
+        using var dir = new TempDirectory();
+        var images = Path.Combine(dir.Path, "images");
+        EndToEndTests.WriteBlobFolder(images, 30);
+        var run = Path.Combine(dir.Path, "run");
+        var (c1, o1, e1) = Run("pretrain", "--dataset", images, "--run-dir", run, "--widths", "8,16", "--blocks", "1,1", "--batch-size", "16",
+            "--max-steps", "1", "--threads", "1", "--precision", "Float32", "--layout", "Contiguous", "--transductive");
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.DoesNotContain("stay out of pretraining", o1);
+        Assert.Contains("90 images", o1);   // every image, the held-out fifth included
+        Assert.True(Pretraining.Recorded(run)!.Transductive);
+        var (c2, o2, e2) = Run("evaluate", "--checkpoint", Path.Combine(run, "checkpoints", "step-00000001.safetensors"), "--fractions", "1", "--no-supervised",
+            "--per-class", "none", "--threads", "1", "--set", "evaluation.probe.iterations=5");
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Contains("transductive", File.ReadAllText(Path.Combine(run, "evaluation", "report.html")));
     }
 
     [Fact]
