@@ -77,10 +77,7 @@ public static class OneClass
         {
             long n = Math.Min(batchSize, data.Count - start);
             using var scope = NewDisposeScope();
-            var idx = new long[n];
-            for (long i = 0; i < n; i++) idx[i] = start + i;
-            var x = data.Gather(idx);
-            if (preprocess is not null) x = preprocess.Apply(x);
+            var x = Features.Batch(data, start, n, preprocess);
             var e = scorer.ReconstructionError(x, Training.Trainer.DeriveSeed(seed, Training.RandomStreams.ReconstructionScoring, b)).to(ScalarType.Float64).flatten();
             if (e.shape[0] != n) throw new InvalidOperationException($"{scorer.GetType().Name}.ReconstructionError returned {e.shape[0]} errors for a batch of {n}.");
             e.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));

@@ -23,14 +23,19 @@ public static class Features
         {
             long n = Math.Min(batchSize, data.Count - start);
             using var scope = NewDisposeScope();
-            var idx = new long[n];
-            for (long i = 0; i < n; i++) idx[i] = start + i;
-            var x = data.Gather(idx);
-            if (preprocess is not null) x = preprocess.Apply(x);
-            result.narrow(0, start, n).copy_(encoder.forward(x));
+            result.narrow(0, start, n).copy_(encoder.forward(Batch(data, start, n, preprocess)));
             progress?.Invoke(start + n, data.Count);
         }
         return result;
+    }
+
+    /// <summary>Samples start..start+n-1 of <paramref name="data"/> in order, after <paramref name="preprocess"/> (in the caller's dispose scope).</summary>
+    public static Tensor Batch(IDataset data, long start, long n, Normalize? preprocess)
+    {
+        var idx = new long[n];
+        for (long i = 0; i < n; i++) idx[i] = start + i;
+        var x = data.Gather(idx);
+        return preprocess is null ? x : preprocess.Apply(x);
     }
 
     /// <summary>Per-feature mean and standard deviation (clamped at 1e-6) over the rows of <paramref name="features"/> (N, D), each (1, D): what standardising features divides by.</summary>
