@@ -138,6 +138,10 @@ public enum Protocol
     FromScratch,
     /// <summary>Logistic regression on features that learn nothing from the unlabelled data (raw pixels, TF-IDF).</summary>
     Baseline,
+    /// <summary>The fine-tuned network distilled into a student through the unlabelled training samples (SimCLRv2).</summary>
+    Distilled,
+    /// <summary>The network trained from scratch, distilled the same way: what the unlabelled data gives without pretraining.</summary>
+    ScratchDistilled,
 }
 
 /// <summary>

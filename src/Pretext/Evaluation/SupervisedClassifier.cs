@@ -24,6 +24,8 @@ public sealed class SupervisedClassifier : ITrainingTask
     private readonly bool standardizeFeatures;
     private int[]? labels;
     private Tensor? mean, std;
+    private Tensor? softTargets;
+    private double temperature = 1;
 
     /// <summary>Builds the head, drawing its initial weights from torch's global generator (seed it first).</summary>
     /// <param name="encoder">Trained in place; (B, ...) -> (B, FeatureDim).</param>
@@ -43,6 +45,20 @@ public sealed class SupervisedClassifier : ITrainingTask
         module = new EncoderWithHead(encoder, head);
     }
 
+    /// <summary>
+    /// Train on <paramref name="probabilities"/> (N, classes), a teacher's temperature-softened predictions for every sample of
+    /// the data the loop trains on, instead of labels: the loss becomes the cross-entropy of the teacher's distribution with
+    /// the head's softmax at <paramref name="temperatureOfStudent"/> (SimCLRv2's distillation loss, Chen et al. 2020, eq. 3).
+    /// The tensor stays the caller's.
+    /// </summary>
+    public SupervisedClassifier WithSoftTargets(Tensor probabilities, double temperatureOfStudent)
+    {
+        if (!(temperatureOfStudent > 0)) throw new ArgumentOutOfRangeException(nameof(temperatureOfStudent), temperatureOfStudent, "The distillation temperature must be positive.");
+        softTargets = probabilities;
+        temperature = temperatureOfStudent;
+        return this;
+    }
+
     public string Name => "supervised";
     public int ViewCount => 1;
     /// <summary>Cross-entropy is defined on a single sample; a labelled subset smaller than the batch trains in one batch of all of it.</summary>
@@ -60,7 +76,9 @@ public sealed class SupervisedClassifier : ITrainingTask
     /// <exception cref="ArgumentException"><paramref name="data"/> has no labels.</exception>
     public void Prepare(IDataset data)
     {
-        labels = data.Labels ?? throw new ArgumentException($"Supervised training needs labelled data; '{data.Name}' has no labels.");
+        if (softTargets is not null && softTargets.shape[0] != data.Count)
+            throw new ArgumentException($"{softTargets.shape[0]} soft targets for the {data.Count} samples of '{data.Name}'.");
+        labels = softTargets is not null ? [] : data.Labels ?? throw new ArgumentException($"Supervised training needs labelled data; '{data.Name}' has no labels.");
         if (!standardizeFeatures) return;
         using var scope = NewDisposeScope();
         using var f = Features.Extract(encoder, data, normalize);
@@ -75,20 +93,34 @@ public sealed class SupervisedClassifier : ITrainingTask
     public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)
     {
         if (labels is null) throw new InvalidOperationException("Supervised training starts at step 0: Prepare reads the labels.");
-        var y = tensor(batch.Indices.Select(i => (long)labels[i]).ToArray());
         var features = encoder.forward(batch.Views[0]);
-        var loss = nn.functional.cross_entropy(Logits(features).to(ScalarType.Float32), y);
-        return new StepOutput(loss, features);
+        var logits = Logits(features).to(ScalarType.Float32);
+        if (softTargets is not null)
+        {
+            using var ix = tensor(batch.Indices);
+            var p = softTargets.index_select(0, ix);
+            var loss = p.mul(nn.functional.log_softmax(logits.div(temperature), 1)).sum(1).mean().neg();
+            return new StepOutput(loss, features);
+        }
+        var y = tensor(batch.Indices.Select(i => (long)labels[i]).ToArray());
+        return new StepOutput(nn.functional.cross_entropy(logits, y), features);
     }
 
     /// <summary>The predicted class of every sample of <paramref name="data"/>, with the head in evaluation mode.</summary>
     public int[] Predict(IDataset data)
     {
+        using var logits = Logits(data);
+        return logits.argmax(1).data<long>().Select(v => (int)v).ToArray();
+    }
+
+    /// <summary>(N, classes) fp32 logits of every sample of <paramref name="data"/>, with the head in evaluation mode.</summary>
+    public Tensor Logits(IDataset data)
+    {
         head.eval();
         using var feats = Features.Extract(encoder, data, normalize);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        return Logits(feats).argmax(1).data<long>().Select(v => (int)v).ToArray();
+        return Logits(feats).to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 
     private Tensor Logits(Tensor features) => head.forward(mean is null || std is null ? features : features.sub(mean).div(std));

@@ -119,18 +119,59 @@ public static class SupervisedTraining
     public static int[][] TrainAndPredict(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IReadOnlyList<IDataset> targets,
         IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
+        var logits = TrainAndScore(encoder, encoderLrScale, train, subset, targets, augment, normalize, numClasses, options, progress);
+        try { return logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray(); }
+        finally { foreach (var l in logits) l.Dispose(); }
+    }
+
+    /// <summary>
+    /// Trains as <see cref="TrainAndPredict(Encoder, double, IDataset, long[], IReadOnlyList{IDataset}, IAugmentation?, Normalize?, int, SupervisedOptions, Action{int, int}?)"/>
+    /// and returns the (N, classes) fp32 logits of every sample of each target (the caller disposes them): a teacher's outputs
+    /// for distillation.
+    /// </summary>
+    public static Tensor[] TrainAndScore(Encoder encoder, double encoderLrScale, IDataset train, long[] subset, IReadOnlyList<IDataset> targets,
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
+    {
         if (train.Labels is null) throw new ArgumentException("Supervised training needs labelled training data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
         using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures);
-        var trainerOptions = TrainerOptionsFor(subset.Length, options);
+        return Train(task, encoder, new SubsetView(train, subset), targets, augment, normalize, TrainerOptionsFor(subset.Length, options), progress);
+    }
+
+    /// <summary>
+    /// Semi-supervised distillation (SimCLRv2, Chen et al. 2020, section 2.3): <paramref name="student"/> plus a new linear head
+    /// learn, on augmented views of every sample of <paramref name="unlabelled"/>, the teacher's temperature-softened
+    /// distribution <paramref name="teacherProbabilities"/> (N, classes); no label is read. Returns the student's predictions for
+    /// each of <paramref name="targets"/>. The schedule is <paramref name="options"/>' AdamW with warmup and cosine, run for
+    /// <see cref="DistillationOptions.Epochs"/> passes over the data.
+    /// </summary>
+    public static int[][] Distill(Encoder student, double encoderLrScale, IDataset unlabelled, Tensor teacherProbabilities, IReadOnlyList<IDataset> targets,
+        IAugmentation? augment, Normalize? normalize, int numClasses, DistillationOptions options, Action<int, int>? progress = null)
+    {
+        using var task = new SupervisedClassifier(student, numClasses, encoderLrScale, normalize, standardizeFeatures: false)
+            .WithSoftTargets(teacherProbabilities, options.Temperature);
+        int batch = (int)Math.Min(options.BatchSize, unlabelled.Count);
+        var supervised = new SupervisedOptions
+        {
+            Steps = (int)Math.Max(1, options.Epochs * (unlabelled.Count / batch)), MinEpochs = options.Epochs, BatchSize = batch,
+            LearningRate = options.LearningRate, WeightDecay = options.WeightDecay, Seed = options.Seed,
+        };
+        var logits = Train(task, student, unlabelled, targets, augment, normalize, TrainerOptionsFor((int)unlabelled.Count, supervised), progress);
+        try { return logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray(); }
+        finally { foreach (var l in logits) l.Dispose(); }
+    }
+
+    private static Tensor[] Train(SupervisedClassifier task, Encoder encoder, IDataset data, IReadOnlyList<IDataset> targets, IAugmentation? augment,
+        Normalize? normalize, TrainerOptions trainerOptions, Action<int, int>? progress)
+    {
         using var optimizer = new Training.Optimizer(task.ParameterGroups(), trainerOptions.Optimizer);
         // Augment, then normalise: the light augmentation works on raw pixels.
         var views = new MultiViewAugmentation(new AugmentationPipeline(new IAugmentation?[] { augment, normalize }.OfType<IAugmentation>().ToArray()), 1);
-        var trainer = new Trainer(task, new SubsetView(train, subset), views, trainerOptions);
+        var trainer = new Trainer(task, data, views, trainerOptions);
         // Training switches the caller's encoder to training mode; its own mode comes back afterwards, also on failure.
         using var mode = ModeScope.Train(encoder);
         trainer.Run(optimizer, startStep: 0, checkpoints: null, progress is null ? null : r => progress((int)r.Step, (int)r.TotalSteps));
-        return targets.Select(task.Predict).ToArray();
+        return targets.Select(task.Logits).ToArray();
     }
 
     /// <summary>

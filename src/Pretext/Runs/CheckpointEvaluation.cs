@@ -25,6 +25,8 @@ public sealed record EvaluateRequest
     public double? ValidationFraction { get; init; }
     /// <summary>Fine-tune the whole pretrained network at the from-scratch fractions (images; text always fine-tunes).</summary>
     public bool FineTune { get; init; }
+    /// <summary>Distil the fine-tuned and the from-scratch networks into students through the unlabelled samples (implies <see cref="FineTune"/>).</summary>
+    public bool Distill { get; init; }
     public EvaluationExtras Extras { get; init; }
     /// <summary>Class-stratified slices of about this many training / test samples (quick checks).</summary>
     public int? LimitTrain { get; init; }
@@ -59,7 +61,8 @@ public static class CheckpointEvaluation
             ev = ev with
             {
                 Seeds = request.Seeds,
-                FineTuneFractions = request.FineTune ? ev.ScratchFractions : [],
+                FineTuneFractions = request.FineTune || request.Distill ? ev.ScratchFractions : [],
+                Distill = request.Distill || ev.Distill,
                 PerClass = request.PerClass ?? ev.PerClass,
                 TrainedPerClass = request.TrainedPerClass ?? ev.TrainedPerClass,
                 ValidationFraction = request.ValidationFraction ?? ev.ValidationFraction,

@@ -42,12 +42,12 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
     public IReadOnlyList<string> Budgets => Scores.Where(s => s.Protocol != Protocol.Knn).OrderByDescending(s => s.Labels).Select(s => s.Budget).Distinct().ToList();
 
     /// <summary>
-    /// The pretrained pipeline (frozen linear probe or fine-tuning) with the best mean validation accuracy at
+    /// The pretrained pipeline (frozen linear probe, fine-tuning, or fine-tuning then distillation) with the best mean validation accuracy at
     /// <paramref name="budget"/>; the linear probe when there is no validation split (never chosen by test accuracy).
     /// </summary>
     public Score? BestPretrained(string budget)
     {
-        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune && s.Budget == budget).ToList();
+        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune or Protocol.Distilled && s.Budget == budget).ToList();
         return candidates.All(s => s.ValidationAccuracy is not null)
             ? candidates.OrderByDescending(s => s.ValidationAccuracy).ThenBy(s => s.Protocol).FirstOrDefault()
             : candidates.FirstOrDefault(s => s.Protocol == Protocol.LinearProbe);
@@ -154,7 +154,7 @@ public static class Evaluating
         var clock = Stopwatch.StartNew();
         var modality = ModalityCatalog.Get(config.Encoder.Modality);
         var plan = modality.Plan(config.Evaluation);
-        if (!baselines) plan = plan with { ScratchFractions = [], BaselineFractions = [] };
+        if (!baselines) plan = plan with { FromScratch = false, Baseline = false };
         var ev = config.Evaluation;
         var trainY = train.Labels;
         // The number of classes comes from the training side alone; a test label outside it is simply never predicted.
@@ -173,10 +173,9 @@ public static class Evaluating
         var budgets = new Dictionary<Protocol, List<Budget>>();
         foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline })
         {
-            var fractions = plan.FractionsOf(protocol);
             var perClass = protocol is Protocol.FineTune or Protocol.FromScratch ? ev.TrainedPerClass : ev.PerClass;
-            budgets[protocol] = fractions.Count == 0 ? [] :
-                [.. fractions.Select(f => Budget.OfFraction(f, pool, trainY, ev)), .. perClass.Select(n => Budget.OfPerClass(n, pool, trainY, ev))];
+            budgets[protocol] = !plan.Runs(protocol) ? [] :
+                [.. plan.FractionsOf(protocol).Select(f => Budget.OfFraction(f, pool, trainY, ev)), .. perClass.Select(n => Budget.OfPerClass(n, pool, trainY, ev))];
         }
         var pending = new List<Pending>();
 
@@ -214,14 +213,20 @@ public static class Evaluating
 
             // Fine-tuning and training from scratch: the same routine, subsets, augmentation and step budget; only the
             // starting weights (and the encoder's learning-rate scale) differ.
+            // Distillation needs the unlabelled samples: the training split outside validation, labels hidden.
+            var unlabelled = new UnlabelledView(new SubsetView(trainData, pool));
             void Trained(Protocol protocol, Evaluation.SupervisedOptions options, double encoderLrScale)
             {
                 string what = protocol == Protocol.FineTune ? "Fine-tuning" : "From scratch";
-                IReadOnlyList<IDataset> targets = validating ? [testData, valData] : [testData];
+                bool distil = ev.Distill;
+                var distilled = protocol == Protocol.FineTune ? Protocol.Distilled : Protocol.ScratchDistilled;
+                IReadOnlyList<IDataset> targets = [.. validating ? new[] { testData, valData } : [testData], .. distil ? new IDataset[] { unlabelled } : []];
                 foreach (var budget in budgets[protocol])
                 {
                     var onTest = new List<int[]>();
                     var onValidation = new List<int[]>();
+                    var studentTest = new List<int[]>();
+                    var studentValidation = new List<int[]>();
                     foreach (var (set, i) in budget.Subsets.Select((s, i) => (s, i)))
                     {
                         string subset = budget.Subsets.Length > 1 ? $", subset {i + 1}/{budget.Subsets.Length}" : "";
@@ -230,13 +235,35 @@ public static class Evaluating
                         manual_seed(o.Seed);
                         using var encoder = config.Encoder.Build();
                         if (protocol == Protocol.FineTune) SupervisedTraining.CopyWeights(method.Encoder, encoder);
-                        var predicted = SupervisedTraining.TrainAndPredict(encoder, encoderLrScale, trainData, set.Indices, targets,
+                        var logits = SupervisedTraining.TrainAndScore(encoder, encoderLrScale, trainData, set.Indices, targets,
                             inputs.LabelledAugmentation, inputs.Normalization, classes, o, (d, _) => observer.Report(d));
-                        onTest.Add(predicted[0]);
-                        if (validating) onValidation.Add(predicted[1]);
-                        observer.EndStage(validating ? string.Create(CultureInfo.InvariantCulture, $"validation {Metrics.Accuracy(predicted[1], valY):P2}") : "");
+                        try
+                        {
+                            var predicted = logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray();
+                            onTest.Add(predicted[0]);
+                            if (validating) onValidation.Add(predicted[1]);
+                            observer.EndStage(validating ? string.Create(CultureInfo.InvariantCulture, $"validation {Metrics.Accuracy(predicted[1], valY):P2}") : "");
+                            if (!distil) continue;
+                            // The teacher's softened view of every unlabelled sample; the student starts where the teacher started.
+                            var d = ev.Distillation with { Seed = set.Seed };
+                            using var teacher = nn.functional.softmax(logits[^1].div(d.Temperature), 1);
+                            observer.BeginStage($"Distilling it into a student, {budget.Describe()}{subset}", (long)d.Epochs * (unlabelled.Count / Math.Min(d.BatchSize, unlabelled.Count)));
+                            manual_seed(o.Seed);
+                            using var student = config.Encoder.Build();
+                            if (protocol == Protocol.FineTune) SupervisedTraining.CopyWeights(method.Encoder, student);
+                            var byStudent = SupervisedTraining.Distill(student, encoderLrScale, unlabelled, teacher, targets.Take(validating ? 2 : 1).ToList(),
+                                inputs.LabelledAugmentation, inputs.Normalization, classes, d, (s, _) => observer.Report(s));
+                            studentTest.Add(byStudent[0]);
+                            if (validating) studentValidation.Add(byStudent[1]);
+                            observer.EndStage(validating ? string.Create(CultureInfo.InvariantCulture, $"validation {Metrics.Accuracy(byStudent[1], valY):P2}") : "");
+                        }
+                        finally
+                        {
+                            foreach (var l in logits) l.Dispose();
+                        }
                     }
                     pending.Add(new Pending(protocol, budget, onTest, validating ? onValidation : null));
+                    if (distil) pending.Add(new Pending(distilled, budget, studentTest, validating ? studentValidation : null));
                 }
             }
             Trained(Protocol.FineTune, plan.FineTuning, plan.FineTuneEncoderLrScale);

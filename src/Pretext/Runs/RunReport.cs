@@ -79,7 +79,7 @@ public sealed record RunSummary
 /// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results, for every modality.</summary>
 public static class RunReport
 {
-    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline];
+    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
     public static string Key(double fraction) => LabelSubsets.PercentKey(fraction);
@@ -92,6 +92,8 @@ public static class RunReport
         Protocol.FineTune => "finetune",
         Protocol.FromScratch => "scratch",
         Protocol.Baseline => "baseline",
+        Protocol.Distilled => "distilled",
+        Protocol.ScratchDistilled => "scratch_distilled",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -103,6 +105,8 @@ public static class RunReport
         Protocol.FineTune => "fine-tuned",
         Protocol.FromScratch => "from scratch",
         Protocol.Baseline => "no-learning baseline",
+        Protocol.Distilled => "fine-tuned + distilled",
+        Protocol.ScratchDistilled => "from scratch + distilled",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -185,7 +189,7 @@ public static class RunReport
     {
         if (ev.Headline() is not { } h) return [];
         var c = CultureInfo.InvariantCulture;
-        string pipeline = h.Pipeline == "finetune" ? "fine-tuned" : "frozen + linear probe";
+        string pipeline = PipelineName(h.Pipeline);
         var lines = new List<string>
         {
             string.Create(c, $"Labels needed: with {h.Labels} labels ({h.Budget}), the pretrained encoder ({pipeline}, chosen on validation) reaches {h.Pretrained:F2} %")
@@ -281,6 +285,13 @@ public static class RunReport
         return html;
     }
 
+    private static string PipelineName(string key) => key switch
+    {
+        "finetune" => "fine-tuned",
+        "distilled" => "fine-tuned, then distilled",
+        _ => "frozen + linear probe",
+    };
+
     /// <summary>The report's first section: what pretraining buys at every budget below all labels.</summary>
     private static void AddHeadline(HtmlReport report, EvaluationResult ev)
     {
@@ -293,7 +304,7 @@ public static class RunReport
             ["labels", "pretrained pipeline", "pretrained", "from scratch", "gain (points)", $"{ev.Baseline} (no learning)", "labels from scratch needs to match"],
             rows.Select(h => new[]
             {
-                $"{h.Budget} ({h.Labels})", h.Pipeline == "finetune" ? "fine-tuned" : "linear probe", Mean(h.Pretrained, h.PretrainedStd, h.Subsets),
+                $"{h.Budget} ({h.Labels})", PipelineName(h.Pipeline), Mean(h.Pretrained, h.PretrainedStd, h.Subsets),
                 Mean(h.Scratch, h.ScratchStd, h.Subsets), h.Scratch is double s ? (h.Pretrained - s).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-",
                 h.Baseline is double b ? b.ToString("F2", CultureInfo.InvariantCulture) : "-",
                 h.ScratchLabelsToMatch is double n ? n.ToString("F0", CultureInfo.InvariantCulture) : h.Scratch is null ? "-" : "more than evaluated",

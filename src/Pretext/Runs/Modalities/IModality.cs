@@ -129,6 +129,23 @@ public sealed record EvaluationPlan
     /// <summary>PCA/t-SNE maps and diagnostics of the frozen test features.</summary>
     public bool Maps { get; init; }
 
+    /// <summary>Whether each label protocol runs; one that runs does so at its fractions and at the counts per class.</summary>
+    public bool LinearProbe { get; init; } = true;
+    public bool FineTune { get; init; }
+    public bool FromScratch { get; init; } = true;
+    public bool Baseline { get; init; } = true;
+
+    /// <summary>Whether <paramref name="protocol"/> runs at all.</summary>
+    public bool Runs(Protocol protocol) => protocol switch
+    {
+        Protocol.LinearProbe => LinearProbe,
+        Protocol.FineTune => FineTune,
+        Protocol.FromScratch => FromScratch,
+        Protocol.Baseline => Baseline,
+        Protocol.Knn => Knn,
+        _ => false,
+    };
+
     /// <summary>The fractions a protocol runs at.</summary>
     public IReadOnlyList<double> FractionsOf(Protocol protocol) => protocol switch
     {

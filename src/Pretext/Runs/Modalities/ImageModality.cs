@@ -68,6 +68,9 @@ public sealed class ImageModality : IModality
     public EvaluationPlan Plan(EvaluationConfig ev) => new()
     {
         Knn = true,
+        // Distillation's pretrained teacher is the fine-tuned network, so it fine-tunes at least at the trained counts per class.
+        FineTune = ev.FineTuneFractions.Length > 0 || ev.Distill,
+        Baseline = ev.Baseline,
         LinearFractions = ev.LinearFractions,
         FineTuneFractions = ev.FineTuneFractions,
         FineTuning = ev.Supervised,

@@ -71,6 +71,7 @@ public sealed class TextModality : IModality
         return new EvaluationPlan
         {
             Knn = o.Knn,
+            LinearProbe = o.LinearProbe, FineTune = o.FineTune, FromScratch = o.FromScratch, Baseline = o.TfIdf && ev.Baseline,
             LinearFractions = o.LinearProbe ? o.Fractions : [],
             FineTuneFractions = o.FineTune ? o.Fractions : [],
             // Text fine-tuning trains encoder and head at one rate (o.FineTuning sets the lower, BERT-style rate for both).
