@@ -115,9 +115,6 @@ public static class RunReport
     /// <summary>The flat key of a score: knn, or {protocol}_{percent}.</summary>
     public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{s.Budget}";
 
-    /// <summary>Whether the run counts as collapsed: the training verdict (<see cref="Pretraining.DiagnosticsFile"/>); null when unknown.</summary>
-    public static CollapseVerdict? Collapse(PretrainResult pre) => pre.Collapse;
-
     /// <summary>The summary of a run (<paramref name="pre"/>: what is known of its pretraining) and its evaluation.</summary>
     public static RunSummary Summary(RunConfig config, string dataset, PretrainResult pre, EvaluationResult ev)
     {

@@ -153,7 +153,6 @@ public sealed record EvaluationPlan
         Protocol.FineTune => FineTuneFractions,
         Protocol.FromScratch => ScratchFractions,
         Protocol.Baseline => BaselineFractions,
-        Protocol.Knn => Knn ? [1.0] : [],
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 }
