@@ -142,11 +142,11 @@ public static class SupervisedTraining
     /// Semi-supervised distillation (SimCLRv2, Chen et al. 2020, section 2.3): <paramref name="student"/> plus a new linear head
     /// learn, on augmented views of every sample of <paramref name="unlabelled"/>, the teacher's temperature-softened
     /// distribution <paramref name="teacherProbabilities"/> (N, classes); no label is read. Returns the student's predictions for
-    /// each of <paramref name="targets"/>. The schedule is <paramref name="options"/>' AdamW with warmup and cosine, run for
-    /// <see cref="DistillationOptions.Epochs"/> passes over the data.
+    /// each of <paramref name="targets"/>. The optimiser is the teacher's (<paramref name="teacher"/>: AdamW learning rate and weight
+    /// decay, warmup and cosine), run for <see cref="DistillationOptions.Epochs"/> passes over the data.
     /// </summary>
     public static int[][] Distill(Encoder student, double encoderLrScale, IDataset unlabelled, Tensor teacherProbabilities, IReadOnlyList<IDataset> targets,
-        IAugmentation? augment, Normalize? normalize, int numClasses, DistillationOptions options, Action<int, int>? progress = null)
+        IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions teacher, DistillationOptions options, Action<int, int>? progress = null)
     {
         using var task = new SupervisedClassifier(student, numClasses, encoderLrScale, normalize, standardizeFeatures: false)
             .WithSoftTargets(teacherProbabilities, options.Temperature);
@@ -154,7 +154,7 @@ public static class SupervisedTraining
         var supervised = new SupervisedOptions
         {
             Steps = (int)Math.Max(1, options.Epochs * (unlabelled.Count / batch)), MinEpochs = options.Epochs, BatchSize = batch,
-            LearningRate = options.LearningRate, WeightDecay = options.WeightDecay, Seed = options.Seed,
+            LearningRate = teacher.LearningRate, WeightDecay = teacher.WeightDecay, Seed = options.Seed,
         };
         var logits = Train(task, student, unlabelled, targets, augment, normalize, TrainerOptionsFor((int)unlabelled.Count, supervised), progress);
         try { return logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray(); }

@@ -19,8 +19,9 @@ public class DistillationTests
     {
         manual_seed(0);
         using var student = Mlp();
-        var options = new DistillationOptions { Epochs = 20, BatchSize = 16, LearningRate = 1e-2 };
-        var predicted = SupervisedTraining.Distill(student, 1.0, new UnlabelledView(train), teacher, [test], null, null, 3, options)[0];
+        var options = new DistillationOptions { Epochs = 20, BatchSize = 16 };
+        var predicted = SupervisedTraining.Distill(student, 1.0, new UnlabelledView(train), teacher, [test], null, null, 3,
+            new SupervisedOptions { LearningRate = 1e-2 }, options)[0];
         return Metrics.Accuracy(predicted, test.Labels!);
     }
 
