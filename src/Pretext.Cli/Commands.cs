@@ -129,7 +129,7 @@ internal static class Commands
         var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents (default: the run's data set)." };
         var noSup = new Option<bool>("--no-supervised") { Description = "Skip the baselines: training from scratch and the no-learning baseline (raw pixels, TF-IDF); they do not depend on the checkpoint." };
         var fractions = new Option<string?>("--fractions") { Description = "Label fractions for every protocol, e.g. 0.001,0.01,0.1,1 (default for images: probes at 1,0.1,0.01, scratch at 0.1,0.01; text: 1,0.1,0.01)." };
-        var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };
+        var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % and per count per class (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };
         var perClass = new Option<string?>("--per-class") { Description = "Labels per class for the linear probe and the no-learning baseline, e.g. 1,5,10,25 (the default); 'none' for fractions only." };
         var trainedPerClass = new Option<string?>("--trained-per-class") { Description = "Labels per class for fine-tuning and training from scratch (default 10); 'none' for fractions only." };
         var validation = new Option<double?>("--validation-fraction") { Description = "Share of the training split held out as the validation split every choice is made on (default 1/6: 10,000 of 60,000); 0 turns it off." };
