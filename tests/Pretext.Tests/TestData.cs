@@ -7,6 +7,13 @@ namespace Pretext.Tests;
 /// <summary>Small deterministic data for tests: structured 28x28 images (a bright blob per class) so learning is possible.</summary>
 internal static class TestData
 {
+    /// <summary>A SimCLR run config on blob images with a tiny fp32 MLP encoder and the given evaluation, for evaluation tests.</summary>
+    public static Pretext.Runs.RunConfig TinyMlpRun(Pretext.Evaluation.EvaluationConfig evaluation) => Pretext.Runs.Presets.For("simclr", "blobs", threads: 1) with
+    {
+        Encoder = new Pretext.Encoders.EncoderConfig { Kind = Pretext.Encoders.EncoderKind.Mlp, Hidden = [16], Precision = Pretext.Compute.Precision.Float32 },
+        Evaluation = evaluation,
+    };
+
     /// <summary>Same shape, dtype and every element equal (TorchSharp's Tensor.equal is element-wise).</summary>
     public static bool Same(Tensor a, Tensor b)
     {

@@ -29,6 +29,13 @@ public static class Features
         return result;
     }
 
+    /// <summary>The predicted class of each row of <paramref name="logits"/> (N, classes): the index of its largest entry.</summary>
+    public static int[] Classes(Tensor logits)
+    {
+        using var predicted = logits.argmax(1);
+        return predicted.data<long>().Select(v => (int)v).ToArray();
+    }
+
     /// <summary>Samples start..start+n-1 of <paramref name="data"/> in order, after <paramref name="preprocess"/> (in the caller's dispose scope).</summary>
     public static Tensor Batch(IDataset data, long start, long n, Normalize? preprocess)
     {

@@ -110,7 +110,7 @@ public sealed class SupervisedClassifier : ITrainingTask
     public int[] Predict(IDataset data)
     {
         using var logits = Logits(data);
-        return logits.argmax(1).data<long>().Select(v => (int)v).ToArray();
+        return Features.Classes(logits);
     }
 
     /// <summary>(N, classes) fp32 logits of every sample of <paramref name="data"/>, with the head in evaluation mode.</summary>

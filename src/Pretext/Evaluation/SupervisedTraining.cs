@@ -120,7 +120,7 @@ public static class SupervisedTraining
         IAugmentation? augment, Normalize? normalize, int numClasses, SupervisedOptions options, Action<int, int>? progress = null)
     {
         var logits = TrainAndScore(encoder, encoderLrScale, train, subset, targets, augment, normalize, numClasses, options, progress);
-        try { return logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray(); }
+        try { return logits.Select(Features.Classes).ToArray(); }
         finally { foreach (var l in logits) l.Dispose(); }
     }
 
@@ -157,7 +157,7 @@ public static class SupervisedTraining
             LearningRate = teacher.LearningRate, WeightDecay = teacher.WeightDecay, Seed = options.Seed,
         };
         var logits = Train(task, student, unlabelled, targets, augment, normalize, TrainerOptionsFor((int)unlabelled.Count, supervised), progress);
-        try { return logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray(); }
+        try { return logits.Select(Features.Classes).ToArray(); }
         finally { foreach (var l in logits) l.Dispose(); }
     }
 

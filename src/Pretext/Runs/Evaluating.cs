@@ -239,7 +239,7 @@ public static class Evaluating
                             inputs.LabelledAugmentation, inputs.Normalization, classes, o, (d, _) => observer.Report(d));
                         try
                         {
-                            var predicted = logits.Select(l => l.argmax(1).data<long>().Select(v => (int)v).ToArray()).ToArray();
+                            var predicted = logits.Select(Features.Classes).ToArray();
                             onTest.Add(predicted[0]);
                             if (validating) onValidation.Add(predicted[1]);
                             observer.EndStage(validating ? string.Create(CultureInfo.InvariantCulture, $"validation {Metrics.Accuracy(predicted[1], valY):P2}") : "");

@@ -23,8 +23,7 @@ public static class Presets
     public static RunConfig For(string method, string dataset, int threads = 2)
     {
         var entry = MethodRegistry.Get(method);
-        var baseConfig = ModalityCatalog.Get(entry.Modality).BasePreset(dataset, threads) with { Method = entry.Name };
-        return baseConfig.With(entry.ApplyPreset(baseConfig.Setup));
+        return entry.ApplyPreset(ModalityCatalog.Get(entry.Modality).BasePreset(dataset, threads));
     }
 
     /// <summary>

@@ -44,16 +44,12 @@ public class DistillationTests
     {
         using var train = TestData.Blobs(96, classes: 3, seed: 1);
         using var test = TestData.Blobs(30, classes: 3, seed: 2);
-        var cfg = Presets.For("simclr", "blobs", threads: 1) with
+        var cfg = TestData.TinyMlpRun(new EvaluationConfig
         {
-            Encoder = new EncoderConfig { Kind = EncoderKind.Mlp, Hidden = [16], Precision = Pretext.Compute.Precision.Float32 },
-            Evaluation = new EvaluationConfig
-            {
-                LinearFractions = [], ScratchFractions = [], FineTuneFractions = [], PerClass = [], TrainedPerClass = [2], Seeds = 2, KnnK = 5,
-                Baseline = false, Distill = true, Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
-                Distillation = new DistillationOptions { Epochs = 1, BatchSize = 16 }, Maps = new EmbeddingMapOptions { Samples = 0 },
-            },
-        };
+            LinearFractions = [], ScratchFractions = [], FineTuneFractions = [], PerClass = [], TrainedPerClass = [2], Seeds = 2, KnnK = 5,
+            Baseline = false, Distill = true, Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
+            Distillation = new DistillationOptions { Epochs = 1, BatchSize = 16 }, Maps = new EmbeddingMapOptions { Samples = 0 },
+        });
         cfg = cfg with { Evaluation = cfg.Evaluation with { FineTuneFractions = [1.0] } };
         using var method = Pretext.Runs.Pretraining.CreateMethod(cfg);
         var r = Evaluating.Run(method, cfg, new ImageModality.ImageInputs(cfg), new ImageSamples(train), new ImageSamples(test));

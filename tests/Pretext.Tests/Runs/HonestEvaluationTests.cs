@@ -24,17 +24,13 @@ public class HonestEvaluationTests
         using var test = TestData.Blobs(45, classes: 3, seed: 2);
         var poisoned = test.Labels!.Select(l => (l + 1) % 3).ToArray();
         using var poisonedTest = new TensorDataset("poisoned", test.Data.clone(), poisoned, test.ClassNames);
-        var cfg = Presets.For("simclr", "blobs", threads: 1) with
+        var cfg = TestData.TinyMlpRun(new EvaluationConfig
         {
-            Encoder = new EncoderConfig { Kind = EncoderKind.Mlp, Hidden = [16], Precision = Pretext.Compute.Precision.Float32 },
-            Evaluation = new EvaluationConfig
-            {
-                LinearFractions = [1.0, 0.25], ScratchFractions = [0.25], FineTuneFractions = [0.25], PerClass = [2], TrainedPerClass = [2], Seeds = 2, KnnK = 5,
-                Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1e-2, 1] },
-                Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
-                Maps = new EmbeddingMapOptions { Samples = 0 },
-            },
-        };
+            LinearFractions = [1.0, 0.25], ScratchFractions = [0.25], FineTuneFractions = [0.25], PerClass = [2], TrainedPerClass = [2], Seeds = 2, KnnK = 5,
+            Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1e-2, 1] },
+            Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
+            Maps = new EmbeddingMapOptions { Samples = 0 },
+        });
         using var method = Pretraining.CreateMethod(cfg);
         var honest = Evaluate(method, cfg, train, test);
         var attacked = Evaluate(method, cfg, train, poisonedTest);
@@ -67,15 +63,11 @@ public class HonestEvaluationTests
     {
         using var train = TestData.Blobs(60, classes: 3, seed: 1);
         using var test = TestData.Blobs(30, classes: 3, seed: 2);
-        var cfg = Presets.For("simclr", "blobs", threads: 1) with
+        var cfg = TestData.TinyMlpRun(new EvaluationConfig
         {
-            Encoder = new EncoderConfig { Kind = EncoderKind.Mlp, Hidden = [16], Precision = Pretext.Compute.Precision.Float32 },
-            Evaluation = new EvaluationConfig
-            {
-                LinearFractions = [1.0], ScratchFractions = [], ValidationFraction = 0, KnnK = 5, Baseline = false,
-                Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1] }, Maps = new EmbeddingMapOptions { Samples = 0 },
-            },
-        };
+            LinearFractions = [1.0], ScratchFractions = [], ValidationFraction = 0, KnnK = 5, Baseline = false,
+            Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1] }, Maps = new EmbeddingMapOptions { Samples = 0 },
+        });
         using var method = Pretraining.CreateMethod(cfg);
         var r = Evaluate(method, cfg, train, test);
         Assert.Equal(0, r.ValidationSize);
