@@ -14,6 +14,10 @@ public enum EncoderKind
     Transformer,
     /// <summary>Mean of learned word vectors over token ids (word2vec); shaped by <see cref="EncoderConfig.Text"/>.</summary>
     WordEmbedding,
+    /// <summary>1-D convolutions over log-mel frames with statistics pooling; shaped by <see cref="EncoderConfig.Audio"/>.</summary>
+    AudioConv,
+    /// <summary>Transformer over patches of log-mel frames; shaped by <see cref="EncoderConfig.Audio"/>.</summary>
+    AudioTransformer,
 }
 
 /// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
@@ -44,6 +48,8 @@ public sealed record EncoderConfig
     public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
     /// <summary>Tokenizer, vocabulary and Transformer shape of the text encoders.</summary>
     public TextEncoderConfig Text { get; init; } = new();
+    /// <summary>Front end, input statistics and shapes of the audio encoders.</summary>
+    public AudioEncoderConfig Audio { get; init; } = new();
 
     /// <summary>What the encoder takes: images, or token ids for the text encoders.</summary>
     [JsonIgnore]

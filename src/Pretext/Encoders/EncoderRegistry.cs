@@ -29,6 +29,10 @@ public static class EncoderRegistry
             c => c.Text.BuildTransformer(c.Precision)),
         new(EncoderKind.WordEmbedding, Modality.Text, "Mean of learned word vectors over token ids (word2vec; encoder.text.dim).",
             c => c.Text.BuildWordEmbedding()),
+        new(EncoderKind.AudioConv, Modality.Audio, "1-D convolutions over log-mel frames, BN-ReLU, mean and std pooled over time (encoder.audio: convWidths, convStrides).",
+            c => c.Audio.BuildConv()),
+        new(EncoderKind.AudioTransformer, Modality.Audio, "Transformer over patches of log-mel frames, sinusoidal positions, mean pooling (encoder.audio: patchFrames, dim, depth, heads).",
+            c => c.Audio.BuildTransformer(c.Precision)),
     ];
 
     /// <exception cref="ArgumentOutOfRangeException">The kind has no row.</exception>

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
-using System.Text;
+using Pretext.Data;
+using Pretext.Encoders;
 
 namespace Pretext.Tests.Data.Audio;
 
@@ -12,6 +13,15 @@ public static class TestAudio
     public const string RealClip = FilletsSound + "/airplane/cs/let-m-divna.ogg";
     /// <summary>A real Dutch clip whose Vorbis stream holds no samples.</summary>
     public const string SilentClip = FilletsSound + "/elevator1/nl/zd1-m-cesta.ogg";
+
+    /// <summary>Audio encoders of a few hundred weights over 0.25 s clips at 8 kHz: 16 mel bands, 26 frames of 10 ms.</summary>
+    public static AudioEncoderConfig TinyEncoder { get; } = new()
+    {
+        Clip = new AudioClipOptions { SampleRate = 8000, Seconds = 0.25 },
+        LogMel = new LogMelOptions { FftSize = 256, WindowLength = 200, HopLength = 80, Mels = 16 },
+        Supervised = new Pretext.Augmentations.SpecAugmentOptions { MaxFrequencyWidth = 3, MaxTimeWidth = 4 },
+        ConvWidths = [8, 8], ConvStrides = [1, 2], PatchFrames = 2, Dim = 16, Depth = 1, Heads = 2,
+    };
 
     /// <summary><paramref name="seconds"/> of a sine of <paramref name="hz"/> at <paramref name="rate"/>, amplitude <paramref name="amplitude"/>.</summary>
     public static float[] Tone(double hz, double seconds, int rate, double amplitude = 0.5, double phase = 0) =>
