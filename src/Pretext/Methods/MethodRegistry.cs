@@ -80,6 +80,12 @@ public static class MethodRegistry
         new("word2vec", "classic", "word2vec skip-gram with negative sampling: subsampled words predict their window against unigram^0.75 noise (Mikolov et al. 2013).",
             (enc, cfg) => new Word2Vec(enc, cfg.Encoder.Text.SpecialIds(), cfg.Methods.Word2Vec),
             _ => new IdentityViews(), Word2Vec.Preset, Modality.Text),
+        new("cola", "contrastive", "COLA: two random segments of a clip are positives, bilinear similarity, the batch's other clips as negatives (Saeed et al. 2021).",
+            (enc, cfg) => new Cola(enc, cfg.Methods.Cola),
+            cfg => cfg.Methods.Cola.Views(cfg.Encoder.Audio), Cola.Preset, Modality.Audio),
+        new("msm", "masked", "Masked spectrogram modelling: hide spans of log-mel frames, predict them from the rest, MSE on the hidden frames (Mockingjay, Liu et al. 2020).",
+            (enc, cfg) => new MaskedSpectrogram(enc, cfg.Methods.Msm, cfg.Train.Seed),
+            _ => new IdentityViews(), MaskedSpectrogram.Preset, Modality.Audio),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

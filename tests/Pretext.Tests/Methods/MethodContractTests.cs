@@ -2,6 +2,7 @@ using Pretext.Encoders;
 using Pretext.Data;
 using Pretext.Methods;
 using Pretext.Runs;
+using Pretext.Tests.Data.Audio;
 using Pretext.Tests.Text;
 using Pretext.Tests.Training;
 using Pretext.Training;
@@ -24,12 +25,12 @@ public class MethodContractTests
     public void TwoStepsSaveLoadNoLeak(string name)
     {
         var entry = MethodRegistry.Get(name);
-        bool text = entry.Modality == Modality.Text;
-        var cfg = text ? TestText.Tiny(name) : TrainingLoopTests.Tiny() with { Method = name };
+        bool text = entry.Modality == Modality.Text, audio = entry.Modality == Modality.Audio;
+        var cfg = text ? TestText.Tiny(name) : audio ? TestAudio.TinyRun(name) : TrainingLoopTests.Tiny() with { Method = name };
         // A method whose preset picks the ViT (MAE) gets a tiny one: 16 patches of 7x7, width 16, one block.
-        if (!text && entry.ApplyPreset(cfg).Encoder.Kind == EncoderKind.Vit)
+        if (entry.Modality == Modality.Image && entry.ApplyPreset(cfg).Encoder.Kind == EncoderKind.Vit)
             cfg = cfg with { Encoder = cfg.Encoder with { Kind = EncoderKind.Vit, PatchSize = 7, EmbedDim = 16, Depth = 1, Heads = 2 } };
-        using var owned = text ? (IDisposable)TestText.Tokenized(32) : TestData.Blobs(32);
+        using var owned = text ? (IDisposable)TestText.Tokenized(32) : audio ? TestAudio.LogMels(32) : TestData.Blobs(32);
         var data = (IDataset)owned;
         using var method = Pretraining.CreateMethod(cfg);
         Assert.Equal(entry.Modality, cfg.Encoder.Modality);

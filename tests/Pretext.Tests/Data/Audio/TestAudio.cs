@@ -23,6 +23,42 @@ public static class TestAudio
         ConvWidths = [8, 8], ConvStrides = [1, 2], PatchFrames = 2, Dim = 16, Depth = 1, Heads = 2,
     };
 
+    /// <summary>
+    /// An audio method's preset shrunk to <see cref="TinyEncoder"/> (fp32), a 16-wide COLA head on 0.1 s segments, batches of 16
+    /// and AdamW: the contract and end-to-end tests' run.
+    /// </summary>
+    public static Pretext.Runs.RunConfig TinyRun(string method, Pretext.Evaluation.EvaluationConfig? evaluation = null)
+    {
+        var entry = Pretext.Methods.MethodRegistry.Get(method);
+        var baseConfig = new Pretext.Runs.RunConfig
+        {
+            Method = method, Dataset = "clips",
+            Encoder = new EncoderConfig { Kind = EncoderKind.AudioConv, Precision = Pretext.Compute.Precision.Float32, Audio = TinyEncoder },
+            Train = new Pretext.Training.TrainerOptions
+            {
+                Epochs = 10, MaxSteps = 6, BatchSize = 16, LearningRate = 1e-3, Seed = 42, Threads = 1, CheckpointEvery = 3, KeepCheckpoints = 2,
+                Optimizer = new Pretext.Training.OptimizerOptions { Kind = Pretext.Training.OptimizerKind.AdamW, WeightDecay = 1e-4 },
+            },
+            Evaluation = evaluation ?? new Pretext.Evaluation.EvaluationConfig(),
+        };
+        var cfg = Pretext.Runs.MethodEntryRunExtensions.ApplyPreset(entry, baseConfig);
+        return cfg with
+        {
+            Encoder = cfg.Encoder with { Audio = TinyEncoder },
+            Methods = cfg.Methods with { Cola = cfg.Methods.Cola with { ProjectionDim = 16, SegmentSeconds = 0.1 } },
+        };
+    }
+
+    /// <summary><paramref name="n"/> standardised log-mel clips of <see cref="TinyEncoder"/>'s shape, labelled by which bands carry energy.</summary>
+    public static TensorDataset LogMels(int n, int seed = 0)
+    {
+        using var g = new TorchSharp.torch.Generator((ulong)seed + 1);
+        var x = TorchSharp.torch.randn([n, 16, 26], generator: g);
+        var labels = Enumerable.Range(0, n).Select(i => i % 2).ToArray();
+        for (int i = 0; i < n; i++) x[i, TorchSharp.torch.TensorIndex.Slice(labels[i] * 8, labels[i] * 8 + 8)].add_(2);
+        return new TensorDataset("log-mels", x, labels, ["low", "high"]);
+    }
+
     /// <summary><paramref name="seconds"/> of a sine of <paramref name="hz"/> at <paramref name="rate"/>, amplitude <paramref name="amplitude"/>.</summary>
     public static float[] Tone(double hz, double seconds, int rate, double amplitude = 0.5, double phase = 0) =>
         Enumerable.Range(0, (int)Math.Round(seconds * rate)).Select(i => (float)(amplitude * Math.Sin(2 * Math.PI * hz * i / rate + phase))).ToArray();
