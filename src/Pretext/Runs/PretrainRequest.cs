@@ -63,7 +63,7 @@ public sealed record PretrainRequest
     }
 
     public MethodEntry MethodEntry() =>
-        MethodRegistry.Get(Method ?? (ModalityCatalog.Catalogued(Dataset) ?? ModalityCatalog.Get(Modality.Image)).DefaultMethod);
+        MethodRegistry.Get(Method ?? (ModalityCatalog.Catalogued(Dataset) ?? ModalityCatalog.Get(AudioFolder.HoldsAudio(Dataset) ? Modality.Audio : Modality.Image)).DefaultMethod);
 
     /// <summary>The run config: the method's preset for the data, then the knobs given, then <see cref="Set"/>.</summary>
     /// <exception cref="ArgumentException">A method of another modality than the catalogued data set, an option that does
@@ -90,13 +90,20 @@ public sealed record PretrainRequest
         }
         else
         {
+            if (Encoder is EncoderKind kind)
+            {
+                if (EncoderRegistry.Get(kind).Modality != entry.Modality)
+                    throw new ArgumentException($"--encoder {kind} does not read {entry.Modality.ToString().ToLowerInvariant()} data; {entry.Name} takes {string.Join(" or ", EncoderRegistry.All.Where(e => e.Modality == entry.Modality).Select(e => e.Kind))}.");
+                cfg = cfg with { Encoder = cfg.Encoder with { Kind = kind } };
+            }
             var imageOnly = new (object? Value, string Option)[]
             {
-                (Encoder, "--encoder"), (Hidden, "--hidden"), (Widths, "--widths"), (Blocks, "--blocks"), (ImageSize, "--image-size"),
-                (Channels, "--channels"), (Layout, "--layout"),
+                (Hidden, "--hidden"), (Widths, "--widths"), (Blocks, "--blocks"), (ImageSize, "--image-size"), (Channels, "--channels"), (Layout, "--layout"),
             }.FirstOrDefault(o => o.Value is not null).Option;
+            string kindName = modality.Kind.ToString().ToLowerInvariant();
             if (imageOnly is not null)
-                throw new ArgumentException($"{imageOnly} shapes image encoders; the {modality.Kind.ToString().ToLowerInvariant()} encoder is set with --set encoder.text.<option>=<value> (dim, depth, heads, maxLength, vocabSize).");
+                throw new ArgumentException($"{imageOnly} shapes image encoders; the {kindName} encoder is set with --set encoder.{kindName}.<option>=<value>" +
+                    (modality.Kind == Modality.Text ? " (dim, depth, heads, maxLength, vocabSize)." : "."));
         }
         cfg = cfg with { Encoder = cfg.Encoder with { Precision = Precision ?? cfg.Encoder.Precision } };
         var t = cfg.Train;

@@ -97,6 +97,8 @@ public sealed record AudioSource(string Id, Func<byte[]> Bytes);
 public static class AudioClips
 {
     /// <summary>How to fix a file that cannot be read, for error messages.</summary>
+    private const int ProgressEvery = 1000;
+
     public const string BadFileFix = "delete or replace it (re-encoding helps: `ffmpeg -i FILE -ac 1 -ar 16000 FILE.wav`), or set encoder.audio.clip.skipBad=true (--set) to leave such files out";
 
     /// <summary>One clip of <paramref name="clip"/>'s length and rate from a file's bytes.</summary>
@@ -171,7 +173,8 @@ public static class AudioClips
                 var wave = tensor(flat, [kept.Count, clip.Samples]);
                 var part = options.Features is null ? wave : options.Features(wave);
                 parts.Add(part.DetachFromDisposeScope());
-                options.Log?.Invoke($"{name}: {start + n} of {sources.Count} files read.");
+                if ((start + n) / ProgressEvery > start / ProgressEvery || start + n == sources.Count)
+                    options.Log?.Invoke($"{name}: {start + n} of {sources.Count} files read.");
             }
             if (problems.Count > 0 && !clip.SkipBad)
                 throw new InvalidDataException(

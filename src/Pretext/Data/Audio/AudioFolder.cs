@@ -11,6 +11,15 @@ public static class AudioFolder
     /// <summary>File extensions (lower-case) read as audio; the format itself is recognised by the file's first bytes.</summary>
     public static IReadOnlyList<string> Extensions { get; } = [".wav", ".wave", ".ogg", ".oga"];
 
+    /// <summary>Whether <paramref name="path"/> is a folder with audio files below it and no images (so a run on it is an audio run).</summary>
+    public static bool HoldsAudio(string path)
+    {
+        if (!Directory.Exists(path)) return false;
+        var extensions = Directory.EnumerateFiles(path, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.Hidden })
+            .Select(f => Path.GetExtension(f).ToLowerInvariant()).Distinct().ToList();
+        return extensions.Any(Extensions.Contains) && !extensions.Any(ImageFolderDataset.ImageExtensions.Contains);
+    }
+
     /// <summary>Reads every audio file of <paramref name="folder"/> as a clip of <paramref name="clip"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="InvalidDataException">

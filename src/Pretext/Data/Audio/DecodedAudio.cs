@@ -49,13 +49,20 @@ public static class AudioDecoder
             using var reader = new NVorbis.VorbisReader(new MemoryStream(bytes, writable: false), closeOnDispose: true);
             int channels = reader.Channels, rate = reader.SampleRate;
             if (channels < 1 || rate < 1) throw new InvalidDataException($"the Vorbis header gives {channels} channels at {rate} Hz");
-            long limit = maxSeconds is double s ? (long)Math.Ceiling(s * rate) * channels : long.MaxValue;
-            var samples = new List<float>(reader.TotalSamples > 0 ? (int)Math.Min(reader.TotalSamples * channels, Math.Min(limit, int.MaxValue)) : 1 << 16);
-            var buffer = new float[4096 * channels];
-            int n;
-            while (samples.Count < limit && (n = reader.ReadSamples(buffer, 0, buffer.Length)) > 0)
-                samples.AddRange(buffer.AsSpan(0, (int)Math.Min(n, limit - samples.Count)));
-            return new DecodedAudio([.. samples], channels, rate);
+            long limit = Math.Min(Array.MaxLength / channels * channels, maxSeconds is double s ? (long)Math.Ceiling(s * rate) * channels : long.MaxValue);
+            // Decoded straight into one array, sized from the stream's stated length when it has one.
+            long stated = reader.TotalSamples * channels;
+            var data = new float[Math.Min(limit, stated > 0 ? stated : 1L << 16)];
+            int count = 0;
+            while (count < limit)
+            {
+                if (count == data.Length) Array.Resize(ref data, (int)Math.Min(limit, 2L * data.Length));
+                int n = reader.ReadSamples(data, count, Math.Min(data.Length - count, 1 << 16) / channels * channels);
+                if (n <= 0) break;
+                count += n;
+            }
+            if (count != data.Length) Array.Resize(ref data, count);
+            return new DecodedAudio(data, channels, rate);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IndexOutOfRangeException or EndOfStreamException or NotSupportedException)
         {

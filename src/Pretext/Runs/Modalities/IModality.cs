@@ -160,7 +160,7 @@ public sealed record EvaluationPlan
 /// <summary>The modalities, one row each.</summary>
 public static class ModalityCatalog
 {
-    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality()];
+    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality(), new AudioModality()];
 
     public static IModality Get(Modality kind) =>
         All.FirstOrDefault(m => m.Kind == kind) ?? throw new ArgumentException($"No modality '{kind}' is registered.");

@@ -1,0 +1,168 @@
+using Pretext.Augmentations;
+using Pretext.Data;
+using Pretext.Encoders;
+using Pretext.Evaluation;
+using Pretext.Methods;
+using static TorchSharp.torch;
+
+namespace Pretext.Runs.Modalities;
+
+/// <summary>
+/// Audio: the catalogued Fish Fillets speech sets (speaker, language; split by line), or a folder of WAV and Ogg Vorbis files
+/// (<see cref="AudioFolder"/>). Every file becomes a mono clip of one rate and length, then a log-mel spectrogram (the front end of
+/// encoder.audio); encoders read (B, mels, frames) standardised per mel band with the statistics of the pretraining clips, which
+/// pretraining measures once and records in the config. The no-learning baseline is logistic regression on MFCC statistics.
+/// </summary>
+public sealed class AudioModality : IModality
+{
+    /// <summary>MFCCs the baseline keeps (the classic 20).</summary>
+    public const int BaselineCoefficients = 20;
+
+    public Modality Kind => Modality.Audio;
+    public string DefaultMethod => "cola";
+    public string BaselineName => "MFCC statistics";
+
+    public bool IsCatalogued(string dataset) => DataCatalog.Contains(dataset, Modality.Audio);
+
+    public RunConfig BasePreset(string dataset, int threads) => Presets.Audio(IsCatalogued(dataset) ? dataset.ToLowerInvariant() : dataset, threads);
+
+    /// <summary>
+    /// Fish Fillets: its split by line. A folder: when a test split is needed and the clips are labelled, a class-stratified fifth (seed
+    /// 0) is held out, as for image folders. Clips are turned into log-mels as they are decoded, so only those stay in memory.
+    /// </summary>
+    public (ISampleSet Train, ISampleSet? Test) Load(string dataset, RunConfig config, string? dataDir, Action<string>? log, bool needTest)
+    {
+        var audio = config.Encoder.Audio;
+        using var frontEnd = audio.FrontEnd();
+        var read = new AudioReadOptions { Features = frontEnd.Compute, Log = log };
+        if (IsCatalogued(dataset))
+        {
+            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
+            var train = new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, read).Dataset);
+            return (train, needTest ? new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Test, audio.Clip, read).Dataset) : null);
+        }
+        if (!Directory.Exists(dataset))
+            throw new DirectoryNotFoundException($"'{dataset}' is neither a known audio data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Audio).Select(e => e.Name))}) nor an existing folder of audio files.");
+        return HeldOut.Split(new AudioSamples(AudioFolder.Load(dataset, audio.Clip, read).Dataset), dataset, needTest);
+    }
+
+    /// <summary>
+    /// Pretraining reads the training clips' log-mels standardised per mel band. The statistics come from the config when it has them, from
+    /// the run's config.json when resuming, else from these clips; the completed config records them for evaluation and export.
+    /// </summary>
+    /// <exception cref="ArgumentException">The configured method or encoder is not an audio one.</exception>
+    public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
+    {
+        var entry = MethodRegistry.Get(config.Method);
+        if (entry.Modality != Modality.Audio || config.Encoder.Modality != Modality.Audio)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on audio; use an audio method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Audio).Select(m => m.Name))}).");
+        Pretraining.RefuseOverwrite(runDirectory, resume);
+        var clips = AudioSamples.Of(train).Data;
+        var audio = config.Encoder.Audio;
+        if (!clips.SampleShape.SequenceEqual(audio.InputShape))
+            throw new ArgumentException($"'{clips.Name}' holds log-mels of shape [{string.Join(",", clips.SampleShape)}] but the encoder reads [{string.Join(",", audio.InputShape)}]; load it with the same encoder.audio settings.");
+        if (audio.Mean.Length == 0)
+        {
+            var recorded = resume ? Pretraining.Recorded(runDirectory)?.Encoder.Audio : null;
+            var (mean, std) = recorded is { Mean.Length: > 0 } r ? (r.Mean, r.Std) : Statistics(clips);
+            config = config with { Encoder = config.Encoder with { Audio = audio with { Mean = mean, Std = std } } };
+        }
+        var data = Standardize(clips, config.Encoder.Audio, $"{clips.Name} (pretraining)");
+        observer.Message($"{clips.Name}: {data.Count} clips of {audio.Clip.Seconds:0.##} s at {audio.Clip.SampleRate} Hz as {audio.LogMel.Mels} mel bands x {audio.Frames} frames for pretraining.");
+        return new PreparedRun(config, data, data);
+    }
+
+    public ModelInputs InputsFor(RunConfig config, string checkpointPath)
+    {
+        if (config.Encoder.Audio.Mean.Length == 0)
+            throw new InvalidDataException($"Checkpoint '{checkpointPath}' records no log-mel statistics (encoder.audio.mean); it was not written by an audio pretraining run.");
+        return new AudioInputs(config);
+    }
+
+    public EvaluationPlan Plan(EvaluationConfig ev) => new()
+    {
+        Knn = true,
+        FineTune = ev.FineTuneFractions.Length > 0 || ev.Distill,
+        Baseline = ev.Baseline,
+        LinearFractions = ev.LinearFractions,
+        FineTuneFractions = ev.FineTuneFractions,
+        FineTuning = ev.Supervised,
+        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
+        ScratchFractions = ev.ScratchFractions,
+        Scratch = ev.Supervised,
+        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
+        // Speakers are unbalanced (few "other" clips): macro F1 beside accuracy.
+        F1 = true,
+        Maps = ev.Maps.Samples > 0,
+    };
+
+    /// <summary>Per mel band mean and standard deviation over every frame of every clip (in double precision).</summary>
+    public static (float[] Mean, float[] Std) Statistics(TensorDataset logMels)
+    {
+        using var scope = NewDisposeScope();
+        var x = logMels.Data.to(ScalarType.Float64);
+        var mean = x.mean([0L, 2L]);
+        var std = x.sub(mean.view(1, -1, 1)).square().mean([0L, 2L]).sqrt().clamp_min(1e-6);
+        return (mean.to(ScalarType.Float32).data<float>().ToArray(), std.to(ScalarType.Float32).data<float>().ToArray());
+    }
+
+    /// <summary>A new data set of (log-mel - mean) / std per mel band, with the labels and ids of <paramref name="logMels"/>.</summary>
+    public static TensorDataset Standardize(TensorDataset logMels, AudioEncoderConfig audio, string name)
+    {
+        using var scope = NewDisposeScope();
+        var mean = tensor(audio.Mean).view(1, -1, 1);
+        var std = tensor(audio.Std).view(1, -1, 1);
+        var x = logMels.Data.sub(mean).div_(std);
+        return new TensorDataset(name, x, logMels.Labels, logMels.ClassNames, Enumerable.Range(0, (int)logMels.Count).Select(i => logMels.SampleId(i)).ToArray());
+    }
+
+    /// <summary>
+    /// The no-learning baseline's features: the mean and standard deviation over time of each of the first
+    /// <see cref="BaselineCoefficients"/> MFCCs, (N, 2 x 20), the classic fixed-length summary of a clip for speaker and language
+    /// identification.
+    /// </summary>
+    public static Tensor MfccStatistics(TensorDataset logMels)
+    {
+        using var scope = NewDisposeScope();
+        var mfcc = LogMelSpectrogram.Mfcc(logMels.Data, Math.Min(BaselineCoefficients, (int)logMels.Data.shape[1]));
+        return cat([mfcc.mean([2L]), mfcc.std(2)], 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Clips read as standardised log-mels; SpecAugment masks for supervised training; MFCC statistics as the baseline.</summary>
+    public sealed class AudioInputs(RunConfig config) : ModelInputs
+    {
+        private readonly AudioEncoderConfig audio = config.Encoder.Audio;
+        private readonly IAugmentation? labelled = config.Encoder.Audio.Supervised.Build();
+
+        protected override (IDataset Data, bool Owned) EncodeCore(ISampleSet samples)
+        {
+            var clips = AudioSamples.Of(samples).Data;
+            if (!clips.SampleShape.SequenceEqual(audio.InputShape))
+                throw new ArgumentException($"'{clips.Name}' holds log-mels of shape [{string.Join(",", clips.SampleShape)}] but the model reads [{string.Join(",", audio.InputShape)}].");
+            return (Standardize(clips, audio, clips.Name), true);
+        }
+
+        public override IAugmentation? LabelledAugmentation => labelled;
+        public override int FeatureBatchSize => 256;
+
+        public override (Tensor Train, Tensor Test, bool Standardize) BaselineFeatures(ISampleSet train, ISampleSet test) =>
+            (MfccStatistics(AudioSamples.Of(train).Data), MfccStatistics(AudioSamples.Of(test).Data), true);
+    }
+}
+
+/// <summary>Clips as samples: a <see cref="TensorDataset"/> of (mels, frames) log-mel spectrograms, before standardisation.</summary>
+public sealed class AudioSamples(TensorDataset data) : ISampleSet
+{
+    public TensorDataset Data { get; } = data;
+    public string Name => Data.Name;
+    public int Count => (int)Data.Count;
+    public int[]? Labels => Data.Labels;
+    public IReadOnlyList<string> ClassNames => Data.ClassNames;
+    public string SampleId(int index) => Data.SampleId(index);
+    public ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name));
+    public void Dispose() => Data.Dispose();
+
+    /// <exception cref="ArgumentException"><paramref name="samples"/> are not audio clips.</exception>
+    public static AudioSamples Of(ISampleSet samples) =>
+        samples as AudioSamples ?? throw new ArgumentException($"'{samples.Name}' holds no audio clips; an audio model reads audio data sets or folders of WAV and Ogg files.");
+}

@@ -1,0 +1,64 @@
+using Pretext.Tests.Data.Audio;
+
+namespace Pretext.Tests.Cli;
+
+/// <summary>The user's path through the CLI on their own clips: pretrain COLA on a folder of WAV files, evaluate, embed.</summary>
+[Collection("console")]
+public class AudioCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
+
+    // A tiny front end and encoder, and tiny evaluation budgets, set at pretraining time: they travel in the checkpoint.
+    private static readonly string[] Small =
+    [
+        "--set", "encoder.audio.clip.sampleRate=8000", "--set", "encoder.audio.clip.seconds=0.25", "--set", "encoder.audio.logMel.fftSize=256",
+        "--set", "encoder.audio.logMel.windowLength=200", "--set", "encoder.audio.logMel.hopLength=80", "--set", "encoder.audio.logMel.mels=16",
+        "--set", "encoder.audio.convWidths=[8,8]", "--set", "encoder.audio.convStrides=[1,2]", "--set", "methods.cola.projectionDim=16",
+        "--set", "methods.cola.segmentSeconds=0.1", "--set", "evaluation.perClass=[2]", "--set", "evaluation.trainedPerClass=[2]",
+        "--set", "evaluation.supervised.steps=3", "--set", "evaluation.supervised.minEpochs=1", "--set", "evaluation.supervised.batchSize=8",
+        "--set", "evaluation.probe.iterations=30", "--set", "evaluation.knnK=5", "--set", "evaluation.maps.samples=0",
+    ];
+
+    [Fact]
+    public void PretrainEvaluateEmbedOnAFolderOfClips()
+    {
+        using var dir = new TempDirectory();
+        var clips = dir.Combine("clips");
+        TestAudio.WriteClassFolder(clips, perClass: 15);
+        var run = dir.Combine("run");
+        // No --method: a folder of audio files gets the audio default, COLA.
+        var (c1, o1, e1) = Run(["pretrain", "--dataset", clips, "--run-dir", run, "--batch-size", "8", "--max-steps", "4", "--threads", "1", .. Small]);
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.Contains("Pretraining cola", o1);
+        Assert.Contains("Done: 4 steps", o1);
+        Assert.Contains("6 held-out test samples stay out of pretraining", o1);
+
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000004.safetensors");
+        var (c2, o2, e2) = Run("evaluate", "--checkpoint", ckpt, "--threads", "1", "--seeds", "1");
+        Assert.True(c2 == 0, o2 + e2);
+        foreach (var model in new[] { "linear probe (frozen)", "from scratch", "MFCC statistics (no learning)", "kNN (frozen)", "F1 of low" })
+            Assert.Contains(model, o2);
+        var summary = File.ReadAllText(Path.Combine(run, "evaluation", "summary.json"));
+        Assert.Contains("\"baseline\": \"MFCC statistics\"", summary);
+
+        var csv = dir.File("emb.csv");
+        var (c3, o3, e3) = Run("embed", "--checkpoint", ckpt, "--out", csv, "--threads", "1");
+        Assert.True(c3 == 0, o3 + e3);
+        var table = Pretext.Export.EmbeddingWriter.ReadCsv(csv);
+        Assert.Equal(30, table.Count);
+        Assert.Equal(16, table.Dim); // twice the last convolution's 8 channels: mean and std
+    }
+
+    [Fact]
+    public void BadClipsAreNamedOnTheCommandLine()
+    {
+        using var dir = new TempDirectory();
+        var clips = dir.Combine("clips");
+        TestAudio.WriteClassFolder(clips, perClass: 3);
+        File.WriteAllBytes(Path.Combine(clips, "low", "broken.wav"), [1, 2, 3, 4]);
+        var (c, _, e) = Run(["pretrain", "--dataset", clips, "--method", "cola", "--run-dir", dir.Combine("run"), "--max-steps", "1", "--threads", "1", .. Small]);
+        Assert.Equal(2, c);
+        Assert.Contains("low/broken.wav", e);
+        Assert.Contains("skipBad=true", e);
+    }
+}
