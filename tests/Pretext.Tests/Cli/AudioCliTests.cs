@@ -27,13 +27,20 @@ public class AudioCliTests
         TestAudio.WriteClassFolder(clips, perClass: 15);
         var run = dir.Combine("run");
         // No --method: a folder of audio files gets the audio default, COLA.
-        var (c1, o1, e1) = Run(["pretrain", "--dataset", clips, "--run-dir", run, "--batch-size", "8", "--max-steps", "4", "--threads", "1", .. Small]);
+        var (c1, o1, e1) = Run(["pretrain", "--dataset", clips, "--run-dir", run, "--batch-size", "8", "--max-steps", "4", "--threads", "1", "--checkpoint-every", "2", .. Small]);
         Assert.True(c1 == 0, o1 + e1);
         Assert.Contains("Pretraining cola", o1);
         Assert.Contains("Done: 4 steps", o1);
         Assert.Contains("6 held-out test samples stay out of pretraining", o1);
 
+        // Resuming takes the band statistics from the run's config.json (the resume check would refuse any difference).
         var ckpt = Path.Combine(run, "checkpoints", "step-00000004.safetensors");
+        File.Delete(ckpt);
+        var (cr, or, er) = Run(["pretrain", "--dataset", clips, "--run-dir", run, "--batch-size", "8", "--max-steps", "4", "--threads", "1", "--resume", .. Small]);
+        Assert.True(cr == 0, or + er);
+        Assert.Contains("Resuming from", or);
+        Assert.Contains("Done: 4 steps", or);
+
         var (c2, o2, e2) = Run("evaluate", "--checkpoint", ckpt, "--threads", "1", "--seeds", "1");
         Assert.True(c2 == 0, o2 + e2);
         foreach (var model in new[] { "linear probe (frozen)", "from scratch", "MFCC statistics (no learning)", "kNN (frozen)", "F1 of low" })
@@ -47,6 +54,10 @@ public class AudioCliTests
         var table = Pretext.Export.EmbeddingWriter.ReadCsv(csv);
         Assert.Equal(30, table.Count);
         Assert.Equal(16, table.Dim); // twice the last convolution's 8 channels: mean and std
+
+        var (c4, o4, e4) = Run("curate", "--checkpoint", ckpt, "--dataset", clips, "--select", "5", "--out", dir.File("curation.csv"), "--threads", "1");
+        Assert.True(c4 == 0, o4 + e4);
+        Assert.True(File.Exists(dir.File("curation.csv")));
     }
 
     [Fact]
