@@ -133,6 +133,7 @@ internal static class Commands
         var perClass = new Option<string?>("--per-class") { Description = "Labels per class for the linear probe and the no-learning baseline, e.g. 1,5,10,25 (the default); 'none' for fractions only." };
         var trainedPerClass = new Option<string?>("--trained-per-class") { Description = "Labels per class for fine-tuning and training from scratch (default 10); 'none' for fractions only." };
         var validation = new Option<double?>("--validation-fraction") { Description = "Share of the training split held out as the validation split every choice is made on (default 1/6: 10,000 of 60,000); 0 turns it off." };
+        var propagate = new Option<bool>("--propagate") { Description = "Label propagation: the few labels spread over the neighbour graph of the unlabelled training samples' frozen features, and a linear probe learns every sample's pseudo-label; also on the no-learning baseline's features, as its fair comparison (counts per class and fractions under 10 %)." };
         var distill = new Option<bool>("--distill") { Description = "Semi-supervised distillation (SimCLRv2): the fine-tuned network, and the one trained from scratch as the fair baseline, each teach a student through the unlabelled training samples (implies fine-tuning, at least at the --trained-per-class counts)." };
         var fineTune = new Option<bool>("--fine-tune") { Description = "Also fine-tune the whole pretrained network at each fraction (encoder at 0.1x the head's learning rate)." };
         var clustering = new Option<bool>("--clustering") { Description = "k-means on test embeddings and raw inputs: NMI and ARI against the labels." };
@@ -145,14 +146,14 @@ internal static class Commands
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
         {
-            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
+            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var request = new EvaluateRequest
             {
                 Checkpoint = p.GetValue(checkpoint)!, Dataset = p.GetValue(dataset), Baselines = !p.GetValue(noSup), Fractions = ParseFractions(p.GetValue(fractions)),
-                Seeds = p.GetValue(seeds), FineTune = p.GetValue(fineTune), Distill = p.GetValue(distill), PerClass = ParseCounts(p.GetValue(perClass), "--per-class"),
+                Seeds = p.GetValue(seeds), FineTune = p.GetValue(fineTune), Distill = p.GetValue(distill), Propagate = p.GetValue(propagate), PerClass = ParseCounts(p.GetValue(perClass), "--per-class"),
                 TrainedPerClass = ParseCounts(p.GetValue(trainedPerClass), "--trained-per-class"),
                 ValidationFraction = p.GetValue(validation) is double v && !(v >= 0 && v < 1) ? throw new ArgumentException($"--validation-fraction must be in [0, 1), got {v}.") : p.GetValue(validation),
                 Extras = (p.GetValue(clustering) ? EvaluationExtras.Clustering : 0) | (p.GetValue(anomaly) ? EvaluationExtras.Anomaly : 0),

@@ -33,8 +33,10 @@ public sealed record EvaluationConfig
     public LinearProbeOptions Probe { get; init; } = new();
     /// <summary>End-to-end supervised training on a label subset (encoder + linear head), for fine-tuning and from scratch alike.</summary>
     public SupervisedOptions Supervised { get; init; } = new();
-    /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: no fine-tuning).</summary>
+    /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: only at <see cref="TrainedPerClass"/> when <see cref="FineTune"/>).</summary>
     public double[] FineTuneFractions { get; init; } = [];
+    /// <summary>Fine-tune the pretrained encoder at <see cref="TrainedPerClass"/> even when <see cref="FineTuneFractions"/> is empty.</summary>
+    public bool FineTune { get; init; }
     /// <summary>Label subsets per fraction under 10 % and per count per class (mean and standard deviation are reported): which few
     /// samples carry labels moves accuracy by points, so one draw is noise.</summary>
     public int Seeds { get; init; } = 3;
@@ -51,6 +53,12 @@ public sealed record EvaluationConfig
     /// </summary>
     public bool Distill { get; init; }
     public DistillationOptions Distillation { get; init; } = new();
+    /// <summary>
+    /// Label propagation (<see cref="LabelPropagation"/>) at the frozen budgets under 10 % of the labels, on the pretrained
+    /// features and on the no-learning baseline's: a pseudo-label for every unlabelled training sample, learnt by a linear probe.
+    /// </summary>
+    public bool Propagate { get; init; }
+    public PropagationOptions Propagation { get; init; } = new();
     /// <summary>Evaluations beyond classification accuracy.</summary>
     public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;
     public KMeansOptions Clustering { get; init; } = new();
