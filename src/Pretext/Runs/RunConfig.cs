@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pretext.Augmentations;
+using Pretext.Data.Series;
 using Pretext.Encoders;
 using Pretext.Evaluation;
 using Pretext.Methods;
@@ -27,6 +28,8 @@ public sealed record RunConfig
     public SeriesAugmentationConfig SeriesAugment { get; init; } = new();
     public TrainerOptions Train { get; init; } = new();
     public EvaluationConfig Evaluation { get; init; } = new();
+    /// <summary>How a series is read, split, windowed and normalised (series runs; the fitted normalisation travels with checkpoints).</summary>
+    public SeriesDataConfig Series { get; init; } = new();
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {

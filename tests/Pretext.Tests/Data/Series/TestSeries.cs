@@ -16,16 +16,16 @@ internal static class TestSeries
     /// <summary>
     /// CSV text "time,unit,temp,hum,label": <paramref name="entities"/> units of <paramref name="readings"/> readings each (time
     /// 0, 1, 2, ...), rows of all units interleaved as sensors log them. Each unit has an anomaly burst (temp jumps by 4)
-    /// of <paramref name="burst"/> readings starting at reading (120 + 37 * unit) mod (readings - burst).
+    /// of <paramref name="burst"/> readings starting at reading (<paramref name="burstAt"/> + 37 * unit) mod (readings - burst).
     /// </summary>
-    public static string Csv(int entities = 2, int readings = 400, int burst = 12, int seed = 0)
+    public static string Csv(int entities = 2, int readings = 400, int burst = 12, int seed = 0, int burstAt = 120)
     {
         var rng = new Random(seed);
         var sb = new StringBuilder("time,unit,temp,hum,label\n");
         for (int t = 0; t < readings; t++)
             for (int u = 0; u < entities; u++)
             {
-                int start = (120 + 37 * u) % (readings - burst);
+                int start = (burstAt + 37 * u) % (readings - burst);
                 bool anomaly = t >= start && t < start + burst;
                 double temp = 20 + 2 * Math.Sin(t / 15.0 + u) + 0.1 * rng.NextDouble() + (anomaly ? 4 : 0);
                 double hum = 50 + 5 * Math.Cos(t / 25.0 + 2 * u) + 0.2 * rng.NextDouble();
@@ -38,9 +38,9 @@ internal static class TestSeries
     public static Pretext.Data.Series.SeriesColumns Columns => new() { Time = "time", Channels = ["temp", "hum"], Label = "label", Entity = "unit" };
 
     /// <summary>Writes <see cref="Csv"/> to <paramref name="path"/> and returns the path.</summary>
-    public static string Write(string path, int entities = 2, int readings = 400, int burst = 12, int seed = 0)
+    public static string Write(string path, int entities = 2, int readings = 400, int burst = 12, int seed = 0, int burstAt = 120)
     {
-        File.WriteAllText(path, Csv(entities, readings, burst, seed));
+        File.WriteAllText(path, Csv(entities, readings, burst, seed, burstAt));
         return path;
     }
 
