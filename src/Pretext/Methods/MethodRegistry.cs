@@ -86,6 +86,12 @@ public static class MethodRegistry
         new("ts2vec", "contrastive", "TS2Vec: two overlapping crops with timestamp masking, hierarchical instance-wise and temporal contrast (Yue et al. 2022).",
             (enc, cfg) => new Ts2Vec(enc, cfg.Methods.Ts2Vec),
             cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Ts2Vec.Preset, Modality.Series),
+        new("maskedpatches", "masked", "Masked patch reconstruction: hide 40 % of a window's patches, rebuild their readings from per-step features, MSE on the hidden ones (PatchTST, Nie et al. 2023).",
+            (enc, cfg) => new MaskedPatches(enc, cfg.Methods.MaskedPatches),
+            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), MaskedPatches.Preset, Modality.Series),
+        new("forecast", "classic", "Forecasting: a causal encoder's features at each step predict the next reading(s) of every channel, MSE.",
+            (enc, cfg) => new Forecasting(enc, cfg.Methods.Forecast),
+            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Forecasting.Preset, Modality.Series),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

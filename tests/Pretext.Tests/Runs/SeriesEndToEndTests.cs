@@ -33,6 +33,8 @@ public class SeriesEndToEndTests
     [Theory]
     [InlineData("cpc")]
     [InlineData("ts2vec")]
+    [InlineData("maskedpatches")]
+    [InlineData("forecast")]
     public void PretrainsAndEvaluatesAGeneratedSensorFile(string method)
     {
         using var dir = new TempDirectory();
@@ -72,7 +74,11 @@ public class SeriesEndToEndTests
                 Assert.Equal(2 * ((100 - 16) / 4 + 1), evalTest.Count);
                 Assert.Contains(1, evalTest.Labels!);
                 Assert.Contains(1, evalTrain.Labels!);
-                var ev = Evaluating.Run(method2, saved, inputs, evalTrain, evalTest);
+                // Reconstruction and forecast errors are anomaly scores too (one class normal, the other anomalous).
+                bool scorer = method2 is Pretext.Methods.IReconstructionScorer;
+                var withExtras = scorer ? saved with { Evaluation = saved.Evaluation with { Extras = EvaluationExtras.Anomaly } } : saved;
+                var ev = Evaluating.Run(method2, withExtras, inputs, evalTrain, evalTest);
+                Assert.Equal(scorer, ev.Anomaly?.MeanReconstruction is not null);
                 Assert.Equal("raw windows", ev.Baseline);
                 Assert.Equal("F1 of anomaly", ev.F1Kind);
                 foreach (var protocol in new[] { Protocol.Knn, Protocol.LinearProbe, Protocol.Baseline, Protocol.FromScratch })
