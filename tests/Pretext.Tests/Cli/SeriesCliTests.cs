@@ -62,7 +62,7 @@ public class SeriesCliTests
         Assert.Contains("--set encoder.series", e2);
         var (c3, _, e3) = Run("pretrain", "--dataset", "suthaharan-single-hop", "--method", "simclr", "--run-dir", dir.Combine("r3"), "--max-steps", "1");
         Assert.Equal(2, c3);
-        Assert.Contains("series method (cpc, ts2vec)", e3);
+        Assert.Contains("series method (cpc, ts2vec, maskedpatches, forecast)", e3);
         var (c4, _, e4) = Run("pretrain", "--dataset", dir.File("nope.csv"), "--method", "cpc", "--run-dir", dir.Combine("r4"), "--max-steps", "1");
         Assert.Equal(2, c4);
         Assert.Contains("nor an existing .csv or .parquet file", e4);
