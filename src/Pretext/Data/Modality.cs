@@ -7,4 +7,6 @@ public enum Modality
     Image,
     /// <summary>Token-id sequences (B, L) int64, padded with the tokenizer's pad id (the text layer's TokenizedDataset).</summary>
     Text,
+    /// <summary>Windows of a multichannel time series (B, C, L) fp32: C channels, L readings, normalised per channel.</summary>
+    Series,
 }

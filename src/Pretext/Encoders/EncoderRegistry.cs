@@ -29,6 +29,10 @@ public static class EncoderRegistry
             c => c.Text.BuildTransformer(c.Precision)),
         new(EncoderKind.WordEmbedding, Modality.Text, "Mean of learned word vectors over token ids (word2vec; encoder.text.dim).",
             c => c.Text.BuildWordEmbedding()),
+        new(EncoderKind.Tcn, Modality.Series, "Temporal convolutional network: causal residual blocks dilated by 1, 2, 4, ... over windows of a series (encoder.series: width, blocks, kernel, dim, pooling).",
+            c => c.Series.BuildTcn()),
+        new(EncoderKind.PatchTransformer, Modality.Series, "Transformer over patches of a series' windows, optionally causal (encoder.series: patchSize, dim, depth, heads, mlpRatio, causal, pooling).",
+            c => c.Series.BuildPatchTransformer(c.Precision)),
     ];
 
     /// <exception cref="ArgumentOutOfRangeException">The kind has no row.</exception>

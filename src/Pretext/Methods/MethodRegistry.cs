@@ -80,6 +80,18 @@ public static class MethodRegistry
         new("word2vec", "classic", "word2vec skip-gram with negative sampling: subsampled words predict their window against unigram^0.75 noise (Mikolov et al. 2013).",
             (enc, cfg) => new Word2Vec(enc, cfg.Encoder.Text.SpecialIds(), cfg.Methods.Word2Vec),
             _ => new IdentityViews(), Word2Vec.Preset, Modality.Text),
+        new("cpc", "contrastive", "CPC: a GRU context over causal per-step latents predicts the next K latents, InfoNCE against the batch's (van den Oord et al. 2018).",
+            (enc, cfg) => new Cpc(enc, cfg.Methods.Cpc),
+            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Cpc.Preset, Modality.Series),
+        new("ts2vec", "contrastive", "TS2Vec: two overlapping crops with timestamp masking, hierarchical instance-wise and temporal contrast (Yue et al. 2022).",
+            (enc, cfg) => new Ts2Vec(enc, cfg.Methods.Ts2Vec),
+            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Ts2Vec.Preset, Modality.Series),
+        new("maskedpatches", "masked", "Masked patch reconstruction: hide 40 % of a window's patches, rebuild their readings from per-step features, MSE on the hidden ones (PatchTST, Nie et al. 2023).",
+            (enc, cfg) => new MaskedPatches(enc, cfg.Methods.MaskedPatches),
+            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), MaskedPatches.Preset, Modality.Series),
+        new("forecast", "classic", "Forecasting: a causal encoder's features at each step predict the next reading(s) of every channel, MSE.",
+            (enc, cfg) => new Forecasting(enc, cfg.Methods.Forecast),
+            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Forecasting.Preset, Modality.Series),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

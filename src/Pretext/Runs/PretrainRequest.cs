@@ -90,13 +90,18 @@ public sealed record PretrainRequest
         }
         else
         {
+            // A series run picks its encoder family with --encoder; the rest of these shape image encoders only.
+            bool seriesEncoder = entry.Modality == Modality.Series && Encoder is { } kind && EncoderRegistry.Get(kind).Modality == Modality.Series;
             var imageOnly = new (object? Value, string Option)[]
             {
-                (Encoder, "--encoder"), (Hidden, "--hidden"), (Widths, "--widths"), (Blocks, "--blocks"), (ImageSize, "--image-size"),
+                (seriesEncoder ? null : Encoder, "--encoder"), (Hidden, "--hidden"), (Widths, "--widths"), (Blocks, "--blocks"), (ImageSize, "--image-size"),
                 (Channels, "--channels"), (Layout, "--layout"),
             }.FirstOrDefault(o => o.Value is not null).Option;
             if (imageOnly is not null)
-                throw new ArgumentException($"{imageOnly} shapes image encoders; the {modality.Kind.ToString().ToLowerInvariant()} encoder is set with --set encoder.text.<option>=<value> (dim, depth, heads, maxLength, vocabSize).");
+                throw new ArgumentException(entry.Modality == Modality.Series
+                    ? $"{imageOnly} shapes image encoders; a series run takes --encoder Tcn or PatchTransformer, and their sizes with --set encoder.series.<option>=<value> (dim, width, blocks, kernel, patchSize, depth, heads, pooling); channels and length come from the data."
+                    : $"{imageOnly} shapes image encoders; the {modality.Kind.ToString().ToLowerInvariant()} encoder is set with --set encoder.text.<option>=<value> (dim, depth, heads, maxLength, vocabSize).");
+            if (seriesEncoder) cfg = cfg with { Encoder = cfg.Encoder with { Kind = Encoder!.Value } };
         }
         cfg = cfg with { Encoder = cfg.Encoder with { Precision = Precision ?? cfg.Encoder.Precision } };
         var t = cfg.Train;
