@@ -112,7 +112,7 @@ public sealed class SeriesModality : IModality
         return new EvaluationPlan
         {
             Knn = o.Knn,
-            LinearProbe = o.LinearProbe, FineTune = ev.FineTuneFractions.Length > 0, FromScratch = o.FromScratch, Baseline = raw,
+            LinearProbe = o.LinearProbe, FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0, FromScratch = o.FromScratch, Baseline = raw,
             LinearFractions = o.LinearProbe ? o.Fractions : [],
             FineTuneFractions = ev.FineTuneFractions,
             FineTuning = o.Supervised,
