@@ -20,8 +20,9 @@ return mode switch
     "curation" => CurationBench.Run(rest),
     "curve" => CurveBench.Run(rest),
     "probe" => ProbeBench.Run(rest),
+    "propagate" => PropagationBench.Run(rest),
     "text" => TextBench.Run(rest.Get),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, text."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text."),
 };
 
 static int Fail(string message)

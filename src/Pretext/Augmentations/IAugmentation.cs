@@ -9,7 +9,7 @@ namespace Pretext.Augmentations;
 /// </summary>
 public interface IAugmentation
 {
-    /// <summary>Augments <paramref name="x"/> (B, C, H, W) fp32 and returns a new tensor; never modifies its input.</summary>
+    /// <summary>Augments <paramref name="x"/> (B, C, H, W) images or (B, C, L) series windows, fp32, and returns a new tensor; never modifies its input.</summary>
     Tensor Apply(Tensor x, Generator generator);
 }
 
@@ -66,6 +66,11 @@ internal static class Rand
     public static void CheckImageBatch(Tensor x, string op)
     {
         if (x.dim() != 4) throw new ArgumentException($"{op} expects an image batch (B, C, H, W), got shape [{string.Join(",", x.shape)}].");
+    }
+
+    public static void CheckSeriesBatch(Tensor x, string op)
+    {
+        if (x.dim() != 3) throw new ArgumentException($"{op} expects windows of a series (B, C, L), got shape [{string.Join(",", x.shape)}].");
     }
 
     public static void CheckProbability(double p, string name)

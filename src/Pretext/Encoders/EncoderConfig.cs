@@ -14,6 +14,10 @@ public enum EncoderKind
     Transformer,
     /// <summary>Mean of learned word vectors over token ids (word2vec); shaped by <see cref="EncoderConfig.Text"/>.</summary>
     WordEmbedding,
+    /// <summary>Dilated causal 1-D convolutions over windows of a series; shaped by <see cref="EncoderConfig.Series"/>.</summary>
+    Tcn,
+    /// <summary>Transformer over patches of windows of a series; shaped by <see cref="EncoderConfig.Series"/>.</summary>
+    PatchTransformer,
     /// <summary>1-D convolutions over log-mel frames with statistics pooling; shaped by <see cref="EncoderConfig.Audio"/>.</summary>
     AudioConv,
     /// <summary>Transformer over patches of log-mel frames; shaped by <see cref="EncoderConfig.Audio"/>.</summary>
@@ -48,10 +52,12 @@ public sealed record EncoderConfig
     public MemoryLayout Layout { get; init; } = MemoryLayout.ChannelsLast;
     /// <summary>Tokenizer, vocabulary and Transformer shape of the text encoders.</summary>
     public TextEncoderConfig Text { get; init; } = new();
+    /// <summary>Input shape and sizes of the series encoders (TCN, patch Transformer).</summary>
+    public SeriesEncoderConfig Series { get; init; } = new();
     /// <summary>Front end, input statistics and shapes of the audio encoders.</summary>
     public AudioEncoderConfig Audio { get; init; } = new();
 
-    /// <summary>What the encoder takes: images, or token ids for the text encoders.</summary>
+    /// <summary>What the encoder takes: images, token ids for the text encoders, windows for the series encoders.</summary>
     [JsonIgnore]
     public Data.Modality Modality => EncoderRegistry.Get(Kind).Modality;
 

@@ -33,8 +33,10 @@ public sealed record EvaluationConfig
     public LinearProbeOptions Probe { get; init; } = new();
     /// <summary>End-to-end supervised training on a label subset (encoder + linear head), for fine-tuning and from scratch alike.</summary>
     public SupervisedOptions Supervised { get; init; } = new();
-    /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: no fine-tuning).</summary>
+    /// <summary>Label fractions for fine-tuning the pretrained encoder end to end (empty: only at <see cref="TrainedPerClass"/> when <see cref="FineTune"/>).</summary>
     public double[] FineTuneFractions { get; init; } = [];
+    /// <summary>Fine-tune the pretrained encoder at <see cref="TrainedPerClass"/> even when <see cref="FineTuneFractions"/> is empty.</summary>
+    public bool FineTune { get; init; }
     /// <summary>Label subsets per fraction under 10 % and per count per class (mean and standard deviation are reported): which few
     /// samples carry labels moves accuracy by points, so one draw is noise.</summary>
     public int Seeds { get; init; } = 3;
@@ -51,6 +53,12 @@ public sealed record EvaluationConfig
     /// </summary>
     public bool Distill { get; init; }
     public DistillationOptions Distillation { get; init; } = new();
+    /// <summary>
+    /// Label propagation (<see cref="LabelPropagation"/>) at the frozen budgets under 10 % of the labels, on the pretrained
+    /// features and on the no-learning baseline's: a pseudo-label for every unlabelled training sample, learnt by a linear probe.
+    /// </summary>
+    public bool Propagate { get; init; }
+    public PropagationOptions Propagation { get; init; } = new();
     /// <summary>Evaluations beyond classification accuracy.</summary>
     public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;
     public KMeansOptions Clustering { get; init; } = new();
@@ -59,6 +67,8 @@ public sealed record EvaluationConfig
     public EmbeddingMapOptions Maps { get; init; } = new();
     /// <summary>The text evaluation (probe, fine-tuning, baselines, accuracy and F1).</summary>
     public TextEvaluationOptions Text { get; init; } = new();
+    /// <summary>The series evaluation (window labels: probes, kNN, raw windows, F1 of the anomaly class).</summary>
+    public SeriesEvaluationOptions Series { get; init; } = new();
 }
 
 /// <summary>Evaluations beyond classification accuracy, combinable.</summary>
@@ -112,4 +122,27 @@ public sealed record DistillationOptions
     public double Temperature { get; init; } = 1.0;
     /// <summary>Seed of the student's head and sample order (the evaluation sets it to the label subset's seed).</summary>
     public int Seed { get; init; }
+}
+
+/// <summary>
+/// What the series evaluation runs; part of <see cref="EvaluationConfig"/>. Windows are classified by their label (by default
+/// "anomaly" when any reading in them is labelled, <c>series.label</c>), so accuracy is dominated by the normal class and F1 of
+/// <see cref="PositiveClass"/> is the number to read. Counts per class come from <see cref="EvaluationConfig.PerClass"/>.
+/// </summary>
+public sealed record SeriesEvaluationOptions
+{
+    /// <summary>Label fractions of the training windows for the probes (the anomaly class is rare, so small fractions hold only a few).</summary>
+    public double[] Fractions { get; init; } = [1.0, 0.1];
+    /// <summary>Weighted kNN on the frozen embeddings, with all labels.</summary>
+    public bool Knn { get; init; } = true;
+    /// <summary>Linear probe on the frozen embeddings.</summary>
+    public bool LinearProbe { get; init; } = true;
+    /// <summary>The same encoder trained from random weights on the same labels (off by default: it trains one network per subset).</summary>
+    public bool FromScratch { get; init; }
+    /// <summary>Logistic regression on the raw normalised windows (no learning).</summary>
+    public bool RawWindows { get; init; } = true;
+    /// <summary>Fine-tuning and training from scratch: a short run on the few labelled windows.</summary>
+    public SupervisedOptions Supervised { get; init; } = new() { Steps = 200, MinEpochs = 5, BatchSize = 64, LearningRate = 1e-3, WeightDecay = 0.01 };
+    /// <summary>Class whose F1 is reported for two-class window labels; class 1 when no class has this name. More classes: macro F1.</summary>
+    public string PositiveClass { get; init; } = "anomaly";
 }

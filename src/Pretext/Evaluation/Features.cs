@@ -149,6 +149,13 @@ public enum Protocol
     Distilled,
     /// <summary>The network trained from scratch, distilled the same way: what the unlabelled data gives without pretraining.</summary>
     ScratchDistilled,
+    /// <summary>
+    /// Frozen pretrained features; the labels spread over the unlabelled training samples' neighbour graph
+    /// (<see cref="LabelPropagation"/>) and a linear probe learns every sample's pseudo-label.
+    /// </summary>
+    Propagated,
+    /// <summary>The same propagation on the no-learning baseline's features: what the unlabelled data gives without pretraining.</summary>
+    BaselinePropagated,
 }
 
 /// <summary>

@@ -14,11 +14,18 @@ internal static class CsvRecords
 
     /// <summary>Yields the records of <paramref name="reader"/>; <paramref name="path"/> only names the file in errors.</summary>
     /// <exception cref="InvalidDataException">A quoted field is never closed, or text follows a closing quote.</exception>
-    public static IEnumerable<List<string>> Read(TextReader reader, string path)
+    public static IEnumerable<List<string>> Read(TextReader reader, string path) => ReadWithLines(reader, path).Select(r => r.Fields);
+
+    /// <summary>
+    /// Yields the records of <paramref name="reader"/> with the 1-based line each starts on (a quoted field may span
+    /// lines, so records and lines can differ), for messages that point users at a line of the file.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A quoted field is never closed, or text follows a closing quote.</exception>
+    public static IEnumerable<(int Line, List<string> Fields)> ReadWithLines(TextReader reader, string path)
     {
         var field = new StringBuilder();
         var record = new List<string>();
-        int recordNumber = 1;
+        int recordNumber = 1, line = 1, recordLine = 1;
         bool inQuotes = false, wasQuoted = false, any = false;
         int c;
         while ((c = reader.Read()) >= 0)
@@ -27,6 +34,7 @@ internal static class CsvRecords
             char ch = (char)c;
             if (inQuotes)
             {
+                if (ch == '\n') line++;
                 if (ch != '"') { field.Append(ch); continue; }
                 if (reader.Peek() == '"') { reader.Read(); field.Append('"'); continue; }
                 inQuotes = false;
@@ -50,9 +58,10 @@ internal static class CsvRecords
                     record.Add(field.ToString());
                     field.Clear();
                     wasQuoted = false;
-                    yield return record;
+                    yield return (recordLine, record);
                     record = [];
                     recordNumber++;
+                    recordLine = ++line;
                     any = false;
                     break;
                 default:
@@ -67,7 +76,7 @@ internal static class CsvRecords
         if (any)
         {
             record.Add(field.ToString());
-            yield return record;
+            yield return (recordLine, record);
         }
     }
 }

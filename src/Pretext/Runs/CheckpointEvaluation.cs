@@ -27,6 +27,8 @@ public sealed record EvaluateRequest
     public bool FineTune { get; init; }
     /// <summary>Distil the fine-tuned and the from-scratch networks into students through the unlabelled samples (implies <see cref="FineTune"/>).</summary>
     public bool Distill { get; init; }
+    /// <summary>Label propagation over the unlabelled training samples at the frozen budgets under 10 %, on the pretrained and the baseline's features.</summary>
+    public bool Propagate { get; init; }
     public EvaluationExtras Extras { get; init; }
     /// <summary>Class-stratified slices of about this many training / test samples (quick checks).</summary>
     public int? LimitTrain { get; init; }
@@ -62,7 +64,9 @@ public static class CheckpointEvaluation
             {
                 Seeds = request.Seeds,
                 FineTuneFractions = request.FineTune || request.Distill ? ev.ScratchFractions : [],
+                FineTune = request.FineTune || ev.FineTune,
                 Distill = request.Distill || ev.Distill,
+                Propagate = request.Propagate || ev.Propagate,
                 PerClass = request.PerClass ?? ev.PerClass,
                 TrainedPerClass = request.TrainedPerClass ?? ev.TrainedPerClass,
                 ValidationFraction = request.ValidationFraction ?? ev.ValidationFraction,

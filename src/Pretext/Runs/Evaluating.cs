@@ -42,12 +42,12 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
     public IReadOnlyList<string> Budgets => Scores.Where(s => s.Protocol != Protocol.Knn).OrderByDescending(s => s.Labels).Select(s => s.Budget).Distinct().ToList();
 
     /// <summary>
-    /// The pretrained pipeline (frozen linear probe, fine-tuning, or fine-tuning then distillation) with the best mean validation accuracy at
+    /// The pretrained pipeline (frozen linear probe, fine-tuning, fine-tuning then distillation, or label propagation) with the best mean validation accuracy at
     /// <paramref name="budget"/>; the linear probe when there is no validation split (never chosen by test accuracy).
     /// </summary>
     public Score? BestPretrained(string budget)
     {
-        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune or Protocol.Distilled && s.Budget == budget).ToList();
+        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune or Protocol.Distilled or Protocol.Propagated && s.Budget == budget).ToList();
         return candidates.All(s => s.ValidationAccuracy is not null)
             ? candidates.OrderByDescending(s => s.ValidationAccuracy).ThenBy(s => s.Protocol).FirstOrDefault()
             : candidates.FirstOrDefault(s => s.Protocol == Protocol.LinearProbe);
@@ -209,6 +209,9 @@ public static class Evaluating
                 foreach (var budget in budgets[Protocol.LinearProbe])
                     pending.Add(Probed(Protocol.LinearProbe, budget, trainF, trainY, testF, validating ? (valF, valY) : null, classes, ev.Probe, () => observer.Report(++done)));
                 observer.EndStage();
+                if (ev.Propagate)
+                    pending.AddRange(Propagated(Protocol.Propagated, Few(budgets[Protocol.LinearProbe]), pool, trainF, trainY, testF,
+                        validating ? (valF, valY) : null, classes, ev, ev.Probe, observer));
             }
 
             // Fine-tuning and training from scratch: the same routine, subsets, augmentation and step budget; only the
@@ -283,6 +286,9 @@ public static class Evaluating
                     foreach (var budget in budgets[Protocol.Baseline])
                         pending.Add(Probed(Protocol.Baseline, budget, baseTrain, trainY, baseTest, validating ? (baseVal, valY) : null, classes, probe, () => observer.Report(++done)));
                     observer.EndStage();
+                    if (ev.Propagate)
+                        pending.AddRange(Propagated(Protocol.BaselinePropagated, Few(budgets[Protocol.Baseline]), pool, baseTrain, trainY, baseTest,
+                            validating ? (baseVal, valY) : null, classes, ev, probe, observer));
                 }
 
                 // Final scoring: the only place test labels are read, after every prediction and choice is made.
@@ -361,6 +367,48 @@ public static class Evaluating
             progress();
         }
         return new Pending(protocol, budget, test, validation is null ? null : val);
+    }
+
+    /// <summary>The budgets label propagation runs at: counts per class and fractions under 10 %, where labels are few.</summary>
+    private static List<Budget> Few(IEnumerable<Budget> budgets) => budgets.Where(b => b.PerClass is not null || b.Fraction < 0.1).ToList();
+
+    /// <summary>
+    /// Label propagation over the neighbour graph of the labelled pool's <paramref name="features"/> (built once), then a linear
+    /// probe on every pool sample's pseudo-label; one pending score per budget. The pool's labels outside each subset are not read.
+    /// </summary>
+    private static IEnumerable<Pending> Propagated(Protocol protocol, List<Budget> budgets, long[] pool, Tensor features, int[] trainY, Tensor testX,
+        (Tensor X, int[] Y)? validation, int classes, EvaluationConfig ev, LinearProbeOptions probe, IRunObserver observer)
+    {
+        if (budgets.Count == 0) return [];
+        var result = new List<Pending>();
+        observer.BeginStage($"Label propagation ({RunReport.Title(protocol)})", 1 + budgets.Sum(b => b.Subsets.Length));
+        using var ix = tensor(pool);
+        using var poolF = features.index_select(0, ix);
+        using var graph = AffinityGraph.Build(poolF, ev.Propagation.Neighbours, ev.Propagation.Gamma);
+        int done = 0;
+        observer.Report(++done);
+        var position = new Dictionary<long, long>(pool.Length);
+        for (int i = 0; i < pool.Length; i++) position[pool[i]] = i;
+        foreach (var budget in budgets)
+        {
+            var test = new List<int[]>();
+            var val = new List<int[]>();
+            foreach (var set in budget.Subsets)
+            {
+                using var scope = NewDisposeScope();
+                var nodes = set.Indices.Select(i => position[i]).ToArray();
+                var labels = set.Indices.Select(i => trainY[i]).ToArray();
+                var scores = LabelPropagation.Propagate(graph, nodes, labels, classes, ev.Propagation);
+                var (pseudo, _) = LabelPropagation.PseudoLabels(scores, nodes, labels);
+                using var model = LinearProbe.Train(poolF, pseudo, classes, probe with { Seed = set.Seed }, validation);
+                test.Add(model.Predict(testX));
+                if (validation is { } v) val.Add(model.Predict(v.X));
+                observer.Report(++done);
+            }
+            result.Add(new Pending(protocol, budget, test, validation is null ? null : val));
+        }
+        observer.EndStage();
+        return result;
     }
 
     /// <summary>"100 %" for 1.0, "1 %" for 0.01.</summary>

@@ -102,8 +102,12 @@ public sealed record PretrainRequest
             }.FirstOrDefault(o => o.Value is not null).Option;
             string kindName = modality.Kind.ToString().ToLowerInvariant();
             if (imageOnly is not null)
-                throw new ArgumentException($"{imageOnly} shapes image encoders; the {kindName} encoder is set with --set encoder.{kindName}.<option>=<value>" +
-                    (modality.Kind == Modality.Text ? " (dim, depth, heads, maxLength, vocabSize)." : "."));
+                throw new ArgumentException(modality.Kind switch
+                {
+                    Modality.Series => $"{imageOnly} shapes image encoders; a series run takes --encoder Tcn or PatchTransformer, and their sizes with --set encoder.series.<option>=<value> (dim, width, blocks, kernel, patchSize, depth, heads, pooling); channels and length come from the data.",
+                    Modality.Text => $"{imageOnly} shapes image encoders; the text encoder is set with --set encoder.text.<option>=<value> (dim, depth, heads, maxLength, vocabSize).",
+                    _ => $"{imageOnly} shapes image encoders; the {kindName} encoder is set with --set encoder.{kindName}.<option>=<value>.",
+                });
         }
         cfg = cfg with { Encoder = cfg.Encoder with { Precision = Precision ?? cfg.Encoder.Precision } };
         var t = cfg.Train;

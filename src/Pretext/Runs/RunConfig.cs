@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Pretext.Augmentations;
+using Pretext.Data.Series;
 using Pretext.Encoders;
 using Pretext.Evaluation;
 using Pretext.Methods;
@@ -23,8 +24,12 @@ public sealed record RunConfig
     /// <summary>Per-method options, one property per method (each method's file adds its own).</summary>
     public MethodSettings Methods { get; init; } = new();
     public ImageAugmentationConfig Augment { get; init; } = new();
+    /// <summary>Views of series windows (series methods).</summary>
+    public SeriesAugmentationConfig SeriesAugment { get; init; } = new();
     public TrainerOptions Train { get; init; } = new();
     public EvaluationConfig Evaluation { get; init; } = new();
+    /// <summary>How a series is read, split, windowed and normalised (series runs; the fitted normalisation travels with checkpoints).</summary>
+    public SeriesDataConfig Series { get; init; } = new();
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
@@ -44,10 +49,13 @@ public sealed record RunConfig
 
     /// <summary>The part of the config a method is built from and its preset changes.</summary>
     [JsonIgnore]
-    public MethodSetup Setup => new() { Encoder = Encoder, Methods = Methods, Augment = Augment, Train = Train };
+    public MethodSetup Setup => new() { Encoder = Encoder, Methods = Methods, Augment = Augment, SeriesAugment = SeriesAugment, Train = Train };
 
     /// <summary>This config with <paramref name="setup"/>'s encoder, method options, views and schedule.</summary>
-    public RunConfig With(MethodSetup setup) => this with { Encoder = setup.Encoder, Methods = setup.Methods, Augment = setup.Augment, Train = setup.Train };
+    public RunConfig With(MethodSetup setup) => this with
+    {
+        Encoder = setup.Encoder, Methods = setup.Methods, Augment = setup.Augment, SeriesAugment = setup.SeriesAugment, Train = setup.Train,
+    };
 
     /// <summary>
     /// The fields that must match for --resume to continue a run: not threads, checkpointing or diagnostics cadence,

@@ -79,7 +79,7 @@ public sealed record RunSummary
 /// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results, for every modality.</summary>
 public static class RunReport
 {
-    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline];
+    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
     public static string Key(double fraction) => LabelSubsets.PercentKey(fraction);
@@ -94,6 +94,8 @@ public static class RunReport
         Protocol.Baseline => "baseline",
         Protocol.Distilled => "distilled",
         Protocol.ScratchDistilled => "scratch_distilled",
+        Protocol.Propagated => "propagated",
+        Protocol.BaselinePropagated => "baseline_propagated",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -107,10 +109,17 @@ public static class RunReport
         Protocol.Baseline => "no-learning baseline",
         Protocol.Distilled => "fine-tuned + distilled",
         Protocol.ScratchDistilled => "from scratch + distilled",
+        Protocol.Propagated => "labels propagated (frozen)",
+        Protocol.BaselinePropagated => "labels propagated on the baseline",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
-    private static string Title(Protocol protocol, EvaluationResult ev) => protocol == Protocol.Baseline ? $"{ev.Baseline} (no learning)" : Title(protocol);
+    private static string Title(Protocol protocol, EvaluationResult ev) => protocol switch
+    {
+        Protocol.Baseline => $"{ev.Baseline} (no learning)",
+        Protocol.BaselinePropagated => $"{ev.Baseline}, labels propagated",
+        _ => Title(protocol),
+    };
 
     /// <summary>The flat key of a score: knn, or {protocol}_{percent}.</summary>
     public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{s.Budget}";

@@ -34,10 +34,9 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void OneCatalogueForEveryModality()
     {
-        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet"], DataCatalog.All.Select(e => e.Name).Take(4));
-        Assert.Contains(DataCatalog.All, e => e.Modality == Modality.Audio);
+        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet", "suthaharan-single-hop", "suthaharan-multi-hop", "fillets-speaker", "fillets-language"], DataCatalog.All.Select(e => e.Name));
         var e = Assert.Throws<ArgumentException>(() => DataCatalog.Get("cifar10"));
-        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, ", e.Message);
+        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language.", e.Message);
 
         Assert.True(DataCatalog.TryGet("WordNet", out var wordNet));
         Assert.Same(DataCatalog.WordNet, wordNet);
@@ -57,6 +56,7 @@ public sealed class DatasetFetcherTests
         Assert.All(DataCatalog.All, entry =>
         {
             Assert.Equal(entry.Modality == Modality.Image, entry.Normalization is not null);
+            Assert.Equal(entry.Modality == Modality.Series, entry.Series is not null);
             Assert.NotEmpty(entry.Files);
             Assert.NotEmpty(entry.Description);
             Assert.True(entry.Debian is not null || entry.DebianPacks.Count > 0 || entry.Npm is not null || entry.WebMirror is not null, $"{entry.Name} has no source");
@@ -72,7 +72,9 @@ public sealed class DatasetFetcherTests
         Assert.Contains("text", Assert.Throws<ArgumentException>(() => fetcher.LoadSplit("wordnet", DataSplit.Train)).Message);
         Assert.Contains("image", Assert.Throws<ArgumentException>(() => fetcher.LoadText("mnist")).Message);
         Assert.Contains("no test split", Assert.Throws<ArgumentException>(() => fetcher.LoadText("wordnet", DataSplit.Test)).Message);
-        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, ", Assert.Throws<ArgumentException>(() => fetcher.Get("cifar10")).Message);
+        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop", Assert.Throws<ArgumentException>(() => fetcher.Get("cifar10")).Message);
+        Assert.Contains("series", Assert.Throws<ArgumentException>(() => fetcher.LoadText("suthaharan-single-hop")).Message);
+        Assert.Contains("image data", Assert.Throws<ArgumentException>(() => fetcher.LoadSeries("mnist")).Message);
         Assert.Contains("not audio", Assert.Throws<ArgumentException>(() => fetcher.LoadAudio("mnist", DataSplit.Train, new AudioClipOptions())).Message);
     }
 

@@ -22,6 +22,7 @@ public class EncoderContractTests
         Kind = kind, Precision = Precision.Float32, Layout = MemoryLayout.Contiguous, Widths = [4, 8, 8, 16], Hidden = [32, 16],
         PatchSize = 7, EmbedDim = 16, Depth = 1, Heads = 2,
         Text = new TextEncoderConfig { VocabSize = 50, MaxLength = 12, Dim = 16, Depth = 1, Heads = 2 },
+        Series = new SeriesEncoderConfig { Channels = 2, Length = 16, Dim = 8, Width = 8, Blocks = 2, PatchSize = 4, Depth = 1, Heads = 2 },
         Audio = Tests.Data.Audio.TestAudio.TinyEncoder,
     };
 

@@ -3,6 +3,7 @@ using Pretext.Data;
 using Pretext.Methods;
 using Pretext.Runs;
 using Pretext.Tests.Data.Audio;
+using Pretext.Tests.Data.Series;
 using Pretext.Tests.Text;
 using Pretext.Tests.Training;
 using Pretext.Training;
@@ -12,8 +13,8 @@ using static TorchSharp.torch;
 namespace Pretext.Tests.Methods;
 
 /// <summary>
-/// Every registered method: three steps on small data of its modality (images, or token ids for text
-/// methods), finite loss, right shapes, save/load round trip, no tensor leak.
+/// Every registered method: three steps on small data of its modality (images, token ids for text
+/// methods, windows for series methods), finite loss, right shapes, save/load round trip, no tensor leak.
 /// </summary>
 public class MethodContractTests
 {
@@ -25,12 +26,23 @@ public class MethodContractTests
     public void TwoStepsSaveLoadNoLeak(string name)
     {
         var entry = MethodRegistry.Get(name);
-        bool text = entry.Modality == Modality.Text, audio = entry.Modality == Modality.Audio;
-        var cfg = text ? TestText.Tiny(name) : audio ? TestAudio.TinyRun(name) : TrainingLoopTests.Tiny() with { Method = name };
+        var cfg = entry.Modality switch
+        {
+            Modality.Text => TestText.Tiny(name),
+            Modality.Series => TestSeries.Tiny(name),
+            Modality.Audio => TestAudio.TinyRun(name),
+            _ => TrainingLoopTests.Tiny() with { Method = name },
+        };
         // A method whose preset picks the ViT (MAE) gets a tiny one: 16 patches of 7x7, width 16, one block.
         if (entry.Modality == Modality.Image && entry.ApplyPreset(cfg).Encoder.Kind == EncoderKind.Vit)
             cfg = cfg with { Encoder = cfg.Encoder with { Kind = EncoderKind.Vit, PatchSize = 7, EmbedDim = 16, Depth = 1, Heads = 2 } };
-        using var owned = text ? (IDisposable)TestText.Tokenized(32) : audio ? TestAudio.LogMels(32) : TestData.Blobs(32);
+        using var owned = entry.Modality switch
+        {
+            Modality.Text => (IDisposable)TestText.Tokenized(32),
+            Modality.Series => TestSeries.Windows(32),
+            Modality.Audio => TestAudio.LogMels(32),
+            _ => TestData.Blobs(32),
+        };
         var data = (IDataset)owned;
         using var method = Pretraining.CreateMethod(cfg);
         Assert.Equal(entry.Modality, cfg.Encoder.Modality);

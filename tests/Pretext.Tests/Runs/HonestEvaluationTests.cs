@@ -29,7 +29,7 @@ public class HonestEvaluationTests
             LinearFractions = [1.0, 0.25], ScratchFractions = [0.25], FineTuneFractions = [0.25], PerClass = [2], TrainedPerClass = [2], Seeds = 2, KnnK = 5,
             Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1e-2, 1] },
             Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
-            Maps = new EmbeddingMapOptions { Samples = 0 },
+            Maps = new EmbeddingMapOptions { Samples = 0 }, Propagate = true, Propagation = new PropagationOptions { Neighbours = 5, Iterations = 20 },
         });
         using var method = Pretraining.CreateMethod(cfg);
         var honest = Evaluate(method, cfg, train, test);
@@ -51,11 +51,14 @@ public class HonestEvaluationTests
         Assert.True(linear.Accuracy > 0.9, $"linear {linear.Accuracy}");
         Assert.True(attacked.Find(Protocol.LinearProbe, 1.0)!.Accuracy < 0.2);
         // Every protocol ran at 2 per class, from the pool outside validation, on 2 subsets.
-        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline })
+        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline, Protocol.Propagated, Protocol.BaselinePropagated })
         {
             var s = honest.Find(protocol, "2_per_class")!;
             Assert.Equal((6, 2), (s.Labels, s.Subsets));
         }
+        // Propagation runs only where labels are few (counts per class, fractions under 10 %).
+        Assert.Null(honest.Find(Protocol.Propagated, 0.25));
+        Assert.True(honest.Find(Protocol.Propagated, "2_per_class")!.Accuracy > 0.8);
     }
 
     [Fact]

@@ -82,7 +82,7 @@ public sealed class AudioModality : IModality
     public EvaluationPlan Plan(EvaluationConfig ev) => new()
     {
         Knn = true,
-        FineTune = ev.FineTuneFractions.Length > 0 || ev.Distill,
+        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
         Baseline = ev.Baseline,
         LinearFractions = ev.LinearFractions,
         FineTuneFractions = ev.FineTuneFractions,

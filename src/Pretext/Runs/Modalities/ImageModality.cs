@@ -69,7 +69,7 @@ public sealed class ImageModality : IModality
     {
         Knn = true,
         // Distillation's pretrained teacher is the fine-tuned network, so it fine-tunes at least at the trained counts per class.
-        FineTune = ev.FineTuneFractions.Length > 0 || ev.Distill,
+        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
         Baseline = ev.Baseline,
         LinearFractions = ev.LinearFractions,
         FineTuneFractions = ev.FineTuneFractions,

@@ -1,0 +1,70 @@
+using Pretext.Export;
+using Pretext.Tests.Data.Series;
+
+namespace Pretext.Tests.Cli;
+
+/// <summary>The user's path through the CLI on their own sensor file: pretrain a series method, evaluate, embed; bad input refused.</summary>
+[Collection("console")]
+public class SeriesCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
+
+    // The file's columns, windows of 16 in blocks of 100, a tiny TCN, and tiny evaluation budgets; they travel in the checkpoint.
+    private static readonly string[] Small =
+    [
+        "--set", "series.columns.entity=unit", "--set", "series.window=16", "--set", "series.stride=4", "--set", "series.blockLength=100",
+        "--set", "encoder.series.dim=8", "--set", "encoder.series.width=8", "--set", "encoder.series.blocks=2",
+        "--set", "evaluation.probe.iterations=30", "--set", "evaluation.knnK=5", "--set", "evaluation.perClass=[5]", "--set", "evaluation.maps.samples=0",
+    ];
+
+    [Fact]
+    public void PretrainEvaluateAndEmbedASensorFile()
+    {
+        using var dir = new TempDirectory();
+        var file = TestSeries.Write(dir.File("sensors.csv"), entities: 2, readings: 500, burst: 20, burstAt: 300);
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = Run(["pretrain", "--dataset", file, "--method", "cpc", "--run-dir", run, "--max-steps", "3", "--batch-size", "16",
+            "--threads", "1", .. Small]);
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.Contains("Done: 3 steps", o1);
+        Assert.Contains("train part 800 readings", o1);
+        Assert.Contains("\"Channels\": 2", File.ReadAllText(Path.Combine(run, "config.json")));
+
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000003.safetensors");
+        var (c2, o2, e2) = Run("evaluate", "--checkpoint", ckpt, "--threads", "1", "--seeds", "1");
+        Assert.True(c2 == 0, o2 + e2);
+        foreach (var model in new[] { "kNN (frozen)", "linear probe (frozen)", "raw windows (no learning)" }) Assert.Contains(model, o2);
+        Assert.Contains("F1 of anomaly", o2);
+        Assert.Contains("\"baseline\": \"raw windows\"", File.ReadAllText(Path.Combine(run, "evaluation", "summary.json")));
+
+        var csv = Path.Combine(dir.Path, "emb.csv");
+        var (c3, o3, e3) = Run("embed", "--checkpoint", ckpt, "--out", csv, "--threads", "1");
+        Assert.True(c3 == 0, o3 + e3);
+        var table = EmbeddingWriter.ReadCsv(csv);
+        Assert.Equal(8, table.Dim);
+        // A file is embedded whole: every window of both units, ids ENTITY@TIME.
+        Assert.Equal(2 * ((500 - 16) / 4 + 1), table.Count);
+        Assert.Equal("u0@0", table.Ids[0]);
+    }
+
+    [Fact]
+    public void BadFilesAndImageOptionsAreRefusedWithTheFix()
+    {
+        using var dir = new TempDirectory();
+        var file = TestSeries.Write(dir.File("sensors.csv"), readings: 200);
+        // Without naming the entity column, "unit" is taken as a channel and its values are not numbers.
+        var (c1, _, e1) = Run("pretrain", "--dataset", file, "--method", "ts2vec", "--run-dir", dir.Combine("r1"), "--max-steps", "1");
+        Assert.Equal(2, c1);
+        Assert.Contains("line 2, column 'unit': 'u0' is not a finite number", e1);
+        Assert.Contains("series.columns.channels", e1);
+        var (c2, _, e2) = Run("pretrain", "--dataset", file, "--method", "ts2vec", "--widths", "8,16", "--run-dir", dir.Combine("r2"), "--max-steps", "1");
+        Assert.Equal(2, c2);
+        Assert.Contains("--set encoder.series", e2);
+        var (c3, _, e3) = Run("pretrain", "--dataset", "suthaharan-single-hop", "--method", "simclr", "--run-dir", dir.Combine("r3"), "--max-steps", "1");
+        Assert.Equal(2, c3);
+        Assert.Contains("series method (cpc, ts2vec, maskedpatches, forecast)", e3);
+        var (c4, _, e4) = Run("pretrain", "--dataset", dir.File("nope.csv"), "--method", "cpc", "--run-dir", dir.Combine("r4"), "--max-steps", "1");
+        Assert.Equal(2, c4);
+        Assert.Contains("nor an existing .csv or .parquet file", e4);
+    }
+}
