@@ -11,6 +11,11 @@ public enum TextPooling
     Mean,
     /// <summary>The output at the first position, the [CLS] token (BERT, Devlin et al. 2019).</summary>
     Cls,
+    /// <summary>
+    /// The output at the last non-pad token: under a causal mask the only position that has read the whole sequence
+    /// (GPT-style sentence vectors, e.g. Neelakantan et al. 2022). In a bidirectional encoder it is one more token.
+    /// </summary>
+    Last,
 }
 
 /// <summary>
@@ -69,6 +74,18 @@ internal static class TokenInput
 
     /// <summary>(B, L) float mask, 1 at non-pad tokens.</summary>
     public static Tensor Mask(Tensor ids, int padId) => ids.ne(padId).to(ScalarType.Float32);
+
+    /// <summary>Outputs (B, D) of <paramref name="tokens"/> (B, L, D) at each row's last non-pad position; position 0 for a row of only padding.</summary>
+    public static Tensor LastPool(Tensor tokens, Tensor ids, int padId)
+    {
+        using var scope = NewDisposeScope();
+        long l = ids.shape[1];
+        // The largest index holding a non-pad token (works for any padding pattern, not only right padding).
+        var positions = arange(l, device: ids.device).view(1, l).expand(ids.shape[0], l);
+        var last = positions.mul(ids.ne(padId).to(ScalarType.Int64)).amax([1]);
+        var index = last.view(-1, 1, 1).expand(-1, 1, tokens.shape[2]);
+        return tokens.gather(1, index).squeeze(1).MoveToOuterDisposeScope();
+    }
 
     /// <summary>Mean of <paramref name="tokens"/> (B, L, D) over non-pad positions; a row of only padding gives zeros.</summary>
     public static Tensor MeanPool(Tensor tokens, Tensor ids, int padId)

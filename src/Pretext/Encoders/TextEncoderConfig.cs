@@ -36,7 +36,15 @@ public sealed record TextEncoderConfig
     public int MlpRatio { get; init; } = 4;
     /// <summary>Dropout inside the Transformer (BERT's 0.1; it is SimCSE's augmentation).</summary>
     public double Dropout { get; init; } = 0.1;
+    /// <summary>
+    /// How the per-token outputs become one vector (evaluation, export). A causal model (<see cref="Causal"/>) takes Mean or
+    /// Last; which is better is an empirical question answered on the evaluation's validation split (docs/text.md,
+    /// "Causal language modelling"). It has no weights, so `pretext evaluate --set encoder.text.pooling=Last` tries it on a
+    /// trained checkpoint.
+    /// </summary>
     public TextPooling Pooling { get; init; } = TextPooling.Mean;
+    /// <summary>Causal attention (each position sees only itself and earlier ones); set by causal language modelling's preset.</summary>
+    public bool Causal { get; init; }
 
     /// <summary>Ids no masking, subsampling or pair making may ever touch: pad, [CLS], [SEP], [MASK].</summary>
     public int[] SpecialIds() => new[] { PadId, ClsId, SepId, MaskId }.Distinct().ToArray();
@@ -58,7 +66,7 @@ public sealed record TextEncoderConfig
     public TransformerEncoder BuildTransformer(Precision precision) => new(new TransformerOptions
     {
         VocabSize = VocabSize, MaxLength = MaxLength, PadId = PadId, Dim = Dim, Depth = Depth, Heads = Heads,
-        MlpRatio = MlpRatio, Dropout = Dropout, Pooling = Pooling, Precision = precision,
+        MlpRatio = MlpRatio, Dropout = Dropout, Pooling = Pooling, Causal = Causal, Precision = precision,
     });
 
     public WordEmbeddingEncoder BuildWordEmbedding() => new(VocabSize, Dim, MaxLength, PadId);

@@ -26,6 +26,11 @@ public sealed record TransformerOptions
     /// <summary>Dropout on embeddings, attention probabilities and residual branches (0.1 in BERT; SimCSE's noise).</summary>
     public double Dropout { get; init; } = 0.1;
     public TextPooling Pooling { get; init; } = TextPooling.Mean;
+    /// <summary>
+    /// Causal self-attention (GPT, Radford et al. 2018): position t attends only to positions &lt;= t, so no output
+    /// depends on a later token. False: bidirectional, as BERT.
+    /// </summary>
+    public bool Causal { get; init; }
     /// <summary>Precision of the matrix products (the residual stream and layer norms stay fp32).</summary>
     public Precision Precision { get; init; } = Precision.Float32;
 
@@ -37,6 +42,8 @@ public sealed record TransformerOptions
         if (Dim < 1 || Depth < 1 || Heads < 1 || MlpRatio < 1) throw new ArgumentException($"Transformer dim, depth, heads and MLP ratio must be positive (got {Dim}, {Depth}, {Heads}, {MlpRatio}).");
         if (Dim % Heads != 0) throw new ArgumentException($"Transformer dim {Dim} is not divisible by its {Heads} heads.");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"Dropout must lie in [0, 1), got {Dropout}.");
+        // Under a causal mask the first position has seen only itself ([CLS]), so its output says nothing about the text.
+        if (Causal && Pooling == TextPooling.Cls) throw new ArgumentException("A causal Transformer cannot pool at [CLS]: the first position sees no other token. Use pooling Last or Mean.");
     }
 }
 
@@ -44,7 +51,8 @@ public sealed record TransformerOptions
 /// Transformer encoder for token sequences (Vaswani et al. 2017, in BERT's encoder-only form, Devlin et
 /// al. 2019): token embeddings plus learned positional embeddings, dropout, <c>Depth</c> pre-LN blocks
 /// with multi-head self-attention that masks padded keys, a final layer norm, then mean pooling over
-/// non-pad tokens or the [CLS] output. Input (B, L) int64 with L &lt;= MaxLength; output (B, Dim) fp32.
+/// non-pad tokens, the [CLS] output or the last non-pad token's output. With <see cref="TransformerOptions.Causal"/> the
+/// attention also masks later positions (GPT's decoder-only form). Input (B, L) int64 with L &lt;= MaxLength; output (B, Dim) fp32.
 /// Weights start as in BERT: normal(0, 0.02) for matrices and embeddings, zero biases, unit norms.
 /// </summary>
 public sealed class TransformerEncoder : Encoder, ITokenEncoder
@@ -89,6 +97,8 @@ public sealed class TransformerEncoder : Encoder, ITokenEncoder
         using var scope = NewDisposeScope();
         long l = ids.shape[1];
         var keyMask = ids.ne(options.PadId).view(ids.shape[0], 1, 1, l);
+        // (B, 1, L, L): query t sees key s when s is not padding and, causally, s <= t.
+        if (options.Causal) keyMask = keyMask.logical_and(ones(l, l, ScalarType.Bool, ids.device).tril());
         var x = tokens.forward(ids).add(positions.narrow(0, 0, l));
         x = TokenInput.Dropout(x, options.Dropout, training, noise);
         foreach (var block in blocks) x = block.Forward(x, keyMask, noise);
@@ -98,6 +108,7 @@ public sealed class TransformerEncoder : Encoder, ITokenEncoder
     public Tensor Pool(Tensor tokenOutputs, Tensor ids) => options.Pooling switch
     {
         TextPooling.Cls => tokenOutputs.select(1, 0),
+        TextPooling.Last => TokenInput.LastPool(tokenOutputs, ids, options.PadId),
         _ => TokenInput.MeanPool(tokenOutputs, ids, options.PadId),
     };
 

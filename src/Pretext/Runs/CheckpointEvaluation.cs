@@ -46,15 +46,20 @@ public sealed record CheckpointEvaluationResult(EvaluationResult Evaluation, Run
 /// <summary>`pretext evaluate` as a library call: load the checkpoint, its data and its inputs, evaluate, write the report.</summary>
 public static class CheckpointEvaluation
 {
+    /// <summary>The one model setting evaluate may change: a text encoder's pooling (it has no weights).</summary>
+    public const string PoolingKey = "encoder.text.pooling";
+
     /// <exception cref="ArgumentException">A bad request (an override outside evaluation, seeds below 1, unlabelled data, a slice below 1).</exception>
     public static CheckpointEvaluationResult Run(EvaluateRequest request, IRunObserver? observer = null, Action<string>? log = null)
     {
         observer ??= NullObserver.Instance;
-        foreach (var a in request.Set)
+        // A text encoder's pooling has no weights, so a checkpoint can be evaluated with either (clm: Mean or Last, chosen on validation).
+        var pooling = request.Set.Where(a => a.TrimStart().StartsWith(PoolingKey + "=", StringComparison.OrdinalIgnoreCase)).ToList();
+        foreach (var a in request.Set.Except(pooling))
             if (!a.TrimStart().StartsWith("evaluation.", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>); the rest of the config comes from the checkpoint.");
+                throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>) and {PoolingKey}; the rest of the config comes from the checkpoint.");
         if (request.Seeds < 1) throw new ArgumentException($"--seeds must be at least 1; got {request.Seeds}.");
-        var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint);
+        var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint, pooling.Count == 0 ? null : c => ConfigOverrides.Apply(c, pooling));
         using (method)
         {
             var ev = cfg.Evaluation;
@@ -72,7 +77,7 @@ public static class CheckpointEvaluation
                 ValidationFraction = request.ValidationFraction ?? ev.ValidationFraction,
                 Extras = request.Extras,
             };
-            cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, request.Set);
+            cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, request.Set.Except(pooling));
             var modality = ModalityCatalog.Get(cfg.Encoder.Modality);
             string ds = request.Dataset ?? cfg.Dataset;
             using var inputs = modality.InputsFor(cfg, request.Checkpoint);
@@ -91,6 +96,7 @@ public static class CheckpointEvaluation
                 var pre = new PretrainResult(run, request.Checkpoint, step, double.NaN, double.NaN, double.NaN, double.NaN, Pretraining.ReadVerdict(run));
                 if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
                 else MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
+                if (File.Exists(Path.Combine(run, Continuations.FileName))) File.Copy(Path.Combine(run, Continuations.FileName), Path.Combine(dir, Continuations.FileName), overwrite: true);
                 return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds));
             }
         }

@@ -71,10 +71,12 @@ public static class Pretraining
 
     /// <summary>Rebuilds a method from a checkpoint (config from its metadata, weights from its tensors).</summary>
     /// <exception cref="InvalidDataException">The file is not a Pretext checkpoint or does not match its own config.</exception>
-    public static (ISslMethod Method, RunConfig Config, long Step) LoadMethod(string checkpointPath)
+    /// <param name="adjust">Changes to the recorded config that touch no weight (a text encoder's pooling), applied before the model is built.</param>
+    public static (ISslMethod Method, RunConfig Config, long Step) LoadMethod(string checkpointPath, Func<RunConfig, RunConfig>? adjust = null)
     {
         using var ckpt = Checkpoint.Load(checkpointPath);
         var config = RunConfig.FromJson(ckpt.ConfigJson, checkpointPath);
+        if (adjust is not null) config = adjust(config);
         var method = CreateMethod(config);
         ckpt.LoadInto(method.Module);
         return (method, config, ckpt.Step);
@@ -178,7 +180,9 @@ public static class Pretraining
         var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).Modality);
         using var prepared = modality.PrepareRun(config, train, runDirectory, resume, observer, cancel);
         var run = WithinBudget(prepared.Config, prepared.Data, runDirectory, resume, minutes, observer, longerRun);
-        return Run(run, prepared.Data, runDirectory, resume, observer, cancel);
+        var result = Run(run, prepared.Data, runDirectory, resume, observer, cancel);
+        modality.AfterPretraining(result, observer);
+        return result;
     }
 
     /// <exception cref="InvalidOperationException">The folder has checkpoints and <paramref name="resume"/> is false: nothing there is touched.</exception>

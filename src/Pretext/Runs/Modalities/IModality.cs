@@ -42,6 +42,8 @@ public interface IModality
     ModelInputs InputsFor(RunConfig config, string checkpointPath);
     /// <summary>Which evaluation protocols run, at which label fractions and with which training options.</summary>
     EvaluationPlan Plan(EvaluationConfig evaluation);
+    /// <summary>Whatever a finished pretraining run adds to its folder beyond checkpoints and metrics (text: a causal model's sampled continuations); nothing by default.</summary>
+    void AfterPretraining(PretrainResult result, IRunObserver observer) { }
 }
 
 /// <summary>What pretraining trains on: the completed config and the unlabelled encoder inputs (disposed with this).</summary>

@@ -85,6 +85,21 @@ public sealed class TextModality : IModality
         };
     }
 
+    /// <summary>A causal language model writes a few sampled continuations (<see cref="Continuations"/>) to its run folder and shows them.</summary>
+    public void AfterPretraining(PretrainResult result, IRunObserver observer)
+    {
+        if (!File.Exists(result.FinalCheckpoint)) return;
+        var (method, cfg, _) = Pretraining.LoadMethod(result.FinalCheckpoint);
+        using (method)
+        {
+            if (method is not CausalLanguageModel clm) return;
+            var tokenizer = LoadTokenizer(cfg, result.FinalCheckpoint);
+            string path = Path.Combine(result.RunDirectory, Continuations.FileName);
+            string text = Continuations.Write(clm, tokenizer, cfg.Train.Seed, path);
+            observer.Message($"Sampled continuations (a sanity check, written to {path}):\n{text}");
+        }
+    }
+
     /// <summary>
     /// The run's tokenizer and the config that refers to it. An existing tokenizer.json in the run folder is reused
     /// when resuming; a tokenizer named by the config (encoder.text.tokenizer) is loaded; otherwise one is trained on
