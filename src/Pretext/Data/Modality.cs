@@ -11,4 +11,6 @@ public enum Modality
     Series,
     /// <summary>Log-mel spectrograms (B, mels, frames) fp32 of fixed-length mono clips (the audio modality's front end).</summary>
     Audio,
+    /// <summary>Clips of frames (B, T, C, H, W) fp32 in [0, 1] (<see cref="Video.VideoClips"/>, <see cref="Video.MovingMnist"/>). Data only so far: no encoder, method or run modality reads it yet.</summary>
+    Video,
 }

@@ -49,15 +49,6 @@ public static class MovingMnist
     /// <summary>Direction names of <see cref="MovingMnistClips.Directions"/>.</summary>
     public static readonly string[] DirectionNames = ["right", "down-right", "down", "down-left", "left", "up-left", "up", "up-right"];
 
-    /// <summary>Clips of <paramref name="split"/> from the MNIST images and labels of the same split (fetched through <paramref name="fetcher"/>).</summary>
-    public static MovingMnistClips Load(DatasetFetcher fetcher, DataSplit split, MovingMnistOptions? options = null)
-    {
-        options ??= new MovingMnistOptions();
-        using var mnist = fetcher.LoadSplit("mnist", split);
-        int clips = split == DataSplit.Train ? options.TrainClips : options.TestClips;
-        return Generate(mnist.Data, mnist.Labels!, clips, StreamSeed(options.Seed, split), options, $"{Name}/{split.ToString().ToLowerInvariant()}");
-    }
-
     /// <summary>The seed of a split's stream: the train split uses the seed itself.</summary>
     public static int StreamSeed(int seed, DataSplit split) => split == DataSplit.Train ? seed : unchecked(seed * 31 + 7);
 

@@ -52,7 +52,7 @@ public class VideoTests
     [Fact]
     public void TrainAndTestClipsNeverShareADigitImage()
     {
-        // Train clips from the "training digits", test clips from the "test digits", as MovingMnist.Load does per split.
+        // Train clips from the "training digits", test clips from the "test digits", as DatasetFetcher.LoadVideo does per split.
         var (trainDigits, trainLabels) = Digits(40, 2);
         var (testDigits, testLabels) = Digits(40, 3);
         using (trainDigits) using (testDigits)
@@ -75,6 +75,34 @@ public class VideoTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void TheCatalogueEntryGeneratesEachSplitFromTheSameSplitsDigits()
+    {
+        using var dir = new TempDirectory();
+        // A stand-in for MNIST in the cache: training digits are dark (values < 100), test digits bright (>= 156).
+        Directory.CreateDirectory(dir.Combine("mnist"));
+        var dark = TestFiles.Pixels(30, 28, 28).Select(b => (byte)(b % 100)).ToArray();
+        var bright = TestFiles.Pixels(20, 28, 28).Select(b => (byte)(156 + b % 100)).ToArray();
+        TestFiles.WriteIdx(dir.Combine("mnist", "train-images-idx3-ubyte"), dark, [30, 28, 28], gzip: false);
+        TestFiles.WriteIdx(dir.Combine("mnist", "train-labels-idx1-ubyte"), Enumerable.Range(0, 30).Select(i => (byte)(i % 10)).ToArray(), [30], gzip: false);
+        TestFiles.WriteIdx(dir.Combine("mnist", "t10k-images-idx3-ubyte"), bright, [20, 28, 28], gzip: true);
+        TestFiles.WriteIdx(dir.Combine("mnist", "t10k-labels-idx1-ubyte"), Enumerable.Range(0, 20).Select(i => (byte)(i % 10)).ToArray(), [20], gzip: true);
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache });
+        var options = Small with { TrainClips = 7, TestClips = 3 };
+        var train = fetcher.LoadVideo(MovingMnist.Name, DataSplit.Train, options);
+        var test = fetcher.LoadVideo(MovingMnist.Name, DataSplit.Test, options);
+        using (train.Dataset) using (test.Dataset)
+        {
+            Assert.Equal(Modality.Video, DataCatalog.Get("moving-mnist").Modality);
+            Assert.Equal(new long[] { 7, 6, 1, 40, 40 }, train.Dataset.Data.shape);
+            Assert.Equal(new long[] { 3, 6, 1, 40, 40 }, test.Dataset.Data.shape);
+            Assert.True(train.Dataset.Data.max().item<byte>() < 100);
+            Assert.True(test.Dataset.Data.max().item<byte>() >= 156);
+            Assert.Equal("moving-mnist/test", test.Dataset.Name);
+        }
+        Assert.Contains("video", Assert.Throws<ArgumentException>(() => fetcher.LoadSplit("moving-mnist", DataSplit.Train)).Message);
     }
 
     private static byte[] Frame(int value) => TestFiles.Png(8, 6, 1, (x, y) => [(byte)((value + x * 10 + y) % 256)]);
