@@ -101,6 +101,12 @@ public static class MethodRegistry
         new("msm", "masked", "Masked spectrogram modelling: hide spans of log-mel frames, predict them from the rest, MSE on the hidden frames (Mockingjay, Liu et al. 2020).",
             (enc, cfg) => new MaskedSpectrogram(enc, cfg.Methods.Msm, cfg.Train.Seed),
             _ => new IdentityViews(), MaskedSpectrogram.Preset, Modality.Audio),
+        new("nextframe", "classic", "Next-frame prediction: frame encoder, causal GRU over the frames, a decoder draws frame t + 1 from frames 0..t, MSE on pixels (Srivastava et al. 2015).",
+            (enc, cfg) => new NextFramePrediction(enc, cfg.Methods.NextFrame),
+            _ => new IdentityViews(), null, Modality.Video),
+        new("timecontrastive", "contrastive", "Time-contrastive: frames of one clip at most 2 apart are positives, other clips' frames negatives, NT-Xent (after Sermanet et al. 2018).",
+            (enc, cfg) => new TimeContrastive(enc, cfg.Methods.TimeContrastive),
+            _ => new IdentityViews(), null, Modality.Video),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

@@ -24,6 +24,7 @@ public class EncoderContractTests
         Text = new TextEncoderConfig { VocabSize = 50, MaxLength = 12, Dim = 16, Depth = 1, Heads = 2 },
         Series = new SeriesEncoderConfig { Channels = 2, Length = 16, Dim = 8, Width = 8, Blocks = 2, PatchSize = 4, Depth = 1, Heads = 2 },
         Audio = Tests.Data.Audio.TestAudio.TinyEncoder,
+        Video = new VideoEncoderConfig { Frames = 3, Size = 8, Widths = [4, 8], Dim = 8 },
     };
 
     private static Tensor Batch(EncoderEntry entry, Encoder encoder, Generator g) => entry.Modality switch

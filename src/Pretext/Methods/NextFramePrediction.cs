@@ -1,0 +1,92 @@
+using Pretext.Encoders;
+using Pretext.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Pretext.Methods;
+
+public sealed partial record MethodSettings
+{
+    /// <summary>Next-frame prediction's options.</summary>
+    public NextFrameOptions NextFrame { get; init; } = new();
+}
+
+/// <summary>Options of <see cref="NextFramePrediction"/>.</summary>
+public sealed record NextFrameOptions
+{
+    /// <summary>Frames every clip shows before its frames are scored: predictions of frames 1..Warmup are left out of the loss (0: every next frame counts).</summary>
+    public int Warmup { get; init; }
+}
+
+/// <summary>
+/// Next-frame prediction (as in Srivastava et al. 2015's future predictor, with a convolutional frame encoder): the
+/// <see cref="FrameSequenceEncoder"/> encodes each frame, its causal GRU reads the frame vectors, and a decoder turns the
+/// state after frame t into frame t + 1 (a linear layer to the last feature map, stride-2 transposed convolutions
+/// mirroring the encoder, a sigmoid for pixels in [0, 1]). The loss is the mean squared error on the pixels of frames
+/// Warmup + 1 .. T - 1. One view: the clip.
+/// </summary>
+public sealed class NextFramePrediction : nn.Module, ISslMethod
+{
+    private readonly FrameSequenceEncoder encoder;
+    private readonly Linear seed;
+    private readonly Sequential decoder;
+    private readonly int start;
+
+    public NextFramePrediction(Encoder encoder, NextFrameOptions? options = null) : base(nameof(NextFramePrediction))
+    {
+        options ??= new NextFrameOptions();
+        this.encoder = encoder as FrameSequenceEncoder ?? throw new ArgumentException($"Next-frame prediction needs the video encoder (FrameSequence), got {encoder.GetType().Name}. Pretrain it on clips.");
+        var c = this.encoder.Config;
+        if (options.Warmup < 0 || options.Warmup > c.Frames - 2) throw new ArgumentException($"Warmup must lie in [0, {c.Frames - 2}] for {c.Frames}-frame clips, got {options.Warmup}.");
+        start = options.Warmup;
+        int side = c.Size >> c.Widths.Length;
+        seed = Linear(c.Dim, c.Widths[^1] * side * side);
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        for (int i = c.Widths.Length - 1; i >= 0; i--)
+        {
+            int outC = i > 0 ? c.Widths[i - 1] : c.Channels;
+            layers.Add(($"up{i}", ConvTranspose2d(c.Widths[i], outC, 4, stride: 2, padding: 1)));
+            layers.Add(i > 0 ? ($"relu{i}", ReLU()) : ("sigmoid", Sigmoid()));
+        }
+        decoder = Sequential(layers);
+        Options = options;
+        RegisterComponents();
+    }
+
+    public NextFrameOptions Options { get; }
+    public string Name => "nextframe";
+    public int ViewCount => 1;
+    public Encoder Encoder => encoder;
+    public nn.Module Module => this;
+
+    public IReadOnlyList<ParameterGroup> ParameterGroups() => ParameterGroup.SplitDecay(this.named_parameters());
+
+    /// <summary>Predictions (B, T - 1, C, S, S) of frames 1..T-1 of clips <paramref name="x"/> (B, T, C, S, S): entry t is made from frames 0..t.</summary>
+    public Tensor Predict(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var c = encoder.Config;
+        var context = encoder.Context(encoder.EncodeFrames(x));
+        long b = x.shape[0], t = x.shape[1] - 1;
+        int side = c.Size >> c.Widths.Length;
+        var h = seed.forward(context.narrow(1, 0, t).reshape(b * t, c.Dim)).relu().view(b * t, c.Widths[^1], side, side);
+        return decoder.forward(h).view(b, t, c.Channels, c.Size, c.Size).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Mean squared pixel error of <paramref name="predicted"/> (B, T - 1, ...) against frames 1..T-1 of <paramref name="x"/>, from frame Warmup + 1 on.</summary>
+    public Tensor Loss(Tensor predicted, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        long t = x.shape[1] - 1;
+        return functional.mse_loss(predicted.narrow(1, start, t - start), x.narrow(1, 1 + start, t - start)).MoveToOuterDisposeScope();
+    }
+
+    public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)
+    {
+        if (batch.Views.Count != 1) throw new ArgumentException($"Next-frame prediction takes the clips as its one view, got {batch.Views.Count} views.");
+        var x = batch.Views[0];
+        return new StepOutput(Loss(Predict(x), x), encoder.forward(x));
+    }
+}

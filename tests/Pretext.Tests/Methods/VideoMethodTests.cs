@@ -1,0 +1,87 @@
+using Pretext.Encoders;
+using Pretext.Methods;
+using Pretext.Tests.Data.Video;
+using Pretext.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Pretext.Tests.Methods;
+
+public class VideoMethodTests
+{
+    public VideoMethodTests() => set_num_threads(1);
+
+    private static NextFramePrediction NextFrame(int warmup = 0)
+    {
+        manual_seed(4);
+        return new NextFramePrediction(TestVideo.TinyEncoder.Build(), new NextFrameOptions { Warmup = warmup });
+    }
+
+    [Fact]
+    public void NoPredictionSeesALaterFrame()
+    {
+        using var m = NextFrame();
+        m.eval();
+        using var noGrad = no_grad();
+        using var clips = TestVideo.Clips(3);
+        using var x = clips.Gather([0, 1, 2]);
+        // Change frames 2 and 3: the predictions of frames 1 and 2 (made from frames 0 and 0..1) must not move.
+        using var changed = x.clone();
+        using (var other = rand_like(x.narrow(1, 2, 2))) changed.narrow(1, 2, 2).copy_(other);
+        using var a = m.Predict(x);
+        using var b = m.Predict(changed);
+        Assert.Equal(new long[] { 3, 3, 1, 32, 32 }, a.shape);
+        Assert.True(a.narrow(1, 0, 2).allclose(b.narrow(1, 0, 2), rtol: 0, atol: 1e-6));
+        // The prediction of frame 3, made after reading frame 2, does move: the comparison above can fail.
+        Assert.False(a.select(1, 2).allclose(b.select(1, 2), rtol: 1e-4, atol: 1e-4));
+        // The GRU's context is causal too.
+        var encoder = (FrameSequenceEncoder)m.Encoder;
+        using var ca = encoder.Context(encoder.EncodeFrames(x));
+        using var cb = encoder.Context(encoder.EncodeFrames(changed));
+        Assert.True(ca.narrow(1, 0, 2).allclose(cb.narrow(1, 0, 2), rtol: 0, atol: 1e-6));
+    }
+
+    [Fact]
+    public void LossIsPixelMseOnTheFramesAfterWarmupAgainstASlowLoop()
+    {
+        foreach (int warmup in new[] { 0, 1 })
+        {
+            using var m = NextFrame(warmup);
+            using var noGrad = no_grad();
+            using var g = new Generator(2);
+            using var x = rand(new long[] { 2, 4, 1, 32, 32 }, generator: g);
+            using var predicted = rand(new long[] { 2, 3, 1, 32, 32 }, generator: g);
+            var p = predicted.to(ScalarType.Float64).data<double>().ToArray();
+            var f = x.to(ScalarType.Float64).data<double>().ToArray();
+            double sum = 0; int n = 0;
+            int pixels = 32 * 32;
+            for (int b = 0; b < 2; b++)
+                for (int t = warmup; t < 3; t++)        // prediction t is of frame t + 1
+                    for (int i = 0; i < pixels; i++)
+                    {
+                        double d = p[(b * 3 + t) * pixels + i] - f[(b * 4 + t + 1) * pixels + i];
+                        sum += d * d; n++;
+                    }
+            using var loss = m.Loss(predicted, x);
+            Assert.Equal(sum / n, loss.item<float>(), 5);
+        }
+    }
+
+    [Fact]
+    public void TimeContrastivePairsAreCloseInTimeAndInsideTheClip()
+    {
+        manual_seed(1);
+        using var m = new TimeContrastive(TestVideo.TinyEncoder.Build(), new TimeContrastiveOptions { Window = 2 });
+        using var g = new Generator(3);
+        var (a, p) = m.Pairs(500, 4, g);
+        using (a) using (p)
+        {
+            var gap = p.sub(a).abs().data<long>().ToArray();
+            Assert.All(gap, d => Assert.InRange(d, 1, 2));
+            Assert.True(p.min().item<long>() >= 0 && p.max().item<long>() < 4);
+            Assert.True(a.min().item<long>() == 0 && a.max().item<long>() == 3);
+        }
+        Assert.Throws<ArgumentException>(() => new TimeContrastive(TestVideo.TinyEncoder.Build(), new TimeContrastiveOptions { Window = 4 }));
+        Assert.Throws<ArgumentException>(() => new NextFramePrediction(new TransformerEncoder(new TransformerOptions { VocabSize = 10, Dim = 8, Heads = 2, Depth = 1 })));
+    }
+}
