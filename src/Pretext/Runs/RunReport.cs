@@ -284,6 +284,13 @@ public static class RunReport
             report.AddTable("Embedding diagnostics (collapse: std near 0 or RankMe near 1; alignment 0..4 and uniformity 0..-4: lower is better)",
                 ["embeddings", "normalised std", "RankMe", "alignment", "uniformity"], diag);
         foreach (var (caption, p) in scoreImages.Concat(images)) report.AddImage(caption, p);
+        // A causal language model's run leaves sampled continuations (copied here by evaluate): a sanity check to read.
+        string continuations = Path.Combine(runDir, Continuations.FileName);
+        if (File.Exists(continuations))
+        {
+            report.AddHeading("Sampled continuations");
+            report.AddPreformatted(File.ReadAllText(continuations));
+        }
         report.AddHeading("Configuration");
         report.AddPreformatted(config.ToJson());
         var html = Path.Combine(runDir, "report.html");

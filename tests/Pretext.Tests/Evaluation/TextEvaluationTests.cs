@@ -96,8 +96,12 @@ public class TextEvaluationTests
             Assert.True(ev.Find(Protocol.Baseline, 1.0)!.Accuracy >= 0.9, $"TF-IDF {ev.Find(Protocol.Baseline, 1.0)!.Accuracy}");
             Assert.True(ev.Find(Protocol.LinearProbe, 1.0)!.Accuracy >= 0.9, $"linear probe {ev.Find(Protocol.LinearProbe, 1.0)!.Accuracy}");
 
+            // A folder holding a causal model's continuations shows them in the report (evaluate copies them there).
+            File.WriteAllText(Path.Combine(dir.Path, Continuations.FileName), "- prompt `cheap`\n  - greedy: offer money");
             var html = RunReport.Write(dir.Path, loaded, pre, ev, "topics");
             Assert.True(File.Exists(html));
+            Assert.Contains("Sampled continuations", File.ReadAllText(html));
+            Assert.Contains("greedy: offer money", File.ReadAllText(html));
             var summary = File.ReadAllText(Path.Combine(dir.Path, "summary.json"));
             foreach (var key in new[] { "linear_100", "finetune_25_f1", "scratch_100", "baseline_25", "knn_f1", "scores", "f1_kind" })
                 Assert.Contains($"\"{key}\"", summary);
