@@ -11,4 +11,6 @@ public enum Modality
     Series,
     /// <summary>Log-mel spectrograms (B, mels, frames) fp32 of fixed-length mono clips (the audio modality's front end).</summary>
     Audio,
+    /// <summary>Rows of a table (B, F) fp32: standardised numbers, their missing indicators, then one code per categorical column (<see cref="Tables.TableEncoding"/>).</summary>
+    Table,
 }
