@@ -22,6 +22,8 @@ public enum EncoderKind
     AudioConv,
     /// <summary>Transformer over patches of log-mel frames; shaped by <see cref="EncoderConfig.Audio"/>.</summary>
     AudioTransformer,
+    /// <summary>MLP over table rows with per-column category embeddings; shaped by <see cref="EncoderConfig.Table"/>.</summary>
+    TableMlp,
 }
 
 /// <summary>Which encoder to build; travels with the checkpoint so evaluation and export rebuild it exactly.</summary>
@@ -56,6 +58,8 @@ public sealed record EncoderConfig
     public SeriesEncoderConfig Series { get; init; } = new();
     /// <summary>Front end, input statistics and shapes of the audio encoders.</summary>
     public AudioEncoderConfig Audio { get; init; } = new();
+    /// <summary>Input layout and MLP shape of the table encoder.</summary>
+    public TableEncoderConfig Table { get; init; } = new();
 
     /// <summary>What the encoder takes: images, token ids for the text encoders, windows for the series encoders.</summary>
     [JsonIgnore]

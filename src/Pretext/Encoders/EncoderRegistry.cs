@@ -37,6 +37,8 @@ public static class EncoderRegistry
             c => c.Audio.BuildConv()),
         new(EncoderKind.AudioTransformer, Modality.Audio, "Transformer over patches of log-mel frames, sinusoidal positions, mean pooling (encoder.audio: patchFrames, dim, depth, heads).",
             c => c.Audio.BuildTransformer(c.Precision)),
+        new(EncoderKind.TableMlp, Modality.Table, "MLP over table rows: standardised numbers with missing indicators and one embedding per categorical column, Linear-BN-ReLU (encoder.table: hidden, embeddingDim, dropout).",
+            c => c.Table.BuildMlp()),
     ];
 
     /// <exception cref="ArgumentOutOfRangeException">The kind has no row.</exception>
