@@ -98,6 +98,15 @@ public static class MethodRegistry
         new("msm", "masked", "Masked spectrogram modelling: hide spans of log-mel frames, predict them from the rest, MSE on the hidden frames (Mockingjay, Liu et al. 2020).",
             (enc, cfg) => new MaskedSpectrogram(enc, cfg.Methods.Msm, cfg.Train.Seed),
             _ => new IdentityViews(), MaskedSpectrogram.Preset, Modality.Audio),
+        new("scarf", "contrastive", "SCARF: corrupt 60 % of a row's columns with draws from their marginals, InfoNCE between clean and corrupted rows (Bahri et al. 2022).",
+            (enc, cfg) => new Scarf(enc, cfg.Encoder.Table, cfg.Methods.Scarf),
+            _ => new IdentityViews(), Scarf.Preset, Modality.Table),
+        new("vime", "masked", "VIME self-supervision: mask cells (p 0.3), replace them from their marginals, estimate the mask and reconstruct the row (Yoon et al. 2020).",
+            (enc, cfg) => new Vime(enc, cfg.Encoder.Table, cfg.Methods.Vime),
+            _ => new IdentityViews(), Vime.Preset, Modality.Table),
+        new("dae", "classic", "Denoising autoencoder for rows: swap 15 % of cells from their marginals, rebuild the clean row (Vincent et al. 2008, swap noise).",
+            (enc, cfg) => new RowDenoising(enc, cfg.Encoder.Table, cfg.Methods.Dae),
+            _ => new IdentityViews(), RowDenoising.Preset, Modality.Table),
     ];
 
     /// <exception cref="ArgumentException">Unknown method; the message lists the known ones.</exception>

@@ -4,6 +4,7 @@ using Pretext.Methods;
 using Pretext.Runs;
 using Pretext.Tests.Data.Audio;
 using Pretext.Tests.Data.Series;
+using Pretext.Tests.Data.Tables;
 using Pretext.Tests.Text;
 using Pretext.Tests.Training;
 using Pretext.Training;
@@ -31,6 +32,7 @@ public class MethodContractTests
             Modality.Text => TestText.Tiny(name),
             Modality.Series => TestSeries.Tiny(name),
             Modality.Audio => TestAudio.TinyRun(name),
+            Modality.Table => TestTables.Tiny(name),
             _ => TrainingLoopTests.Tiny() with { Method = name },
         };
         // A method whose preset picks the ViT (MAE) gets a tiny one: 16 patches of 7x7, width 16, one block.
@@ -41,6 +43,7 @@ public class MethodContractTests
             Modality.Text => (IDisposable)TestText.Tokenized(32),
             Modality.Series => TestSeries.Windows(32),
             Modality.Audio => TestAudio.LogMels(32),
+            Modality.Table => TestTables.Rows(32),
             _ => TestData.Blobs(32),
         };
         var data = (IDataset)owned;
