@@ -140,3 +140,12 @@ public sealed record TableEncoding
         return tensor(x, [rows.Count, f]);
     }
 }
+
+/// <summary>How a table is read and encoded (table runs; the fitted encoding travels with checkpoints).</summary>
+public sealed record TableDataConfig
+{
+    /// <summary>The columns of a file (a catalogued data set's preset fills in its own).</summary>
+    public TableColumns Columns { get; init; } = new();
+    /// <summary>The encoding fitted on the training rows; null until pretraining fits it.</summary>
+    public TableEncoding? Encoding { get; init; }
+}
