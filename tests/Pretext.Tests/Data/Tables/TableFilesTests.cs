@@ -1,3 +1,5 @@
+using Parquet;
+using Parquet.Schema;
 using Pretext.Data;
 using Pretext.Data.Tables;
 using static TorchSharp.torch;
@@ -68,6 +70,31 @@ public class TableFilesTests
         Assert.Null(t.Category(2, 0));
         Assert.Equal(["0", "1"], t.ClassNames);
         Assert.Equal(["c1", "c1", "c2"], t.Entities!);
+    }
+
+    [Fact]
+    public async Task ParquetReadsTypedColumnsWithNullsAsMissing()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("t.parquet");
+        var amount = new DataField<double?>("amount");
+        var city = new DataField<string>("city");
+        var label = new DataField<string>("label");
+        await using (var stream = File.Create(path))
+        {
+            await using var writer = await ParquetWriter.CreateAsync(new ParquetSchema(amount, city, label), stream);
+            using var group = writer.CreateRowGroup();
+            await group.WriteAsync(amount, new ReadOnlyMemory<double?>([1.5, null, 3]));
+            await group.WriteAsync(city, new[] { "Oslo", null, "Lima" });
+            await group.WriteAsync(label, new[] { "x", "y", "x" });
+        }
+        var t = TableFiles.Read(path, new TableColumns());
+        Assert.Equal(["amount"], t.NumericNames);
+        Assert.Equal(["city"], t.CategoricalNames);
+        Assert.True(float.IsNaN(t.Numeric(1, 0)));
+        Assert.Null(t.Category(1, 0));
+        Assert.Equal([0, 1, 0], t.Labels!);
+        Assert.Equal("2", t.Ids[1]); // Parquet rows are numbered from 1
     }
 
     [Fact]
