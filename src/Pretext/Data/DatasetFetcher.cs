@@ -512,7 +512,7 @@ public sealed class DatasetFetcher : IDisposable
                 _ = FilletsVoices.ReadTarball(path);
                 break;
             case DataFormat.TableFile:
-                _ = Tables.TableFiles.Read(path, entry.Table!);
+                _ = Tables.TableFiles.Read(path, entry.Table!, formatName: baseName);
                 break;
             default:
                 throw new InvalidOperationException($"No check for {entry.Format} ('{entry.Name}').");

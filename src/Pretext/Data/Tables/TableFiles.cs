@@ -67,13 +67,16 @@ public static class TableFiles
     public static bool IsTableFile(string path) => File.Exists(path) && Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Reads and types <paramref name="path"/>.</summary>
+    /// <param name="name">The rows' name in messages and reports (default: the path).</param>
+    /// <param name="formatName">The file name whose extension says the format (default: the path's; the fetcher checks copies under temporary names).</param>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">A rule above is broken; the message names the place and the fix.</exception>
-    public static TableRows Read(string path, TableColumns columns, string? name = null)
+    public static TableRows Read(string path, TableColumns columns, string? name = null, string? formatName = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Table file '{path}' does not exist.", path);
-        var raw = path.EndsWith(".arff", StringComparison.OrdinalIgnoreCase) ? ArffReader.Read(path)
-            : path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? ReadParquet(path)
+        formatName ??= path;
+        var raw = formatName.EndsWith(".arff", StringComparison.OrdinalIgnoreCase) ? ArffReader.Read(path)
+            : formatName.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? ReadParquet(path)
             : ReadCsv(path, columns.Names);
         return Infer(raw, columns, name ?? path);
     }

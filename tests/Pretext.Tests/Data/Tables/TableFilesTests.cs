@@ -165,3 +165,28 @@ public class TableFilesTests
         Assert.Equal(12, unbalanced.Labels!.Count(y => y == 0));
     }
 }
+
+public class TableFetcherTests
+{
+    [Fact]
+    public void CopiesAnArffFromTheDebianFolderAndReadsItFromTheCache()
+    {
+        using var dir = new TempDirectory();
+        var system = dir.Combine("system");
+        var folder = Path.Combine(system, "doc", "weka", "examples");
+        Directory.CreateDirectory(folder);
+        // A quoted nominal value with a quote inside: read as CSV (the copy's temporary name) it would fail.
+        File.WriteAllText(Path.Combine(folder, "credit-g.arff"),
+            "@relation c\n@attribute purpose {'new car', radio/tv}\n@attribute amount numeric\n@attribute class {good, bad}\n@data\n'new car',10,good\nradio/tv,?,bad\n");
+        var options = new DatasetFetcherOptions
+        {
+            CacheFolder = dir.Combine("cache"), SystemDataFolder = system, Sources = DataSources.Cache | DataSources.SystemPackage,
+        };
+        using var fetcher = new DatasetFetcher(options);
+        var rows = fetcher.LoadTable("credit-g");
+        Assert.Equal(2, rows.Count);
+        Assert.Equal("credit-g", rows.Name);
+        Assert.Equal([0, 1], rows.Labels!);
+        Assert.True(File.Exists(dir.Combine("cache", "credit-g", "credit-g.arff")));
+    }
+}
