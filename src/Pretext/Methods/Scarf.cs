@@ -21,8 +21,10 @@ public sealed record ScarfOptions
     public double CorruptionRate { get; init; } = 0.6;
     /// <summary>Temperature of InfoNCE (section 4: tau = 1).</summary>
     public double Temperature { get; init; } = 1.0;
-    /// <summary>Hidden widths of the pretraining head g, then its output width (section 4: a 2-layer ReLU MLP of width 256).</summary>
-    public int[] Head { get; init; } = [256, 256];
+    /// <summary>Hidden width of the pretraining head g (section 4: a 2-layer ReLU MLP of width 256).</summary>
+    public int HeadHiddenDim { get; init; } = 256;
+    /// <summary>Output width of the pretraining head g (section 4: 256).</summary>
+    public int HeadDim { get; init; } = 256;
 }
 
 /// <summary>
@@ -54,9 +56,9 @@ public sealed class Scarf : nn.Module, ISslMethod
         if (encoder.InputShape.Length != 1 || encoder.InputShape[0] != table.Width)
             throw new ArgumentException($"SCARF needs a table encoder reading {table.Width} features, got input [{string.Join(",", encoder.InputShape)}]. Pretrain it on a table.");
         if (!(options.CorruptionRate > 0 && options.CorruptionRate < 1)) throw new ArgumentException($"methods.scarf.corruptionRate must lie in (0, 1), got {options.CorruptionRate}.");
-        if (options.Head.Length == 0) throw new ArgumentException("methods.scarf.head needs at least the output width.");
+        if (options.HeadHiddenDim < 1 || options.HeadDim < 1) throw new ArgumentException($"methods.scarf.headHiddenDim and headDim must be positive, got {options.HeadHiddenDim} and {options.HeadDim}.");
         this.encoder = encoder;
-        head = new MlpHead(encoder.FeatureDim, options.Head[..^1], options.Head[^1], name: "head", hiddenBatchNorm: false);
+        head = new MlpHead(encoder.FeatureDim, [options.HeadHiddenDim], options.HeadDim, name: "head", hiddenBatchNorm: false);
         loss = new InfoNceLoss(options.Temperature);
         featureColumns = table.FeatureColumns();
         columns = table.Columns;
