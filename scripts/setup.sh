@@ -18,6 +18,9 @@ command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 need_apt_bare=()
 [ -d /usr/share/games/fillets-ng/sound/airplane/cs ] || need_apt_bare+=(fillets-ng-data-cs)
 [ -d /usr/share/games/fillets-ng/sound/airplane/nl ] || need_apt_bare+=(fillets-ng-data-nl)
+# Weka's ARFF examples (credit-g, unbalanced) for the table data sets; without its recommends (6.6 MB; Java is a dependency).
+# UCI letter recognition comes with opencv-doc (96 MB download, 274 MB installed): not installed here, `pretext data get letter` says how.
+[ -f /usr/share/doc/weka/examples/credit-g.arff ] || need_apt_bare+=(weka)
 # Headless Chromium renders report.html in the report screenshot test; only the test run asks for it.
 if [ "${1:-}" = "--with-test-tools" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)

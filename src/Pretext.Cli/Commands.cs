@@ -126,7 +126,7 @@ internal static class Commands
     public static Command Evaluate()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents; a labelled series data set or .csv/.parquet file; fillets-speaker, fillets-language or a class-per-sub-folder folder of WAV/Ogg files (default: the run's data set)." };
+        var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents; a labelled series data set or .csv/.parquet file; fillets-speaker, fillets-language or a class-per-sub-folder folder of WAV/Ogg files; credit-g, unbalanced, letter or a .csv/.parquet/.arff table (default: the run's data set)." };
         var noSup = new Option<bool>("--no-supervised") { Description = "Skip the baselines: training from scratch and the no-learning baseline (raw pixels, TF-IDF); they do not depend on the checkpoint." };
         var fractions = new Option<string?>("--fractions") { Description = "Label fractions for every protocol, e.g. 0.001,0.01,0.1,1 (default for images: probes at 1,0.1,0.01, scratch at 0.1,0.01; text: 1,0.1,0.01)." };
         var seeds = new Option<int>("--seeds") { Description = "Label subsets per fraction under 10 % and per count per class (seeds 0..N-1); mean and standard deviation are reported.", DefaultValueFactory = _ => 3 };

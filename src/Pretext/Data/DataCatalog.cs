@@ -24,6 +24,8 @@ public enum DataFormat
     FilletsSpeakers,
     /// <summary>The same packs labelled by language, on the lines recorded in both; loaded with <see cref="DatasetFetcher.LoadAudio"/>.</summary>
     FilletsLanguages,
+    /// <summary>One table file, CSV (.csv, .data) or ARFF (<see cref="CatalogEntry.Table"/> names its columns); loaded with <see cref="DatasetFetcher.LoadTable"/>.</summary>
+    TableFile,
     /// <summary>MNIST's IDX files, from which clips of bouncing digits are generated (<see cref="Video.MovingMnist"/>); loaded with <see cref="DatasetFetcher.LoadVideo"/>.</summary>
     MovingMnistDigits,
 }
@@ -98,6 +100,10 @@ public sealed record CatalogEntry(
     public Normalization? Normalization { get; init; }
     /// <summary>The columns of a series data set's file (time, channels, label, entity); null for data that is not series.</summary>
     public Series.SeriesColumns? Series { get; init; }
+    /// <summary>The columns of a table data set's file (label, entity, names of a headerless CSV); null for data that is not a table.</summary>
+    public Tables.TableColumns? Table { get; init; }
+    /// <summary>A table's official split: its first this many rows are train, the rest test (0: none; the run layer holds out a stratified fifth).</summary>
+    public int OfficialTrainRows { get; init; }
     /// <summary>Cache files packed from Debian packages' installed files, one package each (empty: none).</summary>
     public IReadOnlyList<DebianPack> DebianPacks { get; init; } = [];
     /// <summary>Sub-folder of the cache that holds its files; data sets built from the same files share one. Default: <see cref="Name"/>.</summary>
@@ -223,6 +229,48 @@ public static class DataCatalog
         DebianPacks = FilletsPacks, CacheName = "fillets-ng",
     };
 
+    /// <summary>
+    /// German credit (Statlog, Hofmann 1994) as Weka ships it: 1,000 loan applicants, 7 numeric and 13 nominal attributes, good (700)
+    /// or bad (300) credit risk. No official split (the run layer holds out a stratified fifth).
+    /// </summary>
+    public static CatalogEntry CreditG { get; } = new(
+        "credit-g", Modality.Table, "1,000 loan applicants (German credit, Weka ARFF), 7 numeric + 13 categorical columns, good/bad risk",
+        ["good", "bad"], DataFormat.TableFile, ["credit-g.arff"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("weka", "doc/weka/examples"),
+        Table = new Tables.TableColumns { Label = "class" },
+    };
+
+    /// <summary>
+    /// Weka's "unbalanced" example: 856 molecules x 32 numeric descriptors, Outcome Active (12, 1.4 %) or Inactive, the rare-positive
+    /// case. No official split.
+    /// </summary>
+    public static CatalogEntry Unbalanced { get; } = new(
+        "unbalanced", Modality.Table, "856 molecules x 32 numeric descriptors (Weka ARFF), 12 Active (1.4 %) against Inactive",
+        ["Active", "Inactive"], DataFormat.TableFile, ["unbalanced.arff"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("weka", "doc/weka/examples"),
+        Table = new Tables.TableColumns { Label = "Outcome" },
+    };
+
+    /// <summary>
+    /// UCI letter recognition (Frey and Slate 1991): 20,000 capital letters in 20 fonts, 16 integer shape statistics, 26 classes;
+    /// headerless CSV. Official split as UCI states it: train on the first 16,000 rows, test on the last 4,000. OpenCV's documentation
+    /// package ships it (96 MB download, 274 MB installed, so scripts/setup.sh does not install it by default).
+    /// </summary>
+    public static CatalogEntry Letter { get; } = new(
+        "letter", Modality.Table, "20,000 letters x 16 integer shape features (UCI letter recognition), 26 classes; first 16,000 train",
+        [.. Enumerable.Range(0, 26).Select(i => ((char)('A' + i)).ToString())], DataFormat.TableFile, ["letter-recognition.data"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("opencv-doc", "doc/opencv-doc/examples/data"),
+        Table = new Tables.TableColumns
+        {
+            Label = "lettr",
+            Names = ["lettr", "x-box", "y-box", "width", "high", "onpix", "x-bar", "y-bar", "x2bar", "y2bar", "xybar", "x2ybr", "xy2br", "x-ege", "xegvy", "y-ege", "yegvx"],
+        },
+        OfficialTrainRows = 16000,
+    };
+
     /// <summary>Every catalogued data set, images first.</summary>
     /// <summary>
     /// Moving MNIST (Srivastava et al. 2015), generated with a fixed seed from MNIST's own files (shared with <see cref="Mnist"/>
@@ -236,7 +284,7 @@ public static class DataCatalog
         Npm = Mnist.Npm, WebMirror = Mnist.WebMirror, CacheName = "mnist",
     };
 
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, MovingMnist];
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Letter, MovingMnist];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

@@ -205,6 +205,21 @@ public sealed class DatasetFetcher : IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Reads a catalogued table: every row, typed with the entry's columns unless <paramref name="columns"/> names others
+    /// (<see cref="Tables.TableFiles"/>). The split is the caller's (<see cref="CatalogEntry.OfficialTrainRows"/>, else a held-out fifth).
+    /// Fetches the file first when the cache lacks it or holds an invalid copy.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name, or not a table.</exception>
+    /// <exception cref="DatasetUnavailableException">The file is not cached and cannot be fetched.</exception>
+    public Tables.TableRows LoadTable(string name, Tables.TableColumns? columns = null, CancellationToken cancellationToken = default)
+    {
+        var entry = Require(name, DataFormat.TableFile);
+        bool asCatalogued = columns is null || columns == entry.Table;
+        var read = Load(entry, entry.Files, entry.Name, paths => (Path: paths[0], Rows: Tables.TableFiles.Read(paths[0], entry.Table!, entry.Name)), cancellationToken);
+        return asCatalogued ? read.Rows : Tables.TableFiles.Read(read.Path, columns!, entry.Name);
+    }
+
     public void Dispose() => ownedHttp?.Dispose();
 
     private static CatalogEntry Require(string name, DataFormat format)
@@ -515,6 +530,9 @@ public sealed class DatasetFetcher : IDisposable
                 break;
             case DataFormat.FilletsSpeakers or DataFormat.FilletsLanguages:
                 _ = FilletsVoices.ReadTarball(path);
+                break;
+            case DataFormat.TableFile:
+                _ = Tables.TableFiles.Read(path, entry.Table!, formatName: baseName);
                 break;
             default:
                 throw new InvalidOperationException($"No check for {entry.Format} ('{entry.Name}').");

@@ -11,6 +11,8 @@ public enum Modality
     Series,
     /// <summary>Log-mel spectrograms (B, mels, frames) fp32 of fixed-length mono clips (the audio modality's front end).</summary>
     Audio,
-    /// <summary>Clips of frames (B, T, C, H, W) fp32 in [0, 1] (<see cref="Video.VideoClips"/>, <see cref="Video.MovingMnist"/>). Data only so far: no encoder, method or run modality reads it yet.</summary>
+    /// <summary>Rows of a table (B, F) fp32: standardised numbers, their missing indicators, then one code per categorical column (<see cref="Tables.TableEncoding"/>).</summary>
+    Table,
+    /// <summary>Clips of frames (B, T, C, H, W) fp32 in [0, 1] (<see cref="Video.VideoClips"/>, <see cref="Video.MovingMnist"/>). The FrameSequence encoder and the nextframe and timecontrastive methods read it; no run modality yet (docs/video.md).</summary>
     Video,
 }

@@ -22,6 +22,8 @@ public enum EncoderKind
     AudioConv,
     /// <summary>Transformer over patches of log-mel frames; shaped by <see cref="EncoderConfig.Audio"/>.</summary>
     AudioTransformer,
+    /// <summary>MLP over table rows with per-column category embeddings; shaped by <see cref="EncoderConfig.Table"/>.</summary>
+    TableMlp,
     /// <summary>Convolutional frame encoder and a GRU over the frames of a clip; shaped by <see cref="EncoderConfig.Video"/>.</summary>
     FrameSequence,
 }
@@ -58,6 +60,8 @@ public sealed record EncoderConfig
     public SeriesEncoderConfig Series { get; init; } = new();
     /// <summary>Front end, input statistics and shapes of the audio encoders.</summary>
     public AudioEncoderConfig Audio { get; init; } = new();
+    /// <summary>Input layout and MLP shape of the table encoder.</summary>
+    public TableEncoderConfig Table { get; init; } = new();
     /// <summary>Clip shape and sizes of the video encoder.</summary>
     public VideoEncoderConfig Video { get; init; } = new();
 

@@ -37,6 +37,8 @@ public static class EncoderRegistry
             c => c.Audio.BuildConv()),
         new(EncoderKind.AudioTransformer, Modality.Audio, "Transformer over patches of log-mel frames, sinusoidal positions, mean pooling (encoder.audio: patchFrames, dim, depth, heads).",
             c => c.Audio.BuildTransformer(c.Precision)),
+        new(EncoderKind.TableMlp, Modality.Table, "MLP over table rows: standardised numbers with missing indicators and one embedding per categorical column, Linear-BN-ReLU (encoder.table: hidden, embeddingDim, dropout).",
+            c => c.Table.BuildMlp()),
         new(EncoderKind.FrameSequence, Modality.Video, "Stride-2 convolutions per frame, pooled to a vector, then a causal GRU over the frames; features: the mean frame vector (encoder.video: frames, size, channels, widths, dim).",
             c => c.Video.Build()),
     ];

@@ -69,6 +69,15 @@ public sealed record EvaluationConfig
     public TextEvaluationOptions Text { get; init; } = new();
     /// <summary>The series evaluation (window labels: probes, kNN, raw windows, F1 of the anomaly class).</summary>
     public SeriesEvaluationOptions Series { get; init; } = new();
+    /// <summary>The table evaluation's own option (the rest is this record's general fields).</summary>
+    public TableEvaluationOptions Table { get; init; } = new();
+}
+
+/// <summary>What the table evaluation adds to the general fields of <see cref="EvaluationConfig"/>.</summary>
+public sealed record TableEvaluationOptions
+{
+    /// <summary>Class whose F1 is reported for two-class tables (credit-g: bad; unbalanced: Active); class 1 when no class has this name. More classes: macro F1.</summary>
+    public string PositiveClass { get; init; } = "";
 }
 
 /// <summary>Evaluations beyond classification accuracy, combinable.</summary>

@@ -30,6 +30,8 @@ public sealed record RunConfig
     public EvaluationConfig Evaluation { get; init; } = new();
     /// <summary>How a series is read, split, windowed and normalised (series runs; the fitted normalisation travels with checkpoints).</summary>
     public SeriesDataConfig Series { get; init; } = new();
+    /// <summary>How a table is read and encoded (table runs; the encoding fitted on the training rows travels with checkpoints).</summary>
+    public Data.Tables.TableDataConfig Table { get; init; } = new();
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {

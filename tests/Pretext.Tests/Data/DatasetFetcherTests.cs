@@ -34,9 +34,9 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void OneCatalogueForEveryModality()
     {
-        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet", "suthaharan-single-hop", "suthaharan-multi-hop", "fillets-speaker", "fillets-language", "moving-mnist"], DataCatalog.All.Select(e => e.Name));
+        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet", "suthaharan-single-hop", "suthaharan-multi-hop", "fillets-speaker", "fillets-language", "credit-g", "unbalanced", "letter", "moving-mnist"], DataCatalog.All.Select(e => e.Name));
         var e = Assert.Throws<ArgumentException>(() => DataCatalog.Get("cifar10"));
-        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language, moving-mnist.", e.Message);
+        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language, credit-g, unbalanced, letter, moving-mnist.", e.Message);
 
         Assert.True(DataCatalog.TryGet("WordNet", out var wordNet));
         Assert.Same(DataCatalog.WordNet, wordNet);
@@ -57,6 +57,7 @@ public sealed class DatasetFetcherTests
         {
             Assert.Equal(entry.Modality == Modality.Image, entry.Normalization is not null);
             Assert.Equal(entry.Modality == Modality.Series, entry.Series is not null);
+            Assert.Equal(entry.Modality == Modality.Table, entry.Table is not null);
             Assert.NotEmpty(entry.Files);
             Assert.NotEmpty(entry.Description);
             Assert.True(entry.Debian is not null || entry.DebianPacks.Count > 0 || entry.Npm is not null || entry.WebMirror is not null, $"{entry.Name} has no source");

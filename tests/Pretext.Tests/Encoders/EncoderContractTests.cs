@@ -24,6 +24,7 @@ public class EncoderContractTests
         Text = new TextEncoderConfig { VocabSize = 50, MaxLength = 12, Dim = 16, Depth = 1, Heads = 2 },
         Series = new SeriesEncoderConfig { Channels = 2, Length = 16, Dim = 8, Width = 8, Blocks = 2, PatchSize = 4, Depth = 1, Heads = 2 },
         Audio = Tests.Data.Audio.TestAudio.TinyEncoder,
+        Table = new TableEncoderConfig { Numeric = 2, Cardinalities = [3, 4], Hidden = [16, 8] },
         Video = new VideoEncoderConfig { Frames = 3, Size = 8, Widths = [4, 8], Dim = 8 },
     };
 
@@ -31,6 +32,8 @@ public class EncoderContractTests
     {
         // Token ids from 5 up (pad, unknown, [CLS], [SEP] and [MASK] are 0-4), a padded tail on the second row.
         Modality.Text => cat([randint(5, 50, [2, encoder.InputShape[0] - 4], generator: g), tensor(new long[,] { { 6, 7, 8, 9 }, { 0, 0, 0, 0 } })], 1),
+        // Two numbers, their missing indicators, and codes 1 and 2 of the two categorical columns.
+        Modality.Table => cat([rand([2, 4], generator: g), tensor(new float[,] { { 1, 2 }, { 2, 3 } })], 1),
         _ => rand([2, .. encoder.InputShape], generator: g),
     };
 

@@ -4,6 +4,7 @@ using Pretext.Methods;
 using Pretext.Runs;
 using Pretext.Tests.Data.Audio;
 using Pretext.Tests.Data.Series;
+using Pretext.Tests.Data.Tables;
 using Pretext.Tests.Data.Video;
 using Pretext.Tests.Text;
 using Pretext.Tests.Training;
@@ -32,6 +33,7 @@ public class MethodContractTests
             Modality.Text => TestText.Tiny(name),
             Modality.Series => TestSeries.Tiny(name),
             Modality.Audio => TestAudio.TinyRun(name),
+            Modality.Table => TestTables.Tiny(name),
             Modality.Video => TestVideo.TinyRun(name),
             _ => TrainingLoopTests.Tiny() with { Method = name },
         };
@@ -43,6 +45,7 @@ public class MethodContractTests
             Modality.Text => (IDisposable)TestText.Tokenized(32),
             Modality.Series => TestSeries.Windows(32),
             Modality.Audio => TestAudio.LogMels(32),
+            Modality.Table => TestTables.Rows(32),
             Modality.Video => TestVideo.Clips(32),
             _ => TestData.Blobs(32),
         };

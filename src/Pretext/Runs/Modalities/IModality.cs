@@ -6,7 +6,7 @@ using TorchSharp;
 namespace Pretext.Runs.Modalities;
 
 /// <summary>
-/// A kind of data (images, text, series, audio; tables next) as the run layer sees it. Everything above the
+/// A kind of data (images, text, series, audio, tables) as the run layer sees it. Everything above the
 /// training loop that differs between kinds of data lives behind this contract, so pretraining, evaluation,
 /// reports and the CLI exist once. Adding a modality is one folder under Runs/Modalities plus one row in
 /// <see cref="ModalityCatalog"/> (and its data sources, encoders and methods in their own layers).
@@ -162,7 +162,7 @@ public sealed record EvaluationPlan
 /// <summary>The modalities, one row each.</summary>
 public static class ModalityCatalog
 {
-    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality(), new SeriesModality(), new AudioModality()];
+    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality(), new SeriesModality(), new AudioModality(), new TableModality()];
 
     public static IModality Get(Modality kind) =>
         All.FirstOrDefault(m => m.Kind == kind) ?? throw new ArgumentException($"No modality '{kind}' is registered.");

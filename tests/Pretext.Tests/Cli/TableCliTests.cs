@@ -1,0 +1,60 @@
+using Pretext.Export;
+using Pretext.Tests.Data.Tables;
+
+namespace Pretext.Tests.Cli;
+
+/// <summary>The user's path through the CLI on their own table: pretrain SCARF, evaluate, embed; a bad file refused with the fix.</summary>
+[Collection("console")]
+public class TableCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
+
+    private static readonly string[] Small =
+    [
+        "--set", "table.columns.id=id", "--set", "encoder.table.hidden=[16,8]",
+        "--set", "evaluation.probe.iterations=30", "--set", "evaluation.knnK=5", "--set", "evaluation.perClass=[5]", "--set", "evaluation.trainedPerClass=[5]",
+        "--set", "evaluation.scratchFractions=[1]", "--set", "evaluation.fineTuneFractions=[1]", "--set", "evaluation.linearFractions=[1]",
+        "--set", "evaluation.supervised.steps=3", "--set", "evaluation.supervised.minEpochs=1", "--set", "evaluation.maps.samples=0",
+        "--set", "evaluation.table.positiveClass=churn",
+    ];
+
+    [Fact]
+    public void PretrainEvaluateAndEmbedACustomerTable()
+    {
+        using var dir = new TempDirectory();
+        var file = TestTables.WriteCsv(dir.File("customers.csv"), 150);
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = Run(["pretrain", "--dataset", file, "--method", "scarf", "--run-dir", run, "--max-steps", "3", "--batch-size", "32", "--threads", "1", .. Small]);
+        Assert.True(c1 == 0, o1 + e1);
+        Assert.Contains("Done: 3 steps", o1);
+        Assert.Contains("120 rows as 6 inputs", o1);
+        Assert.Contains("\"Vocabularies\"", File.ReadAllText(Path.Combine(run, "config.json")));
+
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000003.safetensors");
+        var (c2, o2, e2) = Run("evaluate", "--checkpoint", ckpt, "--threads", "1", "--seeds", "1");
+        Assert.True(c2 == 0, o2 + e2);
+        foreach (var model in new[] { "kNN (frozen)", "linear probe (frozen)", "raw columns (no learning)" }) Assert.Contains(model, o2);
+        Assert.Contains("F1 of churn", o2);
+        Assert.Contains("\"baseline\": \"raw columns\"", File.ReadAllText(Path.Combine(run, "evaluation", "summary.json")));
+
+        var csv = Path.Combine(dir.Path, "emb.csv");
+        var (c3, o3, e3) = Run("embed", "--checkpoint", ckpt, "--out", csv, "--threads", "1");
+        Assert.True(c3 == 0, o3 + e3);
+        var table = EmbeddingWriter.ReadCsv(csv);
+        Assert.Equal(8, table.Dim);
+        Assert.Equal(150, table.Count); // a file is embedded whole, rows named by the id column
+        Assert.Equal("r0", table.Ids[0]);
+    }
+
+    [Fact]
+    public void ABadCellIsRefusedWithItsLineColumnAndFix()
+    {
+        using var dir = new TempDirectory();
+        var file = dir.File("t.csv");
+        File.WriteAllText(file, "x,label\n1,a\n2,b\n3,\n");
+        var (c, _, e) = Run("pretrain", "--dataset", file, "--method", "scarf", "--run-dir", dir.Combine("r"), "--max-steps", "1");
+        Assert.Equal(2, c);
+        Assert.Contains("line 4, column 'label': the label is missing", e);
+        Assert.Contains("table.columns.label", e);
+    }
+}
