@@ -48,6 +48,41 @@ public class SeriesCliTests
     }
 
     [Fact]
+    public void ScoreWritesReadingAndWindowScoresAndPlots()
+    {
+        using var dir = new TempDirectory();
+        var file = TestSeries.Write(dir.File("sensors.csv"), entities: 2, readings: 500, burst: 20, burstAt: 300);
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = Run(["pretrain", "--dataset", file, "--method", "cpc", "--run-dir", run, "--max-steps", "2", "--batch-size", "16", "--threads", "1", .. Small]);
+        Assert.True(c1 == 0, o1 + e1);
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000002.safetensors");
+
+        var (c2, o2, e2) = Run("score", "--checkpoint", ckpt, "--out", dir.File("scores.csv"), "--out", dir.File("scores.parquet"),
+            "--windows-out", dir.File("windows.csv"), "--threads", "1");
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Contains("Wrote 1,000 reading scores", o2);
+        Assert.Contains("best F1", o2);
+        Assert.Contains("Test readings: AUROC", o2);
+        var lines = File.ReadAllLines(dir.File("scores.csv"));
+        Assert.Equal("entity,time,score,flagged,part,label", lines[0]);
+        Assert.Equal(1001, lines.Length);
+        Assert.StartsWith("u0,0,", lines[1]);
+        Assert.True(new FileInfo(dir.File("scores.parquet")).Length > 0);
+        Assert.Equal(2 * (500 - 16 + 1) + 1, File.ReadAllLines(dir.File("windows.csv")).Length);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "scores-plots", "u0.png")) && File.Exists(Path.Combine(dir.Path, "scores-plots", "u1.png")));
+
+        var (c3, _, e3) = Run("score", "--checkpoint", ckpt, "--scorer", "reconstruction", "--out", dir.File("r.csv"), "--threads", "1");
+        Assert.Equal(2, c3);
+        Assert.Contains("use --scorer knn", e3);
+        var (c4, _, e4) = Run("score", "--checkpoint", ckpt, "--out", dir.File("r.txt"));
+        Assert.Equal(2, c4);
+        Assert.Contains(".csv or .parquet", e4);
+        var (c5, o5, _) = Run("score", "--help");
+        Assert.Equal(0, c5);
+        Assert.Contains("--contamination", o5);
+    }
+
+    [Fact]
     public void BadFilesAndImageOptionsAreRefusedWithTheFix()
     {
         using var dir = new TempDirectory();

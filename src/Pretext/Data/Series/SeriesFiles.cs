@@ -94,18 +94,19 @@ public static class SeriesFiles
         }
     }
 
-    private static int Column(string[] header, string name, string path, string what, string option)
+    private static int Column(string[] header, string name, string path, string what, string option, bool optional = false)
     {
         int i = Array.FindIndex(header, h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
         return i >= 0 ? i : throw new InvalidDataException(
-            $"'{path}' has no {what} column '{name}'; its columns are {string.Join(", ", header)}. Name the right one with --set {option}=NAME.");
+            $"'{path}' has no {what} column '{name}'; its columns are {string.Join(", ", header)}. Name the right one with --set {option}=NAME" +
+            (optional ? $", or pass --set {option}=null if the file has none." : "."));
     }
 
     private static SeriesTable Build(string path, string unit, string[] header, List<Row> rows, SeriesColumns names, SeriesReadOptions options)
     {
         int time = Column(header, names.Time, path, "time", "series.columns.time");
-        int entity = names.Entity is { } e ? Column(header, e, path, "entity", "series.columns.entity") : -1;
-        int label = names.Label is { } l ? Column(header, l, path, "label", "series.columns.label")
+        int entity = names.Entity is { } e ? Column(header, e, path, "entity", "series.columns.entity", optional: true) : -1;
+        int label = names.Label is { } l ? Column(header, l, path, "label", "series.columns.label", optional: true)
             : Array.FindIndex(header, h => string.Equals(h, DefaultLabelColumn, StringComparison.OrdinalIgnoreCase));
         int[] channels = names.Channels.Length > 0
             ? [.. names.Channels.Select(c => Column(header, c, path, "channel", "series.columns.channels"))]
