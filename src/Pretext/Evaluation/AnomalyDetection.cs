@@ -36,7 +36,15 @@ public static class KnnAnomalyScorer
     /// neighbours count at the largest distance between unit vectors, 2.
     /// </summary>
     /// <exception cref="ArgumentException">Widths differ, k is not in [1, N], or the spans do not match the rows.</exception>
-    public static double[] Score(Tensor normal, Tensor queries, int k, WindowSpans? normalSpans, WindowSpans? querySpans, int chunk = 1024)
+    public static double[] Score(Tensor normal, Tensor queries, int k, WindowSpans? normalSpans, WindowSpans? querySpans, int chunk = 1024) =>
+        Score(normal, queries, k, normalSpans, querySpans, KnnDistance.UnitLength, chunk);
+
+    /// <summary>
+    /// As <see cref="Score(Tensor, Tensor, int, WindowSpans?, WindowSpans?, int)"/> with a choice of <paramref name="distance"/>. Under
+    /// <see cref="KnnDistance.Euclidean"/> a query with fewer than k normal samples that do not overlap it is refused.
+    /// </summary>
+    /// <exception cref="ArgumentException">As above; or, Euclidean, a query with fewer than k samples left.</exception>
+    public static double[] Score(Tensor normal, Tensor queries, int k, WindowSpans? normalSpans, WindowSpans? querySpans, KnnDistance distance, int chunk = 1024)
     {
         if (normal.dim() != 2 || queries.dim() != 2 || normal.shape[1] != queries.shape[1])
             throw new ArgumentException($"Normal samples [{string.Join(",", normal.shape)}] and queries [{string.Join(",", queries.shape)}] must be (N, D) and (M, D) with the same D.");
@@ -47,7 +55,9 @@ public static class KnnAnomalyScorer
         normalSpans?.Validate();
         querySpans?.Validate();
         using var outer = NewDisposeScope();
-        var bank = nn.functional.normalize(normal.to(ScalarType.Float32), dim: 1);
+        bool unit = distance == KnnDistance.UnitLength;
+        var bank = unit ? nn.functional.normalize(normal.to(ScalarType.Float32), dim: 1) : normal.to(ScalarType.Float32);
+        var bankSquares = unit ? null : bank.square().sum(1).unsqueeze(0);
         Tensor? bankEntity = null, bankStart = null, bankEnd = null;
         if (normalSpans is not null)
         {
@@ -60,8 +70,10 @@ public static class KnnAnomalyScorer
         {
             long n = Math.Min(chunk, queries.shape[0] - start);
             using var scope = NewDisposeScope();
-            var q = nn.functional.normalize(queries.narrow(0, start, n).to(ScalarType.Float32), dim: 1);
-            var similarity = q.matmul(bank.t());
+            var q = queries.narrow(0, start, n).to(ScalarType.Float32);
+            if (unit) q = nn.functional.normalize(q, dim: 1);
+            // Unit vectors: |q - b|^2 = 2 - 2 q.b, so the k nearest are the k most similar; otherwise rank by -|q - b|^2.
+            var similarity = unit ? q.matmul(bank.t()) : q.matmul(bank.t()).mul_(2).sub_(bankSquares!).sub_(q.square().sum(1, keepdim: true));
             if (querySpans is not null)
             {
                 var range = new Range((int)start, (int)(start + n));
@@ -69,15 +81,26 @@ public static class KnnAnomalyScorer
                 var from = tensor(querySpans.Start[range]).unsqueeze(1);
                 var to = tensor(querySpans.End[range]).unsqueeze(1);
                 var overlap = entity.eq(bankEntity!).logical_and_(from.le(bankEnd!)).logical_and_(bankStart!.le(to));
-                similarity = similarity.masked_fill(overlap, -2f);
+                if (!unit && overlap.logical_not().sum(1).min().item<long>() < k)
+                    throw new ArgumentException($"A query has fewer than k = {k} normal samples that do not overlap it; lower k or give a longer reference.");
+                similarity = similarity.masked_fill(overlap, unit ? -2f : float.NegativeInfinity);
             }
-            // Unit vectors: |q - b|^2 = 2 - 2 q.b, so the k nearest are the k most similar.
             var (topSim, _) = similarity.topk(k, dim: 1);
-            var mean = topSim.clamp_min(-1).neg_().add_(1).mul_(2).clamp_min_(0).sqrt_().mean([1L]).to(ScalarType.Float64);
+            var distances = unit ? topSim.clamp_min(-1).neg_().add_(1).mul_(2) : topSim.neg();
+            var mean = distances.clamp_min_(0).sqrt_().mean([1L]).to(ScalarType.Float64);
             mean.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));
         }
         return scores;
     }
+}
+
+/// <summary>How <see cref="KnnAnomalyScorer"/> measures distance.</summary>
+public enum KnnDistance
+{
+    /// <summary>Between vectors scaled to unit length (direction only; DN2's choice for embeddings).</summary>
+    UnitLength,
+    /// <summary>Plain Euclidean distance (magnitude counts: a window far from the channel means is far from normal ones).</summary>
+    Euclidean,
 }
 
 /// <summary>

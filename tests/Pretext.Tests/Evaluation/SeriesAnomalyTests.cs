@@ -60,5 +60,53 @@ public class SeriesAnomalyTests
         Assert.Equal(0, KnnAnomalyScorer.Score(bank, query, 1, bankSpans, new WindowSpans([8], [5], [8]))[0], 6);
         // Should fewer than k remain, a missing neighbour counts at distance 2.
         Assert.Equal((Math.Sqrt(2) + 2 + 2) / 3, KnnAnomalyScorer.Score(bank, query, 3, bankSpans, new WindowSpans([7], [5], [8]))[0], 5);
+        // Euclidean distance keeps magnitude: (3, 0) is 2 from (1, 0) though it points the same way; too few left is refused.
+        using var far = tensor(new float[] { 3, 0 }, [1, 2]);
+        Assert.Equal(0, KnnAnomalyScorer.Score(bank, far, 1, null, null, KnnDistance.UnitLength)[0], 6);
+        Assert.Equal(2, KnnAnomalyScorer.Score(bank, far, 1, null, null, KnnDistance.Euclidean)[0], 5);
+        Assert.Equal(Math.Sqrt(2), KnnAnomalyScorer.Score(bank, query, 1, bankSpans, new WindowSpans([7], [5], [8]), KnnDistance.Euclidean)[0], 5);
+        Assert.Throws<ArgumentException>(() => KnnAnomalyScorer.Score(bank, query, 3, bankSpans, new WindowSpans([7], [5], [8]), KnnDistance.Euclidean));
+    }
+
+    [Fact]
+    public void BaselinesScoreAPlantedOutlierHighest()
+    {
+        // 200 points near the line y = 2x (plus a little noise), and one query off it.
+        var rng = new Random(3);
+        var rows = new float[200 * 2];
+        for (int i = 0; i < 200; i++)
+        {
+            float x = (float)(rng.NextDouble() * 4 - 2);
+            rows[2 * i] = x;
+            rows[2 * i + 1] = 2 * x + (float)(0.05 * (rng.NextDouble() - 0.5));
+        }
+        float[] queries = [1, 2, -1, -2, 1, -2];  // on, on, off the line
+        using var normal = tensor(rows, [200, 2]);
+        using var q = tensor(queries, [3, 2]);
+        using var pca = PcaReconstruction.Fit(normal, 0.9);
+        Assert.Equal(1, pca.Components);
+        var p = pca.Score(q);
+        Assert.True(p[2] > 100 * Math.Max(p[0], p[1]), string.Join(", ", p));
+
+        var forest = IsolationForest.Fit(rows, 200, 2, seed: 5, treeCount: 50, sampleSize: 64);
+        var f = forest.Score(queries, 3);
+        Assert.True(f[2] > f[0] && f[2] > f[1], string.Join(", ", f));
+        Assert.Equal(f, IsolationForest.Fit(rows, 200, 2, seed: 5, treeCount: 50, sampleSize: 64).Score(queries, 3));
+        Assert.Equal(2 * (Math.Log(255) + 0.5772156649) - 2.0 * 255 / 256, IsolationForest.AveragePath(256), 9);
+    }
+
+    [Fact]
+    public void ZScoresUseTheirOwnEntitysReferenceReadings()
+    {
+        // Entity 0 reads 0, 2 (mean 1, std 1) on channel a; entity 1 reads 10, 10 (std 0, counted as 1).
+        var reference = new List<SeriesSegment>
+        {
+            new("e0", 0, [0, 1], [0, 5, 2, 5], null, [1, 2]),
+            new("e1", 1, [0, 1], [10, 0, 10, 0], null, [3, 4]),
+        };
+        var scored = new List<SeriesSegment> { new("e0", 0, [2], [4, 5], null, [5]), new("e1", 1, [2], [7, 0], null, [6]) };
+        var z = ReadingZScore.Score(reference, scored, 2);
+        Assert.Equal(3, z[0][0], 6);
+        Assert.Equal(3, z[1][0], 6);
     }
 }
