@@ -190,14 +190,30 @@ public static class SeriesFiles
         return steps[steps.Count / 2];
     }
 
+    /// <summary>A time stamp as this reader takes it: a finite number (seconds, a counter), or an ISO 8601 date-time as Unix seconds.</summary>
+    public static bool TryParseTime(string? text, out double time)
+    {
+        text = text?.Trim();
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out time) && double.IsFinite(time)) return true;
+        if (!string.IsNullOrEmpty(text) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dt))
+        {
+            time = dt.ToUnixTimeMilliseconds() / 1000.0;
+            return true;
+        }
+        time = double.NaN;
+        return false;
+    }
+
+    /// <summary>A channel value as this reader takes it: a finite number (invariant culture).</summary>
+    public static bool TryParseValue(string? text, out float value) =>
+        float.TryParse(text?.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out value) && float.IsFinite(value);
+
     private static double ParseTime(string? cell, string where, string column)
     {
         var text = cell?.Trim();
         if (string.IsNullOrEmpty(text))
             throw new InvalidDataException($"{where}: the time column '{column}' is empty. Every reading needs its time stamp.");
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && double.IsFinite(t)) return t;
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dt))
-            return dt.ToUnixTimeMilliseconds() / 1000.0;
+        if (TryParseTime(text, out double t)) return t;
         throw new InvalidDataException($"{where}, column '{column}': '{text}' is neither a number nor a date-time (ISO 8601, e.g. 2010-05-09T10:00:05Z). Fix the time stamp.");
     }
 
@@ -206,7 +222,7 @@ public static class SeriesFiles
         var text = cell?.Trim();
         if (string.IsNullOrEmpty(text))
             throw new InvalidDataException($"{where}, column '{column}': the value is missing. {fix}");
-        if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v)) return v;
+        if (TryParseValue(text, out float v)) return v;
         throw new InvalidDataException($"{where}, column '{column}': '{text}' is not a finite number. {fix}");
     }
 
