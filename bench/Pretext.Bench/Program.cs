@@ -8,6 +8,7 @@ using Pretext.Bench;
 //   `row`             one row of that table in this process (the `methods` mode runs each row as a child process)
 //   `probe`           seconds and accuracy of feature extraction, kNN and each linear probe on one checkpoint (ProbeBench.cs)
 //   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
+//   `series`          anomaly scores on the Suthaharan sets against no-learning baselines; one-step forecasting (SeriesBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
@@ -22,7 +23,8 @@ return mode switch
     "probe" => ProbeBench.Run(rest),
     "propagate" => PropagationBench.Run(rest),
     "text" => TextBench.Run(rest.Get),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text."),
+    "series" => SeriesBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series."),
 };
 
 static int Fail(string message)

@@ -20,6 +20,8 @@ public static class PretextCli
         root.Subcommands.Add(TextCommands.Similar());
         root.Subcommands.Add(Commands.Methods());
         root.Subcommands.Add(CurateCommand.Create());
+        root.Subcommands.Add(ScoreCommand.Create());
+        root.Subcommands.Add(StreamCommand.Create());
         return root.Parse(args).Invoke();
     }
 

@@ -246,6 +246,98 @@ public static class Plots
         Save(plot, path);
     }
 
+    /// <summary>
+    /// A series with its anomaly scores, in two panels over one time axis: above, each channel standardised (so channels of different
+    /// units share the axis) with the flagged readings marked in red; below, the score, the threshold as a dashed line, flagged readings
+    /// in red and, when labels are known, the labelled anomalies shaded.
+    /// </summary>
+    /// <param name="path">PNG file to write; its directory is created if missing.</param>
+    /// <param name="time">Time of each reading (x axis).</param>
+    /// <param name="channels">Each channel's readings, as (name, values).</param>
+    /// <param name="scores">Score of each reading (NaN: none; such points are left out).</param>
+    /// <param name="threshold">Scores above it are flagged.</param>
+    /// <param name="flagged">Whether each reading is flagged.</param>
+    /// <param name="labelled">Whether each reading is a labelled anomaly (null: unlabelled).</param>
+    /// <exception cref="ArgumentException">Arrays of different lengths, no channel, or no reading.</exception>
+    public static void SeriesScores(string path, string title, double[] time, IReadOnlyList<(string Name, double[] Values)> channels, double[] scores,
+        double threshold, bool[] flagged, bool[]? labelled)
+    {
+        int n = time.Length;
+        if (n == 0 || channels.Count == 0) throw new ArgumentException($"Nothing to draw in '{path}': no readings or no channel.");
+        if (scores.Length != n || flagged.Length != n || (labelled is not null && labelled.Length != n) || channels.Any(c => c.Values.Length != n))
+            throw new ArgumentException($"'{path}': {n} times, {scores.Length} scores, {flagged.Length} flags and channels of [{string.Join(",", channels.Select(c => c.Values.Length))}] readings; they must match.");
+        var multiplot = new Multiplot();
+        multiplot.AddPlots(2);
+        var top = multiplot.GetPlot(0);
+        var bottom = multiplot.GetPlot(1);
+        top.Title(title);
+        top.YLabel("reading (standardised)");
+        bottom.YLabel("anomaly score");
+        bottom.XLabel("time");
+        var palette = new ScottPlot.Palettes.Category10();
+        var flaggedAt = Enumerable.Range(0, n).Where(i => flagged[i]).ToArray();
+        float marker = n > 3000 ? 3 : 5;
+        for (int c = 0; c < channels.Count; c++)
+        {
+            var v = channels[c].Values;
+            double mean = v.Average(), std = Math.Sqrt(v.Select(x => (x - mean) * (x - mean)).Average());
+            var z = v.Select(x => std > 0 ? (x - mean) / std : 0).ToArray();
+            var line = top.Add.ScatterLine(time, z, palette.GetColor(c));
+            line.LineWidth = 1;
+            line.MarkerSize = 0;
+            line.LegendText = channels[c].Name;
+            if (flaggedAt.Length > 0)
+            {
+                var dots = top.Add.ScatterPoints(flaggedAt.Select(i => time[i]).ToArray(), flaggedAt.Select(i => z[i]).ToArray(), Colors.Red);
+                dots.MarkerSize = marker;
+                if (c == 0) dots.LegendText = "flagged";
+            }
+        }
+        top.ShowLegend(Alignment.UpperRight);
+
+        if (labelled is not null)
+            foreach (var (from, to) in Runs(labelled))
+            {
+                var span = bottom.Add.HorizontalSpan(time[from], time[to]);
+                span.FillStyle.Color = Colors.Orange.WithAlpha(0.25);
+                span.LineStyle.Width = 0;
+                if (from == Runs(labelled).First().From) span.LegendText = "labelled anomaly";
+            }
+        var finite = Enumerable.Range(0, n).Where(i => double.IsFinite(scores[i])).ToArray();
+        if (finite.Length > 0)
+        {
+            var line = bottom.Add.ScatterLine(finite.Select(i => time[i]).ToArray(), finite.Select(i => scores[i]).ToArray(), Colors.Black);
+            line.LineWidth = 1;
+            line.MarkerSize = 0;
+            line.LegendText = "score";
+        }
+        var limit = bottom.Add.HorizontalLine(threshold, 1, Colors.Red, LinePattern.Dashed);
+        limit.LegendText = "threshold";
+        if (flaggedAt.Length > 0)
+        {
+            var dots = bottom.Add.ScatterPoints(flaggedAt.Select(i => time[i]).ToArray(), flaggedAt.Select(i => scores[i]).ToArray(), Colors.Red);
+            dots.MarkerSize = marker;
+        }
+        bottom.ShowLegend(Alignment.UpperRight);
+        top.Axes.SetLimitsX(time[0], time[^1]);
+        bottom.Axes.SetLimitsX(time[0], time[^1]);
+        var image = multiplot.Render(Width * 3 / 2, Height * 3 / 2);
+        var bytes = image.GetImageBytes(ImageFormat.Png);
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>(first, last) index of each run of consecutive true values.</summary>
+    private static IEnumerable<(int From, int To)> Runs(bool[] values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!values[i]) continue;
+            int start = i;
+            while (i + 1 < values.Length && values[i + 1]) i++;
+            yield return (start, i);
+        }
+    }
+
     private static Plot NewPlot(string title)
     {
         var plot = new Plot();

@@ -94,18 +94,19 @@ public static class SeriesFiles
         }
     }
 
-    private static int Column(string[] header, string name, string path, string what, string option)
+    private static int Column(string[] header, string name, string path, string what, string option, bool optional = false)
     {
         int i = Array.FindIndex(header, h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
         return i >= 0 ? i : throw new InvalidDataException(
-            $"'{path}' has no {what} column '{name}'; its columns are {string.Join(", ", header)}. Name the right one with --set {option}=NAME.");
+            $"'{path}' has no {what} column '{name}'; its columns are {string.Join(", ", header)}. Name the right one with --set {option}=NAME" +
+            (optional ? $", or pass --set {option}=null if the file has none." : "."));
     }
 
     private static SeriesTable Build(string path, string unit, string[] header, List<Row> rows, SeriesColumns names, SeriesReadOptions options)
     {
         int time = Column(header, names.Time, path, "time", "series.columns.time");
-        int entity = names.Entity is { } e ? Column(header, e, path, "entity", "series.columns.entity") : -1;
-        int label = names.Label is { } l ? Column(header, l, path, "label", "series.columns.label")
+        int entity = names.Entity is { } e ? Column(header, e, path, "entity", "series.columns.entity", optional: true) : -1;
+        int label = names.Label is { } l ? Column(header, l, path, "label", "series.columns.label", optional: true)
             : Array.FindIndex(header, h => string.Equals(h, DefaultLabelColumn, StringComparison.OrdinalIgnoreCase));
         int[] channels = names.Channels.Length > 0
             ? [.. names.Channels.Select(c => Column(header, c, path, "channel", "series.columns.channels"))]
@@ -189,14 +190,30 @@ public static class SeriesFiles
         return steps[steps.Count / 2];
     }
 
+    /// <summary>A time stamp as this reader takes it: a finite number (seconds, a counter), or an ISO 8601 date-time as Unix seconds.</summary>
+    public static bool TryParseTime(string? text, out double time)
+    {
+        text = text?.Trim();
+        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out time) && double.IsFinite(time)) return true;
+        if (!string.IsNullOrEmpty(text) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dt))
+        {
+            time = dt.ToUnixTimeMilliseconds() / 1000.0;
+            return true;
+        }
+        time = double.NaN;
+        return false;
+    }
+
+    /// <summary>A channel value as this reader takes it: a finite number (invariant culture).</summary>
+    public static bool TryParseValue(string? text, out float value) =>
+        float.TryParse(text?.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out value) && float.IsFinite(value);
+
     private static double ParseTime(string? cell, string where, string column)
     {
         var text = cell?.Trim();
         if (string.IsNullOrEmpty(text))
             throw new InvalidDataException($"{where}: the time column '{column}' is empty. Every reading needs its time stamp.");
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && double.IsFinite(t)) return t;
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var dt))
-            return dt.ToUnixTimeMilliseconds() / 1000.0;
+        if (TryParseTime(text, out double t)) return t;
         throw new InvalidDataException($"{where}, column '{column}': '{text}' is neither a number nor a date-time (ISO 8601, e.g. 2010-05-09T10:00:05Z). Fix the time stamp.");
     }
 
@@ -205,7 +222,7 @@ public static class SeriesFiles
         var text = cell?.Trim();
         if (string.IsNullOrEmpty(text))
             throw new InvalidDataException($"{where}, column '{column}': the value is missing. {fix}");
-        if (float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float v) && float.IsFinite(v)) return v;
+        if (TryParseValue(text, out float v)) return v;
         throw new InvalidDataException($"{where}, column '{column}': '{text}' is not a finite number. {fix}");
     }
 

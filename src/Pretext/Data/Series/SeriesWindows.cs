@@ -94,29 +94,59 @@ public static class SeriesSplit
     public static (List<SeriesSegment> Train, List<SeriesSegment> Test) Blocks(IReadOnlyList<SeriesSegment> segments, int channels, int blockLength, int every)
     {
         if (blockLength < 1) throw new ArgumentOutOfRangeException(nameof(blockLength), blockLength, "Blocks need at least one reading.");
-        var train = new List<SeriesSegment>();
-        var test = new List<SeriesSegment>();
-        if (every == 0)
-        {
-            train.AddRange(segments);
-            return (train, test);
-        }
-        // Block numbers count readings per entity across its segments, so a gap does not restart the pattern.
+        if (every == 0) return ([.. segments], []);
+        return Partition(segments, channels, blockLength, (entity, block) => (block + entity) % every == every - 1);
+    }
+
+    /// <summary>
+    /// The validation part carved from a training part: block b of the entity that appears e-th is held out when
+    /// (b + e) mod every = 0 (a phase the test rule never uses, so on data whose test blocks were taken out first the two
+    /// patterns do not line up), and, when <paramref name="labelled"/>, also every block that holds a reading labelled other
+    /// than 0, so that choices made on validation see anomalies whenever the training part has any (and the rest, the
+    /// reference of normal readings, holds no labelled anomaly). Returns (reference, validation): the rest, and the held-out blocks.
+    /// </summary>
+    public static (List<SeriesSegment> Reference, List<SeriesSegment> Validation) Validation(IReadOnlyList<SeriesSegment> segments, int channels, int blockLength, int every, bool labelled)
+    {
+        if (every < 2) throw new ArgumentOutOfRangeException(nameof(every), every, "Hold out every N-th block with N of at least 2.");
+        var anomalous = new HashSet<(int Entity, int Block)>();
+        if (labelled)
+            foreach (var (s, offset) in WithOffsets(segments))
+                if (s.Labels is { } y)
+                    for (int i = 0; i < s.Count; i++)
+                        if (y[i] != 0) anomalous.Add((s.EntityIndex, (offset + i) / blockLength));
+        return Partition(segments, channels, blockLength, (entity, block) => (block + entity) % every == 0 || anomalous.Contains((entity, block)));
+    }
+
+    /// <summary>Each segment with the number of readings of its entity before it (block numbers count across a gap).</summary>
+    private static IEnumerable<(SeriesSegment Segment, int Offset)> WithOffsets(IReadOnlyList<SeriesSegment> segments)
+    {
         var seen = new Dictionary<int, int>();
         foreach (var s in segments)
         {
             int offset = seen.GetValueOrDefault(s.EntityIndex);
             seen[s.EntityIndex] = offset + s.Count;
-            bool IsTest(int i) => ((offset + i) / blockLength + s.EntityIndex) % every == every - 1;
+            yield return (s, offset);
+        }
+    }
+
+    /// <summary>(kept, held) segments: block b of entity e is held when <paramref name="held"/>(e, b).</summary>
+    private static (List<SeriesSegment> Kept, List<SeriesSegment> Held) Partition(IReadOnlyList<SeriesSegment> segments, int channels, int blockLength, Func<int, int, bool> held)
+    {
+        if (blockLength < 1) throw new ArgumentOutOfRangeException(nameof(blockLength), blockLength, "Blocks need at least one reading.");
+        var kept = new List<SeriesSegment>();
+        var heldOut = new List<SeriesSegment>();
+        foreach (var (s, offset) in WithOffsets(segments))
+        {
+            bool IsHeld(int i) => held(s.EntityIndex, (offset + i) / blockLength);
             int start = 0;
             for (int i = 1; i <= s.Count; i++)
             {
-                if (i < s.Count && IsTest(i) == IsTest(start)) continue;
-                (IsTest(start) ? test : train).Add(s.Slice(start, i - start, channels));
+                if (i < s.Count && IsHeld(i) == IsHeld(start)) continue;
+                (IsHeld(start) ? heldOut : kept).Add(s.Slice(start, i - start, channels));
                 start = i;
             }
         }
-        return (train, test);
+        return (kept, heldOut);
     }
 }
 
@@ -128,28 +158,45 @@ public static class SeriesWindows
         !table.Labelled ? [] : rule == WindowLabel.AnyPositive ? ["normal", "anomaly"] : [.. table.LabelValues.Select(v => v.ToString(CultureInfo.InvariantCulture))];
 
     /// <summary>
-    /// Every window of <paramref name="length"/> readings starting at 0, stride, 2 stride, ... of each segment (a segment's
-    /// last readings are left out when they do not fill a window), as raw (unnormalised) fp32 (N, C, L) with a label per
-    /// window (<paramref name="rule"/>) and an id "ENTITY@TIME" of its first reading.
+    /// Where the windows of <paramref name="length"/> readings start: at 0, stride, 2 stride, ... of each segment (a segment's last
+    /// readings are left out when they do not fill a window), segment by segment.
     /// </summary>
-    /// <exception cref="InvalidDataException">No segment is as long as one window; the message says how to fix it.</exception>
-    public static TensorDataset Cut(string name, SeriesTable table, IReadOnlyList<SeriesSegment> segments, int length, int stride, WindowLabel rule)
+    public static List<WindowPlace> Places(IReadOnlyList<SeriesSegment> segments, int length, int stride)
     {
         if (length < 1 || stride < 1) throw new ArgumentException($"Window length and stride must be positive, got {length} and {stride}.");
+        var places = new List<WindowPlace>();
+        for (int si = 0; si < segments.Count; si++)
+            for (int start = 0; start + length <= segments[si].Count; start += stride) places.Add(new WindowPlace(si, start));
+        return places;
+    }
+
+    /// <summary>
+    /// Every window of <paramref name="length"/> readings at <see cref="Places"/>, as raw (unnormalised) fp32 (N, C, L) with a label
+    /// per window (<paramref name="rule"/>) and an id "ENTITY@TIME" of its first reading.
+    /// </summary>
+    /// <exception cref="InvalidDataException">No segment is as long as one window; the message says how to fix it.</exception>
+    public static TensorDataset Cut(string name, SeriesTable table, IReadOnlyList<SeriesSegment> segments, int length, int stride, WindowLabel rule) =>
+        Cut(name, table, segments, Places(segments, length, stride), length, rule);
+
+    /// <summary>The windows of <paramref name="length"/> readings at <paramref name="places"/> of <paramref name="segments"/>, as <see cref="Cut(string, SeriesTable, IReadOnlyList{SeriesSegment}, int, int, WindowLabel)"/>.</summary>
+    /// <exception cref="InvalidDataException">No place: no segment is as long as one window; the message says how to fix it.</exception>
+    public static TensorDataset Cut(string name, SeriesTable table, IReadOnlyList<SeriesSegment> segments, IReadOnlyList<WindowPlace> places, int length, WindowLabel rule)
+    {
         int c = table.Channels;
-        var starts = segments.SelectMany((s, si) => Enumerable.Range(0, s.Count >= length ? (s.Count - length) / stride + 1 : 0).Select(k => (si, k * stride))).ToList();
-        if (starts.Count == 0)
+        if (places.Count == 0)
             throw new InvalidDataException(
                 $"'{table.Source}' ({name}) gives no window of {length} readings: its longest segment has {(segments.Count == 0 ? 0 : segments.Max(s => s.Count))}. " +
                 "Shorten the windows (--set series.window=N), or lengthen the blocks (--set series.blockLength=N).");
-        var data = new float[(long)starts.Count * c * length];
-        var labels = table.Labelled ? new int[starts.Count] : null;
-        var ids = new string[starts.Count];
+        var data = new float[(long)places.Count * c * length];
+        var labels = table.Labelled ? new int[places.Count] : null;
+        var ids = new string[places.Count];
         var classIndex = table.LabelValues.Select((v, i) => (v, i)).ToDictionary(p => p.v, p => p.i);
-        for (int w = 0; w < starts.Count; w++)
+        for (int w = 0; w < places.Count; w++)
         {
-            var (si, start) = starts[w];
+            var (si, start) = places[w];
             var s = segments[si];
+            if (start < 0 || start + length > s.Count)
+                throw new ArgumentOutOfRangeException(nameof(places), $"Window {w} at reading {start} of segment {si} does not fit its {s.Count} readings.");
             long baseIndex = (long)w * c * length;
             for (int t = 0; t < length; t++)
                 for (int ch = 0; ch < c; ch++)
@@ -158,7 +205,7 @@ public static class SeriesWindows
             string when = s.Times[start].ToString("0.######", CultureInfo.InvariantCulture);
             ids[w] = s.Entity.Length > 0 ? $"{s.Entity}@{when}" : when;
         }
-        return new TensorDataset(name, tensor(data, [starts.Count, c, length]), labels, ClassNames(table, rule), ids);
+        return new TensorDataset(name, tensor(data, [places.Count, c, length]), labels, ClassNames(table, rule), ids);
     }
 
     private static int WindowLabelOf(ReadOnlySpan<int> readings, WindowLabel rule, Dictionary<int, int> classIndex)
@@ -177,3 +224,6 @@ public static class SeriesWindows
         }
     }
 }
+
+/// <summary>Where a window lies: the index of its segment in the list it was cut from, and its first reading there.</summary>
+public readonly record struct WindowPlace(int Segment, int Start);

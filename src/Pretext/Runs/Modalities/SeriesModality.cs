@@ -36,26 +36,8 @@ public sealed class SeriesModality : IModality
     public (ISampleSet Train, ISampleSet? Test) Load(string dataset, RunConfig config, string? dataDir, Action<string>? log, bool needTest)
     {
         var sc = config.Series;
-        sc.Validate();
-        bool catalogued = IsCatalogued(dataset);
-        SeriesTable table;
-        string name;
-        if (catalogued)
-        {
-            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
-            name = DataCatalog.Get(dataset).Name;
-            table = fetcher.LoadSeries(name, sc.Columns, sc.ReadOptions);
-        }
-        else if (SeriesFiles.IsSeriesFile(dataset))
-        {
-            name = dataset;
-            table = SeriesFiles.Read(dataset, sc.Columns, sc.ReadOptions);
-        }
-        else
-        {
-            throw new FileNotFoundException($"'{dataset}' is neither a known series data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Series).Select(e => e.Name))}) nor an existing .csv or .parquet file.");
-        }
-        bool split = sc.TestEvery > 0 && (catalogued || (needTest && table.Labelled));
+        var (table, name, catalogued) = ReadTable(dataset, sc, dataDir, log);
+        bool split = Splits(sc, catalogued || (needTest && table.Labelled));
         var (trainSegments, testSegments) = split
             ? SeriesSplit.Blocks(table.Segments, table.Channels, sc.BlockLength, sc.TestEvery)
             : ([.. table.Segments], []);
@@ -74,6 +56,31 @@ public sealed class SeriesModality : IModality
         }
         return (train, Samples(table, testSegments, $"{name}/test", sc));
     }
+
+    /// <summary>
+    /// Reads <paramref name="dataset"/>, a catalogued series set (fetched into the cache when missing) or a .csv or .parquet file, with
+    /// the columns and checks of <paramref name="series"/>; returns the table, its name in messages and whether it is catalogued.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">Neither a catalogued series nor an existing .csv or .parquet file.</exception>
+    /// <exception cref="InvalidDataException">The file breaks a rule of <see cref="SeriesFiles"/>.</exception>
+    public static (SeriesTable Table, string Name, bool Catalogued) ReadTable(string dataset, SeriesDataConfig series, string? dataDir, Action<string>? log)
+    {
+        series.Validate();
+        if (DataCatalog.Contains(dataset, Modality.Series))
+        {
+            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
+            string name = DataCatalog.Get(dataset).Name;
+            return (fetcher.LoadSeries(name, series.Columns, series.ReadOptions), name, true);
+        }
+        if (SeriesFiles.IsSeriesFile(dataset)) return (SeriesFiles.Read(dataset, series.Columns, series.ReadOptions), dataset, false);
+        throw new FileNotFoundException($"'{dataset}' is neither a known series data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Series).Select(e => e.Name))}) nor an existing .csv or .parquet file.");
+    }
+
+    /// <summary>
+    /// Whether a series is cut into train and test blocks: when <c>series.testEvery</c> allows it and <paramref name="heldOut"/>, which
+    /// is true for catalogued sets (always split, as image sets have a test split) and for labelled files that need a test part.
+    /// </summary>
+    public static bool Splits(SeriesDataConfig series, bool heldOut) => series.TestEvery > 0 && heldOut;
 
     private static SeriesSamples Samples(SeriesTable table, IReadOnlyList<SeriesSegment> segments, string name, SeriesDataConfig sc) =>
         new(SeriesWindows.Cut(name, table, segments, sc.Window, sc.Stride, sc.Label), table.ChannelNames, ChannelStats.Fit(segments, table.Channels));

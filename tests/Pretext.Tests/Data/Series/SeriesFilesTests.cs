@@ -222,6 +222,36 @@ public class SeriesFilesTests
     }
 
     [Fact]
+    public void ValidationTakesEveryNthBlockAndTheBlocksWithLabelledAnomalies()
+    {
+        using var dir = new TempDirectory();
+        // Unit 0's burst covers readings 120..131 (blocks 12 and 13 of 10 readings), unit 1's 157..168 (blocks 15 and 16).
+        var table = ReadCsv(dir, TestSeries.Csv(entities: 2, readings: 200), TestSeries.Columns);
+        var (reference, validation) = SeriesSplit.Validation(table.Segments, table.Channels, blockLength: 10, every: 5, labelled: true);
+        // Every 5th block with phase (b + e) mod 5 = 0: unit 0 blocks 0, 5, 10, 15; unit 1 blocks 4, 9, 14, 19; plus the burst blocks.
+        Assert.Equal([0.0, 50, 100, 120, 130, 150], validation.Where(s => s.Entity == "u0").SelectMany(s => s.Times.Where(t => t % 10 == 0)));
+        Assert.Equal([40.0, 90, 140, 150, 160, 190], validation.Where(s => s.Entity == "u1").SelectMany(s => s.Times.Where(t => t % 10 == 0)));
+        Assert.DoesNotContain(reference, s => s.Labels!.Any(y => y != 0));
+        Assert.Equal(400, reference.Sum(s => s.Count) + validation.Sum(s => s.Count));
+        var (_, unlabelled) = SeriesSplit.Validation(table.Segments, table.Channels, 10, 5, labelled: false);
+        Assert.Equal(80, unlabelled.Sum(s => s.Count));
+    }
+
+    [Fact]
+    public void WindowPlacesCutTheSameWindowsAsAStride()
+    {
+        using var dir = new TempDirectory();
+        var table = ReadCsv(dir, TestSeries.Csv(entities: 2, readings: 50), TestSeries.Columns);
+        var places = SeriesWindows.Places(table.Segments, 16, 5);
+        Assert.Equal(2 * ((50 - 16) / 5 + 1), places.Count);
+        Assert.Equal(new WindowPlace(1, 5), places[8]);
+        using var a = SeriesWindows.Cut("a", table, table.Segments, 16, 5, WindowLabel.AnyPositive);
+        using var b = SeriesWindows.Cut("b", table, table.Segments, places, 16, WindowLabel.AnyPositive);
+        Assert.True(a.Data.eq(b.Data).all().item<bool>());
+        Assert.Equal(a.SampleId(8), b.SampleId(8));
+    }
+
+    [Fact]
     public void NormalisationIsFittedOnTrainingReadingsOnly()
     {
         using var dir = new TempDirectory();

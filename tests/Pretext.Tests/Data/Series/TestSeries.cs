@@ -15,10 +15,11 @@ internal static class TestSeries
 {
     /// <summary>
     /// CSV text "time,unit,temp,hum,label": <paramref name="entities"/> units of <paramref name="readings"/> readings each (time
-    /// 0, 1, 2, ...), rows of all units interleaved as sensors log them. Each unit has an anomaly burst (temp jumps by 4)
+    /// 0, 1, 2, ...), rows of all units interleaved as sensors log them. Each unit has an anomaly burst (temp jumps by <paramref name="jump"/>)
     /// of <paramref name="burst"/> readings starting at reading (<paramref name="burstAt"/> + 37 * unit) mod (readings - burst).
+    /// A jump of 4 can land inside the sine's normal range (2 sin + 20); <paramref name="jump"/> = 8 always leaves it.
     /// </summary>
-    public static string Csv(int entities = 2, int readings = 400, int burst = 12, int seed = 0, int burstAt = 120)
+    public static string Csv(int entities = 2, int readings = 400, int burst = 12, int seed = 0, int burstAt = 120, double jump = 4)
     {
         var rng = new Random(seed);
         var sb = new StringBuilder("time,unit,temp,hum,label\n");
@@ -27,7 +28,7 @@ internal static class TestSeries
             {
                 int start = (burstAt + 37 * u) % (readings - burst);
                 bool anomaly = t >= start && t < start + burst;
-                double temp = 20 + 2 * Math.Sin(t / 15.0 + u) + 0.1 * rng.NextDouble() + (anomaly ? 4 : 0);
+                double temp = 20 + 2 * Math.Sin(t / 15.0 + u) + 0.1 * rng.NextDouble() + (anomaly ? jump : 0);
                 double hum = 50 + 5 * Math.Cos(t / 25.0 + 2 * u) + 0.2 * rng.NextDouble();
                 sb.Append(CultureInfo.InvariantCulture, $"{t},u{u},{temp:F3},{hum:F3},{(anomaly ? 1 : 0)}\n");
             }
@@ -38,9 +39,9 @@ internal static class TestSeries
     public static Pretext.Data.Series.SeriesColumns Columns => new() { Time = "time", Channels = ["temp", "hum"], Label = "label", Entity = "unit" };
 
     /// <summary>Writes <see cref="Csv"/> to <paramref name="path"/> and returns the path.</summary>
-    public static string Write(string path, int entities = 2, int readings = 400, int burst = 12, int seed = 0, int burstAt = 120)
+    public static string Write(string path, int entities = 2, int readings = 400, int burst = 12, int seed = 0, int burstAt = 120, double jump = 4)
     {
-        File.WriteAllText(path, Csv(entities, readings, burst, seed, burstAt));
+        File.WriteAllText(path, Csv(entities, readings, burst, seed, burstAt, jump));
         return path;
     }
 

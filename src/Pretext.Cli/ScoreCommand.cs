@@ -1,0 +1,78 @@
+using System.CommandLine;
+using System.Globalization;
+using Pretext.Evaluation;
+using Pretext.Export;
+using Pretext.Runs;
+
+namespace Pretext.Cli;
+
+/// <summary>`pretext score`: anomaly scores for every window and reading of a series, thresholds chosen on validation, tables and plots.</summary>
+internal static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A series checkpoint (run-dir/checkpoints/step-*.safetensors of cpc, ts2vec, maskedpatches or forecast).", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "What to score: suthaharan-single-hop, suthaharan-multi-hop, or a .csv/.parquet file with the model's channels (default: the run's data set). Columns: --set series.columns.time=..., see docs/series.md." };
+        var output = new Option<string[]>("--out") { Description = "Reading scores: .csv and/or .parquet (repeat for both); columns entity, time, score, flagged, part (reference, validation, test) and label when the data has one.", Required = true, AllowMultipleArgumentsPerToken = true };
+        var windowsOut = new Option<string[]>("--windows-out") { Description = "Window scores too: .csv and/or .parquet; columns entity, start, end, score, flagged, part, anomaly (when labelled).", AllowMultipleArgumentsPerToken = true };
+        var plots = new Option<string?>("--plots") { Description = "Folder for one PNG per entity: the series, its scores, the threshold and the flagged readings (default: <first --out without extension>-plots)." };
+        var noPlots = new Option<bool>("--no-plots") { Description = "Write no plots." };
+        var scorer = new Option<SeriesScorer>("--scorer") { Description = "Knn: mean distance in embedding space to the k nearest windows of the normal reference (the training part); Reconstruction: the method's forecast or reconstruction error (forecast, maskedpatches).", DefaultValueFactory = _ => SeriesScorer.Knn };
+        var k = new Option<int>("--k") { Description = "Neighbours averaged by the kNN score.", DefaultValueFactory = _ => new SeriesScoreOptions().K };
+        var stride = new Option<int>("--stride") { Description = "Readings between scored windows (1: every reading ends a window).", DefaultValueFactory = _ => new SeriesScoreOptions().Stride };
+        var aggregate = new Option<ReadingAggregate>("--aggregate") { Description = "A reading's score from the windows covering it: Mean (localises events) or Max.", DefaultValueFactory = _ => new SeriesScoreOptions().Aggregate };
+        var threshold = new Option<ThresholdRule>("--threshold") { Description = "How the flagging threshold is chosen on the validation part: Auto (BestF1 when it holds labelled anomalies, else Quantile), Quantile (1 - contamination), BestF1.", DefaultValueFactory = _ => new SeriesScoreOptions().Threshold };
+        var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies, for the quantile threshold.", DefaultValueFactory = _ => new SeriesScoreOptions().Contamination };
+        var set = new Option<string[]>("--set") { Description = "How the data is read, e.g. --set series.columns.entity=machine --set series.gaps=Split (the window and normalisation come from the checkpoint)." };
+        var threads = PretextCli.ThreadsOption();
+        var dataDir = PretextCli.DataDirOption();
+        var cmd = new Command("score", "Anomaly scores for every window and reading of a series from a series checkpoint, flagged above a threshold chosen on a validation part of the training data; CSV/Parquet and plots.")
+        {
+            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, threshold, contamination, set, threads, dataDir,
+        };
+        cmd.SetAction(p => PretextCli.Guard(() =>
+        {
+            var outs = p.GetValue(output)!;
+            var windowOuts = p.GetValue(windowsOut) ?? [];
+            foreach (var o in outs.Concat(windowOuts))
+                if (!ColumnTable.Writable(o)) throw new ArgumentException($"'{o}': write scores to a .csv or .parquet file.");
+            var request = new ScoreRequest
+            {
+                Checkpoint = p.GetValue(checkpoint)!, Dataset = p.GetValue(dataset), Set = p.GetValue(set) ?? [], DataDirectory = p.GetValue(dataDir),
+                Options = new SeriesScoreOptions
+                {
+                    Scorer = p.GetValue(scorer), K = p.GetValue(k), Stride = p.GetValue(stride), Aggregate = p.GetValue(aggregate),
+                    Threshold = p.GetValue(threshold), Contamination = p.GetValue(contamination),
+                },
+            };
+            PretextCli.SetThreads(p.GetValue(threads));
+            var scores = ConsoleObserver.Run(o => SeriesScoring.Run(request, o, Console.WriteLine));
+            using (scores.Data)
+            {
+                var readings = scores.ReadingTable();
+                foreach (var o in outs) readings.Write(o);
+                Console.WriteLine($"Wrote {readings.Rows:N0} reading scores to {string.Join(" and ", outs)}");
+                if (windowOuts.Length > 0)
+                {
+                    var windows = scores.WindowTable();
+                    foreach (var o in windowOuts) windows.Write(o);
+                    Console.WriteLine($"Wrote {windows.Rows:N0} window scores to {string.Join(" and ", windowOuts)}");
+                }
+                var c = CultureInfo.InvariantCulture;
+                Console.WriteLine($"Score: {scores.Scorer}; a reading's score is the {scores.Aggregate.ToString().ToLowerInvariant()} over the windows covering it.");
+                Console.WriteLine($"Reading threshold: {scores.ReadingThreshold.Describe()}; window threshold: {scores.WindowThreshold.Describe()}.");
+                Console.WriteLine(string.Create(c, $"Flagged {scores.FlaggedReadings:N0} of {scores.ReadingScores.Sum(s => s.Length):N0} readings."));
+                if (scores.TestReadings is { } t) Console.WriteLine($"Test readings: {t.Describe()}");
+                if (scores.TestWindows is { } w) Console.WriteLine($"Test windows: {w.Describe()}");
+                if (!p.GetValue(noPlots))
+                {
+                    string dir = p.GetValue(plots) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outs[0]))!, Path.GetFileNameWithoutExtension(outs[0]) + "-plots");
+                    var files = SeriesScoring.Plot(scores, dir);
+                    Console.WriteLine($"Plots: {files.Count} in {dir}");
+                }
+            }
+            return 0;
+        }));
+        return cmd;
+    }
+}
