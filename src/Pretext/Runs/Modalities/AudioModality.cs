@@ -151,16 +151,9 @@ public sealed class AudioModality : IModality
 }
 
 /// <summary>Clips as samples: a <see cref="TensorDataset"/> of (mels, frames) log-mel spectrograms, before standardisation.</summary>
-public sealed class AudioSamples(TensorDataset data) : ISampleSet
+public sealed class AudioSamples(TensorDataset data) : TensorSamples(data)
 {
-    public TensorDataset Data { get; } = data;
-    public string Name => Data.Name;
-    public int Count => (int)Data.Count;
-    public int[]? Labels => Data.Labels;
-    public IReadOnlyList<string> ClassNames => Data.ClassNames;
-    public string SampleId(int index) => Data.SampleId(index);
-    public ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name));
-    public void Dispose() => Data.Dispose();
+    public override ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name));
 
     /// <exception cref="ArgumentException"><paramref name="samples"/> are not audio clips.</exception>
     public static AudioSamples Of(ISampleSet samples) =>

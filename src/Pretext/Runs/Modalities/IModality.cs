@@ -170,3 +170,19 @@ public static class ModalityCatalog
     /// <summary>The modality whose catalogue holds <paramref name="dataset"/>, or null for folders, files and unknown names.</summary>
     public static IModality? Catalogued(string dataset) => All.FirstOrDefault(m => m.IsCatalogued(dataset));
 }
+
+/// <summary>
+/// Samples held as one <see cref="TensorDataset"/> (images, log-mel clips, series windows): the pass-through members of
+/// <see cref="ISampleSet"/>; each modality's subclass says what the tensors are and keeps its own type for <c>Of</c> checks.
+/// </summary>
+public abstract class TensorSamples(TensorDataset data) : ISampleSet
+{
+    public TensorDataset Data { get; } = data;
+    public string Name => Data.Name;
+    public int Count => (int)Data.Count;
+    public int[]? Labels => Data.Labels;
+    public IReadOnlyList<string> ClassNames => Data.ClassNames;
+    public string SampleId(int index) => Data.SampleId(index);
+    public abstract ISampleSet Subset(long[] indices, string name);
+    public void Dispose() => Data.Dispose();
+}

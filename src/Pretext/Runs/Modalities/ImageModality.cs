@@ -97,16 +97,9 @@ public sealed class ImageModality : IModality
 }
 
 /// <summary>Images as samples: a <see cref="TensorDataset"/> of (C, H, W) fp32 in [0, 1].</summary>
-public sealed class ImageSamples(TensorDataset data) : ISampleSet
+public sealed class ImageSamples(TensorDataset data) : TensorSamples(data)
 {
-    public TensorDataset Data { get; } = data;
-    public string Name => Data.Name;
-    public int Count => (int)Data.Count;
-    public int[]? Labels => Data.Labels;
-    public IReadOnlyList<string> ClassNames => Data.ClassNames;
-    public string SampleId(int index) => Data.SampleId(index);
-    public ISampleSet Subset(long[] indices, string name) => new ImageSamples(Data.Subset(indices, name));
-    public void Dispose() => Data.Dispose();
+    public override ISampleSet Subset(long[] indices, string name) => new ImageSamples(Data.Subset(indices, name));
 
     /// <exception cref="ArgumentException"><paramref name="samples"/> are not images.</exception>
     public static ImageSamples Of(ISampleSet samples) =>

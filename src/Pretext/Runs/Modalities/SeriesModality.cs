@@ -181,21 +181,14 @@ public sealed class SeriesModality : IModality
 
 /// <summary>Windows of a series as samples: raw (unnormalised) fp32 (N, C, L), labels per window, ids "ENTITY@TIME".</summary>
 /// <param name="readingStats">Mean and std per channel of the readings the windows were cut from (what a run fits on its training part).</param>
-public sealed class SeriesSamples(TensorDataset data, IReadOnlyList<string> channelNames, ChannelStats readingStats) : ISampleSet
+public sealed class SeriesSamples(TensorDataset data, IReadOnlyList<string> channelNames, ChannelStats readingStats) : TensorSamples(data)
 {
-    public TensorDataset Data { get; } = data;
     public IReadOnlyList<string> ChannelNames { get; } = channelNames;
     public ChannelStats ReadingStats { get; } = readingStats;
     public int Channels => (int)Data.SampleShape[0];
     public int Length => (int)Data.SampleShape[1];
-    public string Name => Data.Name;
-    public int Count => (int)Data.Count;
-    public int[]? Labels => Data.Labels;
-    public IReadOnlyList<string> ClassNames => Data.ClassNames;
-    public string SampleId(int index) => Data.SampleId(index);
     /// <summary>A subset keeps the statistics of the readings of the whole set it came from.</summary>
-    public ISampleSet Subset(long[] indices, string name) => new SeriesSamples(Data.Subset(indices, name), ChannelNames, ReadingStats);
-    public void Dispose() => Data.Dispose();
+    public override ISampleSet Subset(long[] indices, string name) => new SeriesSamples(Data.Subset(indices, name), ChannelNames, ReadingStats);
 
     /// <exception cref="ArgumentException"><paramref name="samples"/> are not windows of a series.</exception>
     public static SeriesSamples Of(ISampleSet samples) =>
