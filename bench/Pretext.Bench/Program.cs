@@ -9,6 +9,7 @@ using Pretext.Bench;
 //   `probe`           seconds and accuracy of feature extraction, kNN and each linear probe on one checkpoint (ProbeBench.cs)
 //   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
 //   `series`          anomaly scores on the Suthaharan sets against no-learning baselines; one-step forecasting (SeriesBench.cs)
+//   `stream`          `pretext stream` on the sensor data replayed at full speed: readings/s, updates/s, latency, memory (StreamBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
@@ -24,7 +25,8 @@ return mode switch
     "propagate" => PropagationBench.Run(rest),
     "text" => TextBench.Run(rest.Get),
     "series" => SeriesBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series."),
+    "stream" => StreamBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream."),
 };
 
 static int Fail(string message)

@@ -18,6 +18,7 @@ internal static class StreamCommand
         var updateEvery = new Option<int>("--update-every") { Description = "One optimiser step every N good readings (0: never learn).", DefaultValueFactory = _ => d.UpdateEvery };
         var batch = new Option<int>("--batch-size") { Description = "Windows from the replay buffer per optimiser step.", DefaultValueFactory = _ => d.BatchSize };
         var replay = new Option<int>("--replay") { Description = "Windows the replay buffer holds (a uniform sample of all windows seen).", DefaultValueFactory = _ => d.Replay };
+        var refresh = new Option<int>("--refresh") { Description = "Buffered windows re-embedded with the current encoder per optimiser step, so the kNN bank follows the learning encoder.", DefaultValueFactory = _ => d.Refresh };
         var k = new Option<int>("--k") { Description = "Neighbours in the replay buffer averaged by the score.", DefaultValueFactory = _ => d.K };
         var lr = new Option<double>("--lr") { Description = "Constant learning rate of the online steps.", DefaultValueFactory = _ => d.LearningRate };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write the state every N good readings (and always at the end).", DefaultValueFactory = _ => d.CheckpointEvery };
@@ -27,13 +28,13 @@ internal static class StreamCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads for tensor work (1 keeps a stream's latency steady beside other work).", DefaultValueFactory = _ => 1 };
         var cmd = new Command("stream", "Score readings as they arrive (stdin or a growing file) while learning online: bounded replay buffer, a fixed budget per update, bad lines reported and skipped, periodic atomic checkpoints; prints updates/s and latency.")
         {
-            checkpoint, state, input, follow, output, updateEvery, batch, replay, k, lr, checkpointEvery, reportEvery, seed, set, threads,
+            checkpoint, state, input, follow, output, updateEvery, batch, replay, refresh, k, lr, checkpointEvery, reportEvery, seed, set, threads,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var options = new StreamOptions
             {
-                UpdateEvery = p.GetValue(updateEvery), BatchSize = p.GetValue(batch), Replay = p.GetValue(replay), K = p.GetValue(k),
+                UpdateEvery = p.GetValue(updateEvery), BatchSize = p.GetValue(batch), Replay = p.GetValue(replay), Refresh = p.GetValue(refresh), K = p.GetValue(k),
                 LearningRate = p.GetValue(lr), CheckpointEvery = p.GetValue(checkpointEvery), Seed = p.GetValue(seed),
             };
             int every = p.GetValue(reportEvery);

@@ -14,7 +14,7 @@ public sealed class StreamMeter
     private readonly long[] all = new long[Buckets], recent = new long[Buckets];
     private long allCount, recentCount, updatesAtReport, readingsAtReport, updatesAtStart, readingsAtStart;
     private readonly Stopwatch clock = Stopwatch.StartNew();
-    private double reportedAt;
+    private double reportedAt, cpuAtStart;
 
     /// <summary>Starts counting rates from <paramref name="stream"/>'s counters now (a restarted stream's earlier readings do not count).</summary>
     public void Begin(SeriesStream stream)
@@ -22,15 +22,20 @@ public sealed class StreamMeter
         readingsAtStart = readingsAtReport = stream.Counters.Good;
         updatesAtStart = updatesAtReport = stream.Counters.Updates;
         reportedAt = Seconds;
+        cpuAtStart = CpuSeconds();
     }
+
+    /// <summary>CPU time of this process, all threads.</summary>
+    private static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
     /// <summary>The whole run since <see cref="Begin"/>: readings and updates per second, latency percentiles (ms), memory.</summary>
     public StreamSummary Summary(SeriesStream stream)
     {
         double span = Math.Max(Seconds, 1e-9);
         var c = stream.Counters;
+        double cpu = CpuSeconds() - cpuAtStart;
         return new StreamSummary(c.Good - readingsAtStart, c.Bad, c.Updates - updatesAtStart, span, (c.Good - readingsAtStart) / span, (c.Updates - updatesAtStart) / span,
-            Percentile(0.5), Percentile(0.99), ResidentMegabytes());
+            Percentile(0.5), Percentile(0.99), ResidentMegabytes(), cpu, (c.Good - readingsAtStart) / Math.Max(cpu, 1e-9));
     }
 
     /// <summary>Records one reading-to-score latency.</summary>
@@ -86,10 +91,15 @@ public sealed class StreamMeter
     }
 }
 
-/// <summary>What a stream did: good readings and updates since it (re)started, per second, latency percentiles in ms, resident memory in MB.</summary>
+/// <summary>
+/// What a stream did: good readings and updates since it (re)started, per second of wall time, latency percentiles in ms, resident memory
+/// in MB, and the process's CPU seconds with readings per CPU second (what a dedicated core would sustain single-threaded, whatever else
+/// shares the machine).
+/// </summary>
 public sealed record StreamSummary(long Readings, long BadLines, long Updates, double Seconds, double ReadingsPerSecond, double UpdatesPerSecond,
-    double LatencyP50, double LatencyP99, double ResidentMegabytes)
+    double LatencyP50, double LatencyP99, double ResidentMegabytes, double CpuSeconds, double ReadingsPerCpuSecond)
 {
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Readings:N0} readings in {Seconds:F1} s ({ReadingsPerSecond:F0}/s), {Updates:N0} updates ({UpdatesPerSecond:F0}/s), bad lines {BadLines:N0}; reading-to-score latency p50 {LatencyP50:F2} ms, p99 {LatencyP99:F2} ms; RSS {ResidentMegabytes:F0} MB");
+        $"{Readings:N0} readings in {Seconds:F1} s ({ReadingsPerSecond:F0}/s; {CpuSeconds:F1} CPU s, {ReadingsPerCpuSecond:F0} per CPU second), {Updates:N0} updates ({UpdatesPerSecond:F0}/s), bad lines {BadLines:N0}; ") +
+        string.Create(CultureInfo.InvariantCulture, $"reading-to-score latency p50 {LatencyP50:F2} ms, p99 {LatencyP99:F2} ms; RSS {ResidentMegabytes:F0} MB");
 }
