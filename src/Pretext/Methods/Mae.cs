@@ -63,7 +63,7 @@ public sealed class Mae : nn.Module, ISslMethod, IReconstructionScorer
     /// <summary>
     /// MAE's defaults on top of a data set's base preset (MAE appendix A.1, main_pretrain.py): the ViT
     /// encoder in fp32; AdamW with betas (0.9, 0.95), weight decay 0.05 and lr = 1.5e-4 * batch / 256; warmup 5 %
-    /// of training (40 of 800 epochs there, 0.3 of 6 epochs here); light augmentation: random resized
+    /// of training (40 of 800 epochs there, 0.25 of the image preset's 5 epochs here); light augmentation: random resized
     /// crop (scale 0.2-1) and flips, no colour jitter (MAE needs none, section 4 / Table 1f).
     /// </summary>
     public static MethodSetup Preset(MethodSetup cfg) => cfg with
