@@ -27,7 +27,7 @@ public sealed record NextFrameOptions
 /// mirroring the encoder, a sigmoid for pixels in [0, 1]). The loss is the mean squared error on the pixels of frames
 /// Warmup + 1 .. T - 1. One view: the clip.
 /// </summary>
-public sealed class NextFramePrediction : nn.Module, ISslMethod
+public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
 {
     private readonly FrameSequenceEncoder encoder;
     private readonly Linear seed;
