@@ -70,6 +70,27 @@ public class VideoMethodTests
     }
 
     [Fact]
+    public void TheResidualPredictorStartsFromTheLastFrame()
+    {
+        using var m = NextFrame();
+        Assert.True(m.Options.Residual);
+        using var noGrad = no_grad();
+        // With the decoder's output at zero, the prediction of frame t + 1 is frame t (clamped away from 0 and 1).
+        foreach (var (name, p) in m.named_parameters())
+            if (name.StartsWith("decoder") || name.StartsWith("seed")) p.zero_();
+        using var g = new Generator(5);
+        using var x = rand(new long[] { 2, 4, 1, 32, 32 }, generator: g);
+        using var predicted = m.Predict(x);
+        using var expected = x.narrow(1, 0, 3).clamp(NextFramePrediction.ResidualFloor, 1 - NextFramePrediction.ResidualFloor);
+        Assert.True(predicted.allclose(expected, rtol: 0, atol: 1e-5));
+        using var plain = new NextFramePrediction(TestVideo.TinyEncoder.Build(), new NextFrameOptions { Residual = false });
+        foreach (var (name, p) in plain.named_parameters())
+            if (name.StartsWith("decoder") || name.StartsWith("seed")) p.zero_();
+        using var half = plain.Predict(x);
+        Assert.True(half.allclose(full_like(half, 0.5), rtol: 0, atol: 1e-6)); // without the residual: sigmoid(0) everywhere
+    }
+
+    [Fact]
     public void TimeContrastivePairsAreCloseInTimeAndInsideTheClip()
     {
         manual_seed(1);
