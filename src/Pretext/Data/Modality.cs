@@ -13,6 +13,6 @@ public enum Modality
     Audio,
     /// <summary>Rows of a table (B, F) fp32: standardised numbers, their missing indicators, then one code per categorical column (<see cref="Tables.TableEncoding"/>).</summary>
     Table,
-    /// <summary>Clips of frames (B, T, C, H, W) fp32 in [0, 1] (<see cref="Video.VideoClips"/>, <see cref="Video.MovingMnist"/>). The FrameSequence encoder and the nextframe and timecontrastive methods read it; no run modality yet (docs/video.md).</summary>
+    /// <summary>Clips of frames (B, T, C, H, W) fp32 in [0, 1] (<see cref="Video.VideoClips"/>, <see cref="Video.MovingMnist"/>). The FrameSequence encoder and the nextframe and timecontrastive methods read it; runs go through <c>Runs.Modalities.VideoModality</c> (docs/video.md).</summary>
     Video,
 }

@@ -71,6 +71,20 @@ public sealed record EvaluationConfig
     public SeriesEvaluationOptions Series { get; init; } = new();
     /// <summary>The table evaluation's own option (the rest is this record's general fields).</summary>
     public TableEvaluationOptions Table { get; init; } = new();
+    /// <summary>The video evaluation's own options (which label the probes learn, the strip of predicted frames).</summary>
+    public VideoEvaluationOptions Video { get; init; } = new();
+}
+
+/// <summary>What the video evaluation adds to the general fields of <see cref="EvaluationConfig"/>.</summary>
+public sealed record VideoEvaluationOptions
+{
+    /// <summary>
+    /// The label of a Moving MNIST clip that probes and from-scratch training learn: the first digit's class (default) or its
+    /// starting direction (8 sectors). Clips from folders take their labels from class folders whatever this says.
+    /// </summary>
+    public Data.Video.VideoLabel Label { get; init; } = Data.Video.VideoLabel.Digit;
+    /// <summary>Test clips shown in the PNG strip of true and predicted frames (methods that predict frames).</summary>
+    public int StripClips { get; init; } = 3;
 }
 
 /// <summary>What the table evaluation adds to the general fields of <see cref="EvaluationConfig"/>.</summary>

@@ -110,7 +110,7 @@ public static class MethodRegistry
         new("dae", "classic", "Denoising autoencoder for rows: swap 15 % of cells from their marginals, rebuild the clean row (Vincent et al. 2008, swap noise).",
             (enc, cfg) => new RowDenoising(enc, cfg.Encoder.Table, cfg.Methods.Dae),
             _ => new IdentityViews(), RowDenoising.Preset, Modality.Table),
-        new("nextframe", "classic", "Next-frame prediction: frame encoder, causal GRU over the frames, a decoder draws frame t + 1 from frames 0..t, MSE on pixels (Srivastava et al. 2015).",
+        new("nextframe", "classic", "Next-frame prediction: frame encoder, causal GRU over the frames, a decoder draws frame t + 1 from frames 0..t as a change of frame t, cross-entropy on pixels (Srivastava et al. 2015).",
             (enc, cfg) => new NextFramePrediction(enc, cfg.Methods.NextFrame),
             _ => new IdentityViews(), null, Modality.Video),
         new("timecontrastive", "contrastive", "Time-contrastive: frames of one clip at most 2 apart are positives, other clips' frames negatives, NT-Xent (after Sermanet et al. 2018).",

@@ -41,7 +41,11 @@ public sealed record EvaluateRequest
 }
 
 /// <summary>The evaluation of a checkpoint and where its report went.</summary>
-public sealed record CheckpointEvaluationResult(EvaluationResult Evaluation, RunConfig Config, string Dataset, string ReportPath);
+public sealed record CheckpointEvaluationResult(EvaluationResult Evaluation, RunConfig Config, string Dataset, string ReportPath)
+{
+    /// <summary>What the data's modality evaluated beyond the label protocols (<see cref="IModality.EvaluateMore"/>).</summary>
+    public IReadOnlyList<ReportSection> Sections { get; init; } = [];
+}
 
 /// <summary>`pretext evaluate` as a library call: load the checkpoint, its data and its inputs, evaluate, write the report.</summary>
 public static class CheckpointEvaluation
@@ -97,7 +101,8 @@ public static class CheckpointEvaluation
                 if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
                 else MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
                 if (File.Exists(Path.Combine(run, Continuations.FileName))) File.Copy(Path.Combine(run, Continuations.FileName), Path.Combine(dir, Continuations.FileName), overwrite: true);
-                return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds));
+                var sections = modality.EvaluateMore(method, cfg, inputs, testSlice ?? testAll, dir, observer);
+                return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds, sections)) { Sections = sections };
             }
         }
     }

@@ -168,6 +168,37 @@ public static class Presets
     }
 
     /// <summary>
+    /// Video, sized for Moving MNIST (2,000 training clips of 20 frames of 64x64) on 2 CPU cores: the FrameSequence encoder with
+    /// narrow stride-2 convolutions (widths 16-32-64, a quarter of the encoder's default channel count, so a next-frame step with
+    /// its mirrored decoder costs about 2.4 GFLOP per clip) and a GRU of width 64, fp32; AdamW at 1e-3 with weight decay 1e-4,
+    /// batches of 16 clips, 10 epochs (1,250 steps) with half an epoch of warmup. Evaluation as the video issue asks: linear probe
+    /// at 1 and 10 labelled clips per class and at 100 %, the same encoder trained from scratch at 10 per class and 100 % (100
+    /// steps of 32 clips each), 5 label subsets where labels are few, kNN with k = 20. None of these sizes was tuned: they were set
+    /// from the step cost, not chosen on data.
+    /// </summary>
+    public static RunConfig Video(string dataset = "moving-mnist", int threads = 2) => new()
+    {
+        Method = "nextframe",
+        Dataset = dataset,
+        Encoder = new EncoderConfig
+        {
+            Kind = EncoderKind.FrameSequence, Precision = Precision.Float32, Layout = MemoryLayout.Contiguous,
+            Video = new VideoEncoderConfig { Frames = 20, Size = 64, Channels = 1, Widths = [16, 32, 64], Dim = 64 },
+        },
+        Train = new TrainerOptions
+        {
+            Epochs = 10, BatchSize = 16, LearningRate = 1e-3, WarmupEpochs = 0.5, Seed = 42, Threads = threads,
+            CheckpointEvery = 50, KeepCheckpoints = 3,
+            Optimizer = new OptimizerOptions { Kind = OptimizerKind.AdamW, WeightDecay = 1e-4 },
+        },
+        Evaluation = new Evaluation.EvaluationConfig
+        {
+            LinearFractions = [1.0], ScratchFractions = [1.0], PerClass = [1, 10], TrainedPerClass = [10], Seeds = 5, KnnK = 20,
+            Supervised = new Evaluation.SupervisedOptions { Steps = 100, MinEpochs = 1, BatchSize = 32, LearningRate = 1e-3, WeightDecay = 1e-4 },
+        },
+    };
+
+    /// <summary>
     /// The --fast smoke run: same recipe on 12,800 training images for 2 epochs (100 steps), short baselines, from scratch only at
     /// the headline's 10 labels per class (3 runs instead of 7).
     /// </summary>

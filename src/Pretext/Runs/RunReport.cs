@@ -125,7 +125,8 @@ public static class RunReport
     public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{s.Budget}";
 
     /// <summary>The summary of a run (<paramref name="pre"/>: what is known of its pretraining) and its evaluation.</summary>
-    public static RunSummary Summary(RunConfig config, string dataset, PretrainResult pre, EvaluationResult ev)
+    /// <param name="sections">What the data's modality added beyond the label protocols; their numbers become flat keys.</param>
+    public static RunSummary Summary(RunConfig config, string dataset, PretrainResult pre, EvaluationResult ev, IReadOnlyList<ReportSection>? sections = null)
     {
         // Evaluating a checkpoint on its own knows nothing of its pretraining: leave those keys out rather than write NaN.
         static double? Known(double v) => double.IsFinite(v) ? v : null;
@@ -163,6 +164,7 @@ public static class RunReport
             flat["anomaly_raw_auroc"] = a.MeanRaw.Auroc; flat["anomaly_raw_auprc"] = a.MeanRaw.Auprc;
             if (a.MeanReconstruction is { } m) { flat["anomaly_reconstruction_auroc"] = m.Auroc; flat["anomaly_reconstruction_auprc"] = m.Auprc; }
         }
+        foreach (var (key, value) in (sections ?? []).SelectMany(x => x.Summary)) flat[key] = value;
         var c = pre.Collapse;
         var train = c?.Readings;
         var features = ev.Insight?.Readings;
@@ -214,7 +216,8 @@ public static class RunReport
         ev.Scores.Select(s => s.Protocol == Protocol.Baseline ? Evaluating.Describe(s, ev.F1Kind).Replace(Title(Protocol.Baseline), Title(Protocol.Baseline, ev)) : Evaluating.Describe(s, ev.F1Kind));
 
     /// <summary>Writes plots/, summary.json and report.html into <paramref name="runDir"/>; returns the report's path.</summary>
-    public static string Write(string runDir, RunConfig config, PretrainResult pre, EvaluationResult ev, string datasetName)
+    /// <param name="sections">What the data's modality added beyond the label protocols (<see cref="IModality.EvaluateMore"/>).</param>
+    public static string Write(string runDir, RunConfig config, PretrainResult pre, EvaluationResult ev, string datasetName, IReadOnlyList<ReportSection>? sections = null)
     {
         var plots = Path.Combine(runDir, "plots");
         Directory.CreateDirectory(plots);
@@ -259,7 +262,7 @@ public static class RunReport
             scoreImages.Add(($"Test {metric}: pretrained {config.Method} encoder against training from scratch and {ev.Baseline}", path));
         }
 
-        Export.JsonFile.WriteAtomic(Path.Combine(runDir, "summary.json"), Summary(config, datasetName, pre, ev));
+        Export.JsonFile.WriteAtomic(Path.Combine(runDir, "summary.json"), Summary(config, datasetName, pre, ev, sections));
 
         var report = new HtmlReport { Title = $"Pretext run: {config.Method} on {datasetName}" };
         if (pre.Collapse is { Collapsed: true, Warning: { } warning }) report.AddWarning(warning);
@@ -283,6 +286,13 @@ public static class RunReport
         if (diag.Count > 0)
             report.AddTable("Embedding diagnostics (collapse: std near 0 or RankMe near 1; alignment 0..4 and uniformity 0..-4: lower is better)",
                 ["embeddings", "normalised std", "RankMe", "alignment", "uniformity"], diag);
+        foreach (var section in sections ?? [])
+        {
+            report.AddHeading(section.Heading);
+            foreach (var paragraph in section.Paragraphs) report.AddParagraph(paragraph);
+            if (section.Header.Count > 0) report.AddTable(section.Heading, [.. section.Header], section.Rows);
+            foreach (var (caption, p) in section.Images) report.AddImage(caption, p);
+        }
         foreach (var (caption, p) in scoreImages.Concat(images)) report.AddImage(caption, p);
         // A causal language model's run leaves sampled continuations (copied here by evaluate): a sanity check to read.
         string continuations = Path.Combine(runDir, Continuations.FileName);

@@ -11,10 +11,10 @@ public class VideoMethodTests
 {
     public VideoMethodTests() => set_num_threads(1);
 
-    private static NextFramePrediction NextFrame(int warmup = 0)
+    private static NextFramePrediction NextFrame(int warmup = 0, PixelLoss loss = PixelLoss.CrossEntropy)
     {
         manual_seed(4);
-        return new NextFramePrediction(TestVideo.TinyEncoder.Build(), new NextFrameOptions { Warmup = warmup });
+        return new NextFramePrediction(TestVideo.TinyEncoder.Build(), new NextFrameOptions { Warmup = warmup, Loss = loss });
     }
 
     [Fact]
@@ -42,11 +42,12 @@ public class VideoMethodTests
     }
 
     [Fact]
-    public void LossIsPixelMseOnTheFramesAfterWarmupAgainstASlowLoop()
+    public void LossOnThePixelsOfTheFramesAfterWarmupMatchesASlowLoop()
     {
+        foreach (var kind in new[] { PixelLoss.Mse, PixelLoss.CrossEntropy })
         foreach (int warmup in new[] { 0, 1 })
         {
-            using var m = NextFrame(warmup);
+            using var m = NextFrame(warmup, kind);
             using var noGrad = no_grad();
             using var g = new Generator(2);
             using var x = rand(new long[] { 2, 4, 1, 32, 32 }, generator: g);
@@ -59,12 +60,34 @@ public class VideoMethodTests
                 for (int t = warmup; t < 3; t++)        // prediction t is of frame t + 1
                     for (int i = 0; i < pixels; i++)
                     {
-                        double d = p[(b * 3 + t) * pixels + i] - f[(b * 4 + t + 1) * pixels + i];
-                        sum += d * d; n++;
+                        double q = p[(b * 3 + t) * pixels + i], y = f[(b * 4 + t + 1) * pixels + i];
+                        sum += kind == PixelLoss.Mse ? (q - y) * (q - y) : -(y * Math.Log(q) + (1 - y) * Math.Log(1 - q));
+                        n++;
                     }
             using var loss = m.Loss(predicted, x);
             Assert.Equal(sum / n, loss.item<float>(), 5);
         }
+    }
+
+    [Fact]
+    public void TheResidualPredictorStartsFromTheLastFrame()
+    {
+        using var m = NextFrame();
+        Assert.True(m.Options.Residual);
+        using var noGrad = no_grad();
+        // With the decoder's output at zero, the prediction of frame t + 1 is frame t (clamped away from 0 and 1).
+        foreach (var (name, p) in m.named_parameters())
+            if (name.StartsWith("decoder") || name.StartsWith("seed")) p.zero_();
+        using var g = new Generator(5);
+        using var x = rand(new long[] { 2, 4, 1, 32, 32 }, generator: g);
+        using var predicted = m.Predict(x);
+        using var expected = x.narrow(1, 0, 3).clamp(NextFramePrediction.ResidualFloor, 1 - NextFramePrediction.ResidualFloor);
+        Assert.True(predicted.allclose(expected, rtol: 0, atol: 1e-5));
+        using var plain = new NextFramePrediction(TestVideo.TinyEncoder.Build(), new NextFrameOptions { Residual = false });
+        foreach (var (name, p) in plain.named_parameters())
+            if (name.StartsWith("decoder") || name.StartsWith("seed")) p.zero_();
+        using var half = plain.Predict(x);
+        Assert.True(half.allclose(full_like(half, 0.5), rtol: 0, atol: 1e-6)); // without the residual: sigmoid(0) everywhere
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Pretext.Augmentations;
 using Pretext.Data;
 using Pretext.Evaluation;
+using Pretext.Methods;
 using TorchSharp;
 
 namespace Pretext.Runs.Modalities;
@@ -44,6 +45,12 @@ public interface IModality
     EvaluationPlan Plan(EvaluationConfig evaluation);
     /// <summary>Whatever a finished pretraining run adds to its folder beyond checkpoints and metrics (text: a causal model's sampled continuations); nothing by default.</summary>
     void AfterPretraining(PretrainResult result, IRunObserver observer) { }
+    /// <summary>
+    /// Evaluations of this kind of data beyond the label protocols, written into <paramref name="outDirectory"/> and returned as
+    /// report sections (video: next-frame error on the test clips against copying the last frame, a strip of predicted frames);
+    /// none by default. Runs on <paramref name="test"/> only after every choice was made on the training side.
+    /// </summary>
+    IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet test, string outDirectory, IRunObserver observer) => [];
 }
 
 /// <summary>What pretraining trains on: the completed config and the unlabelled encoder inputs (disposed with this).</summary>
@@ -162,7 +169,7 @@ public sealed record EvaluationPlan
 /// <summary>The modalities, one row each.</summary>
 public static class ModalityCatalog
 {
-    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality(), new SeriesModality(), new AudioModality(), new TableModality()];
+    public static IReadOnlyList<IModality> All { get; } = [new ImageModality(), new TextModality(), new SeriesModality(), new AudioModality(), new TableModality(), new VideoModality()];
 
     public static IModality Get(Modality kind) =>
         All.FirstOrDefault(m => m.Kind == kind) ?? throw new ArgumentException($"No modality '{kind}' is registered.");

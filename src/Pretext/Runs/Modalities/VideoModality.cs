@@ -1,0 +1,232 @@
+using System.Globalization;
+using Pretext.Compute;
+using Pretext.Data;
+using Pretext.Data.Video;
+using Pretext.Evaluation;
+using Pretext.Methods;
+using Pretext.Reporting;
+using static TorchSharp.torch;
+
+namespace Pretext.Runs.Modalities;
+
+/// <summary>
+/// Video: Moving MNIST generated from the MNIST digits (<see cref="MovingMnist"/>; training clips from the training digits, test clips
+/// from the test digits, so no digit image is in both), or a folder of clips (<see cref="VideoClips"/>: animated GIFs or folders of
+/// frames, class folders as labels, a class-stratified held-out fifth as test). Encoders read clips (B, T, C, S, S) in [0, 1] as they
+/// are. Labels: a Moving MNIST clip's first digit's class or its starting direction (<c>evaluation.video.label</c>). The no-learning
+/// baseline is logistic regression on the raw pixels of the first and last frames, average-pooled to 16x16. Methods that predict
+/// frames (<see cref="IFramePredictor"/>) are also scored on the test clips against copying the last frame, with a strip of true and
+/// predicted frames in the report.
+/// </summary>
+public sealed class VideoModality : IModality
+{
+    /// <summary>Side the baseline pools each of its two frames to.</summary>
+    public const int BaselineSide = 16;
+
+    public Modality Kind => Modality.Video;
+    public string DefaultMethod => "nextframe";
+    public string BaselineName => "raw pixels of the first and last frames";
+
+    public bool IsCatalogued(string dataset) => DataCatalog.Contains(dataset, Modality.Video);
+
+    public RunConfig BasePreset(string dataset, int threads) => Presets.Video(IsCatalogued(dataset) ? dataset.ToLowerInvariant() : dataset, threads);
+
+    /// <summary>
+    /// Moving MNIST: its clips of each split, generated with <c>video.*</c> (counts, seed) at the encoder's frame count and side. A folder:
+    /// every clip at the encoder's frame count, side and channels; a class-stratified fifth held out when a test split is needed and it is
+    /// labelled.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">Neither a catalogued video set nor an existing folder.</exception>
+    /// <exception cref="InvalidDataException">A clip of the wrong length or with an unreadable frame (named), unless <c>video.skipBad</c>.</exception>
+    /// <exception cref="ArgumentException">Moving MNIST asked for in colour.</exception>
+    public (ISampleSet Train, ISampleSet? Test) Load(string dataset, RunConfig config, string? dataDir, Action<string>? log, bool needTest)
+    {
+        var v = config.Encoder.Video;
+        if (IsCatalogued(dataset))
+        {
+            if (v.Channels != 1)
+                throw new ArgumentException($"Moving MNIST is grey; encoder.video.channels must be 1, not {v.Channels}.");
+            var options = config.Video.MovingMnist(v.Frames, v.Size);
+            var label = config.Evaluation.Video.Label;
+            using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
+            string name = DataCatalog.Get(dataset).Name;
+            var train = new VideoSamples(Labelled(fetcher.LoadVideo(name, DataSplit.Train, options), label));
+            var test = needTest ? new VideoSamples(Labelled(fetcher.LoadVideo(name, DataSplit.Test, options), label)) : null;
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: {train.Count:N0} training clips from MNIST's training digits{(test is null ? "" : $", {test.Count:N0} test clips from its test digits")} (seed {options.Seed}), {v.Frames} frames of {v.Size}x{v.Size}; label: the first digit's {(label == VideoLabel.Digit ? "class" : "starting direction")}."));
+            return (train, test);
+        }
+        if (!Directory.Exists(dataset))
+            throw new DirectoryNotFoundException($"'{dataset}' is neither a known video data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Video).Select(e => e.Name))}) nor an existing folder of clips (animated GIFs or folders of PNG/JPEG frames).");
+        var load = VideoClips.Load(dataset, new VideoClipOptions { Frames = v.Frames, Size = v.Size, Channels = v.Channels, SkipBad = config.Video.SkipBad, Log = log });
+        return HeldOut.Split(new VideoSamples(load.Dataset), dataset, needTest);
+    }
+
+    /// <summary>
+    /// <paramref name="clips"/>' dataset with <paramref name="label"/> as its labels: the first digit's class ("0".."9") or its starting
+    /// direction (<see cref="MovingMnist.DirectionNames"/>). Takes over the clips' tensor.
+    /// </summary>
+    public static TensorDataset Labelled(MovingMnistClips clips, VideoLabel label)
+    {
+        var d = clips.Dataset;
+        if (label == VideoLabel.Digit) return d;
+        var directions = Enumerable.Range(0, (int)d.Count).Select(i => clips.Directions[i, 0]).ToArray();
+        var ids = Enumerable.Range(0, (int)d.Count).Select(i => d.SampleId(i)).ToArray();
+        var relabelled = new TensorDataset(d.Name, d.Data, directions, MovingMnist.DirectionNames, ids);
+        d.Dispose();
+        return relabelled;
+    }
+
+    /// <summary>Pretraining reads the training clips as they are (fp32 in [0, 1]); no statistics are fitted.</summary>
+    /// <exception cref="ArgumentException">The method or encoder is not a video one, or the clips do not have the encoder's shape.</exception>
+    public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
+    {
+        var entry = MethodRegistry.Get(config.Method);
+        if (entry.Modality != Modality.Video || config.Encoder.Modality != Modality.Video)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on clips; use a video method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Video).Select(m => m.Name))}) with the FrameSequence encoder.");
+        Pretraining.RefuseOverwrite(runDirectory, resume);
+        var clips = VideoSamples.Of(train);
+        CheckShape(clips, config.Encoder.Video);
+        var v = config.Encoder.Video;
+        observer.Message($"{clips.Name}: {clips.Count} clips of {v.Frames} frames of {v.Size}x{v.Size} ({(v.Channels == 1 ? "grey" : "RGB")}) for pretraining, without their labels.");
+        return new PreparedRun(config, clips.Data, null);
+    }
+
+    /// <exception cref="ArgumentException">Clips whose (frames, channels, side) differ from the encoder's; the message says which setting to change.</exception>
+    public static void CheckShape(VideoSamples clips, Encoders.VideoEncoderConfig v)
+    {
+        var shape = clips.Data.SampleShape;
+        if (!shape.SequenceEqual(new long[] { v.Frames, v.Channels, v.Size, v.Size }))
+            throw new ArgumentException($"'{clips.Name}' holds clips of {shape[0]} frames x {shape[1]} channels x {shape[2]}x{shape[3]} but the encoder reads {v.Frames} x {v.Channels} x {v.Size}x{v.Size}; set encoder.video.frames, channels and size to match (--set encoder.video.frames={shape[0]}).");
+    }
+
+    public ModelInputs InputsFor(RunConfig config, string checkpointPath) => new VideoInputs(config);
+
+    /// <summary>
+    /// The general plan: kNN, linear probes at the fractions and counts per class, training the same encoder from scratch, the baseline;
+    /// fine-tuning when asked. Accuracy only (the digit classes and directions are balanced).
+    /// </summary>
+    public EvaluationPlan Plan(EvaluationConfig ev) => new()
+    {
+        Knn = true,
+        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
+        Baseline = ev.Baseline,
+        LinearFractions = ev.LinearFractions,
+        FineTuneFractions = ev.FineTuneFractions,
+        FineTuning = ev.Supervised,
+        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
+        ScratchFractions = ev.ScratchFractions,
+        Scratch = ev.Supervised,
+        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
+        Maps = ev.Maps.Samples > 0,
+    };
+
+    /// <summary>
+    /// A method that predicts frames is scored on every test clip against copying the last frame (<see cref="FramePrediction"/>), and
+    /// <c>evaluation.video.stripClips</c> test clips are drawn as true and predicted frames (plots/next_frames.png). Other methods: nothing.
+    /// </summary>
+    public IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet test, string outDirectory, IRunObserver observer)
+    {
+        if (method is not IFramePredictor predictor) return [];
+        var clips = inputs.Encode(test);
+        var c = CultureInfo.InvariantCulture;
+        FramePredictionResult r;
+        using (ModeScope.Eval(method.Module))
+        {
+            observer.Message($"Next-frame prediction on {clips.Count} test clips against copying the last frame ...");
+            r = FramePrediction.Evaluate(predictor, clips, batchSize: 16);
+        }
+        var images = new List<(string, string)>();
+        int k = (int)Math.Min(config.Evaluation.Video.StripClips, clips.Count);
+        if (k > 0)
+        {
+            string path = Path.Combine(outDirectory, "plots", "next_frames.png");
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using (ModeScope.Eval(method.Module))
+            using (no_grad())
+            using (NewDisposeScope())
+            {
+                var x = Features.Batch(clips, 0, k, null);
+                FrameStrip.Write(path, x.narrow(1, 1, x.shape[1] - 1), predictor.Predict(x));
+            }
+            images.Add(($"Next-frame prediction on the first {k} test clips: for each clip its true frames 1..{clips.SampleShape[0] - 1} (upper row) and the frames predicted for them, each from the true frames before it (lower row)", path));
+        }
+        string[][] rows =
+        [
+            ["model (" + config.Method + ")", r.ModelMse.ToString("G4", c)],
+            ["copy the last frame", r.CopyLastMse.ToString("G4", c)],
+            ["an all-black frame", r.BlankMse.ToString("G4", c)],
+        ];
+        var perStep = string.Join(", ", r.ModelMsePerStep.Select((m, t) => string.Create(c, $"{t + 1}: {m:G3}/{r.CopyLastMsePerStep[t]:G3}")));
+        return
+        [
+            new ReportSection("Next-frame prediction")
+            {
+                Paragraphs =
+                [
+                    string.Create(c, $"Mean squared pixel error (pixels in [0, 1]) of one-step predictions of frames 1..{clips.SampleShape[0] - 1} of {r.Clips} test clips, each from the true frames before it: ") +
+                    string.Create(c, $"{r.ModelMse:G4} against {r.CopyLastMse:G4} for copying the last frame ({FramePrediction.Relative(r.BelowCopyLast)} copy-last) and {r.BlankMse:G4} for an all-black frame."),
+                    $"Per predicted frame (model/copy-last): {perStep}.",
+                ],
+                Header = ["predictor", "MSE per pixel"],
+                Rows = rows,
+                Images = images,
+                Summary = new Dictionary<string, double>
+                {
+                    ["nextframe_mse"] = r.ModelMse, ["copylast_mse"] = r.CopyLastMse, ["nextframe_below_copylast"] = r.BelowCopyLast, ["nextframe_clips"] = r.Clips, ["blank_mse"] = r.BlankMse,
+                },
+            },
+        ];
+    }
+
+    /// <summary>Clips read as they are; no augmentation for supervised training; raw first and last frames as the baseline.</summary>
+    public sealed class VideoInputs(RunConfig config) : ModelInputs
+    {
+        private readonly Encoders.VideoEncoderConfig video = config.Encoder.Video;
+
+        protected override (IDataset Data, bool Owned) EncodeCore(ISampleSet samples)
+        {
+            var clips = VideoSamples.Of(samples);
+            CheckShape(clips, video);
+            return (clips.Data, false);
+        }
+
+        public override int FeatureBatchSize => 64;
+
+        public override (Tensor Train, Tensor Test, bool Standardize) BaselineFeatures(ISampleSet train, ISampleSet test) =>
+            (FirstAndLast(VideoSamples.Of(train).Data), FirstAndLast(VideoSamples.Of(test).Data), true);
+    }
+
+    /// <summary>
+    /// The baseline's features of clips (N, T, C, S, S): the first and the last frame, each average-pooled to
+    /// <see cref="BaselineSide"/> x <see cref="BaselineSide"/>, concatenated, (N, 2 C 16 16) fp32 in [0, 1]. Pixels say which digit and, from
+    /// where it is at the start and the end, roughly where it went, without any learning.
+    /// </summary>
+    public static Tensor FirstAndLast(TensorDataset clips)
+    {
+        using var scope = NewDisposeScope();
+        var result = new List<Tensor>();
+        const int chunk = 256;
+        for (long start = 0; start < clips.Count; start += chunk)
+        {
+            long n = Math.Min(chunk, clips.Count - start);
+            using var inner = NewDisposeScope();
+            var x = Features.Batch(clips, start, n, null);
+            long t = x.shape[1];
+            var ends = cat([x.select(1, 0), x.select(1, t - 1)], 1);
+            var side = Math.Min(BaselineSide, (int)x.shape[^1]);
+            result.Add(nn.functional.adaptive_avg_pool2d(ends, [side, side]).reshape(n, -1).MoveToOuterDisposeScope());
+        }
+        return cat(result, 0).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>Clips as samples: a <see cref="TensorDataset"/> of uint8 (T, C, S, S) gathered as fp32 in [0, 1].</summary>
+public sealed class VideoSamples(TensorDataset data) : TensorSamples(data)
+{
+    public override ISampleSet Subset(long[] indices, string name) => new VideoSamples(Data.Subset(indices, name));
+
+    /// <exception cref="ArgumentException"><paramref name="samples"/> are not clips.</exception>
+    public static VideoSamples Of(ISampleSet samples) =>
+        samples as VideoSamples ?? throw new ArgumentException($"'{samples.Name}' holds no clips; a video model reads moving-mnist or folders of clips.");
+}

@@ -1,0 +1,151 @@
+using System.Text.Json;
+using Pretext.Data;
+using Pretext.Data.Video;
+using Pretext.Methods;
+using Pretext.Runs;
+using Pretext.Runs.Modalities;
+using Pretext.Tests.Data;
+using Pretext.Tests.Data.Video;
+using static TorchSharp.torch;
+
+namespace Pretext.Tests.Runs;
+
+/// <summary>Moving MNIST from a stand-in MNIST cache through the one pipeline: pretrain, reload, evaluate (probes, next-frame error, strip).</summary>
+public class VideoRunTests
+{
+    public VideoRunTests() => set_num_threads(1);
+
+    /// <summary>A stand-in MNIST in <paramref name="dir"/>/mnist: 30 training and 20 test "digits" of random pixels, labels i % 10.</summary>
+    internal static void StandInMnist(TempDirectory dir)
+    {
+        Directory.CreateDirectory(dir.Combine("mnist"));
+        TestFiles.WriteIdx(dir.Combine("mnist", "train-images-idx3-ubyte"), TestFiles.Pixels(30, 28, 28), [30, 28, 28], gzip: false);
+        TestFiles.WriteIdx(dir.Combine("mnist", "train-labels-idx1-ubyte"), Enumerable.Range(0, 30).Select(i => (byte)(i % 10)).ToArray(), [30], gzip: false);
+        TestFiles.WriteIdx(dir.Combine("mnist", "t10k-images-idx3-ubyte"), TestFiles.Pixels(20, 28, 28), [20, 28, 28], gzip: false);
+        TestFiles.WriteIdx(dir.Combine("mnist", "t10k-labels-idx1-ubyte"), Enumerable.Range(0, 20).Select(i => (byte)(i % 10)).ToArray(), [20], gzip: false);
+    }
+
+    /// <summary>The moving-mnist preset of <paramref name="method"/>, shrunk: 60/30 clips of 4 frames of 32x32, the tiny encoder, 4 steps.</summary>
+    internal static RunConfig Tiny(string method)
+    {
+        var cfg = new PretrainRequest { Dataset = "moving-mnist", Method = method, Threads = 1 }.Resolve();
+        return cfg with
+        {
+            Encoder = cfg.Encoder with { Video = TestVideo.TinyEncoder },
+            Video = cfg.Video with { TrainClips = 60, TestClips = 30 },
+            Train = cfg.Train with { BatchSize = 8, MaxSteps = 4, CheckpointEvery = 2, KeepCheckpoints = 2 },
+            Evaluation = cfg.Evaluation with
+            {
+                KnnK = 5, PerClass = [2], TrainedPerClass = [2], Seeds = 2, Probe = cfg.Evaluation.Probe with { Iterations = 30 },
+                Supervised = cfg.Evaluation.Supervised with { Steps = 2, BatchSize = 8 }, Maps = new Pretext.Evaluation.EmbeddingMapOptions { Samples = 0 },
+                Video = cfg.Evaluation.Video with { StripClips = 2 },
+            },
+        };
+    }
+
+    [Theory]
+    [InlineData("nextframe")]
+    [InlineData("timecontrastive")]
+    public void PretrainsAndEvaluatesMovingMnist(string method)
+    {
+        using var dir = new TempDirectory();
+        StandInMnist(dir);
+        var cfg = Tiny(method);
+        Assert.Equal(Pretext.Encoders.EncoderKind.FrameSequence, cfg.Encoder.Kind);
+        string run = dir.Combine("run");
+        PretrainResult pre;
+        using (var train = PretrainRequest.TrainingSamples(cfg, dir.Path, null))
+        {
+            Assert.Equal(60, train.Count);
+            pre = Pretraining.Run(cfg, train, run, resume: false);
+        }
+        Assert.Equal(4, pre.Steps);
+        Assert.True(double.IsFinite(pre.FinalLoss));
+
+        var r = CheckpointEvaluation.Run(new EvaluateRequest { Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, Seeds = 2 });
+        Assert.Equal("raw pixels of the first and last frames", r.Evaluation.Baseline);
+        foreach (var protocol in new[] { Pretext.Evaluation.Protocol.Knn, Pretext.Evaluation.Protocol.LinearProbe, Pretext.Evaluation.Protocol.FromScratch, Pretext.Evaluation.Protocol.Baseline })
+            Assert.NotEmpty(r.Evaluation.For(protocol));
+        Assert.All(r.Evaluation.Scores, s => Assert.InRange(s.Accuracy, 0, 1));
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "evaluation", "summary.json")));
+        string html = File.ReadAllText(r.ReportPath);
+        if (method == "nextframe")
+        {
+            var section = Assert.Single(r.Sections);
+            Assert.Equal(30, (int)section.Summary["nextframe_clips"]);
+            Assert.True(section.Summary["copylast_mse"] > 0);
+            Assert.True(double.IsFinite(section.Summary["nextframe_mse"]));
+            Assert.Equal(section.Summary["copylast_mse"], summary.RootElement.GetProperty("copylast_mse").GetDouble(), 12);
+            Assert.True(File.Exists(Path.Combine(run, "evaluation", "plots", "next_frames.png")));
+            Assert.Contains("Next-frame prediction", html);
+            Assert.Contains("copy the last frame", html);
+        }
+        else
+        {
+            // Time contrast predicts no frames: no prediction section, no strip.
+            Assert.Empty(r.Sections);
+            Assert.False(summary.RootElement.TryGetProperty("copylast_mse", out _));
+        }
+    }
+
+    [Fact]
+    public void DirectionLabelsAreTheGeneratorsAndTrainAndTestShareNoDigitImage()
+    {
+        using var dir = new TempDirectory();
+        StandInMnist(dir);
+        var cfg = Tiny("nextframe");
+        var video = ModalityCatalog.Get(Modality.Video);
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dir.Path, Sources = DataSources.Cache });
+        var recorded = fetcher.LoadVideo("moving-mnist", DataSplit.Train, cfg.Video.MovingMnist(4, 32));
+        using (recorded.Dataset)
+        {
+            var directed = cfg with { Evaluation = cfg.Evaluation with { Video = cfg.Evaluation.Video with { Label = VideoLabel.Direction } } };
+            var (train, test) = video.Load("moving-mnist", directed, dir.Path, null, needTest: true);
+            using (train)
+            using (test)
+            {
+                Assert.Equal(MovingMnist.DirectionNames, train.ClassNames);
+                Assert.Equal(Enumerable.Range(0, 60).Select(i => recorded.Directions[i, 0]), train.Labels!);
+                Assert.Equal(30, test!.Count);
+                // Same clips as the digit-labelled load: only the labels differ.
+                using var same = VideoSamples.Of(train).Data.Data.eq(recorded.Dataset.Data).all();
+                Assert.True(same.item<bool>());
+            }
+        }
+        // Train clips come from MNIST's training digits, test clips from its test digits (the generator's two sources).
+        var testClips = fetcher.LoadVideo("moving-mnist", DataSplit.Test, cfg.Video.MovingMnist(4, 32));
+        using (testClips.Dataset)
+            Assert.All(Enumerable.Range(0, 30), i => Assert.InRange(testClips.SourceDigits[i, 0], 0, 19));
+    }
+
+    [Fact]
+    public void BadShapesAndBadClipsAreNamed()
+    {
+        using var dir = new TempDirectory();
+        var video = ModalityCatalog.Get(Modality.Video);
+        var cfg = Tiny("nextframe");
+        // Clips of 4 frames into an encoder that reads 6: the message says which setting to change.
+        using (var clips = new VideoSamples(TestVideo.Clips(8)))
+        {
+            var six = cfg with { Encoder = cfg.Encoder with { Video = cfg.Encoder.Video with { Frames = 6 } } };
+            var e = Assert.Throws<ArgumentException>(() => video.PrepareRun(six, clips, dir.Combine("run"), false, NullObserver.Instance, default));
+            Assert.Contains("encoder.video.frames=4", e.Message);
+        }
+        // A folder of clips with one too short: named by the modality's loader.
+        foreach (var (clip, frames) in new[] { ("good", 4), ("short", 3) })
+        {
+            Directory.CreateDirectory(dir.Combine("clips", clip));
+            for (int f = 0; f < frames; f++) File.WriteAllBytes(dir.Combine("clips", clip, $"f{f}.png"), TestFiles.Png(8, 8, 1, (x, y) => [(byte)(x * 30)]));
+        }
+        var bad = Assert.Throws<InvalidDataException>(() => video.Load(dir.Combine("clips"), cfg, null, null, needTest: false));
+        Assert.Contains("'short'", bad.Message);
+        Assert.Contains("has 3 frames, expected 4", bad.Message);
+        var skipping = cfg with { Video = cfg.Video with { SkipBad = true } };
+        var (kept, _) = video.Load(dir.Combine("clips"), skipping, null, null, needTest: false);
+        using (kept) Assert.Equal(1, kept.Count);
+        Assert.Throws<DirectoryNotFoundException>(() => video.Load(dir.Combine("nowhere"), cfg, null, null, needTest: false));
+        // Moving MNIST in colour is refused at the edge.
+        var rgb = cfg with { Encoder = cfg.Encoder with { Video = cfg.Encoder.Video with { Channels = 3 } } };
+        Assert.Contains("grey", Assert.Throws<ArgumentException>(() => video.Load("moving-mnist", rgb, dir.Path, null, needTest: false)).Message);
+    }
+}
