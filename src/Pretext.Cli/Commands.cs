@@ -56,7 +56,7 @@ internal static class Commands
         var runDir = new Option<string>("--run-dir") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", DefaultValueFactory = _ => Path.Combine("runs", "pretrain") };
         var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora, ts2vec for series, cola for audio)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 6)." };
-        var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total." };
+        var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total (a positive number; leave it out to train for --epochs)." };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget: times a few steps and cuts --epochs/--max-steps to what fits in N minutes on this machine (the schedule over exactly those steps); never lengthens a run; --resume keeps the recorded length." };
         var batch = new Option<int?>("--batch-size") { Description = "Samples per step (preset: 256)." };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (preset: 2.4 for LARS)." };
@@ -78,7 +78,7 @@ internal static class Commands
         var blocks = new Option<string?>("--blocks") { Description = "ResNet blocks per stage, e.g. 2,2,2,2 (ResNet-18 layout)." };
         var imageSize = new Option<int?>("--image-size") { Description = "Side images are resized/cropped to (preset: 28)." };
         var channels = new Option<int?>("--channels") { Description = "1 (grey) or 3 (RGB) (preset: 1)." };
-        var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every N steps (preset: 100)." };
+        var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every N steps, N >= 1 (preset: 100); the last step always writes one." };
         var keep = new Option<int?>("--keep-checkpoints") { Description = "Step checkpoints to keep (preset: 3)." };
         var transductive = new Option<bool>("--transductive") { Description = "Pretrain on a labelled folder's held-out test fifth too (without its labels); by default it stays out, as evaluate scores on it." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };

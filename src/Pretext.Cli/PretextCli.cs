@@ -10,6 +10,21 @@ public static class PretextCli
 {
     public static int Run(string[] args)
     {
+        var parsed = Parse(args);
+        // A usage mistake is one line and exit code 2, as every other mistake (README), not 30 lines of help and exit 1.
+        if (parsed.Errors.Count > 0)
+        {
+            var command = parsed.CommandResult.Command;
+            string help = command.Parents.Any() ? $"pretext {command.Name} --help" : "pretext --help";
+            Console.Error.WriteLine($"error: {parsed.Errors[0].Message} (options: {help})");
+            return 2;
+        }
+        return parsed.Invoke();
+    }
+
+    /// <summary>Parses <paramref name="args"/> against every command, numbers in the invariant culture (<see cref="InvariantNumbers"/>).</summary>
+    internal static ParseResult Parse(string[] args)
+    {
         var root = new RootCommand("Pretext: self-supervised pretraining, evaluation and export for .NET (TorchSharp).");
         root.Subcommands.Add(QuickstartCommand());
         root.Subcommands.Add(Commands.Data());
@@ -22,12 +37,25 @@ public static class PretextCli
         root.Subcommands.Add(CurateCommand.Create());
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(StreamCommand.Create());
-        return root.Parse(args).Invoke();
+        InvariantNumbers.Apply(root);
+        return root.Parse(args);
     }
 
-    internal static Option<int> ThreadsOption() => new("--threads") { Description = "CPU threads for tensor work (tests and benchmarks pin this).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
+    internal static Option<int> ThreadsOption() => new("--threads") { Description = "CPU threads for tensor work, at least 1 (default: all cores; tests and benchmarks pin this).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount) };
     /// <summary>The one place a command sets TorchSharp's intra-op thread count (training also sets it from its options).</summary>
-    internal static void SetThreads(int threads) => TorchSharp.torch.set_num_threads(threads);
+    /// <exception cref="ArgumentException"><paramref name="threads"/> is below 1 (libtorch aborts the process on 0 or a negative count).</exception>
+    internal static void SetThreads(int threads)
+    {
+        CheckThreads(threads);
+        TorchSharp.torch.set_num_threads(threads);
+    }
+
+    /// <exception cref="ArgumentException"><paramref name="threads"/> is below 1.</exception>
+    internal static void CheckThreads(int threads)
+    {
+        if (threads < 1)
+            throw new ArgumentException($"--threads must be at least 1, got {threads}; this machine has {Environment.ProcessorCount} (the default).");
+    }
 
     internal static Option<string?> DataDirOption() => new("--data-dir") { Description = "Data cache folder (default: $PRETEXT_DATA, else ~/.cache/pretext/data)." };
 
@@ -50,6 +78,7 @@ public static class PretextCli
         };
         cmd.SetAction(p => Guard(() =>
         {
+            CheckThreads(p.GetValue(threads));
             var opts = new QuickstartOptions
             {
                 Fast = p.GetValue(fast), RunDirectory = p.GetValue(runDir)!, Dataset = p.GetValue(dataset)!,

@@ -33,7 +33,12 @@ public static class ConfigOverrides
             var leaf = FindKey(node, path[^1], walked, assignment);
             if (node[leaf] is JsonObject section)
                 throw new ArgumentException($"--set '{assignment}': '{leaf}' is a section; set one of its keys: {string.Join(", ", section.Select(p => p.Key))}.");
-            node[leaf] = ParseValue(assignment[(eq + 1)..].Trim());
+            string text = assignment[(eq + 1)..].Trim();
+            // JSON reads numbers in the invariant culture already; a decimal comma ("0,5") would otherwise end as a string and a
+            // vague "wrong type" error, so it gets its own message with the fix.
+            if (node[leaf] is JsonValue current && current.GetValueKind() == JsonValueKind.Number && System.Text.RegularExpressions.Regex.IsMatch(text, @"^[+-]?\d*,\d+$"))
+                throw new ArgumentException($"--set '{assignment}': numbers take a dot before the decimals, whatever the system language: write {assignment[..eq].Trim()}={text.Replace(',', '.')}.");
+            node[leaf] = ParseValue(text);
         }
         try
         {

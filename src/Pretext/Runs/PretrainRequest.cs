@@ -70,6 +70,15 @@ public sealed record PretrainRequest
     /// not apply to the method's data (image shape options for text), or a bad value.</exception>
     public RunConfig Resolve()
     {
+        // In the config, 0 means "no step limit" (max_steps) and "only the last step" (checkpoint_every); on the command
+        // line a 0 is far more likely a slip than a wish for a full run or a single checkpoint, so it is refused here.
+        if (Threads < 1) throw new ArgumentException($"--threads must be at least 1, got {Threads}; this machine has {Environment.ProcessorCount} (the default).");
+        if (MaxSteps is long steps && steps <= 0)
+            throw new ArgumentException($"--max-steps must be a positive number of steps, got {steps}; leave it out to train for --epochs.");
+        if (CheckpointEvery is int every && every <= 0)
+            throw new ArgumentException($"--checkpoint-every must be a positive number of steps, got {every}; the last step always writes a checkpoint, so a number above the run's length writes only that one.");
+        if (KeepCheckpoints is int keep && keep < 1)
+            throw new ArgumentException($"--keep-checkpoints must be at least 1, got {keep}.");
         var entry = MethodEntry();
         var modality = ModalityCatalog.Get(entry.Modality);
         if (ModalityCatalog.Catalogued(Dataset) is { } data && data.Kind != entry.Modality)

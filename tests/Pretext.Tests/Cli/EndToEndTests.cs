@@ -92,14 +92,14 @@ public class EndToEndTests
         var images = Path.Combine(dir.Path, "images");
         WriteBlobFolder(images, 20);
         var run = Path.Combine(dir.Path, "run");
-        string[] common = TinyPretrainArgs(images, run, epochs: 50, checkpointEvery: 0);
+        string[] common = TinyPretrainArgs(images, run, epochs: 50, checkpointEvery: 1000);
         // A budget far below one step's cost: the floor of 10 steps.
         var (c1, o1, e1) = Run(["pretrain", .. common, "--minutes", "0.00001"]);
         Assert.True(c1 == 0, o1 + e1);
         Assert.Contains("10 of the recipe's 150 steps", o1);
         Assert.Contains("Done: 10 steps", o1);
 
-        var (c2, _, e2) = Run(["pretrain", .. TinyPretrainArgs(images, Path.Combine(dir.Path, "r2"), epochs: 50, checkpointEvery: 0), "--minutes", "-1"]);
+        var (c2, _, e2) = Run(["pretrain", .. TinyPretrainArgs(images, Path.Combine(dir.Path, "r2"), epochs: 50, checkpointEvery: 1000), "--minutes", "-1"]);
         Assert.Equal(2, c2);
         Assert.Contains("--minutes must be a positive number", e2);
     }
