@@ -202,6 +202,8 @@ public static class Pretraining
         string? latest = folder.Latest;
         if (resume && latest is null)
             observer.Message($"No checkpoint in '{folder.Directory}'; starting from step 0.");
+        if (folder.RemoveStaleTemporaries() is { Count: > 0 } stale)
+            observer.Message($"Removed {stale.Count} half-written checkpoint file(s) left by an interrupted run in '{folder.Directory}': {string.Join(", ", stale)}.");
         Directory.CreateDirectory(runDirectory);
 
         // The trainer validates the options and sets the thread count (TrainerOptions.Threads) for the steps.

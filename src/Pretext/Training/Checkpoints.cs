@@ -30,7 +30,7 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>Loads a checkpoint written by <see cref="Save"/>.</summary>
-    /// <exception cref="InvalidDataException">Not a Pretext checkpoint; the message names the file.</exception>
+    /// <exception cref="InvalidDataException">Not a Pretext checkpoint, or a tensor holds NaN or infinity; the message names the file (and the tensor).</exception>
     public static Checkpoint Load(string path)
     {
         var (tensors, meta) = SafeTensors.Load(path);
@@ -38,6 +38,15 @@ public sealed class Checkpoint : IDisposable
         {
             foreach (var t in tensors.Values) t.Dispose();
             throw new InvalidDataException($"'{path}' is a safetensors file but not a Pretext checkpoint (no pretext metadata). Pass a file from a run's checkpoints/ folder.");
+        }
+        // The trainer never writes non-finite weights, but a file edited, written by another tool or damaged on disk can hold
+        // them; every use of a checkpoint (evaluate, embed, score, stream, resume) would then end in a stack trace or rows of
+        // NaN, so it is refused here, at the edge, with the tensor's name.
+        if (FirstNonFinite(tensors) is { } bad)
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            throw new InvalidDataException($"Checkpoint '{path}' holds non-finite values (NaN or infinity) in tensor '{bad.Name}' ({bad.Count} of {bad.Total} tensors); " +
+                "it cannot be used. Take an earlier checkpoint of the run (its checkpoints/ folder), or pretrain again with a lower --lr or --precision Float32.");
         }
         return new Checkpoint
         {
@@ -48,6 +57,22 @@ public sealed class Checkpoint : IDisposable
             Model = tensors.Where(kv => kv.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(kv => Renamed(kv.Key[6..]), kv => kv.Value),
             Optimizer = tensors.Where(kv => kv.Key.StartsWith("optim.", StringComparison.Ordinal)).ToDictionary(kv => Renamed(kv.Key[6..]), kv => kv.Value),
         };
+    }
+
+    /// <summary>The first floating-point tensor (by name) with a NaN or an infinity, how many have one, and how many tensors there are; null when all are finite.</summary>
+    internal static (string Name, int Count, int Total)? FirstNonFinite(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        string? first = null;
+        int count = 0;
+        foreach (var (name, t) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (!t.is_floating_point()) continue;
+            using var finite = t.isfinite().all();
+            if (finite.item<bool>()) continue;
+            first ??= name;
+            count++;
+        }
+        return first is null ? null : (first, count, tensors.Count);
     }
 
     /// <summary>
@@ -114,6 +139,28 @@ public sealed class CheckpointFolder(string directory, int keep)
     }
 
     public string? Latest => List() is { Count: > 0 } l ? l[^1].Path : null;
+
+    /// <summary>
+    /// Deletes half-written checkpoints left by a process killed while writing one: the temp files of
+    /// <see cref="Export.AtomicFile"/> (".step-00000120.safetensors.&lt;32 hex digits&gt;.tmp"), nothing else. Called when a
+    /// run starts or resumes, before it writes anything; the checkpoints themselves are never touched.
+    /// </summary>
+    /// <returns>The names of the files removed.</returns>
+    public IReadOnlyList<string> RemoveStaleTemporaries()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return [];
+        var removed = new List<string>();
+        foreach (var f in System.IO.Directory.GetFiles(Directory, ".step-*.safetensors.*.tmp"))
+        {
+            var name = System.IO.Path.GetFileName(f);
+            if (!StaleTemporary.IsMatch(name)) continue;
+            File.Delete(f);
+            removed.Add(name);
+        }
+        return removed;
+    }
+
+    private static readonly Regex StaleTemporary = new(@"^\.step-\d+\.safetensors\.[0-9a-f]{32}\.tmp$", RegexOptions.Compiled);
 
     /// <summary>Deletes all but the newest <c>keep</c> step checkpoints.</summary>
     public void Prune()

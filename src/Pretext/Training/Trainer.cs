@@ -7,9 +7,10 @@ using static TorchSharp.torch;
 namespace Pretext.Training;
 
 /// <summary>What the loop reports after each step.</summary>
+/// <param name="Checkpoint">The checkpoint this step writes right after the report (null: none); it is not on disk yet when the report comes.</param>
 public sealed record StepReport(
     long Step, long TotalSteps, double Epoch, double Loss, double LearningRate,
-    double CollapseStd, double SamplesPerSecond, double ElapsedSeconds, string? CheckpointWritten);
+    double CollapseStd, double SamplesPerSecond, double ElapsedSeconds, string? Checkpoint);
 
 /// <summary>Raised when the loss becomes NaN or infinite; nothing is saved after the last good checkpoint.</summary>
 public sealed class TrainingDivergedException(long step, double loss, string? lastCheckpoint) : Exception(
@@ -166,15 +167,16 @@ public sealed class Trainer
                 current.Dispose();
                 current = null;
 
-                string? written = null;
                 bool last = step + 1 == TotalSteps;
-                if (checkpoints is not null && (last || (options.CheckpointEvery > 0 && (step + 1) % options.CheckpointEvery == 0)))
-                {
-                    written = SaveCheckpoint(checkpoints, step + 1, optimizer);
-                    lastCheckpoint = written;
-                }
+                bool due = checkpoints is not null && (last || (options.CheckpointEvery > 0 && (step + 1) % options.CheckpointEvery == 0));
                 double sps = options.BatchSize / stepClock.Elapsed.TotalSeconds;
-                onStep?.Invoke(new StepReport(step + 1, TotalSteps, (double)(step + 1) / StepsPerEpoch, lossValue, lr, collapse, sps, clock.Elapsed.TotalSeconds, written));
+                // The report (and with it the run's metrics row) comes before the step's checkpoint. A kill between the two then
+                // leaves a row without its checkpoint, which the resume from the previous checkpoint drops and logs again,
+                // identically; the other order left a checkpoint without its row, and the resume starts after that step, so the
+                // row was lost for good (issue 24: 9 of 58 kills).
+                onStep?.Invoke(new StepReport(step + 1, TotalSteps, (double)(step + 1) / StepsPerEpoch, lossValue, lr, collapse, sps, clock.Elapsed.TotalSeconds,
+                    due ? checkpoints!.PathFor(step + 1) : null));
+                if (due) lastCheckpoint = SaveCheckpoint(checkpoints!, step + 1, optimizer);
             }
         }
         finally
