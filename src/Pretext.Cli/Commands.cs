@@ -80,6 +80,8 @@ internal static class Commands
         var channels = new Option<int?>("--channels") { Description = "1 (grey) or 3 (RGB) (preset: 1)." };
         var ckptEvery = new Option<int?>("--checkpoint-every") { Description = "Write a checkpoint every N steps, N >= 1 (preset: 100); the last step always writes one." };
         var keep = new Option<int?>("--keep-checkpoints") { Description = "Step checkpoints to keep (preset: 3)." };
+        var skipBad = new Option<bool>("--skip-bad") { Description = "Image and clip folders: leave out files that cannot be decoded (each named in the log) instead of stopping with the list of them." };
+        var maxMegapixels = new Option<double?>("--max-megapixels") { Description = "Image folders: skip images whose header declares more than this many megapixels, before decoding them, with a warning naming each (default: 40)." };
         var transductive = new Option<bool>("--transductive") { Description = "Pretrain on a labelled folder's held-out test fifth too (without its labels); by default it stays out, as evaluate scores on it." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };
         var threads = PretextCli.ThreadsOption();
@@ -87,7 +89,7 @@ internal static class Commands
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, minutes, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, set, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, skipBad, maxMegapixels, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -99,7 +101,7 @@ internal static class Commands
                 Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(ckptEvery), KeepCheckpoints = p.GetValue(keep), Precision = p.GetValue(precision),
                 Encoder = p.GetValue(encoder), Hidden = ParseInts(p.GetValue(hidden), "--hidden"), Widths = ParseInts(p.GetValue(widths), "--widths"),
                 Blocks = ParseInts(p.GetValue(blocks), "--blocks"), ImageSize = p.GetValue(imageSize), Channels = p.GetValue(channels), Layout = p.GetValue(layout),
-                Set = p.GetValue(set) ?? [], Transductive = p.GetValue(transductive),
+                Set = p.GetValue(set) ?? [], Transductive = p.GetValue(transductive), SkipBad = p.GetValue(skipBad), MaxMegapixels = p.GetValue(maxMegapixels),
             };
             if (p.GetValue(minutes) is double budget && !(budget > 0)) throw new ArgumentException($"--minutes must be a positive number of minutes, got {budget}.");
             var cfg = request.Resolve();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using StbImageSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,9 +10,16 @@ public sealed class ImageFolderOptions
 {
     /// <summary>
     /// When true, files that cannot be decoded are left out and counted in <see cref="ImageFolderLoad.SkippedFiles"/>
-    /// (and reported through <see cref="Log"/>); when false (default) the first one throws.
+    /// (and reported through <see cref="Log"/>); when false (default) they are an error that names every one of them.
     /// </summary>
     public bool SkipBad { get; init; }
+    /// <summary>
+    /// Images whose header declares more pixels (width x height) than this are left out before they are decoded, named with
+    /// their size through <see cref="Log"/> and in <see cref="ImageFolderLoad.SkippedFiles"/>, whatever <see cref="SkipBad"/>
+    /// says: decoding one 21,000 x 30,000 PNG takes 2.5 GB for its RGBA bytes alone. Default: 40 megapixels
+    /// (<see cref="ImageDataConfig.DefaultMaxMegapixels"/>).
+    /// </summary>
+    public long MaxPixels { get; init; } = (long)(ImageDataConfig.DefaultMaxMegapixels * 1e6);
     /// <summary>Files decoded at once. Default: 2, or fewer on a machine with fewer cores.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Math.Min(2, Environment.ProcessorCount);
     /// <summary>Receives progress and skip reports; nothing is printed when null.</summary>
@@ -20,7 +28,7 @@ public sealed class ImageFolderOptions
 
 /// <summary>The result of loading a folder: the dataset and the files left out as undecodable.</summary>
 /// <param name="Dataset">uint8 (N, C, size, size); sample ids are paths relative to the folder, with '/'.</param>
-/// <param name="SkippedFiles">Relative paths of files skipped because they could not be decoded (only with SkipBad).</param>
+/// <param name="SkippedFiles">Relative paths of files skipped: above <see cref="ImageFolderOptions.MaxPixels"/>, or undecodable (only with SkipBad).</param>
 public sealed record ImageFolderLoad(TensorDataset Dataset, IReadOnlyList<string> SkippedFiles);
 
 /// <summary>
@@ -63,6 +71,7 @@ public static class ImageFolderDataset
         if (size < 1) throw new ArgumentOutOfRangeException(nameof(size), size, "The image size must be at least 1 pixel.");
         if (channels is not (1 or 3)) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Channels must be 1 (grey) or 3 (RGB).");
         options ??= new ImageFolderOptions();
+        if (options.MaxPixels < 1) throw new ArgumentOutOfRangeException(nameof(options), options.MaxPixels, "MaxPixels must be at least 1.");
         if (options.MaxDegreeOfParallelism < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be at least 1.");
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Image folder '{folder}' does not exist.");
@@ -74,8 +83,17 @@ public static class ImageFolderDataset
         int sampleBytes = channels * size * size;
         var pixels = new byte[(long)files.Count * sampleBytes];
         var failures = new string?[files.Count];
+        var oversized = new (int Width, int Height)?[files.Count];
+        var progress = new DecodeProgress(root, files.Count, options.Log);
         Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism }, i =>
         {
+            // The header first: an image too large to decode safely is left out before its pixels cost any memory.
+            if (HeaderSize(files[i]) is { } dims && (long)dims.Width * dims.Height > options.MaxPixels)
+            {
+                oversized[i] = dims;
+                progress.Done();
+                return;
+            }
             var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
             try
             {
@@ -86,25 +104,44 @@ public static class ImageFolderDataset
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // StbImageSharp signals bad input with assorted exception types (plain Exception, IndexOutOfRange...).
-                failures[i] = string.IsNullOrWhiteSpace(e.Message) ? e.GetType().Name : e.Message;
+                // StbImageSharp signals bad input with assorted exception types (plain Exception, IndexOutOfRange...), and
+                // some messages carry raw bytes of the file (NUL and other control characters): keep only printable text.
+                var message = new string(e.Message.Where(c => !char.IsControl(c)).ToArray()).Trim();
+                failures[i] = message.Length == 0 ? e.GetType().Name : message;
             }
+            progress.Done();
         });
 
         var skipped = new List<string>();
         var keep = new List<int>(files.Count);
+        var bad = new List<int>();
+        var large = new List<int>();
         for (int i = 0; i < files.Count; i++)
         {
-            if (failures[i] is null) { keep.Add(i); continue; }
-            if (!options.SkipBad)
-                throw new InvalidDataException(
-                    $"Image file '{files[i]}' could not be decoded ({failures[i]}). Replace or delete it, or load with SkipBad to leave undecodable files out.");
-            skipped.Add(Relative(root, files[i]));
+            if (oversized[i] is not null) large.Add(i);
+            else if (failures[i] is not null) bad.Add(i);
+            else keep.Add(i);
         }
-        if (skipped.Count > 0)
-            options.Log?.Invoke($"{root}: skipped {skipped.Count} undecodable file(s): {string.Join(", ", skipped.Take(10))}{(skipped.Count > 10 ? ", ..." : "")}.");
+        if (large.Count > 0)
+        {
+            skipped.AddRange(large.Select(i => Relative(root, files[i])));
+            options.Log?.Invoke(string.Create(CultureInfo.InvariantCulture,
+                $"{root}: skipped {large.Count} image(s) above the limit of {options.MaxPixels / 1e6:0.#} megapixels (raise it with --max-megapixels): ") +
+                string.Join(", ", large.Take(20).Select(i => Describe(root, files[i], oversized[i]!.Value))) + (large.Count > 20 ? ", ..." : "") + ".");
+        }
+        if (bad.Count > 0)
+        {
+            // Every bad file in one message, so one run finds them all (not one per run).
+            string list = string.Join("; ", bad.Take(10).Select(i => $"'{files[i]}' ({failures[i]})")) + (bad.Count > 10 ? $"; and {bad.Count - 10} more" : "");
+            if (!options.SkipBad)
+                throw new InvalidDataException(bad.Count == 1
+                    ? $"Image file {list} could not be decoded. Replace or delete it, or pass --skip-bad (ImageFolderOptions.SkipBad) to leave undecodable files out."
+                    : $"{bad.Count} image files could not be decoded: {list}. Replace or delete them, or pass --skip-bad (ImageFolderOptions.SkipBad) to leave undecodable files out.");
+            skipped.AddRange(bad.Select(i => Relative(root, files[i])));
+            options.Log?.Invoke($"{root}: skipped {bad.Count} undecodable file(s): {string.Join(", ", bad.Take(10).Select(i => $"{Relative(root, files[i])} ({failures[i]})"))}{(bad.Count > 10 ? ", ..." : "")}.");
+        }
         if (keep.Count == 0)
-            throw new InvalidDataException($"Image folder '{root}': none of its {files.Count} image files could be decoded.");
+            throw new InvalidDataException($"Image folder '{root}': none of its {files.Count} image files could be used ({bad.Count} undecodable, {large.Count} above {options.MaxPixels / 1e6:0.#} megapixels).");
 
         byte[] kept = pixels;
         if (keep.Count < files.Count)
@@ -160,6 +197,47 @@ public static class ImageFolderDataset
                         && !Path.GetRelativePath(folder, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
             .Order(StringComparer.Ordinal)
             .ToList();
+
+    /// <summary>Width and height from the file's header, without decoding its pixels; null when the header is not one StbImageSharp reads.</summary>
+    public static (int Width, int Height)? HeaderSize(string file)
+    {
+        try
+        {
+            using var stream = File.OpenRead(file);
+            return ImageInfo.FromStream(stream) is { } info && info.Width > 0 && info.Height > 0 ? (info.Width, info.Height) : null;
+        }
+        catch (Exception e) when (e is not (IOException or UnauthorizedAccessException or OutOfMemoryException))
+        {
+            return null; // the decoder reports what is wrong with the file
+        }
+    }
+
+    private static string Describe(string root, string file, (int Width, int Height) d) => string.Create(CultureInfo.InvariantCulture,
+        $"{Relative(root, file)} ({d.Width:N0} x {d.Height:N0} = {(double)d.Width * d.Height / 1e6:0.#} MP)");
+
+    /// <summary>Log lines while a folder decodes: one per tenth of a large folder and at least one every 10 seconds.</summary>
+    private sealed class DecodeProgress(string root, int total, Action<string>? log)
+    {
+        private readonly System.Diagnostics.Stopwatch clock = System.Diagnostics.Stopwatch.StartNew();
+        private readonly object gate = new();
+        private int done, nextTenth = 1;
+        private TimeSpan lastLine;
+
+        public void Done()
+        {
+            if (log is null) return;
+            lock (gate)
+            {
+                done++;
+                bool tenth = total >= 1000 && done * 10L >= nextTenth * (long)total;
+                bool slow = clock.Elapsed - lastLine >= TimeSpan.FromSeconds(10) && done < total;
+                if (!tenth && !slow) return;
+                while (done * 10L >= nextTenth * (long)total) nextTenth++;
+                lastLine = clock.Elapsed;
+                log(string.Create(CultureInfo.InvariantCulture, $"{root}: decoded {done:N0} of {total:N0} images ({100.0 * done / total:0} %, {clock.Elapsed.TotalSeconds:0} s)."));
+            }
+        }
+    }
 
     private static string Relative(string root, string file) => Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
 

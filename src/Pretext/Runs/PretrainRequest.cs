@@ -31,6 +31,10 @@ public sealed record PretrainRequest
     public double? Temperature { get; init; }
     public int? Seed { get; init; }
     public int? CheckpointEvery { get; init; }
+    /// <summary>Image folders: leave out undecodable files instead of stopping (<see cref="Data.ImageDataConfig.SkipBad"/>).</summary>
+    public bool SkipBad { get; init; }
+    /// <summary>Image folders: skip images above this many megapixels before decoding (<see cref="Data.ImageDataConfig.MaxMegapixels"/>); null: the default.</summary>
+    public double? MaxMegapixels { get; init; }
     public int? KeepCheckpoints { get; init; }
     public Precision? Precision { get; init; }
     // Image encoder shape; rejected for text methods.
@@ -135,6 +139,13 @@ public sealed record PretrainRequest
             if (cfg.Method != "simclr") throw new ArgumentException($"--temperature is SimCLR's; for {cfg.Method} use --set methods.{cfg.Method}.<option>=<value>.");
             cfg = cfg with { Methods = cfg.Methods with { SimClr = cfg.Methods.SimClr with { Temperature = tau } } };
         }
+        if (MaxMegapixels is double mp && !(mp > 0 && double.IsFinite(mp)))
+            throw new ArgumentException($"--max-megapixels must be a positive number of megapixels, got {mp}.");
+        cfg = cfg with
+        {
+            Images = cfg.Images with { SkipBad = SkipBad || cfg.Images.SkipBad, MaxMegapixels = MaxMegapixels ?? cfg.Images.MaxMegapixels },
+            Video = cfg.Video with { SkipBad = SkipBad || cfg.Video.SkipBad },
+        };
         cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive }, Set);
         cfg.Train.Validate();
         return cfg;

@@ -65,6 +65,24 @@ internal static class TestFiles
         return png.ToArray();
     }
 
+    /// <summary>A valid PNG header that declares <paramref name="width"/> x <paramref name="height"/> grey pixels, followed by
+    /// pixel data for one row only: what a decoder sees before it allocates, at the cost of a few bytes on disk.</summary>
+    public static byte[] PngClaiming(int width, int height)
+    {
+        var compressed = new MemoryStream();
+        using (var z = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) z.Write(new byte[1 + width]);
+        var png = new MemoryStream();
+        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8;
+        Chunk(png, "IHDR", header);
+        Chunk(png, "IDAT", compressed.ToArray());
+        Chunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
     private static void Chunk(Stream png, string type, byte[] data)
     {
         Span<byte> four = stackalloc byte[4];

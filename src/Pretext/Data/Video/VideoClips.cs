@@ -66,7 +66,7 @@ public static class VideoClips
             if (failures[i] is null) { keep.Add(i); continue; }
             string name = Relative(root, clips[i]);
             if (!options.SkipBad)
-                throw new InvalidDataException($"Clip '{name}' in '{root}': {failures[i]}. Fix or remove it, or load with SkipBad to leave bad clips out.");
+                throw new InvalidDataException($"Clip '{name}' in '{root}': {failures[i]}. Fix or remove it, or pass --skip-bad (VideoClipOptions.SkipBad; --set video.skipBad=true) to leave bad clips out.");
             skipped.Add($"{name}: {failures[i]}");
         }
         if (skipped.Count > 0) options.Log?.Invoke($"{root}: left out {skipped.Count} bad clip(s): {string.Join("; ", skipped)}.");

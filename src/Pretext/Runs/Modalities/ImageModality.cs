@@ -50,7 +50,7 @@ public sealed class ImageModality : IModality
         }
         if (!Directory.Exists(dataset))
             throw new DirectoryNotFoundException($"'{dataset}' is neither a known data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Image).Select(e => e.Name))}) nor an existing image folder.");
-        var all = new ImageSamples(ImageFolderDataset.Load(dataset, config.Encoder.ImageSize, config.Encoder.InChannels, new ImageFolderOptions { Log = log }));
+        var all = new ImageSamples(ImageFolderDataset.Load(dataset, config.Encoder.ImageSize, config.Encoder.InChannels, config.Images.Options(log)));
         return HeldOut.Split(all, dataset, needTest);
     }
 
