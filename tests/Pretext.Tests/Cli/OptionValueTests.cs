@@ -59,7 +59,9 @@ public class OptionValueTests
     {
         foreach (bool german in new[] { true, false })
         {
-            var (code, output, err) = german ? UnderGermanCulture(() => Run("pretrain", "--lr", given)) : Run("pretrain", "--lr", given);
+            // A data set that does not exist: should the number ever parse again, the run stops at once instead of training.
+            string[] args = ["pretrain", "--lr", given, "--dataset", Path.Combine(Path.GetTempPath(), "pretext-none-" + Guid.NewGuid().ToString("N"))];
+            var (code, output, err) = german ? UnderGermanCulture(() => Run(args)) : Run(args);
             Assert.Equal(2, code);
             Assert.StartsWith("error: --lr", err);
             Assert.Contains($"write {fix}", err);
@@ -88,7 +90,7 @@ public class OptionValueTests
         var e = UnderGermanCulture(() => Assert.Throws<ArgumentException>(() => ConfigOverrides.Apply(cfg, ["train.learning_rate=0,5"])));
         Assert.Contains("train.learning_rate=0.5", e.Message);
         Assert.Equal(0.5, UnderGermanCulture(() => ConfigOverrides.Apply(cfg, ["train.learning_rate=0.5"])).Train.LearningRate);
-        var (code, _, err) = UnderGermanCulture(() => Run("pretrain", "--set", "train.learning_rate=0,5", "--run-dir", Path.Combine(Path.GetTempPath(), "pretext-never-" + Guid.NewGuid().ToString("N"))));
+        var (code, _, err) = UnderGermanCulture(() => Run("pretrain", "--set", "train.learning_rate=0,5", "--dataset", Path.Combine(Path.GetTempPath(), "pretext-none-" + Guid.NewGuid().ToString("N")), "--run-dir", Path.Combine(Path.GetTempPath(), "pretext-never-" + Guid.NewGuid().ToString("N"))));
         Assert.Equal(2, code);
         Assert.Contains("write train.learning_rate=0.5", err);
     }
