@@ -90,4 +90,49 @@ public class TableEndToEndTests
         var e = Assert.Throws<ArgumentException>(() => Pretraining.Run(image, train, dir.Combine("run"), resume: false));
         Assert.Contains("TableMlp", e.Message);
     }
+
+    /// <summary>The customers CSV with a household column: rows r0-r2 one household, r3-r5 the next, and so on.</summary>
+    private static string WriteHouseholds(TempDirectory dir, int n)
+    {
+        var file = TestTables.WriteCsv(dir.File("plain.csv"), n);
+        var lines = File.ReadAllLines(file);
+        var withEntity = lines.Select((l, i) => i == 0 ? l + ",household" : l + $",h{(i - 1) / 3}");
+        var path = dir.File("households.csv");
+        File.WriteAllLines(path, withEntity);
+        return path;
+    }
+
+    [Fact]
+    public void SameEntityPositivesAreOffByDefaultAndGroupTheRowsOfAnEntityWhenOn()
+    {
+        using var dir = new TempDirectory();
+        var file = WriteHouseholds(dir, 90);
+        var cfg = Tiny("scarf", file);
+        cfg = cfg with { Table = cfg.Table with { Columns = cfg.Table.Columns with { Entity = "household" } } };
+        Assert.False(cfg.Table.EntityPositives);
+        using var train = PretrainRequest.TrainingSamples(cfg, null, null);
+        var modality = ModalityCatalog.Get(Pretext.Data.Modality.Table);
+        using (var off = modality.PrepareRun(cfg, train, dir.Combine("off"), false, NullObserver.Instance, default))
+            Assert.Null(off.Data.Entities);
+
+        var on = cfg with { Table = cfg.Table with { EntityPositives = true } };
+        using (var prepared = modality.PrepareRun(on, train, dir.Combine("on"), false, NullObserver.Instance, default))
+        {
+            var groups = prepared.Data.Entities!;
+            var rows = TableSamples.Of(train).Rows;
+            Assert.Equal(rows.Count, groups.Count);
+            for (int i = 0; i < rows.Count; i++)
+                for (int j = 0; j < rows.Count; j++)
+                    Assert.Equal(rows.Entities![i] == rows.Entities[j], groups.SameEntity(i, j));
+        }
+        var pre = Pretraining.Run(on with { Train = on.Train with { MaxSteps = 2 } }, train, dir.Combine("run"), resume: false);
+        Assert.True(double.IsFinite(pre.FinalLoss));
+
+        // Refused where it cannot work: no entity column, or a method that takes no positives from other rows.
+        var noEntity = on with { Table = on.Table with { Columns = on.Table.Columns with { Entity = null } } };
+        using (var plain = PretrainRequest.TrainingSamples(noEntity, null, null))
+            Assert.Contains("table.columns.entity", Assert.Throws<ArgumentException>(() => modality.PrepareRun(noEntity, plain, dir.Combine("x"), false, NullObserver.Instance, default)).Message);
+        var vime = Tiny("vime", file) with { Table = on.Table };
+        Assert.Contains("scarf", Assert.Throws<ArgumentException>(() => modality.PrepareRun(vime, train, dir.Combine("y"), false, NullObserver.Instance, default)).Message);
+    }
 }

@@ -73,10 +73,25 @@ public sealed class TableModality : IModality
         var rows = TableSamples.Of(train).Rows;
         var cfg = Completed(config, rows);
         var enc = cfg.Table.Encoding!;
-        var data = new TensorDataset(rows.Name, enc.Apply(rows), sampleIds: rows.Ids);
+        var data = new TensorDataset(rows.Name, enc.Apply(rows), sampleIds: rows.Ids) { Entities = EntityPositives(cfg, entry, rows, observer) };
         observer.Message(string.Create(CultureInfo.InvariantCulture,
             $"{rows.Name}: {rows.Count:N0} rows as {enc.Width} inputs ({enc.NumericNames.Length} standardised numbers with missing indicators, {enc.CategoricalNames.Length} categorical codes; encoding fitted on these rows)."));
         return new PreparedRun(cfg, data, data);
+    }
+
+    /// <summary>The rows' entity groups when <see cref="TableDataConfig.EntityPositives"/> is on, else null.</summary>
+    /// <exception cref="ArgumentException">The option is on but the rows have no entity column, or the method takes no same-entity positives.</exception>
+    private static EntityGroups? EntityPositives(RunConfig config, MethodEntry method, TableRows rows, IRunObserver observer)
+    {
+        if (!config.Table.EntityPositives) return null;
+        if (!method.EntityPositives)
+            throw new ArgumentException($"table.entityPositives is on, but '{method.Name}' takes no positives from other rows; use {string.Join(" or ", MethodRegistry.All.Where(m => m.Modality == Modality.Table && m.EntityPositives).Select(m => m.Name))}, or leave the option off.");
+        if (rows.Entities is null)
+            throw new ArgumentException($"table.entityPositives is on, but '{rows.Name}' has no entity column; name it with --set table.columns.entity=COLUMN.");
+        var groups = new EntityGroups(rows.Entities);
+        observer.Message(string.Create(CultureInfo.InvariantCulture,
+            $"Same-entity positives: {groups.EntityCount:N0} entities; {groups.PairedCount:N0} of {rows.Count:N0} rows share their entity with another row (the others pair with themselves)."));
+        return groups;
     }
 
     /// <summary><paramref name="config"/> with the encoding fitted on <paramref name="train"/> and the encoder's input layout.</summary>
