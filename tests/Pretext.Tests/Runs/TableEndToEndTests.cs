@@ -70,8 +70,12 @@ public class TableEndToEndTests
                 var ev = Evaluating.Run(loaded, saved, inputs, evalTrain, evalTest);
                 Assert.Equal("raw columns", ev.Baseline);
                 Assert.Equal("F1 of churn", ev.F1Kind);
-                foreach (var protocol in new[] { Protocol.Knn, Protocol.LinearProbe, Protocol.Baseline, Protocol.FromScratch, Protocol.FineTune })
+                foreach (var protocol in new[] { Protocol.Knn, Protocol.LinearProbe, Protocol.Baseline, Protocol.Trees, Protocol.FromScratch, Protocol.FineTune })
                     Assert.NotEmpty(ev.For(protocol));
+                // Gradient-boosted trees beside logistic regression learn the rule too; they can be left out.
+                Assert.True(ev.For(Protocol.Trees).Max(s => s.Accuracy) > 0.8);
+                var noTrees = saved with { Evaluation = saved.Evaluation with { Table = saved.Evaluation.Table with { GradientBoostedTrees = false } } };
+                Assert.False(modality.Plan(noTrees.Evaluation).Runs(Protocol.Trees));
                 Assert.All(ev.Scores, s => Assert.InRange(s.Accuracy, 0, 1));
                 // The rule (no member and fewer than 5 visits) is nearly linear in the one-hot columns: the baseline learns it.
                 Assert.True(ev.For(Protocol.Baseline).Max(s => s.Accuracy) > 0.8);

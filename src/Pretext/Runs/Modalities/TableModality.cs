@@ -119,6 +119,10 @@ public sealed class TableModality : IModality
         ScratchFractions = ev.ScratchFractions,
         Scratch = ev.Supervised,
         BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
+        // Trees are the supervised models tables are usually won by: the pretrained pipeline is measured against them too.
+        Trees = ev.Baseline && ev.Table.GradientBoostedTrees,
+        TreeFractions = ev.Baseline && ev.Table.GradientBoostedTrees ? ev.LinearFractions : [],
+        TreeSettings = ev.Table.Trees,
         // Tables are often unbalanced (credit-g 30 % bad, unbalanced 1.4 % Active): F1 beside accuracy.
         F1 = true,
         PositiveClass = ev.Table.PositiveClass,
