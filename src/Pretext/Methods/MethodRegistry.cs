@@ -31,7 +31,7 @@ public static class MethodRegistry
     [
         new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
             (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
-            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset, EntityPositives: true),
         new("mocov2", "contrastive", "MoCo v2: momentum key encoder, queue of negative keys, InfoNCE (He et al. 2020; Chen et al. 2020).",
             (enc, cfg) => new MoCoV2(enc, cfg.Encoder.Build(), cfg.Methods.MoCoV2),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), MoCoV2.Preset),

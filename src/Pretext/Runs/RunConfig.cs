@@ -32,6 +32,8 @@ public sealed record RunConfig
     public SeriesDataConfig Series { get; init; } = new();
     /// <summary>How a table is read and encoded (table runs; the encoding fitted on the training rows travels with checkpoints).</summary>
     public Data.Tables.TableDataConfig Table { get; init; } = new();
+    /// <summary>How an image folder's entities are read (image runs with same-entity positives).</summary>
+    public Data.ImageDataConfig Images { get; init; } = new();
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {

@@ -84,14 +84,10 @@ public sealed class TableModality : IModality
     private static EntityGroups? EntityPositives(RunConfig config, MethodEntry method, TableRows rows, IRunObserver observer)
     {
         if (!config.Table.EntityPositives) return null;
-        if (!method.EntityPositives)
-            throw new ArgumentException($"table.entityPositives is on, but '{method.Name}' takes no positives from other rows; use {string.Join(" or ", MethodRegistry.All.Where(m => m.Modality == Modality.Table && m.EntityPositives).Select(m => m.Name))}, or leave the option off.");
+        SameEntity.Check(method, "table.entityPositives");
         if (rows.Entities is null)
             throw new ArgumentException($"table.entityPositives is on, but '{rows.Name}' has no entity column; name it with --set table.columns.entity=COLUMN.");
-        var groups = new EntityGroups(rows.Entities);
-        observer.Message(string.Create(CultureInfo.InvariantCulture,
-            $"Same-entity positives: {groups.EntityCount:N0} entities; {groups.PairedCount:N0} of {rows.Count:N0} rows share their entity with another row (the others pair with themselves)."));
-        return groups;
+        return SameEntity.Groups(rows.Entities, "rows", observer);
     }
 
     /// <summary><paramref name="config"/> with the encoding fitted on <paramref name="train"/> and the encoder's input layout.</summary>
