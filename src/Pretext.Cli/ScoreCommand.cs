@@ -72,30 +72,27 @@ internal static class ScoreCommand
                 },
             };
             PretextCli.SetThreads(p.GetValue(threads));
-            var scores = ConsoleObserver.Run(o => SeriesScoring.Run(request, o, Console.WriteLine));
-            using (scores.Data)
+            using var scores = ConsoleObserver.Run(o => SeriesScoring.Run(request, o, Console.WriteLine));
+            var readings = scores.ReadingTable();
+            foreach (var o in outs) readings.Write(o);
+            Console.WriteLine($"Wrote {readings.Rows:N0} reading scores to {string.Join(" and ", outs)}");
+            if (windowOuts.Length > 0)
             {
-                var readings = scores.ReadingTable();
-                foreach (var o in outs) readings.Write(o);
-                Console.WriteLine($"Wrote {readings.Rows:N0} reading scores to {string.Join(" and ", outs)}");
-                if (windowOuts.Length > 0)
-                {
-                    var windows = scores.WindowTable();
-                    foreach (var o in windowOuts) windows.Write(o);
-                    Console.WriteLine($"Wrote {windows.Rows:N0} window scores to {string.Join(" and ", windowOuts)}");
-                }
-                var c = CultureInfo.InvariantCulture;
-                Console.WriteLine($"Score: {scores.Scorer}; a reading's score is the {scores.Aggregate.ToString().ToLowerInvariant()} over the windows covering it.");
-                Console.WriteLine($"Reading threshold: {scores.ReadingThreshold.Describe()}; window threshold: {scores.WindowThreshold.Describe()}.");
-                Console.WriteLine(string.Create(c, $"Flagged {scores.FlaggedReadings:N0} of {scores.ReadingScores.Sum(s => s.Length):N0} readings."));
-                if (scores.TestReadings is { } t) Console.WriteLine($"Test readings: {t.Describe()}");
-                if (scores.TestWindows is { } w) Console.WriteLine($"Test windows: {w.Describe()}");
-                if (!p.GetValue(noPlots))
-                {
-                    string dir = p.GetValue(plots) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outs[0]))!, Path.GetFileNameWithoutExtension(outs[0]) + "-plots");
-                    var files = SeriesScoring.Plot(scores, dir);
-                    Console.WriteLine($"Plots: {files.Count} in {dir}");
-                }
+                var windows = scores.WindowTable();
+                foreach (var o in windowOuts) windows.Write(o);
+                Console.WriteLine($"Wrote {windows.Rows:N0} window scores to {string.Join(" and ", windowOuts)}");
+            }
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine($"Score: {scores.Scorer}; a reading's score is the {scores.Aggregate.ToString().ToLowerInvariant()} over the windows covering it.");
+            Console.WriteLine($"Reading threshold: {scores.ReadingThreshold.Describe()}; window threshold: {scores.WindowThreshold.Describe()}.");
+            Console.WriteLine(string.Create(c, $"Flagged {scores.FlaggedReadings:N0} of {scores.ReadingScores.Sum(s => s.Length):N0} readings."));
+            if (scores.TestReadings is { } t) Console.WriteLine($"Test readings: {t.Describe()}");
+            if (scores.TestWindows is { } w) Console.WriteLine($"Test windows: {w.Describe()}");
+            if (!p.GetValue(noPlots))
+            {
+                string dir = p.GetValue(plots) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(outs[0]))!, Path.GetFileNameWithoutExtension(outs[0]) + "-plots");
+                var files = SeriesScoring.Plot(scores, dir);
+                Console.WriteLine($"Plots: {files.Count} in {dir}");
             }
             return 0;
         }));

@@ -186,12 +186,16 @@ public sealed record ScoreRequest
     public string? DataDirectory { get; init; }
 }
 
-/// <summary>Scores of every window and reading of a series, the thresholds chosen on validation, and, for labelled data, how they rank.</summary>
+/// <summary>Scores of every window and reading of a series, the thresholds chosen on validation, and, for labelled data, how they rank.
+/// Disposing it disposes <see cref="Data"/>'s windows.</summary>
 /// <param name="Scorer">What the scores are, in words ("kNN distance in embedding space, k = 10").</param>
 /// <param name="TestReadings">Metrics on the test part's readings; null without labels, or a test part without both classes.</param>
 public sealed record SeriesScores(SeriesScoringData Data, string Dataset, string Scorer, ReadingAggregate Aggregate, double[] WindowScores, double[][] ReadingScores,
     ThresholdChoice ReadingThreshold, ThresholdChoice WindowThreshold, DetectionMetrics? TestReadings, DetectionMetrics? TestWindows, DetectionMetrics? ValidationReadings)
+    : IDisposable
 {
+    public void Dispose() => Data.Dispose();
+
     /// <summary>One row per reading: entity, time, score, flagged, part, and label when the data has labels.</summary>
     public ColumnTable ReadingTable()
     {
@@ -285,8 +289,7 @@ public static class SeriesScoring
                     windowScores = ReconstructionScores((IReconstructionScorer)method, method.Module, stats, data, o.Seed, observer);
                     scorer = method.Name == "forecast" ? "forecast error (mean squared, per window)" : $"{method.Name} reconstruction error (mean squared, per window)";
                 }
-                var result = Evaluate(data, windowScores, o, dataset, scorer);
-                return result;
+                return Evaluate(data, windowScores, o, dataset, scorer);
             }
             catch
             {

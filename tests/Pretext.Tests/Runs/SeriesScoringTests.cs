@@ -32,7 +32,7 @@ public class SeriesScoringTests
         var file = TestSeries.Write(dir.File("sensors.csv"), entities: 2, readings: 600, burst: 20, burstAt: 300, jump: 8);
         var checkpoint = Pretrain(dir, file);
         var scores = SeriesScoring.Run(new ScoreRequest { Checkpoint = checkpoint, Options = new SeriesScoreOptions { Scorer = scorer } });
-        using (scores.Data)
+        using (scores)
         {
             var data = scores.Data;
             Assert.Equal(1200, data.Parts.Sum(p => p.Length));
@@ -73,7 +73,7 @@ public class SeriesScoringTests
         {
             Checkpoint = checkpoint, Dataset = file, Set = ["series.columns.label=null"], Options = new SeriesScoreOptions { Contamination = 0.05 },
         });
-        using (scores.Data)
+        using (scores)
         {
             Assert.Empty(scores.Data.TestSegments);
             Assert.Null(scores.Data.Anomalous);

@@ -98,6 +98,6 @@ public class SeriesStreamTests
         var (checkpoint, lines) = Setup(dir);
         using (var s = SeriesStream.Open(checkpoint, dir.Combine("state"), Small)) Run(s, lines);
         var scores = SeriesScoring.Run(new ScoreRequest { Checkpoint = Path.Combine(dir.Combine("state"), SeriesStream.StateFile), Dataset = dir.File("sensors.csv") });
-        using (scores.Data) Assert.True(scores.TestReadings!.Auroc > 0.8, scores.TestReadings.Describe());
+        using (scores) Assert.True(scores.TestReadings!.Auroc > 0.8, scores.TestReadings.Describe());
     }
 }
