@@ -38,7 +38,7 @@ internal static class ClusterCommand
             options.Validate();
             PretextCli.SetThreads(p.GetValue(threads));
             var result = ConsoleObserver.Run(o => TableClustering.Run(p.GetValue(checkpoint)!, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
-            using (result.Records)
+            using (result)
             {
                 var c = CultureInfo.InvariantCulture;
                 if (result.Chosen)

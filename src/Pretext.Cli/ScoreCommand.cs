@@ -49,7 +49,7 @@ internal static class ScoreCommand
                     AnomalyClass = p.GetValue(anomalyClass),
                 };
                 var result = ConsoleObserver.Run(o => TableScoring.Run(path, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
-                using (result.Records)
+                using (result)
                 {
                     var table = result.Table();
                     foreach (var o in outs) table.Write(o);
@@ -57,8 +57,8 @@ internal static class ScoreCommand
                     Console.WriteLine($"Score: {result.Scorer}.");
                     Console.WriteLine($"Threshold: {result.Threshold.Describe()}.");
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Flagged {result.Flagged:N0} of {result.Scores.Length:N0} records."));
-                    if (result.Validation is { } v) Console.WriteLine($"Validation records ({result.AnomalyClass} as anomalies): {v.Describe()}");
-                    if (result.Test is { } t) Console.WriteLine($"Test records ({result.AnomalyClass} as anomalies): {t.Describe()}");
+                    if (result.Validation is { } val) Console.WriteLine($"Validation records ({result.AnomalyClass} as anomalies): {val.Describe()}");
+                    if (result.Test is { } test) Console.WriteLine($"Test records ({result.AnomalyClass} as anomalies): {test.Describe()}");
                 }
                 return 0;
             }

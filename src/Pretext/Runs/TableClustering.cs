@@ -36,8 +36,11 @@ public sealed record TableClusterOptions
 /// validation records' mean silhouette at each (<paramref name="Candidates"/>), and a profile of each segment.
 /// </summary>
 public sealed record TableClusters(TableRecords Records, string Dataset, int K, bool Chosen, IReadOnlyList<(int K, double Silhouette)> Candidates,
-    int[] Segments, double[] Distances, IReadOnlyList<SegmentProfile> Profiles)
+    int[] Segments, double[] Distances, IReadOnlyList<SegmentProfile> Profiles) : IDisposable
 {
+    /// <summary>Disposes the records' inputs and embeddings.</summary>
+    public void Dispose() => Records.Dispose();
+
     /// <summary>One row per record: id, entity (when the table has one), part, segment, distance, label (when labelled).</summary>
     public ColumnTable Table()
     {

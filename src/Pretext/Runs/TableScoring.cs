@@ -41,8 +41,11 @@ public sealed record TableScoreOptions
 /// rank and flag the validation and test parts (<paramref name="AnomalyClass"/> as the anomalies).
 /// </summary>
 public sealed record TableScores(TableRecords Records, string Dataset, string Scorer, double[] Scores, double[] Knn, double[]? Reconstruction,
-    string? AnomalyClass, ThresholdChoice Threshold, DetectionMetrics? Test, DetectionMetrics? Validation)
+    string? AnomalyClass, ThresholdChoice Threshold, DetectionMetrics? Test, DetectionMetrics? Validation) : IDisposable
 {
+    /// <summary>Disposes the records' inputs and embeddings.</summary>
+    public void Dispose() => Records.Dispose();
+
     /// <summary>Whether each record is labelled an anomaly (null: unlabelled).</summary>
     public bool[]? Anomalous => Records.Rows.Labels is { } y && AnomalyClass is not null
         ? [.. y.Select(l => Records.Rows.ClassNames[l] == AnomalyClass)] : null;

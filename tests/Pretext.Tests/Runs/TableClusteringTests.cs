@@ -39,7 +39,7 @@ public class TableClusteringTests
         var file = WriteSegments(dir.File("customers.csv"), 450);
         var ckpt = TableScoringTests.Pretrain(dir, file, "scarf", steps: 20);
         var result = TableClustering.Run(ckpt, null, ["table.columns.id=id"], null, new TableClusterOptions { MaxK = 6 });
-        using (result.Records)
+        using (result)
         {
             Assert.True(result.Chosen);
             Assert.Equal([2, 3, 4, 5, 6], result.Candidates.Select(x => x.K));
@@ -58,7 +58,7 @@ public class TableClusteringTests
         }
         // A given k is used as it is.
         var four = TableClustering.Run(ckpt, null, ["table.columns.id=id"], null, new TableClusterOptions { K = 4 });
-        using (four.Records)
+        using (four)
         {
             Assert.False(four.Chosen);
             Assert.Equal(4, four.K);

@@ -60,7 +60,7 @@ public class TableScoringTests
         var file = WritePlanted(dir.File("shop.csv"), 500);
         var ckpt = Pretrain(dir, file, "scarf");
         var scores = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions());
-        using (scores.Records)
+        using (scores)
         {
             Assert.Equal(500, scores.Scores.Length);
             Assert.Equal(500, scores.Records.Rows.Ids.Distinct().Count());
@@ -95,7 +95,7 @@ public class TableScoringTests
         var file = WritePlanted(dir.File("shop.csv"), 500);
         var ckpt = Pretrain(dir, file, "dae", steps: 40);
         var scores = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction });
-        using (scores.Records)
+        using (scores)
         {
             Assert.NotNull(scores.Reconstruction);
             Assert.Equal(scores.Reconstruction, scores.Scores);
@@ -103,7 +103,7 @@ public class TableScoringTests
             Assert.True(scores.Test!.Auroc > 0.9, $"test AUROC {scores.Test.Auroc}");
             // Seeded: the same call gives the same errors.
             var again = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction });
-            using (again.Records) Assert.Equal(scores.Reconstruction, again.Reconstruction);
+            using (again) Assert.Equal(scores.Reconstruction, again.Reconstruction);
         }
     }
 
@@ -114,7 +114,7 @@ public class TableScoringTests
         var file = WritePlanted(dir.File("shop.csv"), 300, labelled: false);
         var ckpt = Pretrain(dir, file, "scarf", steps: 5);
         var scores = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Contamination = 0.05 });
-        using (scores.Records)
+        using (scores)
         {
             Assert.Equal(ThresholdRule.Quantile, scores.Threshold.Rule);
             Assert.Null(scores.Test);
