@@ -51,6 +51,7 @@ public static class GradientBoostedTrees
     /// each row of each of <paramref name="targets"/> (M, D).
     /// </summary>
     /// <exception cref="ArgumentException">Shapes or labels do not fit, or fewer than two rows.</exception>
+    /// <exception cref="InvalidOperationException">LightGBM's native library does not load (the message says what to install).</exception>
     public static int[][] FitPredict(Tensor trainX, int[] trainY, int classes, IReadOnlyList<Tensor> targets, TreeOptions options, int seed)
     {
         options.Validate();
@@ -73,7 +74,13 @@ public static class GradientBoostedTrees
             NumberOfIterations = options.Iterations, NumberOfLeaves = options.Leaves, MinimumExampleCountPerLeaf = options.MinimumLeafRows,
             LearningRate = options.LearningRate, NumberOfThreads = 1, Seed = seed, Silent = true,
         });
-        var model = trainer.Fit(train);
+        ITransformer model;
+        try { model = trainer.Fit(train); }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException)
+        {
+            throw new InvalidOperationException("LightGBM's native library (lib_lightgbm.so) did not load; it needs GCC's OpenMP runtime: apt-get install libgomp1. " +
+                "Or leave the trees out with --set evaluation.table.gradientBoostedTrees=false.", e);
+        }
         var result = new int[targets.Count][];
         for (int k = 0; k < targets.Count; k++)
         {
