@@ -11,23 +11,23 @@ internal static class ScoreCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "A series checkpoint (run-dir/checkpoints/step-*.safetensors of cpc, ts2vec, maskedpatches or forecast) or a table checkpoint (scarf, vime, dae).", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "What to score: suthaharan-single-hop, suthaharan-multi-hop, or a .csv/.parquet file with the model's channels; for a table model credit-g, unbalanced, letter or a .csv/.parquet/.arff file with the model's columns (default: the run's data set). Columns: --set series.columns.time=... or --set table.columns.id=..., see docs/series.md and docs/tables.md." };
-        var output = new Option<string[]>("--out") { Description = "Scores: .csv and/or .parquet (repeat for both). Series: one row per reading, columns entity, time, score, flagged, part (reference, validation, test), label when the data has one. Tables: one row per record, columns id, entity (when the table has one), part, score, flagged, knn, reconstruction (vime, dae), label (when labelled).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A series checkpoint (run-dir/checkpoints/step-*.safetensors of cpc, ts2vec, maskedpatches or forecast): readings and windows are scored; or a table, image, text or audio checkpoint: every record (row, image, document, clip) is scored.", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "What to score: suthaharan-single-hop, suthaharan-multi-hop, or a .csv/.parquet file with the model's channels; for a table model credit-g, unbalanced, letter or a .csv/.parquet/.arff file with the model's columns; for other models their data sets or folders (default: the run's data set). Columns: --set series.columns.time=... or --set table.columns.id=..., see docs/series.md and docs/tables.md." };
+        var output = new Option<string[]>("--out") { Description = "Scores: .csv and/or .parquet (repeat for both). Series: one row per reading, columns entity, time, score, flagged, part (reference, validation, test), label when the data has one. Records (tables, images, text, audio): one row per record, columns id (a table's id column or line, an image's or document's path), entity (tables with an entity column), part, score, flagged, knn, reconstruction (vime, dae, mae, denoising, inpainting), label (when labelled).", Required = true, AllowMultipleArgumentsPerToken = true };
         var windowsOut = new Option<string[]>("--windows-out") { Description = "Series only: window scores too, .csv and/or .parquet; columns entity, start, end, score, flagged, part, anomaly (when labelled).", AllowMultipleArgumentsPerToken = true };
         var plots = new Option<string?>("--plots") { Description = "Folder for one PNG per entity: the series, its scores, the threshold and the flagged readings (default: <first --out without extension>-plots)." };
         var noPlots = new Option<bool>("--no-plots") { Description = "Write no plots." };
-        var scorer = new Option<SeriesScorer>("--scorer") { Description = "The score that flags. Knn: mean distance in embedding space to the k nearest windows or records of the normal reference (the training part less validation); Reconstruction: the method's forecast or reconstruction error (forecast, maskedpatches; vime, dae). Tables write both columns when the method has a reconstruction error.", DefaultValueFactory = _ => SeriesScorer.Knn };
+        var scorer = new Option<SeriesScorer>("--scorer") { Description = "The score that flags. Knn: mean distance in embedding space to the k nearest windows or records of the normal reference (the training part less validation); Reconstruction: the method's forecast or reconstruction error (forecast, maskedpatches; vime, dae; mae, denoising, inpainting). Records get both columns when the method has a reconstruction error.", DefaultValueFactory = _ => SeriesScorer.Knn };
         var k = new Option<int>("--k") { Description = "Neighbours averaged by the kNN score.", DefaultValueFactory = _ => new SeriesScoreOptions().K };
         var stride = new Option<int>("--stride") { Description = "Series only: readings between scored windows (1: every reading ends a window).", DefaultValueFactory = _ => new SeriesScoreOptions().Stride };
         var aggregate = new Option<ReadingAggregate>("--aggregate") { Description = "Series only: a reading's score from the windows covering it: Mean (localises events) or Max.", DefaultValueFactory = _ => new SeriesScoreOptions().Aggregate };
-        var anomalyClass = new Option<string?>("--anomaly-class") { Description = "Tables: the class of a labelled table counted as anomalies in the threshold and the metrics (default: the checkpoint's evaluation.table.positiveClass, else the rarest class). Labels choose only the threshold and score the test part." };
+        var anomalyClass = new Option<string?>("--anomaly-class") { Description = "Records: the class of labelled data counted as anomalies in the threshold and the metrics (default: the checkpoint's evaluation.table.positiveClass, else the rarest class). Labels choose only the threshold and score the test part." };
         var threshold = new Option<ThresholdRule>("--threshold") { Description = "How the flagging threshold is chosen on the validation part: Auto (BestF1 when it holds labelled anomalies, else Quantile), Quantile (1 - contamination), BestF1.", DefaultValueFactory = _ => new SeriesScoreOptions().Threshold };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies, for the quantile threshold.", DefaultValueFactory = _ => new SeriesScoreOptions().Contamination };
         var set = new Option<string[]>("--set") { Description = "How the data is read, e.g. --set series.columns.entity=machine --set series.gaps=Split, or --set table.columns.id=customer (the window, normalisation and table encoding come from the checkpoint)." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
-        var cmd = new Command("score", "Anomaly scores for every window and reading of a series (series checkpoint) or every record of a table (table checkpoint), flagged above a threshold chosen on a validation part of the training data; CSV/Parquet, and plots for series.")
+        var cmd = new Command("score", "Anomaly scores for every window and reading of a series (series checkpoint) or every record of a table, image folder, corpus or sound set (other checkpoints), flagged above a threshold chosen on a validation part of the training data; CSV/Parquet, and plots for series.")
         {
             checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, anomalyClass, threshold, contamination, set, threads, dataDir,
         };
@@ -39,16 +39,16 @@ internal static class ScoreCommand
                 if (!ColumnTable.Writable(o)) throw new ArgumentException($"'{o}': write scores to a .csv or .parquet file.");
             var path = p.GetValue(checkpoint)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-            if (Pretraining.ReadConfig(path).Encoder.Modality == Pretext.Data.Modality.Table)
+            if (Pretraining.ReadConfig(path).Encoder.Modality != Pretext.Data.Modality.Series)
             {
-                if (windowOuts.Length > 0) throw new ArgumentException("--windows-out is for series; a table model scores records, written with --out.");
+                if (windowOuts.Length > 0) throw new ArgumentException("--windows-out is for series; a table, image, text or audio model scores records, written with --out.");
                 PretextCli.SetThreads(p.GetValue(threads));
-                var options = new TableScoreOptions
+                var options = new RecordScoreOptions
                 {
                     Scorer = p.GetValue(scorer), K = p.GetValue(k), Threshold = p.GetValue(threshold), Contamination = p.GetValue(contamination),
                     AnomalyClass = p.GetValue(anomalyClass),
                 };
-                var result = ConsoleObserver.Run(o => TableScoring.Run(path, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
+                var result = ConsoleObserver.Run(o => RecordScoring.Run(path, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
                 using (result)
                 {
                     var table = result.Table();

@@ -64,6 +64,15 @@ public static class SegmentProfiles
         return profiles;
     }
 
+    /// <summary>Profiles of sizes and shares alone, for records without columns (images, documents).</summary>
+    public static IReadOnlyList<SegmentProfile> Sizes(int[] segments)
+    {
+        int k = segments.Length == 0 ? 0 : segments.Max() + 1;
+        var counts = new int[k];
+        foreach (var s in segments) counts[s]++;
+        return [.. counts.Select((c, s) => new SegmentProfile(s, c, (double)c / segments.Length, []))];
+    }
+
     /// <summary>Mean and sample std of the present (non-NaN) values of <paramref name="value"/> over <paramref name="rows"/>; NaN mean when none.</summary>
     private static (double Mean, double Std) Moments(List<int> rows, Func<int, float> value)
     {

@@ -62,7 +62,7 @@ public class TableCliTests
     public void ScoreWritesEveryRecordOfATableWithItsId()
     {
         using var dir = new TempDirectory();
-        var file = Pretext.Tests.Runs.TableScoringTests.WritePlanted(dir.File("shop.csv"), 300);
+        var file = Pretext.Tests.Runs.RecordScoringTests.WritePlanted(dir.File("shop.csv"), 300);
         var run = dir.Combine("run");
         var (c1, o1, e1) = Run("pretrain", "--dataset", file, "--method", "dae", "--run-dir", run, "--max-steps", "5", "--batch-size", "32", "--threads", "1",
             "--set", "table.columns.id=id", "--set", "encoder.table.hidden=[16,8]");
@@ -90,7 +90,7 @@ public class TableCliTests
     public void ClusterWritesASegmentPerRecordAndTheProfiles()
     {
         using var dir = new TempDirectory();
-        var file = Pretext.Tests.Runs.TableClusteringTests.WriteSegments(dir.File("customers.csv"), 240);
+        var file = Pretext.Tests.Runs.RecordClusteringTests.WriteSegments(dir.File("customers.csv"), 240);
         var run = dir.Combine("run");
         var (c1, o1, e1) = Run("pretrain", "--dataset", file, "--method", "scarf", "--run-dir", run, "--max-steps", "5", "--batch-size", "32", "--threads", "1",
             "--set", "table.columns.id=id", "--set", "encoder.table.hidden=[16,8]");

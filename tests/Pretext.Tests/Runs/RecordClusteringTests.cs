@@ -7,9 +7,9 @@ using static TorchSharp.torch;
 namespace Pretext.Tests.Runs;
 
 /// <summary>`pretext cluster` on table checkpoints: planted segments come back, with profiles that name what sets them apart.</summary>
-public class TableClusteringTests
+public class RecordClusteringTests
 {
-    public TableClusteringTests() => set_num_threads(1);
+    public RecordClusteringTests() => set_num_threads(1);
 
     /// <summary>
     /// <paramref name="n"/> customers in three planted segments (by row number mod 3): spend around 20, 100 or 400, visits around 2, 10 or 30,
@@ -37,15 +37,15 @@ public class TableClusteringTests
     {
         using var dir = new TempDirectory();
         var file = WriteSegments(dir.File("customers.csv"), 450);
-        var ckpt = TableScoringTests.Pretrain(dir, file, "scarf", steps: 20);
-        var result = TableClustering.Run(ckpt, null, ["table.columns.id=id"], null, new TableClusterOptions { MaxK = 6 });
+        var ckpt = RecordScoringTests.Pretrain(dir, file, "scarf", steps: 20);
+        var result = RecordClustering.Run(ckpt, null, ["table.columns.id=id"], null, new RecordClusterOptions { MaxK = 6 });
         using (result)
         {
             Assert.True(result.Chosen);
             Assert.Equal([2, 3, 4, 5, 6], result.Candidates.Select(x => x.K));
-            Assert.True(result.K == 3, string.Join(", ", result.Candidates) + $" ARI {ClusterMetrics.AdjustedRandIndex(result.Records.Rows.Labels!, result.Segments)}");
+            Assert.True(result.K == 3, string.Join(", ", result.Candidates) + $" ARI {ClusterMetrics.AdjustedRandIndex(result.Records.Labels!, result.Segments)}");
             Assert.Equal(450, result.Segments.Length);
-            var truth = result.Records.Rows.Labels!;
+            var truth = result.Records.Labels!;
             double ari = ClusterMetrics.AdjustedRandIndex(truth, result.Segments);
             Assert.True(ari > 0.9, $"ARI {ari}");
             // The profiles say what sets each segment apart: its plan (all of the segment, a third of the table) and its spend.
@@ -57,13 +57,13 @@ public class TableClusteringTests
             Assert.Equal(3 * 3, result.ProfileTable().Rows);
         }
         // A given k is used as it is.
-        var four = TableClustering.Run(ckpt, null, ["table.columns.id=id"], null, new TableClusterOptions { K = 4 });
+        var four = RecordClustering.Run(ckpt, null, ["table.columns.id=id"], null, new RecordClusterOptions { K = 4 });
         using (four)
         {
             Assert.False(four.Chosen);
             Assert.Equal(4, four.K);
             Assert.Equal(4, four.Segments.Distinct().Count());
         }
-        Assert.Contains("--k", Assert.Throws<ArgumentException>(() => TableClustering.Run(ckpt, null, [], null, new TableClusterOptions { K = 1 })).Message);
+        Assert.Contains("--k", Assert.Throws<ArgumentException>(() => RecordClustering.Run(ckpt, null, [], null, new RecordClusterOptions { K = 1 })).Message);
     }
 }

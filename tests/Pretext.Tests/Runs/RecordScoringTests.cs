@@ -9,9 +9,9 @@ using static TorchSharp.torch;
 namespace Pretext.Tests.Runs;
 
 /// <summary>`pretext score` on table checkpoints: planted anomalies rank on top, every record gets a score with its id, thresholds come from validation.</summary>
-public class TableScoringTests
+public class RecordScoringTests
 {
-    public TableScoringTests() => set_num_threads(1);
+    public RecordScoringTests() => set_num_threads(1);
 
     /// <summary>
     /// <paramref name="n"/> records: x ~ N(0, 1), y = 2x + small noise, a shop of three, label "normal"; every 25th record (from the 7th)
@@ -59,11 +59,11 @@ public class TableScoringTests
         using var dir = new TempDirectory();
         var file = WritePlanted(dir.File("shop.csv"), 500);
         var ckpt = Pretrain(dir, file, "scarf");
-        var scores = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions());
+        var scores = RecordScoring.Run(ckpt, null, IdColumn, null, new RecordScoreOptions());
         using (scores)
         {
             Assert.Equal(500, scores.Scores.Length);
-            Assert.Equal(500, scores.Records.Rows.Ids.Distinct().Count());
+            Assert.Equal(500, scores.Records.Ids.Distinct().Count());
             Assert.Equal("anomaly", scores.AnomalyClass); // the rarer class
             Assert.Null(scores.Reconstruction); // SCARF rebuilds nothing
             Assert.Equal(scores.Knn, scores.Scores);
@@ -94,7 +94,7 @@ public class TableScoringTests
         using var dir = new TempDirectory();
         var file = WritePlanted(dir.File("shop.csv"), 500);
         var ckpt = Pretrain(dir, file, "dae", steps: 40);
-        var scores = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction });
+        var scores = RecordScoring.Run(ckpt, null, IdColumn, null, new RecordScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction });
         using (scores)
         {
             Assert.NotNull(scores.Reconstruction);
@@ -102,7 +102,7 @@ public class TableScoringTests
             Assert.Contains("reconstruction", scores.Table().Names);
             Assert.True(scores.Test!.Auroc > 0.9, $"test AUROC {scores.Test.Auroc}");
             // Seeded: the same call gives the same errors.
-            var again = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction });
+            var again = RecordScoring.Run(ckpt, null, IdColumn, null, new RecordScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction });
             using (again) Assert.Equal(scores.Reconstruction, again.Reconstruction);
         }
     }
@@ -113,7 +113,7 @@ public class TableScoringTests
         using var dir = new TempDirectory();
         var file = WritePlanted(dir.File("shop.csv"), 300, labelled: false);
         var ckpt = Pretrain(dir, file, "scarf", steps: 5);
-        var scores = TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Contamination = 0.05 });
+        var scores = RecordScoring.Run(ckpt, null, IdColumn, null, new RecordScoreOptions { Contamination = 0.05 });
         using (scores)
         {
             Assert.Equal(ThresholdRule.Quantile, scores.Threshold.Rule);
@@ -135,18 +135,18 @@ public class TableScoringTests
         var ckpt = Pretrain(dir, file, "scarf", steps: 2);
         // Another table: the model's column it lacks is named, with the file's columns.
         var other = TestTables.WriteCsv(dir.File("customers.csv"), 60);
-        var e = Assert.Throws<InvalidDataException>(() => TableScoring.Run(ckpt, other, IdColumn, null, new TableScoreOptions()));
+        var e = Assert.Throws<InvalidDataException>(() => RecordScoring.Run(ckpt, other, IdColumn, null, new RecordScoreOptions()));
         Assert.Matches("customers.csv' has no (numeric|categorical) column '(x|y|shop)'; its columns are id, amount", e.Message);
         Assert.Contains("vime or dae", Assert.Throws<ArgumentException>(() =>
-            TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction })).Message);
+            RecordScoring.Run(ckpt, null, IdColumn, null, new RecordScoreOptions { Scorer = Pretext.Runs.SeriesScorer.Reconstruction })).Message);
         Assert.Contains("table.columns", Assert.Throws<ArgumentException>(() =>
-            TableScoring.Run(ckpt, null, ["train.batchSize=3"], null, new TableScoreOptions())).Message);
+            RecordScoring.Run(ckpt, null, ["train.batchSize=3"], null, new RecordScoreOptions())).Message);
         Assert.Contains("its classes are anomaly, normal", Assert.Throws<ArgumentException>(() =>
-            TableScoring.Run(ckpt, null, IdColumn, null, new TableScoreOptions { AnomalyClass = "fraud" })).Message);
+            RecordScoring.Run(ckpt, null, IdColumn, null, new RecordScoreOptions { AnomalyClass = "fraud" })).Message);
         // A word in a column the model reads as numbers names its line and column (the file is typed as the model was).
         var bad = dir.File("bad.csv");
         File.WriteAllText(bad, File.ReadAllText(file).Replace("t3,", "t3,oops", StringComparison.Ordinal));
-        var cell = Assert.Throws<InvalidDataException>(() => TableScoring.Run(ckpt, bad, IdColumn, null, new TableScoreOptions()));
+        var cell = Assert.Throws<InvalidDataException>(() => RecordScoring.Run(ckpt, bad, IdColumn, null, new RecordScoreOptions()));
         Assert.Contains("line 5, column 'x': 'oops", cell.Message);
         Assert.Contains("not a number", cell.Message);
     }

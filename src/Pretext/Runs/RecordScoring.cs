@@ -6,10 +6,10 @@ using static TorchSharp.torch;
 
 namespace Pretext.Runs;
 
-/// <summary>Options of <see cref="TableScoring"/>; one documented default each.</summary>
-public sealed record TableScoreOptions
+/// <summary>Options of <see cref="RecordScoring"/>; one documented default each.</summary>
+public sealed record RecordScoreOptions
 {
-    /// <summary>Which score flags records: kNN distance in embedding space, or the method's reconstruction error (vime, dae).</summary>
+    /// <summary>Which score flags records: kNN distance in embedding space, or the method's reconstruction error (vime, dae, mae, denoising, inpainting).</summary>
     public SeriesScorer Scorer { get; init; } = SeriesScorer.Knn;
     /// <summary>Neighbours whose distances are averaged: 10, as for series (a few dozen anomalous reference records must not crowd out the neighbours of a normal one).</summary>
     public int K { get; init; } = 10;
@@ -40,22 +40,22 @@ public sealed record TableScoreOptions
 /// rows), <paramref name="Scores"/> the one that flags; the threshold chosen on the validation part; for labelled data, how the scores
 /// rank and flag the validation and test parts (<paramref name="AnomalyClass"/> as the anomalies).
 /// </summary>
-public sealed record TableScores(TableRecords Records, string Dataset, string Scorer, double[] Scores, double[] Knn, double[]? Reconstruction,
+public sealed record RecordScores(RecordSet Records, string Dataset, string Scorer, double[] Scores, double[] Knn, double[]? Reconstruction,
     string? AnomalyClass, ThresholdChoice Threshold, DetectionMetrics? Test, DetectionMetrics? Validation) : IDisposable
 {
     /// <summary>Disposes the records' inputs and embeddings.</summary>
     public void Dispose() => Records.Dispose();
 
     /// <summary>Whether each record is labelled an anomaly (null: unlabelled).</summary>
-    public bool[]? Anomalous => Records.Rows.Labels is { } y && AnomalyClass is not null
-        ? [.. y.Select(l => Records.Rows.ClassNames[l] == AnomalyClass)] : null;
+    public bool[]? Anomalous => Records.Labels is { } y && AnomalyClass is not null
+        ? [.. y.Select(l => Records.ClassNames[l] == AnomalyClass)] : null;
 
     public int Flagged => Scores.Count(Threshold.Flags);
 
     /// <summary>One row per record: id, entity (when the table has one), part, score, flagged, knn, reconstruction (when the method has it), label (when labelled).</summary>
     public ColumnTable Table()
     {
-        var rows = Records.Rows;
+        var rows = Records;
         var table = new ColumnTable(rows.Count).Add("id", rows.Ids);
         if (rows.Entities is not null) table.Add("entity", rows.Entities);
         table.Add("part", Records.Parts.Select(p => p.ToString().ToLowerInvariant()).ToArray())
@@ -67,16 +67,17 @@ public sealed record TableScores(TableRecords Records, string Dataset, string Sc
 }
 
 /// <summary>
-/// `pretext score` on a table checkpoint: every record's kNN distance in the frozen encoder's space to the reference records (the training
-/// part less validation; a reference record never counts itself) and, for vime and dae, its reconstruction error; a threshold chosen on the
+/// `pretext score` on a table, image, text or audio checkpoint: every record's kNN distance in the frozen encoder's space to the reference
+/// records (the training part less validation; a reference record never counts itself) and, for methods that rebuild their input (vime, dae,
+/// mae, denoising, inpainting), its reconstruction error; a threshold chosen on the
 /// validation part (<see cref="Thresholds.Choose"/>: best F1 when the validation part holds labelled anomalies, else the quantile of the
 /// expected contamination); labels are used for nothing else.
 /// </summary>
-public static class TableScoring
+public static class RecordScoring
 {
-    /// <exception cref="ArgumentException">Not a table checkpoint; an override outside <c>table.columns.*</c>; reconstruction asked of a method without it; an unknown anomaly class.</exception>
+    /// <exception cref="ArgumentException">A series checkpoint; an override outside <c>table.columns.*</c>; reconstruction asked of a method without it; an unknown anomaly class.</exception>
     /// <exception cref="InvalidDataException">The data does not fit the model or is too small; the message names the file and the fix.</exception>
-    public static TableScores Run(string checkpoint, string? dataset, IReadOnlyList<string> set, string? dataDirectory, TableScoreOptions options,
+    public static RecordScores Run(string checkpoint, string? dataset, IReadOnlyList<string> set, string? dataDirectory, RecordScoreOptions options,
         IRunObserver? observer = null, Action<string>? log = null)
     {
         options.Validate();
@@ -84,25 +85,22 @@ public static class TableScoring
         using (method)
         {
             if (options.Scorer == SeriesScorer.Reconstruction && method is not IReconstructionScorer)
-                throw new ArgumentException($"The '{method.Name}' method rebuilds no rows; use --scorer knn, or a checkpoint of vime or dae.");
-            var records = TableRecords.Load(method, cfg, checkpoint, dataset, set, dataDirectory, options.ValidationFraction, options.Seed, observer, log);
+                throw new ArgumentException($"The '{method.Name}' method rebuilds nothing it could score by; use --scorer knn, or a checkpoint of vime or dae (tables), mae, denoising or inpainting (images).");
+            var records = RecordSet.Load(method, cfg, checkpoint, dataset, set, dataDirectory, options.ValidationFraction, options.Seed, observer, log);
             try
             {
-                var rows = records.Rows;
+                var rows = records;
                 string? anomalyClass = AnomalyClassOf(rows.ClassNames, rows.Labels, options.AnomalyClass ?? (cfg.Evaluation.Table.PositiveClass is { Length: > 0 } p ? p : null));
                 var reference = records.IndicesOf(ReadingPart.Reference);
                 int k = Math.Min(options.K, reference.Length);
                 var knn = KnnScores(records, reference, k);
                 double[]? reconstruction = null;
                 if (method is IReconstructionScorer scorer)
-                {
-                    using var data = new Data.TensorDataset(rows.Name, records.Inputs.alias());
-                    reconstruction = OneClass.ReconstructionScores(scorer, method.Module, data, null, options.Seed);
-                }
+                    reconstruction = records.ReconstructionErrors(scorer, method.Module, options.Seed);
                 var scores = options.Scorer == SeriesScorer.Knn ? knn : reconstruction!;
                 string what = options.Scorer == SeriesScorer.Knn
                     ? string.Create(CultureInfo.InvariantCulture, $"kNN distance in embedding space (mean of the {k} nearest reference records)")
-                    : $"{method.Name} reconstruction error (per row, mean over columns)";
+                    : cfg.Encoder.Modality == Data.Modality.Table ? $"{method.Name} reconstruction error (per row, mean over columns)" : $"{method.Name} reconstruction error";
                 return Evaluate(records, scores, knn, reconstruction, anomalyClass, options, dataset ?? cfg.Dataset, what);
             }
             catch
@@ -116,7 +114,7 @@ public static class TableScoring
     /// <summary>
     /// Mean distance of every record's (unit-length) embedding to its <paramref name="k"/> nearest reference records', no record counting itself.
     /// </summary>
-    public static double[] KnnScores(TableRecords records, long[] reference, int k)
+    public static double[] KnnScores(RecordSet records, long[] reference, int k)
     {
         using var scope = NewDisposeScope();
         using var idx = tensor(reference);
@@ -129,10 +127,10 @@ public static class TableScoring
     }
 
     /// <summary>The threshold on the validation part's <paramref name="scores"/>, and, labelled, the validation and test metrics.</summary>
-    public static TableScores Evaluate(TableRecords records, double[] scores, double[] knn, double[]? reconstruction, string? anomalyClass,
-        TableScoreOptions options, string dataset, string scorer)
+    public static RecordScores Evaluate(RecordSet records, double[] scores, double[] knn, double[]? reconstruction, string? anomalyClass,
+        RecordScoreOptions options, string dataset, string scorer)
     {
-        var rows = records.Rows;
+        var rows = records;
         bool[]? anomalous = rows.Labels is { } y && anomalyClass is not null ? [.. y.Select(l => rows.ClassNames[l] == anomalyClass)] : null;
         var validation = records.IndicesOf(ReadingPart.Validation);
         var valScores = validation.Select(i => scores[i]).ToArray();
@@ -145,7 +143,7 @@ public static class TableScoring
             test = DetectionMetrics.Of([.. testIdx.Select(i => scores[i])], [.. testIdx.Select(i => anomalous[i])], threshold.Value);
             val = DetectionMetrics.Of(valScores, valAnomalous!, threshold.Value);
         }
-        return new TableScores(records, dataset, scorer, scores, knn, reconstruction, anomalyClass, threshold, test, val);
+        return new RecordScores(records, dataset, scorer, scores, knn, reconstruction, anomalyClass, threshold, test, val);
     }
 
     /// <summary><paramref name="asked"/> when given (checked against the classes), else the rarest class; null for unlabelled rows.</summary>

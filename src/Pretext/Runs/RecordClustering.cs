@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 
 namespace Pretext.Runs;
 
-/// <summary>Options of <see cref="TableClustering"/>; one documented default each.</summary>
-public sealed record TableClusterOptions
+/// <summary>Options of <see cref="RecordClustering"/>; one documented default each.</summary>
+public sealed record RecordClusterOptions
 {
     /// <summary>Segments; 0: chosen by the mean silhouette of the validation records among <see cref="MinK"/>..<see cref="MaxK"/>.</summary>
     public int K { get; init; }
@@ -35,7 +35,7 @@ public sealed record TableClusterOptions
 /// A segment for every record (<paramref name="Segments"/>, 0..K-1) and its distance to its segment's centre, the k tried with the
 /// validation records' mean silhouette at each (<paramref name="Candidates"/>), and a profile of each segment.
 /// </summary>
-public sealed record TableClusters(TableRecords Records, string Dataset, int K, bool Chosen, IReadOnlyList<(int K, double Silhouette)> Candidates,
+public sealed record RecordClusters(RecordSet Records, string Dataset, int K, bool Chosen, IReadOnlyList<(int K, double Silhouette)> Candidates,
     int[] Segments, double[] Distances, IReadOnlyList<SegmentProfile> Profiles) : IDisposable
 {
     /// <summary>Disposes the records' inputs and embeddings.</summary>
@@ -44,7 +44,7 @@ public sealed record TableClusters(TableRecords Records, string Dataset, int K, 
     /// <summary>One row per record: id, entity (when the table has one), part, segment, distance, label (when labelled).</summary>
     public ColumnTable Table()
     {
-        var rows = Records.Rows;
+        var rows = Records;
         var table = new ColumnTable(rows.Count).Add("id", rows.Ids);
         if (rows.Entities is not null) table.Add("entity", rows.Entities);
         table.Add("part", Records.Parts.Select(p => p.ToString().ToLowerInvariant()).ToArray()).Add("segment", Segments).Add("distance", Distances);
@@ -52,10 +52,14 @@ public sealed record TableClusters(TableRecords Records, string Dataset, int K, 
         return table;
     }
 
-    /// <summary>One row per segment and profiled column: segment, size, share, rank, column, kind, segment_value, overall_value, difference.</summary>
+    /// <summary>
+    /// One row per segment and profiled column: segment, size, share, rank, column, kind, segment_value, overall_value, difference; records
+    /// without columns (images, documents) get one row per segment with the column fields empty.
+    /// </summary>
     public ColumnTable ProfileTable()
     {
-        var rows = Profiles.SelectMany(p => p.Columns.Select((col, r) => (p, col, r + 1))).ToList();
+        var none = new ColumnDifference("", "", "", "", double.NaN);
+        var rows = Profiles.SelectMany(p => p.Columns.Count == 0 ? [(p, none, 0)] : p.Columns.Select((col, r) => (p, col, r + 1))).ToList();
         return new ColumnTable(rows.Count)
             .Add("segment", rows.Select(x => x.p.Segment).ToArray()).Add("size", rows.Select(x => x.p.Size).ToArray())
             .Add("share", rows.Select(x => x.p.Share).ToArray()).Add("rank", rows.Select(x => x.Item3).ToArray())
@@ -69,22 +73,22 @@ public sealed record TableClusters(TableRecords Records, string Dataset, int K, 
     {
         var c = CultureInfo.InvariantCulture;
         foreach (var p in Profiles)
-            yield return string.Create(c, $"segment {p.Segment}: {p.Size:N0} records ({100 * p.Share:0.#} %); ") +
-                string.Join("; ", p.Columns.Select(col => string.Create(c, $"{col.Column} {col.SegmentValue} vs {col.OverallValue} ({col.Difference:+0.00;-0.00} sd)")));
+            yield return string.Create(c, $"segment {p.Segment}: {p.Size:N0} records ({100 * p.Share:0.#} %)") + (p.Columns.Count == 0 ? "" : "; " +
+                string.Join("; ", p.Columns.Select(col => string.Create(c, $"{col.Column} {col.SegmentValue} vs {col.OverallValue} ({col.Difference:+0.00;-0.00} sd)"))));
     }
 }
 
 /// <summary>
-/// `pretext cluster` on a table checkpoint: k-means (k-means++, 10 starts) on the frozen encoder's embeddings scaled to unit length,
+/// `pretext cluster` on a table, image, text or audio checkpoint: k-means (k-means++, 10 starts) on the frozen encoder's embeddings scaled to unit length,
 /// fitted on the reference records (the training part less validation); k given, or chosen as the k whose fit gives the validation
 /// records the highest mean silhouette (ties to the smaller k); every record then joins its nearest centre, and each segment is profiled
 /// in the table's own columns (<see cref="SegmentProfiles"/>). Labels are not used.
 /// </summary>
-public static class TableClustering
+public static class RecordClustering
 {
-    /// <exception cref="ArgumentException">Not a table checkpoint; an override outside <c>table.columns.*</c>; an option out of range.</exception>
+    /// <exception cref="ArgumentException">A series checkpoint; an override outside <c>table.columns.*</c>; an option out of range.</exception>
     /// <exception cref="InvalidDataException">The data does not fit the model or is too small; the message names the file and the fix.</exception>
-    public static TableClusters Run(string checkpoint, string? dataset, IReadOnlyList<string> set, string? dataDirectory, TableClusterOptions options,
+    public static RecordClusters Run(string checkpoint, string? dataset, IReadOnlyList<string> set, string? dataDirectory, RecordClusterOptions options,
         IRunObserver? observer = null, Action<string>? log = null)
     {
         options.Validate();
@@ -92,7 +96,7 @@ public static class TableClustering
         var (method, cfg, _) = Pretraining.LoadMethod(checkpoint);
         using (method)
         {
-            var records = TableRecords.Load(method, cfg, checkpoint, dataset, set, dataDirectory, options.ValidationFraction, options.Seed, observer, log);
+            var records = RecordSet.Load(method, cfg, checkpoint, dataset, set, dataDirectory, options.ValidationFraction, options.Seed, observer, log);
             try
             {
                 return Cluster(records, options, dataset ?? cfg.Dataset, observer);
@@ -107,7 +111,7 @@ public static class TableClustering
 
     /// <summary>The clustering of <paramref name="records"/> as <see cref="Run"/> describes it.</summary>
     /// <exception cref="InvalidDataException">Fewer reference records than segments.</exception>
-    public static TableClusters Cluster(TableRecords records, TableClusterOptions options, string dataset, IRunObserver? observer = null)
+    public static RecordClusters Cluster(RecordSet records, RecordClusterOptions options, string dataset, IRunObserver? observer = null)
     {
         observer ??= NullObserver.Instance;
         using var scope = NewDisposeScope();
@@ -119,7 +123,7 @@ public static class TableClustering
         var kmeans = new KMeansOptions { Seed = options.Seed };
         int[] ks = options.K > 0 ? [options.K] : [.. Enumerable.Range(options.MinK, options.MaxK - options.MinK + 1)];
         if (ks[0] > referenceIdx.Length)
-            throw new InvalidDataException($"'{records.Rows.Name}' has {referenceIdx.Length} reference records, fewer than the {ks[0]} segments asked; give more records or a smaller --k.");
+            throw new InvalidDataException($"'{records.Name}' has {referenceIdx.Length} reference records, fewer than the {ks[0]} segments asked; give more records or a smaller --k.");
         ks = [.. ks.Where(k => k <= referenceIdx.Length)];
         var candidates = new List<(int K, double Silhouette)>();
         KMeansResult? best = null;
@@ -140,8 +144,9 @@ public static class TableClustering
         using (best)
         {
             var (segments, distances) = KMeans.Assign(unit, best!.Centroids);
-            var profiles = SegmentProfiles.Of(records.Rows, segments, options.TopColumns);
-            return new TableClusters(records, dataset, (int)best.Centroids.shape[0], options.K == 0, candidates, segments, distances, profiles);
+            // Tables: the columns that set a segment apart; other data: sizes only (and the labels' share, when labelled, in the segment file).
+            var profiles = records.Rows is { } rows ? SegmentProfiles.Of(rows, segments, options.TopColumns) : SegmentProfiles.Sizes(segments);
+            return new RecordClusters(records, dataset, (int)best.Centroids.shape[0], options.K == 0, candidates, segments, distances, profiles);
         }
     }
 }
