@@ -92,6 +92,35 @@ public class SeriesMethodTests
         })).Message);
     }
 
+    [Theory]
+    [InlineData(EncoderKind.Tcn, true)]
+    [InlineData(EncoderKind.PatchTransformer, true)]
+    [InlineData(EncoderKind.Tcn, false)]
+    public void ANewResidualForecastIsTheNaiveOneAndAZeroLevelHeadForecastsZero(EncoderKind kind, bool residual)
+    {
+        var cfg = TestSeries.Tiny("forecast", kind);
+        cfg = cfg with { Methods = cfg.Methods with { Forecast = new ForecastOptions { Horizon = 2, Residual = residual } } };
+        using var method = (Forecasting)Pretraining.CreateMethod(cfg);
+        // The residual head starts at zero by construction (a new model is the naive forecast); the level head is zeroed here.
+        if (!residual)
+            using (no_grad())
+                foreach (var (_, p) in method.named_parameters().Where(n => n.name.StartsWith("head.")))
+                    p.zero_();
+        using var data = TestSeries.Windows(3);
+        var x = data.Data;
+        int size = kind == EncoderKind.Tcn ? 1 : 4;
+        var (forecast, target, _) = method.Forward(x);
+        using (forecast) using (target)
+        {
+            for (int b = 0; b < 3; b++)
+                for (int t = 0; t < forecast.shape[1]; t++)
+                    for (int h = 0; h < 2; h++)
+                        for (int c = 0; c < 2; c++)
+                            Assert.Equal(residual ? x[b, c, (t + 1) * size - 1].item<float>() : 0f, forecast[b, t, h, c].item<float>());
+        }
+        Assert.True(new ForecastOptions().Residual, "forecasting predicts the change by default");
+    }
+
     [Fact]
     public void MaskedPatchesHideWholePatchesAndScoreOnlyThem()
     {

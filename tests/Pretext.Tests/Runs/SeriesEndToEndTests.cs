@@ -104,3 +104,14 @@ public class SeriesEndToEndTests
         Assert.Contains("series encoder", e.Message);
     }
 }
+
+internal static class SeriesTestConfigs
+{
+    /// <summary>
+    /// <paramref name="cfg"/> with forecasting predicting the level rather than the change (the default): the scoring and stream tests
+    /// plant level bursts and pretrain 4 steps, where the level forecaster's error and features separate a burst throughout while
+    /// a residual one (its head starting at zero) flags the burst's edges.
+    /// </summary>
+    internal static RunConfig LevelForecast(this RunConfig cfg) =>
+        cfg with { Methods = cfg.Methods with { Forecast = cfg.Methods.Forecast with { Residual = false } } };
+}

@@ -13,7 +13,7 @@ public class SeriesScoringTests
     /// <summary>A tiny forecasting model pretrained for 4 steps on <paramref name="file"/> (labelled: its test blocks stay out).</summary>
     private static string Pretrain(TempDirectory dir, string file)
     {
-        var cfg = SeriesEndToEndTests.Tiny("forecast", file);
+        var cfg = SeriesEndToEndTests.Tiny("forecast", file).LevelForecast();
         using var train = PretrainRequest.TrainingSamples(cfg, null, null);
         return Pretraining.Run(cfg, train, dir.Combine("run"), resume: false).FinalCheckpoint;
     }

@@ -16,7 +16,7 @@ public class SeriesStreamTests
     private static (string Checkpoint, string[] Lines) Setup(TempDirectory dir, string method = "forecast")
     {
         var file = TestSeries.Write(dir.File("sensors.csv"), entities: 2, readings: 500, burst: 20, burstAt: 300, jump: 8);
-        var cfg = SeriesEndToEndTests.Tiny(method, file);
+        var cfg = SeriesEndToEndTests.Tiny(method, file).LevelForecast();
         using var train = PretrainRequest.TrainingSamples(cfg, null, null);
         return (Pretraining.Run(cfg, train, dir.Combine("run"), resume: false).FinalCheckpoint, File.ReadAllLines(file));
     }
