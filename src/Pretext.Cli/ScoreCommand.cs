@@ -21,6 +21,7 @@ internal static class ScoreCommand
         var k = new Option<int>("--k") { Description = "Neighbours averaged by the kNN score.", DefaultValueFactory = _ => new SeriesScoreOptions().K };
         var stride = new Option<int>("--stride") { Description = "Series only: readings between scored windows (1: every reading ends a window).", DefaultValueFactory = _ => new SeriesScoreOptions().Stride };
         var aggregate = new Option<ReadingAggregate>("--aggregate") { Description = "Series only: a reading's score from the windows covering it: Mean (localises events) or Max.", DefaultValueFactory = _ => new SeriesScoreOptions().Aggregate };
+        var draws = new Option<int>("--draws") { Description = "Records: corruptions or masks each reconstruction error is averaged over.", DefaultValueFactory = _ => new RecordScoreOptions().Draws };
         var anomalyClass = new Option<string?>("--anomaly-class") { Description = "Records: the class of labelled data counted as anomalies in the threshold and the metrics (default: the checkpoint's evaluation.table.positiveClass, else the rarest class). Labels choose only the threshold and score the test part." };
         var threshold = new Option<ThresholdRule>("--threshold") { Description = "How the flagging threshold is chosen on the validation part: Auto (BestF1 when it holds labelled anomalies, else Quantile), Quantile (1 - contamination), BestF1.", DefaultValueFactory = _ => new SeriesScoreOptions().Threshold };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies, for the quantile threshold.", DefaultValueFactory = _ => new SeriesScoreOptions().Contamination };
@@ -29,7 +30,7 @@ internal static class ScoreCommand
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("score", "Anomaly scores for every window and reading of a series (series checkpoint) or every record of a table, image folder, corpus or sound set (other checkpoints), flagged above a threshold chosen on a validation part of the training data; CSV/Parquet, and plots for series.")
         {
-            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, anomalyClass, threshold, contamination, set, threads, dataDir,
+            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, anomalyClass, draws, threshold, contamination, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -46,7 +47,7 @@ internal static class ScoreCommand
                 var options = new RecordScoreOptions
                 {
                     Scorer = p.GetValue(scorer), K = p.GetValue(k), Threshold = p.GetValue(threshold), Contamination = p.GetValue(contamination),
-                    AnomalyClass = p.GetValue(anomalyClass),
+                    AnomalyClass = p.GetValue(anomalyClass), Draws = p.GetValue(draws),
                 };
                 var result = ConsoleObserver.Run(o => RecordScoring.Run(path, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
                 using (result)

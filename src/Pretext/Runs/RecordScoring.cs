@@ -25,11 +25,14 @@ public sealed record RecordScoreOptions
     public string? AnomalyClass { get; init; }
     /// <summary>Seed of the validation carve and of the reconstruction scorer's corruption.</summary>
     public int Seed { get; init; }
+    /// <summary>Corruptions (or masks) a record's reconstruction error is averaged over: 8, which cost 8 passes of the small table models.</summary>
+    public int Draws { get; init; } = 8;
 
     /// <exception cref="ArgumentException">A value no scoring can use; the message names the option.</exception>
     public void Validate()
     {
         if (K < 1) throw new ArgumentException($"--k must be at least 1, got {K}.");
+        if (Draws < 1) throw new ArgumentException($"--draws must be at least 1, got {Draws}.");
         if (!(Contamination > 0 && Contamination < 1)) throw new ArgumentException($"--contamination is the expected share of anomalies, in (0, 1), e.g. 0.01; got {Contamination}.");
         if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new ArgumentException($"The validation fraction lies in (0, 1), got {ValidationFraction}.");
     }
@@ -96,11 +99,11 @@ public static class RecordScoring
                 var knn = KnnScores(records, reference, k);
                 double[]? reconstruction = null;
                 if (method is IReconstructionScorer scorer)
-                    reconstruction = records.ReconstructionErrors(scorer, method.Module, options.Seed);
+                    reconstruction = records.ReconstructionErrors(scorer, method.Module, options.Seed, options.Draws);
                 var scores = options.Scorer == SeriesScorer.Knn ? knn : reconstruction!;
                 string what = options.Scorer == SeriesScorer.Knn
                     ? string.Create(CultureInfo.InvariantCulture, $"kNN distance in embedding space (mean of the {k} nearest reference records)")
-                    : cfg.Encoder.Modality == Data.Modality.Table ? $"{method.Name} reconstruction error (per row, mean over columns)" : $"{method.Name} reconstruction error";
+                    : cfg.Encoder.Modality == Data.Modality.Table ? string.Create(CultureInfo.InvariantCulture, $"{method.Name} reconstruction error (per row, mean over columns; mean of {options.Draws} corruptions)") : string.Create(CultureInfo.InvariantCulture, $"{method.Name} reconstruction error (mean of {options.Draws} masks)");
                 return Evaluate(records, scores, knn, reconstruction, anomalyClass, options, dataset ?? cfg.Dataset, what);
             }
             catch

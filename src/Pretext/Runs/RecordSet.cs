@@ -52,9 +52,28 @@ public sealed class RecordSet : IDisposable
     /// <summary>Indices of the records of <paramref name="part"/>, in order.</summary>
     public long[] IndicesOf(ReadingPart part) => [.. Enumerable.Range(0, Parts.Length).Where(i => Parts[i] == part).Select(i => (long)i)];
 
-    /// <summary>The method's reconstruction error of every record (encoder inputs as evaluation reads them; masks seeded by <paramref name="seed"/>).</summary>
-    public double[] ReconstructionErrors(IReconstructionScorer scorer, TorchSharp.torch.nn.Module module, int seed) =>
-        [.. encoded.SelectMany(d => OneClass.ReconstructionScores(scorer, module, d, inputs.Normalization, seed))];
+    /// <summary>
+    /// The method's reconstruction error of every record (encoder inputs as evaluation reads them), averaged over <paramref name="draws"/>
+    /// corruptions or masks: one draw leaves a record's error to the luck of which cells were hidden. Draw r of split s is seeded by
+    /// (<paramref name="seed"/>, s, r), so no two draws share masks.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one draw.</exception>
+    public double[] ReconstructionErrors(IReconstructionScorer scorer, TorchSharp.torch.nn.Module module, int seed, int draws = 1)
+    {
+        if (draws < 1) throw new ArgumentOutOfRangeException(nameof(draws), draws, "At least one draw.");
+        var result = new List<double>();
+        for (int s = 0; s < encoded.Count; s++)
+        {
+            var sum = new double[encoded[s].Count];
+            for (int r = 0; r < draws; r++)
+            {
+                var e = OneClass.ReconstructionScores(scorer, module, encoded[s], inputs.Normalization, (int)(Training.Trainer.DeriveSeed(seed, s, r) & int.MaxValue));
+                for (int i = 0; i < sum.Length; i++) sum[i] += e[i] / draws;
+            }
+            result.AddRange(sum);
+        }
+        return [.. result];
+    }
 
     /// <summary>
     /// Loads <paramref name="dataset"/> (null: the run's) as the checkpoint's <paramref name="config"/> reads it, lays out the parts and
