@@ -36,6 +36,7 @@ public static class PretextCli
         root.Subcommands.Add(Commands.Methods());
         root.Subcommands.Add(CurateCommand.Create());
         root.Subcommands.Add(ScoreCommand.Create());
+        root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(StreamCommand.Create());
         InvariantNumbers.Apply(root);
         return root.Parse(args);

@@ -14,8 +14,11 @@ namespace Pretext.Methods;
 /// <param name="Preset">Turns a data set's base preset (the run layer's presets) into this method's defaults
 /// (optimiser, learning rate, augmentation); identity when the base preset already suits it.</param>
 /// <param name="Modality">The data the method trains on; text methods get token-id batches and a text encoder.</param>
+/// <param name="EntityPositives">Whether the method takes its positives from <see cref="Training.Batch.Partners"/> when the data has entity
+/// groups (same-entity positives); methods without it refuse such data rather than ignore the option.</param>
 public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, MethodSetup, ISslMethod> Create,
-    Func<MethodSetup, IViewGenerator> Views, Func<MethodSetup, MethodSetup>? Preset = null, Modality Modality = Modality.Image)
+    Func<MethodSetup, IViewGenerator> Views, Func<MethodSetup, MethodSetup>? Preset = null, Modality Modality = Modality.Image,
+    bool EntityPositives = false)
 {
     /// <summary><paramref name="baseSetup"/> (the data's base preset) with this method's defaults applied.</summary>
     public MethodSetup ApplyPreset(MethodSetup baseSetup) => Preset is null ? baseSetup : Preset(baseSetup);
@@ -28,7 +31,7 @@ public static class MethodRegistry
     [
         new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
             (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
-            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset, EntityPositives: true),
         new("mocov2", "contrastive", "MoCo v2: momentum key encoder, queue of negative keys, InfoNCE (He et al. 2020; Chen et al. 2020).",
             (enc, cfg) => new MoCoV2(enc, cfg.Encoder.Build(), cfg.Methods.MoCoV2),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), MoCoV2.Preset),
@@ -103,7 +106,7 @@ public static class MethodRegistry
             _ => new IdentityViews(), MaskedSpectrogram.Preset, Modality.Audio),
         new("scarf", "contrastive", "SCARF: corrupt 60 % of a row's columns with draws from their marginals, InfoNCE between clean and corrupted rows (Bahri et al. 2022).",
             (enc, cfg) => new Scarf(enc, cfg.Encoder.Table, cfg.Methods.Scarf),
-            _ => new IdentityViews(), Scarf.Preset, Modality.Table),
+            _ => new IdentityViews(), Scarf.Preset, Modality.Table, EntityPositives: true),
         new("vime", "masked", "VIME self-supervision: mask cells (p 0.3), replace them from their marginals, estimate the mask and reconstruct the row (Yoon et al. 2020).",
             (enc, cfg) => new Vime(enc, cfg.Encoder.Table, cfg.Methods.Vime),
             _ => new IdentityViews(), Vime.Preset, Modality.Table),

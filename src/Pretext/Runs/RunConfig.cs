@@ -32,10 +32,10 @@ public sealed record RunConfig
     public SeriesDataConfig Series { get; init; } = new();
     /// <summary>How a table is read and encoded (table runs; the encoding fitted on the training rows travels with checkpoints).</summary>
     public Data.Tables.TableDataConfig Table { get; init; } = new();
-    /// <summary>How a folder of images is read (image runs): undecodable files, the largest image decoded.</summary>
-    public Data.ImageDataConfig Images { get; init; } = new();
     /// <summary>How clips are read or generated (video runs).</summary>
     public Data.Video.VideoDataConfig Video { get; init; } = new();
+    /// <summary>How an image folder is read (image runs): undecodable files, the largest image decoded, entities for same-entity positives.</summary>
+    public Data.ImageDataConfig Images { get; init; } = new();
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {
