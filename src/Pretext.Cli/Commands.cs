@@ -44,7 +44,7 @@ internal static class Commands
         var cmd = new Command("methods", "List the self-supervised methods, one line each.");
         cmd.SetAction(_ =>
         {
-            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {m.Modality.ToString().ToLowerInvariant(),-6} {m.Description}");
+            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {string.Join("+", m.Modalities.Select(k => k.ToString().ToLowerInvariant())),-6} {m.Description}");
             return 0;
         });
         return cmd;

@@ -51,7 +51,7 @@ public sealed record PretrainRequest
     /// </summary>
     public static ISampleSet TrainingSamples(RunConfig config, string? dataDir, Action<string>? log)
     {
-        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).Modality);
+        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).ModalityFor(config.Encoder.Modality));
         bool holdOut = !modality.IsCatalogued(config.Dataset) && !config.Transductive;
         var (train, test) = modality.Load(config.Dataset, config, dataDir, log, needTest: holdOut);
         if (test is not null)
@@ -71,12 +71,13 @@ public sealed record PretrainRequest
     public RunConfig Resolve()
     {
         var entry = MethodEntry();
-        var modality = ModalityCatalog.Get(entry.Modality);
-        if (ModalityCatalog.Catalogued(Dataset) is { } data && data.Kind != entry.Modality)
+        var kind = Presets.ModalityOf(entry, Dataset);
+        var modality = ModalityCatalog.Get(kind);
+        if (ModalityCatalog.Catalogued(Dataset) is { } data && !entry.TrainsOn(data.Kind))
             throw new ArgumentException($"'{entry.Name}' is {Article(entry.Modality)} method but '{Dataset}' is {Article(data.Kind)} data set; use {Article(data.Kind)} method " +
-                $"({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == data.Kind).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
+                $"({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(data.Kind)).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
         var cfg = Presets.For(entry.Name, Dataset, Threads);
-        if (entry.Modality == Modality.Image)
+        if (kind == Modality.Image)
         {
             cfg = cfg with
             {
@@ -90,11 +91,11 @@ public sealed record PretrainRequest
         }
         else
         {
-            if (Encoder is EncoderKind kind)
+            if (Encoder is EncoderKind encoderKind)
             {
-                if (EncoderRegistry.Get(kind).Modality != entry.Modality)
-                    throw new ArgumentException($"--encoder {kind} does not read {entry.Modality.ToString().ToLowerInvariant()} data; {entry.Name} takes {string.Join(" or ", EncoderRegistry.All.Where(e => e.Modality == entry.Modality).Select(e => e.Kind))}.");
-                cfg = cfg with { Encoder = cfg.Encoder with { Kind = kind } };
+                if (EncoderRegistry.Get(encoderKind).Modality != kind)
+                    throw new ArgumentException($"--encoder {encoderKind} does not read {kind.ToString().ToLowerInvariant()} data; {entry.Name} takes {string.Join(" or ", EncoderRegistry.All.Where(e => e.Modality == kind).Select(e => e.Kind))}.");
+                cfg = cfg with { Encoder = cfg.Encoder with { Kind = encoderKind } };
             }
             var imageOnly = new (object? Value, string Option)[]
             {

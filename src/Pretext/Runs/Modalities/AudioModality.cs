@@ -54,8 +54,8 @@ public sealed class AudioModality : IModality
     public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
     {
         var entry = MethodRegistry.Get(config.Method);
-        if (entry.Modality != Modality.Audio || config.Encoder.Modality != Modality.Audio)
-            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on audio; use an audio method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Audio).Select(m => m.Name))}).");
+        if (!entry.TrainsOn(Modality.Audio) || config.Encoder.Modality != Modality.Audio)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on audio; use an audio method ({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(Modality.Audio)).Select(m => m.Name))}).");
         Pretraining.RefuseOverwrite(runDirectory, resume);
         var clips = AudioSamples.Of(train).Data;
         var audio = config.Encoder.Audio;
