@@ -41,6 +41,14 @@ public static class FilletsVoices
     /// <summary>Name of a language's packed tarball in the cache.</summary>
     public static string Tarball(string language) => $"fillets-ng-voices-{language}.tar";
 
+    /// <summary>The line "LEVEL/NAME.ogg" of a clip id "LANGUAGE/LEVEL/NAME.ogg": the same sentence in every language.</summary>
+    /// <exception cref="ArgumentException">An id without a language part.</exception>
+    public static string LineOf(string id)
+    {
+        int slash = id.IndexOf('/');
+        return slash > 0 ? id[(slash + 1)..] : throw new ArgumentException($"'{id}' is not a Fish Fillets clip id (LANGUAGE/LEVEL/NAME.ogg).");
+    }
+
     /// <summary>"m", "v" or "other": the speaker token of a line's file name.</summary>
     public static string SpeakerOf(string line)
     {

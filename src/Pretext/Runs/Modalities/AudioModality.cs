@@ -38,8 +38,9 @@ public sealed class AudioModality : IModality
         if (IsCatalogued(dataset))
         {
             using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
-            var train = new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, read).Dataset);
-            return (train, needTest ? new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Test, audio.Clip, read).Dataset) : null);
+            // Grouped by line: the Czech and the Dutch recording of a sentence stay on one side of the validation split too.
+            var train = new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, read).Dataset, FilletsVoices.LineOf);
+            return (train, needTest ? new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Test, audio.Clip, read).Dataset, FilletsVoices.LineOf) : null);
         }
         if (!Directory.Exists(dataset))
             throw new DirectoryNotFoundException($"'{dataset}' is neither a known audio data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Audio).Select(e => e.Name))}) nor an existing folder of audio files.");
@@ -151,9 +152,13 @@ public sealed class AudioModality : IModality
 }
 
 /// <summary>Clips as samples: a <see cref="TensorDataset"/> of (mels, frames) log-mel spectrograms, before standardisation.</summary>
-public sealed class AudioSamples(TensorDataset data) : TensorSamples(data)
+/// <param name="group">Maps a clip's id to its group (<see cref="ISampleSet.GroupId"/>); null: every clip is its own group.</param>
+public sealed class AudioSamples(TensorDataset data, Func<string, string>? group = null) : TensorSamples(data), ISampleSet
 {
-    public override ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name));
+    public override ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name), group);
+
+    /// <summary>The clip's group: for Fish Fillets its line (<see cref="FilletsVoices.LineOf"/>), else its id.</summary>
+    public string GroupId(int index) => group is null ? SampleId(index) : group(SampleId(index));
 
     /// <exception cref="ArgumentException"><paramref name="samples"/> are not audio clips.</exception>
     public static AudioSamples Of(ISampleSet samples) =>
