@@ -41,6 +41,8 @@ public sealed record PretrainRequest
     public int? ImageSize { get; init; }
     public int? Channels { get; init; }
     public MemoryLayout? Layout { get; init; }
+    /// <summary>Audio folders: classes from file names by this regular expression with a "label" group (<see cref="AudioModality.WithLabelPattern"/>).</summary>
+    public string? LabelPattern { get; init; }
     /// <summary><c>path=value</c> overrides of any config field (<see cref="ConfigOverrides"/>), applied last.</summary>
     public IReadOnlyList<string> Set { get; init; } = [];
 
@@ -127,6 +129,7 @@ public sealed record PretrainRequest
             if (cfg.Method != "simclr") throw new ArgumentException($"--temperature is SimCLR's; for {cfg.Method} use --set methods.{cfg.Method}.<option>=<value>.");
             cfg = cfg with { Methods = cfg.Methods with { SimClr = cfg.Methods.SimClr with { Temperature = tau } } };
         }
+        cfg = AudioModality.WithLabelPattern(cfg, LabelPattern, Dataset);
         cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive }, Set);
         cfg.Train.Validate();
         return cfg;

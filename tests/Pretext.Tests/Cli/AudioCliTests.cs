@@ -72,4 +72,60 @@ public class AudioCliTests
         Assert.Contains("low/broken.wav", e);
         Assert.Contains("skipBad=true", e);
     }
+
+    [Fact]
+    public void LabelPatternLabelsAFlatFolderForPretrainEvaluateAndEmbed()
+    {
+        using var dir = new TempDirectory();
+        var clips = dir.Combine("flat");
+        // One folder, the class in the file name: "low-00.wav", "high-07.wav".
+        TestAudio.WriteClassFolder(clips, perClass: 15);
+        foreach (var f in Directory.GetFiles(clips, "*.wav", SearchOption.AllDirectories)) File.Move(f, Path.Combine(clips, Path.GetFileName(f)));
+        const string pattern = "^(?<label>low|high)-";
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = Run(["pretrain", "--dataset", clips, "--run-dir", run, "--batch-size", "8", "--max-steps", "2", "--threads", "1", "--label-pattern", pattern, .. Small]);
+        Assert.True(c1 == 0, o1 + e1);
+        // Labelled by the pattern, so a stratified fifth is held out as test.
+        Assert.Contains("6 held-out test samples stay out of pretraining", o1);
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000002.safetensors");
+
+        var (c2, o2, e2) = Run("evaluate", "--checkpoint", ckpt, "--threads", "1", "--seeds", "1", "--no-supervised", "--label-pattern", pattern);
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Contains("F1 of", o2);
+
+        var csv = dir.File("emb.csv");
+        var (c3, o3, e3) = Run("embed", "--checkpoint", ckpt, "--out", csv, "--threads", "1", "--dataset", clips, "--label-pattern", "^(?<label>low|high)-");
+        Assert.True(c3 == 0, o3 + e3);
+        var table = Pretext.Export.EmbeddingWriter.ReadCsv(csv);
+        Assert.Equal(30, table.Count);
+        Assert.NotNull(table.Labels);
+        Assert.Equal(2, table.Labels!.Distinct().Count());
+    }
+
+    [Fact]
+    public void LabelPatternIsInTheHelpAndABadOneIsAOneLineError()
+    {
+        foreach (var command in new[] { "pretrain", "evaluate", "embed" })
+        {
+            var (code, o, e) = Run(command, "--help");
+            Assert.True(code == 0, o + e);
+            Assert.Contains("--label-pattern", o);
+        }
+        using var dir = new TempDirectory();
+        var clips = dir.Combine("clips");
+        TestAudio.WriteClassFolder(clips, perClass: 2);
+        var (c1, o1, e1) = Run("pretrain", "--dataset", clips, "--run-dir", dir.Combine("run"), "--label-pattern", "^(low|high)-");
+        Assert.Equal(2, c1);
+        Assert.Contains("--label-pattern '^(low|high)-' has no group named \"label\"", e1);
+        Assert.False(Directory.Exists(Path.Combine(dir.Combine("run"), "checkpoints")), o1);
+        var (c2, _, e2) = Run("pretrain", "--dataset", clips, "--run-dir", dir.Combine("run"), "--label-pattern", "(?<label>");
+        Assert.Equal(2, c2);
+        Assert.Contains("is not a regular expression", e2);
+        var (c3, _, e3) = Run("pretrain", "--dataset", "fillets-speaker", "--run-dir", dir.Combine("run"), "--label-pattern", "(?<label>m)");
+        Assert.Equal(2, c3);
+        Assert.Contains("catalogued data set with its own labels", e3);
+        var (c4, _, e4) = Run("pretrain", "--dataset", "fashion-mnist", "--run-dir", dir.Combine("run"), "--label-pattern", "(?<label>m)");
+        Assert.Equal(2, c4);
+        Assert.Contains("audio folder", e4);
+    }
 }

@@ -50,14 +50,15 @@ public sealed record AudioClipOptions
     }
 
     /// <summary>The compiled <see cref="LabelPattern"/>.</summary>
+    /// <param name="setting">How the user gave the pattern, for the messages (the config key, or the CLI's --label-pattern).</param>
     /// <exception cref="ArgumentException">It is not a valid regular expression or has no group named "label".</exception>
-    public Regex LabelRegex()
+    public Regex LabelRegex(string setting = "encoder.audio.clip.labelPattern")
     {
         Regex regex;
         try { regex = new Regex(LabelPattern ?? throw new InvalidOperationException("No label pattern is set."), RegexOptions.CultureInvariant); }
-        catch (ArgumentException e) { throw new ArgumentException($"encoder.audio.clip.labelPattern '{LabelPattern}' is not a regular expression: {e.Message}"); }
+        catch (ArgumentException e) { throw new ArgumentException($"{setting} '{LabelPattern}' is not a regular expression: {e.Message}"); }
         if (!regex.GetGroupNames().Contains("label"))
-            throw new ArgumentException($"encoder.audio.clip.labelPattern '{LabelPattern}' has no group named \"label\"; mark the class with (?<label>...), e.g. ^(?<label>[a-z]+)_.");
+            throw new ArgumentException($"{setting} '{LabelPattern}' has no group named \"label\"; mark the class with (?<label>...), e.g. ^(?<label>[a-z]+)_.");
         return regex;
     }
 

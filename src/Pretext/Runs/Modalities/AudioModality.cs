@@ -97,6 +97,24 @@ public sealed class AudioModality : IModality
         Maps = ev.Maps.Samples > 0,
     };
 
+    /// <summary>
+    /// <paramref name="config"/> reading the files of the audio folder <paramref name="dataset"/> with classes taken from their names by
+    /// <paramref name="pattern"/> (encoder.audio.clip.labelPattern; the CLI's --label-pattern); null changes nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not an audio run, a catalogued data set (its labels are its own), or a pattern that is not a
+    /// regular expression with a group named "label".</exception>
+    public static RunConfig WithLabelPattern(RunConfig config, string? pattern, string dataset, string setting = "--label-pattern")
+    {
+        if (pattern is null) return config;
+        if (config.Encoder.Modality != Modality.Audio)
+            throw new ArgumentException($"{setting} labels the files of an audio folder by their names; this is a {config.Encoder.Modality.ToString().ToLowerInvariant()} run ({config.Encoder.Kind} encoder).");
+        if (DataCatalog.Contains(dataset, Modality.Audio))
+            throw new ArgumentException($"{setting} labels the files of an audio folder; '{dataset}' is a catalogued data set with its own labels.");
+        var clip = config.Encoder.Audio.Clip with { LabelPattern = pattern };
+        _ = clip.LabelRegex(setting);
+        return config with { Encoder = config.Encoder with { Audio = config.Encoder.Audio with { Clip = clip } } };
+    }
+
     /// <summary>Per mel band mean and standard deviation over every frame of every clip (in double precision).</summary>
     public static (float[] Mean, float[] Std) Statistics(TensorDataset logMels)
     {
