@@ -149,7 +149,9 @@ public static class FilletsVoices
         var test = TestLines(items.Select(i => i.Line), task == FilletsTask.Speaker ? SpeakerOf : _ => "");
         var chosen = items.Where(i => test.Contains(i.Line) == (split == DataSplit.Test))
                           .OrderBy(i => $"{i.Language}/{i.Line}", StringComparer.Ordinal).ToList();
-        var sources = chosen.Select(i => new AudioSource($"{i.Language}/{i.Line}", () => packs[IndexOf(Languages, i.Language)][i.Line])).ToList();
+        // A clip's stamp is its language's tarball's: repacking the voices changes every key.
+        var stamps = tarballs.Select(LogMelCache.Stamp).ToList();
+        var sources = chosen.Select(i => new AudioSource($"{i.Language}/{i.Line}", () => packs[IndexOf(Languages, i.Language)][i.Line], stamps[IndexOf(Languages, i.Language)])).ToList();
         var classes = task == FilletsTask.Speaker ? Speakers : Languages;
         return AudioClips.Read(name, sources, chosen.Select(i => i.Label).ToArray(), classes, clip with { SkipBad = true }, options);
     }

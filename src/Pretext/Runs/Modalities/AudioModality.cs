@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Pretext.Augmentations;
 using Pretext.Data;
 using Pretext.Encoders;
@@ -18,6 +19,9 @@ public sealed class AudioModality : IModality
     /// <summary>MFCCs the baseline keeps (the classic 20).</summary>
     public const int BaselineCoefficients = 20;
 
+    /// <summary>The folder of the data cache that keeps decoded clips' log-mels (<see cref="LogMelCache"/>).</summary>
+    public const string LogMelCacheFolder = "log-mels";
+
     public Modality Kind => Modality.Audio;
     public string DefaultMethod => "cola";
     public string BaselineName => "MFCC statistics";
@@ -34,7 +38,9 @@ public sealed class AudioModality : IModality
     {
         var audio = config.Encoder.Audio;
         using var frontEnd = audio.FrontEnd();
-        var read = new AudioReadOptions { Features = frontEnd.Compute, Log = log };
+        // Log-mels are kept in the data cache, keyed by the front end's settings and the files (LogMelCache).
+        var cache = new LogMelCache(Path.Combine(DataCatalog.ResolveCacheFolder(dataDir), LogMelCacheFolder), JsonSerializer.Serialize(audio.LogMel));
+        var read = new AudioReadOptions { Features = frontEnd.Compute, Log = log, Cache = cache };
         if (IsCatalogued(dataset))
         {
             using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
