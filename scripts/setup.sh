@@ -21,6 +21,8 @@ need_apt_bare=()
 # Weka's ARFF examples (credit-g, unbalanced) for the table data sets; without its recommends (6.6 MB; Java is a dependency).
 # UCI letter recognition comes with opencv-doc (96 MB download, 274 MB installed): not installed here, `pretext data get letter` says how.
 [ -f /usr/share/doc/weka/examples/credit-g.arff ] || need_apt_bare+=(weka)
+# LightGBM's native library (the gradient-boosted trees baseline of table evaluations) links GCC's OpenMP runtime.
+ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1' || [ -f /usr/lib/x86_64-linux-gnu/libgomp.so.1 ] || need_apt_bare+=(libgomp1)
 # Headless Chromium renders report.html in the report screenshot test; only the test run asks for it.
 if [ "${1:-}" = "--with-test-tools" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)

@@ -21,6 +21,7 @@ public static class PretextCli
         root.Subcommands.Add(Commands.Methods());
         root.Subcommands.Add(CurateCommand.Create());
         root.Subcommands.Add(ScoreCommand.Create());
+        root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(StreamCommand.Create());
         return root.Parse(args).Invoke();
     }

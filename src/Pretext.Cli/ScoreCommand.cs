@@ -6,29 +6,31 @@ using Pretext.Runs;
 
 namespace Pretext.Cli;
 
-/// <summary>`pretext score`: anomaly scores for every window and reading of a series, thresholds chosen on validation, tables and plots.</summary>
+/// <summary>`pretext score`: anomaly scores for every window and reading of a series, or every record of a table, thresholds chosen on validation, tables and plots.</summary>
 internal static class ScoreCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Option<string>("--checkpoint") { Description = "A series checkpoint (run-dir/checkpoints/step-*.safetensors of cpc, ts2vec, maskedpatches or forecast).", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "What to score: suthaharan-single-hop, suthaharan-multi-hop, or a .csv/.parquet file with the model's channels (default: the run's data set). Columns: --set series.columns.time=..., see docs/series.md." };
-        var output = new Option<string[]>("--out") { Description = "Reading scores: .csv and/or .parquet (repeat for both); columns entity, time, score, flagged, part (reference, validation, test) and label when the data has one.", Required = true, AllowMultipleArgumentsPerToken = true };
-        var windowsOut = new Option<string[]>("--windows-out") { Description = "Window scores too: .csv and/or .parquet; columns entity, start, end, score, flagged, part, anomaly (when labelled).", AllowMultipleArgumentsPerToken = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A series checkpoint (run-dir/checkpoints/step-*.safetensors of cpc, ts2vec, maskedpatches or forecast): readings and windows are scored; or a table, image, text or audio checkpoint: every record (row, image, document, clip) is scored.", Required = true };
+        var dataset = new Option<string?>("--dataset") { Description = "What to score: suthaharan-single-hop, suthaharan-multi-hop, or a .csv/.parquet file with the model's channels; for a table model credit-g, unbalanced, letter or a .csv/.parquet/.arff file with the model's columns; for other models their data sets or folders (default: the run's data set). Columns: --set series.columns.time=... or --set table.columns.id=..., see docs/series.md and docs/tables.md." };
+        var output = new Option<string[]>("--out") { Description = "Scores: .csv and/or .parquet (repeat for both). Series: one row per reading, columns entity, time, score, flagged, part (reference, validation, test), label when the data has one. Records (tables, images, text, audio): one row per record, columns id (a table's id column or line, an image's or document's path), entity (tables with an entity column), part, score, flagged, knn, reconstruction (vime, dae, mae, denoising, inpainting), label (when labelled).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var windowsOut = new Option<string[]>("--windows-out") { Description = "Series only: window scores too, .csv and/or .parquet; columns entity, start, end, score, flagged, part, anomaly (when labelled).", AllowMultipleArgumentsPerToken = true };
         var plots = new Option<string?>("--plots") { Description = "Folder for one PNG per entity: the series, its scores, the threshold and the flagged readings (default: <first --out without extension>-plots)." };
         var noPlots = new Option<bool>("--no-plots") { Description = "Write no plots." };
-        var scorer = new Option<SeriesScorer>("--scorer") { Description = "Knn: mean distance in embedding space to the k nearest windows of the normal reference (the training part); Reconstruction: the method's forecast or reconstruction error (forecast, maskedpatches).", DefaultValueFactory = _ => SeriesScorer.Knn };
+        var scorer = new Option<SeriesScorer>("--scorer") { Description = "The score that flags. Knn: mean distance in embedding space to the k nearest windows or records of the normal reference (the training part less validation); Reconstruction: the method's forecast or reconstruction error (forecast, maskedpatches; vime, dae; mae, denoising, inpainting). Records get both columns when the method has a reconstruction error.", DefaultValueFactory = _ => SeriesScorer.Knn };
         var k = new Option<int>("--k") { Description = "Neighbours averaged by the kNN score.", DefaultValueFactory = _ => new SeriesScoreOptions().K };
-        var stride = new Option<int>("--stride") { Description = "Readings between scored windows (1: every reading ends a window).", DefaultValueFactory = _ => new SeriesScoreOptions().Stride };
-        var aggregate = new Option<ReadingAggregate>("--aggregate") { Description = "A reading's score from the windows covering it: Mean (localises events) or Max.", DefaultValueFactory = _ => new SeriesScoreOptions().Aggregate };
+        var stride = new Option<int>("--stride") { Description = "Series only: readings between scored windows (1: every reading ends a window).", DefaultValueFactory = _ => new SeriesScoreOptions().Stride };
+        var aggregate = new Option<ReadingAggregate>("--aggregate") { Description = "Series only: a reading's score from the windows covering it: Mean (localises events) or Max.", DefaultValueFactory = _ => new SeriesScoreOptions().Aggregate };
+        var draws = new Option<int>("--draws") { Description = "Records: corruptions or masks each reconstruction error is averaged over.", DefaultValueFactory = _ => new RecordScoreOptions().Draws };
+        var anomalyClass = new Option<string?>("--anomaly-class") { Description = "Records: the class of labelled data counted as anomalies in the threshold and the metrics (default: the checkpoint's evaluation.table.positiveClass, else the rarest class). Labels choose only the threshold and score the test part." };
         var threshold = new Option<ThresholdRule>("--threshold") { Description = "How the flagging threshold is chosen on the validation part: Auto (BestF1 when it holds labelled anomalies, else Quantile), Quantile (1 - contamination), BestF1.", DefaultValueFactory = _ => new SeriesScoreOptions().Threshold };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies, for the quantile threshold.", DefaultValueFactory = _ => new SeriesScoreOptions().Contamination };
-        var set = new Option<string[]>("--set") { Description = "How the data is read, e.g. --set series.columns.entity=machine --set series.gaps=Split (the window and normalisation come from the checkpoint)." };
+        var set = new Option<string[]>("--set") { Description = "How the data is read, e.g. --set series.columns.entity=machine --set series.gaps=Split, or --set table.columns.id=customer (the window, normalisation and table encoding come from the checkpoint)." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
-        var cmd = new Command("score", "Anomaly scores for every window and reading of a series from a series checkpoint, flagged above a threshold chosen on a validation part of the training data; CSV/Parquet and plots.")
+        var cmd = new Command("score", "Anomaly scores for every window and reading of a series (series checkpoint) or every record of a table, image folder, corpus or sound set (other checkpoints), flagged above a threshold chosen on a validation part of the training data; CSV/Parquet, and plots for series.")
         {
-            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, threshold, contamination, set, threads, dataDir,
+            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, anomalyClass, draws, threshold, contamination, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -36,6 +38,31 @@ internal static class ScoreCommand
             var windowOuts = p.GetValue(windowsOut) ?? [];
             foreach (var o in outs.Concat(windowOuts))
                 if (!ColumnTable.Writable(o)) throw new ArgumentException($"'{o}': write scores to a .csv or .parquet file.");
+            var path = p.GetValue(checkpoint)!;
+            if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+            if (Pretraining.ReadConfig(path).Encoder.Modality != Pretext.Data.Modality.Series)
+            {
+                if (windowOuts.Length > 0) throw new ArgumentException("--windows-out is for series; a table, image, text or audio model scores records, written with --out.");
+                PretextCli.SetThreads(p.GetValue(threads));
+                var options = new RecordScoreOptions
+                {
+                    Scorer = p.GetValue(scorer), K = p.GetValue(k), Threshold = p.GetValue(threshold), Contamination = p.GetValue(contamination),
+                    AnomalyClass = p.GetValue(anomalyClass), Draws = p.GetValue(draws),
+                };
+                var result = ConsoleObserver.Run(o => RecordScoring.Run(path, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
+                using (result)
+                {
+                    var table = result.Table();
+                    foreach (var o in outs) table.Write(o);
+                    Console.WriteLine($"Wrote {table.Rows:N0} record scores to {string.Join(" and ", outs)}");
+                    Console.WriteLine($"Score: {result.Scorer}.");
+                    Console.WriteLine($"Threshold: {result.Threshold.Describe()}.");
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Flagged {result.Flagged:N0} of {result.Scores.Length:N0} records."));
+                    if (result.Validation is { } val) Console.WriteLine($"Validation records ({result.AnomalyClass} as anomalies): {val.Describe()}");
+                    if (result.Test is { } test) Console.WriteLine($"Test records ({result.AnomalyClass} as anomalies): {test.Describe()}");
+                }
+                return 0;
+            }
             var request = new ScoreRequest
             {
                 Checkpoint = p.GetValue(checkpoint)!, Dataset = p.GetValue(dataset), Set = p.GetValue(set) ?? [], DataDirectory = p.GetValue(dataDir),

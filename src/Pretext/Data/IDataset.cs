@@ -23,6 +23,8 @@ public interface IDataset
     Tensor Gather(ReadOnlySpan<long> indices);
     /// <summary>An identifier per sample for exports (file name, or the index as text).</summary>
     string SampleId(long index);
+    /// <summary>Which samples share an entity, when same-entity positives are on (<see cref="EntityGroups"/>); null by default.</summary>
+    EntityGroups? Entities => null;
 }
 
 /// <summary>
@@ -60,6 +62,14 @@ public sealed class TensorDataset : IDataset, IDisposable
     public long[] SampleShape => data.shape[1..];
     public int[]? Labels { get; }
     public IReadOnlyList<string> ClassNames { get; }
+    /// <summary>Same-entity groups of the samples (pretraining pairs each sample with a partner of its entity); null: none.</summary>
+    /// <exception cref="ArgumentException">The groups cover another number of samples.</exception>
+    public EntityGroups? Entities
+    {
+        get;
+        init => field = value is null || value.Count == data.shape[0] ? value
+            : throw new ArgumentException($"Dataset '{Name}': entity groups for {value.Count} samples, but it holds {data.shape[0]}.");
+    }
     /// <summary>The underlying storage (N, ...).</summary>
     public Tensor Data => data;
 

@@ -10,4 +10,5 @@ public sealed class UnlabelledView(IDataset inner) : IDataset
     public IReadOnlyList<string> ClassNames => [];
     public TorchSharp.torch.Tensor Gather(ReadOnlySpan<long> indices) => inner.Gather(indices);
     public string SampleId(long index) => inner.SampleId(index);
+    public EntityGroups? Entities => inner.Entities;
 }

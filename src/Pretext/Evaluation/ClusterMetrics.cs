@@ -72,4 +72,45 @@ public static class ClusterMetrics
         }
         return (table, rows, cols, truth.Length);
     }
+
+    /// <summary>
+    /// Mean silhouette (Rousseeuw 1987) of the rows of <paramref name="x"/> (N, D) under <paramref name="clusters"/>, Euclidean: per row
+    /// s = (b - a) / max(a, b), a its mean distance to the other rows of its cluster, b the smallest mean distance to another cluster's
+    /// rows; 0 for a row alone in its cluster (scikit-learn's convention). In [-1, 1], higher is better separated. Distances are
+    /// computed in chunks of <paramref name="chunk"/> rows (O(N^2) time, O(chunk N) memory).
+    /// </summary>
+    /// <exception cref="ArgumentException">Another number of assignments than rows, or fewer than two clusters.</exception>
+    public static double Silhouette(TorchSharp.torch.Tensor x, int[] clusters, int chunk = 1024)
+    {
+        if (x.dim() != 2 || x.shape[0] != clusters.Length) throw new ArgumentException($"Silhouette needs one cluster per row of a (N, D) matrix; got [{string.Join(",", x.shape)}] and {clusters.Length}.");
+        var ids = clusters.Distinct().Order().ToArray();
+        if (ids.Length < 2) throw new ArgumentException("Silhouette needs at least two clusters.");
+        var index = ids.Select((c, i) => (c, i)).ToDictionary(p => p.c, p => p.i);
+        int n = clusters.Length, k = ids.Length;
+        var member = clusters.Select(c => index[c]).ToArray();
+        var sizes = new double[k];
+        foreach (var m in member) sizes[m]++;
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        var data = x.to(TorchSharp.torch.ScalarType.Float64);
+        var oneHot = TorchSharp.torch.nn.functional.one_hot(TorchSharp.torch.tensor(member.Select(m => (long)m).ToArray()), k).to(TorchSharp.torch.ScalarType.Float64);
+        double total = 0;
+        for (int start = 0; start < n; start += chunk)
+        {
+            int len = Math.Min(chunk, n - start);
+            using var inner = TorchSharp.torch.NewDisposeScope();
+            // Summed distance of each row of the chunk to every cluster's rows: (len, N) distances times (N, k) membership.
+            var sums = TorchSharp.torch.cdist(data.narrow(0, start, len), data).matmul(oneHot).data<double>().ToArray();
+            for (int r = 0; r < len; r++)
+            {
+                int own = member[start + r];
+                if (sizes[own] <= 1) continue;
+                double a = sums[r * k + own] / (sizes[own] - 1), b = double.PositiveInfinity;
+                for (int c = 0; c < k; c++)
+                    if (c != own && sizes[c] > 0) b = Math.Min(b, sums[r * k + c] / sizes[c]);
+                double m = Math.Max(a, b);
+                total += m > 0 ? (b - a) / m : 0;
+            }
+        }
+        return total / n;
+    }
 }

@@ -92,6 +92,10 @@ public sealed record TableEvaluationOptions
 {
     /// <summary>Class whose F1 is reported for two-class tables (credit-g: bad; unbalanced: Active); class 1 when no class has this name. More classes: macro F1.</summary>
     public string PositiveClass { get; init; } = "";
+    /// <summary>Gradient-boosted trees on the raw columns beside logistic regression, at the baseline's label budgets (labels from the training part only).</summary>
+    public bool GradientBoostedTrees { get; init; } = true;
+    /// <summary>The trees' fixed settings.</summary>
+    public TreeOptions Trees { get; init; } = new();
 }
 
 /// <summary>Evaluations beyond classification accuracy, combinable.</summary>

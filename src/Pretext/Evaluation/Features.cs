@@ -156,6 +156,8 @@ public enum Protocol
     Propagated,
     /// <summary>The same propagation on the no-learning baseline's features: what the unlabelled data gives without pretraining.</summary>
     BaselinePropagated,
+    /// <summary>Gradient-boosted trees on the no-learning baseline's features (tables: <see cref="GradientBoostedTrees"/>).</summary>
+    Trees,
 }
 
 /// <summary>

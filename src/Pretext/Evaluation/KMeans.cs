@@ -134,6 +134,19 @@ public static class KMeans
         return new KMeansResult(assignments, centroids.MoveToOuterDisposeScope(), inertia, iteration, restart);
     }
 
+    /// <summary>The nearest of <paramref name="centroids"/> (k, D) for each row of <paramref name="x"/> (N, D), and its Euclidean distance (records a fit never saw).</summary>
+    /// <exception cref="ArgumentException">The widths differ.</exception>
+    public static (int[] Assignments, double[] Distances) Assign(Tensor x, Tensor centroids)
+    {
+        if (x.dim() != 2 || centroids.dim() != 2 || x.shape[1] != centroids.shape[1])
+            throw new ArgumentException($"Rows [{string.Join(",", x.shape)}] and centroids [{string.Join(",", centroids.shape)}] must be (N, D) and (k, D).");
+        using var scope = NewDisposeScope();
+        var data = x.to(ScalarType.Float64);
+        var c = centroids.to(ScalarType.Float64);
+        var (distance, index) = Nearest(data, data.pow(2).sum(1, keepdim: true), c);
+        return ([.. index.data<long>().Select(v => (int)v)], [.. distance.sqrt().data<double>()]);
+    }
+
     /// <summary>Squared distance (N) to, and index (N) of, each row's nearest centroid; ties go to the lower index.</summary>
     private static (Tensor Distance, Tensor Index) Nearest(Tensor data, Tensor squaredNorms, Tensor centroids)
     {

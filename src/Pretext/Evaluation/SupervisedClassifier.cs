@@ -22,6 +22,7 @@ public sealed class SupervisedClassifier : ITrainingTask
     private readonly double encoderLrScale;
     private readonly Normalize? normalize;
     private readonly bool standardizeFeatures;
+    private readonly nn.Module[] frozenNorms;
     private int[]? labels;
     private Tensor? mean, std;
     private Tensor? softTargets;
@@ -35,8 +36,12 @@ public sealed class SupervisedClassifier : ITrainingTask
     /// prediction); null for inputs that take none (tokens).</param>
     /// <param name="standardizeFeatures">Standardise the features the head sees with their mean and std over the training data,
     /// measured once by <see cref="Prepare"/> on the starting encoder (<see cref="SupervisedOptions.StandardizeFeatures"/>).</param>
-    public SupervisedClassifier(Encoder encoder, int numClasses, double encoderLrScale, Normalize? normalize, bool standardizeFeatures)
+    /// <param name="freezeNorms">Keep the encoder's batch-norm layers in evaluation mode during training (<see cref="SupervisedOptions.FreezeNorms"/>).</param>
+    public SupervisedClassifier(Encoder encoder, int numClasses, double encoderLrScale, Normalize? normalize, bool standardizeFeatures, bool freezeNorms = false)
     {
+        frozenNorms = freezeNorms
+            ? [.. encoder.modules().Where(m => m is TorchSharp.Modules.BatchNorm1d or TorchSharp.Modules.BatchNorm2d)]
+            : [];
         this.encoder = encoder;
         this.encoderLrScale = encoderLrScale;
         this.normalize = normalize;
@@ -93,6 +98,7 @@ public sealed class SupervisedClassifier : ITrainingTask
     public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)
     {
         if (labels is null) throw new InvalidOperationException("Supervised training starts at step 0: Prepare reads the labels.");
+        foreach (var norm in frozenNorms) norm.eval();   // the loop put the whole module in training mode
         var features = encoder.forward(batch.Views[0]);
         var logits = Logits(features).to(ScalarType.Float32);
         if (softTargets is not null)

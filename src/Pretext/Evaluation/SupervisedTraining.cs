@@ -26,6 +26,12 @@ public sealed record SupervisedOptions
     /// its learning rate means the same thing.
     /// </summary>
     public bool StandardizeFeatures { get; init; }
+    /// <summary>
+    /// Keep the encoder's batch-norm layers in evaluation mode while training: they normalise with the running statistics the
+    /// starting encoder brought (pretraining's, for fine-tuning) instead of each batch's, and those statistics stay as they
+    /// are; their scale and shift still train. Batches of a few dozen labelled images give noisy batch statistics.
+    /// </summary>
+    public bool FreezeNorms { get; init; }
 }
 
 /// <summary>
@@ -134,7 +140,7 @@ public static class SupervisedTraining
     {
         if (train.Labels is null) throw new ArgumentException("Supervised training needs labelled training data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
-        using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures);
+        using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures, options.FreezeNorms);
         return Train(task, encoder, new SubsetView(train, subset), targets, augment, normalize, TrainerOptionsFor(subset.Length, options), progress);
     }
 

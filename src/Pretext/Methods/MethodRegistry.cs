@@ -14,11 +14,13 @@ namespace Pretext.Methods;
 /// <param name="Preset">Turns a data set's base preset (the run layer's presets) into this method's defaults
 /// (optimiser, learning rate, augmentation); identity when the base preset already suits it.</param>
 /// <param name="Modality">The data the method trains on first (its row in `pretext methods`); text methods get token-id batches and a text encoder.</param>
+/// <param name="EntityPositives">Whether the method takes its positives from <see cref="Training.Batch.Partners"/> when the data has entity
+/// groups (same-entity positives); methods without it refuse such data rather than ignore the option.</param>
 /// <param name="AlsoOn">Other kinds of data the same method trains on, with an encoder of that kind (CPC: series and audio).
 /// <see cref="Views"/> and <see cref="Preset"/> then read <see cref="MethodSetup.Encoder"/>'s modality to tell them apart.</param>
 public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, MethodSetup, ISslMethod> Create,
     Func<MethodSetup, IViewGenerator> Views, Func<MethodSetup, MethodSetup>? Preset = null, Modality Modality = Modality.Image,
-    IReadOnlyList<Modality>? AlsoOn = null)
+    bool EntityPositives = false, IReadOnlyList<Modality>? AlsoOn = null)
 {
     /// <summary>Every kind of data the method trains on, <see cref="Modality"/> first.</summary>
     public IReadOnlyList<Modality> Modalities => [Modality, .. AlsoOn ?? []];
@@ -40,7 +42,7 @@ public static class MethodRegistry
     [
         new("simclr", "contrastive", "SimCLR: contrastive, two augmented views, NT-Xent with in-batch negatives (Chen et al. 2020).",
             (enc, cfg) => new SimClr(enc, cfg.Methods.SimClr),
-            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset),
+            cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), SimClr.Preset, EntityPositives: true),
         new("mocov2", "contrastive", "MoCo v2: momentum key encoder, queue of negative keys, InfoNCE (He et al. 2020; Chen et al. 2020).",
             (enc, cfg) => new MoCoV2(enc, cfg.Encoder.Build(), cfg.Methods.MoCoV2),
             cfg => new MultiViewAugmentation(cfg.Augment.BuildView(), 2), MoCoV2.Preset),
@@ -97,7 +99,7 @@ public static class MethodRegistry
             _ => new IdentityViews(), Word2Vec.Preset, Modality.Text),
         new("cpc", "contrastive", "CPC: a GRU context over causal per-step latents predicts the next K latents, InfoNCE against the batch's (van den Oord et al. 2018).",
             (enc, cfg) => new Cpc(enc, cfg.Methods.Cpc),
-            Cpc.Views, Cpc.Preset, Modality.Series, [Modality.Audio]),
+            Cpc.Views, Cpc.Preset, Modality.Series, AlsoOn: [Modality.Audio]),
         new("ts2vec", "contrastive", "TS2Vec: two overlapping crops with timestamp masking, hierarchical instance-wise and temporal contrast (Yue et al. 2022).",
             (enc, cfg) => new Ts2Vec(enc, cfg.Methods.Ts2Vec),
             cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Ts2Vec.Preset, Modality.Series),
@@ -115,7 +117,7 @@ public static class MethodRegistry
             _ => new IdentityViews(), MaskedSpectrogram.Preset, Modality.Audio),
         new("scarf", "contrastive", "SCARF: corrupt 60 % of a row's columns with draws from their marginals, InfoNCE between clean and corrupted rows (Bahri et al. 2022).",
             (enc, cfg) => new Scarf(enc, cfg.Encoder.Table, cfg.Methods.Scarf),
-            _ => new IdentityViews(), Scarf.Preset, Modality.Table),
+            _ => new IdentityViews(), Scarf.Preset, Modality.Table, EntityPositives: true),
         new("vime", "masked", "VIME self-supervision: mask cells (p 0.3), replace them from their marginals, estimate the mask and reconstruct the row (Yoon et al. 2020).",
             (enc, cfg) => new Vime(enc, cfg.Encoder.Table, cfg.Methods.Vime),
             _ => new IdentityViews(), Vime.Preset, Modality.Table),

@@ -30,7 +30,7 @@ public sealed record RowDenoisingOptions
 /// (<see cref="TableReconstructionLoss"/>: squared error on numbers, cross entropy on categories). VIME without the mask estimator, with
 /// a deeper decoder.
 /// </summary>
-public sealed class RowDenoising : nn.Module, ISslMethod
+public sealed class RowDenoising : nn.Module, ISslMethod, IReconstructionScorer
 {
     /// <summary>The table base preset at batch 128.</summary>
     public static MethodSetup Preset(MethodSetup cfg) => cfg with { Train = cfg.Train with { BatchSize = 128 } };
@@ -62,6 +62,16 @@ public sealed class RowDenoising : nn.Module, ISslMethod
     public nn.Module Module => this;
 
     public IReadOnlyList<ParameterGroup> ParameterGroups() => ParameterGroup.SplitDecay(this.named_parameters());
+
+    /// <summary>How badly each row (B, F) is rebuilt from a swap-noise corruption of it (seeded by <paramref name="seed"/>): <see cref="TableReconstructionLoss.PerRow"/>.</summary>
+    public Tensor ReconstructionError(Tensor x, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator((ulong)seed);
+        var mask = TableCorruption.BernoulliMask(x.shape[0], columns, Options.SwapProbability, g);
+        var (numeric, categorical) = decoder.forward(encoder.forward(TableCorruption.FromMarginals(x, mask, featureColumns, g)));
+        return TableReconstructionLoss.PerRow(numeric, categorical, x).MoveToOuterDisposeScope();
+    }
 
     public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)
     {

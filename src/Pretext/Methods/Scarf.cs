@@ -32,6 +32,8 @@ public sealed record ScarfOptions
 /// fraction of them, takes values drawn from those columns' empirical marginals (<see cref="TableCorruption"/>, drawn from the batch);
 /// encoder and head map both, and InfoNCE makes each clean row pick its own corrupted copy among the batch's (eq. 1, cosine similarity,
 /// the other rows' corrupted copies as negatives). One view: the encoded rows; the corruption is drawn from the step's generator.
+/// With same-entity positives (<see cref="Batch.Partners"/>, <c>table.entityPositives</c>) the corrupted copy is made from another
+/// row of the same entity instead of the row itself, so rows of one customer or patient are pulled together (Azizi et al. 2021).
 /// </summary>
 public sealed class Scarf : nn.Module, ISslMethod
 {
@@ -74,7 +76,7 @@ public sealed class Scarf : nn.Module, ISslMethod
 
     public IReadOnlyList<ParameterGroup> ParameterGroups() => ParameterGroup.SplitDecay(this.named_parameters());
 
-    /// <summary>The corrupted copies of <paramref name="x"/> (B, F) for one step: SCARF's mask and marginal draws from <paramref name="generator"/>.</summary>
+    /// <summary>The corrupted copies of <paramref name="x"/> (B, F) for one step (marginals drawn from <paramref name="x"/> itself): SCARF's mask and marginal draws from <paramref name="generator"/>.</summary>
     public Tensor Corrupt(Tensor x, Generator? generator)
     {
         using var scope = NewDisposeScope();
@@ -86,7 +88,9 @@ public sealed class Scarf : nn.Module, ISslMethod
     {
         if (batch.Views.Count != 1) throw new ArgumentException($"SCARF takes one view (the encoded rows), got {batch.Views.Count}.");
         var x = batch.Views[0];
-        var corrupted = Corrupt(x, batch.Random);
+        var positive = batch.Partners is { Count: > 0 } partners ? partners[0] : x;
+        if (!positive.shape.SequenceEqual(x.shape)) throw new ArgumentException($"SCARF's partner rows have shape [{string.Join(",", positive.shape)}], the rows [{string.Join(",", x.shape)}].");
+        var corrupted = Corrupt(positive, batch.Random);
         long n = x.shape[0];
         // One forward of both halves: batch norm sees clean and corrupted rows together, as a shared encoder would over a step.
         var h = encoder.forward(cat([x, corrupted], 0));

@@ -65,8 +65,10 @@ public sealed class SimClr : nn.Module, ISslMethod
         if (batch.Views.Count != 2) throw new ArgumentException($"SimCLR needs 2 views per sample, got {batch.Views.Count}.");
         // The two views go through the encoder separately so batch-norm statistics are per view
         // (measured faster than one concatenated batch on CPU, FACTS).
+        // Same-entity positives (Batch.Partners): the second view is of another image of the same entity (MICLe, Azizi et al. 2021).
+        var second = batch.Partners is { Count: 2 } partners ? partners[1] : batch.Views[1];
         var z1 = projector.forward(encoder.forward(batch.Views[0]));
-        var z2 = projector.forward(encoder.forward(batch.Views[1]));
+        var z2 = projector.forward(encoder.forward(second));
         return new StepOutput(loss.Compute(z1, z2), z1, z2);
     }
 }

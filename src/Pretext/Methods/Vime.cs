@@ -32,7 +32,7 @@ public sealed record VimeOptions
 /// on categories: <see cref="TableReconstructionLoss"/>); loss = mask loss + alpha * reconstruction loss (eq. 5). Both estimators are
 /// single linear maps on the encoder's features, as in the authors' code.
 /// </summary>
-public sealed class Vime : nn.Module, ISslMethod
+public sealed class Vime : nn.Module, ISslMethod, IReconstructionScorer
 {
     /// <summary>The table base preset as it is (Adam-style AdamW at 1e-3; the authors train with Adam, batch 128).</summary>
     public static MethodSetup Preset(MethodSetup cfg) => cfg with { Train = cfg.Train with { BatchSize = 128 } };
@@ -75,6 +75,16 @@ public sealed class Vime : nn.Module, ISslMethod
         var mask = TableCorruption.BernoulliMask(x.shape[0], columns, Options.MaskProbability, generator);
         var corrupted = TableCorruption.FromMarginals(x, mask, featureColumns, generator);
         return (mask.MoveToOuterDisposeScope(), corrupted.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>How badly each row (B, F) is rebuilt from a VIME corruption of it (seeded by <paramref name="seed"/>): <see cref="TableReconstructionLoss.PerRow"/>.</summary>
+    public Tensor ReconstructionError(Tensor x, long seed)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator((ulong)seed);
+        var (_, corrupted) = Corrupt(x, g);
+        var (numeric, categorical) = featureHead.forward(encoder.forward(corrupted));
+        return TableReconstructionLoss.PerRow(numeric, categorical, x).MoveToOuterDisposeScope();
     }
 
     public StepOutput ComputeLoss(Batch batch, TrainingProgress progress)

@@ -154,7 +154,7 @@ public static class Evaluating
         var clock = Stopwatch.StartNew();
         var modality = ModalityCatalog.Get(config.Encoder.Modality);
         var plan = modality.Plan(config.Evaluation);
-        if (!baselines) plan = plan with { FromScratch = false, Baseline = false };
+        if (!baselines) plan = plan with { FromScratch = false, Baseline = false, Trees = false };
         var ev = config.Evaluation;
         var trainY = train.Labels;
         // The number of classes comes from the training side alone; a test label outside it is simply never predicted.
@@ -171,7 +171,7 @@ public static class Evaluating
 
         // Label budgets: fractions of the labelled pool, then counts per class; several subsets where labels are few.
         var budgets = new Dictionary<Protocol, List<Budget>>();
-        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline })
+        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline, Protocol.Trees })
         {
             var perClass = protocol is Protocol.FineTune or Protocol.FromScratch ? ev.TrainedPerClass : ev.PerClass;
             budgets[protocol] = !plan.Runs(protocol) ? [] :
@@ -275,7 +275,7 @@ public static class Evaluating
             Tensor? baseTrain = null, baseTest = null, baseVal = null;
             try
             {
-                bool needBaseline = budgets[Protocol.Baseline].Count > 0 || ev.Extras != EvaluationExtras.None;
+                bool needBaseline = budgets[Protocol.Baseline].Count > 0 || budgets[Protocol.Trees].Count > 0 || ev.Extras != EvaluationExtras.None;
                 if (needBaseline)
                 {
                     observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", budgets[Protocol.Baseline].Sum(b => b.Subsets.Length));
@@ -286,6 +286,14 @@ public static class Evaluating
                     foreach (var budget in budgets[Protocol.Baseline])
                         pending.Add(Probed(Protocol.Baseline, budget, baseTrain, trainY, baseTest, validating ? (baseVal, valY) : null, classes, probe, () => observer.Report(++done)));
                     observer.EndStage();
+                    if (budgets[Protocol.Trees].Count > 0)
+                    {
+                        observer.BeginStage($"{modality.BaselineName} (no learning) + gradient-boosted trees", budgets[Protocol.Trees].Sum(b => b.Subsets.Length));
+                        done = 0;
+                        foreach (var budget in budgets[Protocol.Trees])
+                            pending.Add(Boosted(budget, baseTrain, trainY, baseTest, validating ? baseVal : null, classes, plan.TreeSettings, () => observer.Report(++done)));
+                        observer.EndStage();
+                    }
                     if (ev.Propagate)
                         pending.AddRange(Propagated(Protocol.BaselinePropagated, Few(budgets[Protocol.Baseline]), pool, baseTrain, trainY, baseTest,
                             validating ? (baseVal, valY) : null, classes, ev, probe, observer));
@@ -367,6 +375,24 @@ public static class Evaluating
             progress();
         }
         return new Pending(protocol, budget, test, validation is null ? null : val);
+    }
+
+    /// <summary>Gradient-boosted trees per subset of <paramref name="budget"/>, with fixed settings (nothing is chosen, on validation or test).</summary>
+    private static Pending Boosted(Budget budget, Tensor trainX, int[] trainY, Tensor testX, Tensor? valX, int classes, TreeOptions options, Action progress)
+    {
+        var test = new List<int[]>();
+        var val = new List<int[]>();
+        foreach (var set in budget.Subsets)
+        {
+            using var scope = NewDisposeScope();
+            using var ix = tensor(set.Indices);
+            var predicted = GradientBoostedTrees.FitPredict(trainX.index_select(0, ix), [.. set.Indices.Select(i => trainY[i])], classes,
+                valX is null ? [testX] : [testX, valX], options, set.Seed);
+            test.Add(predicted[0]);
+            if (valX is not null) val.Add(predicted[1]);
+            progress();
+        }
+        return new Pending(Protocol.Trees, budget, test, valX is null ? null : val);
     }
 
     /// <summary>The budgets label propagation runs at: counts per class and fractions under 10 %, where labels are few.</summary>

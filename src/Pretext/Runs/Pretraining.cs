@@ -69,6 +69,14 @@ public static class Pretraining
         return entry.Create(config.Encoder.Build(), config.Setup);
     }
 
+    /// <summary>The config recorded in a checkpoint (what it was trained on and how), without building the model.</summary>
+    /// <exception cref="InvalidDataException">The file is not a Pretext checkpoint.</exception>
+    public static RunConfig ReadConfig(string checkpointPath)
+    {
+        using var ckpt = Checkpoint.Load(checkpointPath);
+        return RunConfig.FromJson(ckpt.ConfigJson, checkpointPath);
+    }
+
     /// <summary>Rebuilds a method from a checkpoint (config from its metadata, weights from its tensors).</summary>
     /// <exception cref="InvalidDataException">The file is not a Pretext checkpoint or does not match its own config.</exception>
     /// <param name="adjust">Changes to the recorded config that touch no weight (a text encoder's pooling), applied before the model is built.</param>

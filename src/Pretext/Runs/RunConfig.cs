@@ -34,6 +34,8 @@ public sealed record RunConfig
     public Data.Tables.TableDataConfig Table { get; init; } = new();
     /// <summary>How clips are read or generated (video runs).</summary>
     public Data.Video.VideoDataConfig Video { get; init; } = new();
+    /// <summary>How an image folder's entities are read (image runs with same-entity positives).</summary>
+    public Data.ImageDataConfig Images { get; init; } = new();
 
     public static JsonSerializerOptions JsonOptions { get; } = new()
     {

@@ -79,7 +79,7 @@ public sealed record RunSummary
 /// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results, for every modality.</summary>
 public static class RunReport
 {
-    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated];
+    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated, Protocol.Trees];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
     public static string Key(double fraction) => LabelSubsets.PercentKey(fraction);
@@ -96,6 +96,7 @@ public static class RunReport
         Protocol.ScratchDistilled => "scratch_distilled",
         Protocol.Propagated => "propagated",
         Protocol.BaselinePropagated => "baseline_propagated",
+        Protocol.Trees => "trees",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -111,6 +112,7 @@ public static class RunReport
         Protocol.ScratchDistilled => "from scratch + distilled",
         Protocol.Propagated => "labels propagated (frozen)",
         Protocol.BaselinePropagated => "labels propagated on the baseline",
+        Protocol.Trees => "gradient-boosted trees",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -118,6 +120,7 @@ public static class RunReport
     {
         Protocol.Baseline => $"{ev.Baseline} (no learning)",
         Protocol.BaselinePropagated => $"{ev.Baseline}, labels propagated",
+        Protocol.Trees => $"gradient-boosted trees on the {ev.Baseline} (no learning)",
         _ => Title(protocol),
     };
 
@@ -151,6 +154,7 @@ public static class RunReport
             flat[$"labels_{name}_pipeline"] = Key(best.Protocol);
             if (ev.Find(Protocol.FromScratch, budget) is { } scratch) flat[$"labels_{name}_scratch"] = 100 * scratch.Accuracy;
             if (ev.Find(Protocol.Baseline, budget) is { } baseline) flat[$"labels_{name}_baseline"] = 100 * baseline.Accuracy;
+            if (ev.Find(Protocol.Trees, budget) is { } trees) flat[$"labels_{name}_trees"] = 100 * trees.Accuracy;
         }
         var headline = ev.Headline();
         if (ev.Clustering is { } k)

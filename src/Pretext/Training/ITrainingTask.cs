@@ -7,10 +7,14 @@ namespace Pretext.Training;
 /// <summary>One mini-batch as the training loop hands it to a task: views of the same samples.</summary>
 /// <param name="Views">ViewCount tensors (B, ...), one per view; owned by the step's dispose scope.</param>
 /// <param name="Indices">Indices of the B samples in the data set the loop trains on.</param>
+/// <param name="Partners">Views of a partner of each sample, row by row, when the data has entity groups
+/// (<see cref="IDataset.Entities"/>): another sample of the same entity (the sample itself when its entity has no other), with
+/// views made like <paramref name="Views"/>. Contrastive methods that support same-entity positives take their positive from
+/// here; null when the data has no entity groups.</param>
 /// <param name="Random">Generator for randomness inside the step (dropout, negative sampling, masks); the loop
 /// seeds it from (seed, <see cref="RandomStreams.Step"/>, step), so resumed runs repeat it exactly. Null: torch's
 /// global generator.</param>
-public sealed record Batch(IReadOnlyList<Tensor> Views, long[] Indices, Generator? Random = null);
+public sealed record Batch(IReadOnlyList<Tensor> Views, long[] Indices, Generator? Random = null, IReadOnlyList<Tensor>? Partners = null);
 
 /// <summary>What a task returns from a step.</summary>
 /// <param name="Loss">Scalar fp32 loss to minimise.</param>

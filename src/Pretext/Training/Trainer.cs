@@ -82,12 +82,17 @@ public sealed class Trainer
         return perm.data<long>().ToArray();
     }
 
-    private sealed class Prepared(long step, long[] indices, Tensor[] views) : IDisposable
+    private sealed class Prepared(long step, long[] indices, Tensor[] views, Tensor[]? partners) : IDisposable
     {
         public long Step { get; } = step;
         public long[] Indices { get; } = indices;
         public Tensor[] Views { get; } = views;
-        public void Dispose() { foreach (var v in Views) v.Dispose(); }
+        public Tensor[]? Partners { get; } = partners;
+        public void Dispose()
+        {
+            foreach (var v in Views) v.Dispose();
+            foreach (var v in Partners ?? []) v.Dispose();
+        }
     }
 
     private Prepared Prepare(long step, ref (long Epoch, long[] Order) cache)
@@ -101,7 +106,15 @@ public sealed class Trainer
         var raw = data.Gather(idx);
         var v = views.MakeViews(raw, g);
         foreach (var t in v) t.DetachFromDisposeScope();
-        return new Prepared(step, idx, v);
+        Tensor[]? partners = null;
+        if (data.Entities is { } groups)
+        {
+            // A stream of its own, so data without entity groups draws exactly what it drew before.
+            using var pg = new Generator((ulong)DeriveSeed(options.Seed, RandomStreams.EntityPartners, step));
+            partners = views.MakeViews(data.Gather(groups.Partners(idx, pg)), pg);
+            foreach (var t in partners) t.DetachFromDisposeScope();
+        }
+        return new Prepared(step, idx, v, partners);
     }
 
     /// <summary>
@@ -149,7 +162,7 @@ public sealed class Trainer
                 {
                     // Randomness inside the task (dropout, negative sampling) is a function of (seed, step) too.
                     using var random = new Generator((ulong)DeriveSeed(options.Seed, options.Streams.Step, step));
-                    var output = task.ComputeLoss(new Batch(current.Views, current.Indices, random), progress);
+                    var output = task.ComputeLoss(new Batch(current.Views, current.Indices, random) { Partners = current.Partners }, progress);
                     lossValue = output.Loss.item<float>();
                     if (!double.IsFinite(lossValue)) throw new TrainingDivergedException(step, lossValue, lastCheckpoint);
                     optimizer.ZeroGrad();

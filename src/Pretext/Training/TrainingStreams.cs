@@ -32,6 +32,8 @@ public static class RandomStreams
     public const long KMeansRestarts = 7;
     /// <summary>Anomaly scores of reconstruction methods: the corruption of each scored batch (counter: batch).</summary>
     public const long ReconstructionScoring = 8;
+    /// <summary>Pretraining on data with entity groups: each step's same-entity partners and their views (counter: step).</summary>
+    public const long EntityPartners = 9;
 }
 
 /// <summary>The three streams <see cref="Trainer"/> draws from; see <see cref="RandomStreams"/>.</summary>

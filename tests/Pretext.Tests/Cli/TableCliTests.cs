@@ -57,4 +57,62 @@ public class TableCliTests
         Assert.Contains("line 4, column 'label': the label is missing", e);
         Assert.Contains("table.columns.label", e);
     }
+
+    [Fact]
+    public void ScoreWritesEveryRecordOfATableWithItsId()
+    {
+        using var dir = new TempDirectory();
+        var file = Pretext.Tests.Runs.RecordScoringTests.WritePlanted(dir.File("shop.csv"), 300);
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = Run("pretrain", "--dataset", file, "--method", "dae", "--run-dir", run, "--max-steps", "5", "--batch-size", "32", "--threads", "1",
+            "--set", "table.columns.id=id", "--set", "encoder.table.hidden=[16,8]");
+        Assert.True(c1 == 0, o1 + e1);
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000005.safetensors");
+        var csv = dir.File("scores.csv");
+        var (c2, o2, e2) = Run("score", "--checkpoint", ckpt, "--out", csv, "--out", dir.File("scores.parquet"), "--set", "table.columns.id=id", "--threads", "1");
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Contains("Wrote 300 record scores", o2);
+        Assert.Contains("Test records (anomaly as anomalies): ", o2);
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal("id,part,score,flagged,knn,reconstruction,label", lines[0]);
+        Assert.Equal(301, lines.Length);
+        Assert.True(File.Exists(dir.File("scores.parquet")));
+
+        var (c3, _, e3) = Run("score", "--checkpoint", ckpt, "--out", csv, "--windows-out", dir.File("w.csv"));
+        Assert.Equal(2, c3);
+        Assert.Contains("--windows-out is for series", e3);
+        var (c4, o4, _) = Run("score", "--help");
+        Assert.Equal(0, c4);
+        Assert.Contains("--anomaly-class", o4);
+    }
+
+    [Fact]
+    public void ClusterWritesASegmentPerRecordAndTheProfiles()
+    {
+        using var dir = new TempDirectory();
+        var file = Pretext.Tests.Runs.RecordClusteringTests.WriteSegments(dir.File("customers.csv"), 240);
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = Run("pretrain", "--dataset", file, "--method", "scarf", "--run-dir", run, "--max-steps", "5", "--batch-size", "32", "--threads", "1",
+            "--set", "table.columns.id=id", "--set", "encoder.table.hidden=[16,8]");
+        Assert.True(c1 == 0, o1 + e1);
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000005.safetensors");
+        var csv = dir.File("segments.csv");
+        var (c2, o2, e2) = Run("cluster", "--checkpoint", ckpt, "--out", csv, "--k", "3", "--set", "table.columns.id=id", "--threads", "1");
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Contains("k = 3 (given)", o2);
+        Assert.Contains("Wrote 240 record segments", o2);
+        Assert.Contains("segment 0: ", o2);
+        var lines = File.ReadAllLines(csv);
+        Assert.Equal("id,part,segment,distance,label", lines[0]);
+        Assert.Equal(241, lines.Length);
+        var profile = File.ReadAllLines(dir.File("segments-profile.csv"));
+        Assert.Equal("segment,size,share,rank,column,kind,segment_value,overall_value,difference", profile[0]);
+
+        var (c3, _, e3) = Run("cluster", "--checkpoint", ckpt, "--out", csv, "--k", "1");
+        Assert.Equal(2, c3);
+        Assert.Contains("--k is the number of segments", e3);
+        var (c4, o4, _) = Run("cluster", "--help");
+        Assert.Equal(0, c4);
+        Assert.Contains("--k-max", o4);
+    }
 }

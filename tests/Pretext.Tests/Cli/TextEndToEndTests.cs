@@ -13,7 +13,7 @@ public class TextEndToEndTests
     private static readonly System.Text.RegularExpressions.Regex Result = new(@"^\s*-?\d\.\d{4}  \S");
 
     /// <summary>A folder with one sub-folder per class (ham, spam) of one-document text files.</summary>
-    private static void WriteTextFolder(string root, int documents)
+    internal static void WriteTextFolder(string root, int documents)
     {
         var corpus = TestText.Corpus(documents, seed: 4);
         for (int i = 0; i < corpus.Count; i++)
@@ -25,7 +25,7 @@ public class TextEndToEndTests
     }
 
     // Tiny model and evaluation budgets, set at pretraining time: they travel in the checkpoint.
-    private static readonly string[] Small =
+    internal static readonly string[] Small =
     [
         "--set", "encoder.text.vocabSize=300", "--set", "encoder.text.dim=16", "--set", "encoder.text.depth=1", "--set", "encoder.text.heads=2",
         "--set", "encoder.text.maxLength=16", "--set", "evaluation.text.fineTuning.steps=4", "--set", "evaluation.text.fineTuning.minEpochs=1",

@@ -53,6 +53,30 @@ public class SupervisedTrainingTests
         public override Tensor forward(Tensor x) => x.flatten(1).mul(scale);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FrozenNormsKeepTheStartingRunningStatisticsAndStillTrainTheRest(bool freeze)
+    {
+        using var train = Separable(64, 1);
+        using var test = Separable(20, 2);
+        using var encoder = BlindEncoder();
+        Tensor Get(string suffix) => encoder.named_buffers().Concat(encoder.named_parameters().Select(p => (p.name, (Tensor)p.parameter)))
+            .Single(b => b.name.EndsWith(suffix)).Item2.detach().clone();
+        using var mean0 = Get("bn0.running_mean");
+        using var scale0 = Get("bn0.weight");
+        using var fc0 = Get("fc0.weight");
+        var options = new SupervisedOptions { Steps = 10, MinEpochs = 1, BatchSize = 16, LearningRate = 1e-2, Seed = 3, FreezeNorms = freeze };
+        SupervisedTraining.TrainAndPredict(encoder, 1.0, train, [.. Enumerable.Range(0, 64).Select(i => (long)i)], [test], new NoAugmentation(), null, 2, options);
+        using var mean1 = Get("bn0.running_mean");
+        using var scale1 = Get("bn0.weight");
+        using var fc1 = Get("fc0.weight");
+        // Frozen: the running mean is the starting one; otherwise every training batch moves it. Either way the weights train.
+        Assert.Equal(freeze, TestData.Same(mean0, mean1));
+        Assert.False(TestData.Same(scale0, scale1));
+        Assert.False(TestData.Same(fc0, fc1));
+    }
+
     [Fact]
     public void StandardizedFeaturesLetTheHeadLearnFromTinyFeatures()
     {

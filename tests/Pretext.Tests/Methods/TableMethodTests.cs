@@ -100,3 +100,30 @@ public class TableMethodTests
         Assert.Contains("table", e.Message);
     }
 }
+
+public class ScarfEntityPositiveTests
+{
+    public ScarfEntityPositiveTests() => set_num_threads(1);
+
+    private static float Loss(Scarf scarf, Tensor x, Tensor? partners, ulong seed)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(seed);
+        var batch = new Pretext.Training.Batch([x], [.. Enumerable.Range(0, (int)x.shape[0]).Select(i => (long)i)], g) { Partners = partners is null ? null : [partners] };
+        return scarf.ComputeLoss(batch, new Pretext.Training.TrainingProgress(0, 1)).Loss.item<float>();
+    }
+
+    [Fact]
+    public void ScarfCorruptsThePartnerRowWhenThereIsOne()
+    {
+        using var rows = TestTables.Rows(32);
+        using var other = TestTables.Rows(32, seed: 9);
+        manual_seed(1);
+        using var scarf = new Scarf(TestTables.TinyEncoder.BuildMlp(), TestTables.TinyEncoder);
+        scarf.eval(); // batch norm statistics stay put between the calls
+        float own = Loss(scarf, rows.Data, null, 3);
+        // A row that is its own partner is what SCARF did before; another row as partner changes the positive.
+        Assert.Equal(own, Loss(scarf, rows.Data, rows.Data, 3));
+        Assert.NotEqual(own, Loss(scarf, rows.Data, other.Data, 3));
+    }
+}

@@ -43,9 +43,11 @@ public sealed record TableColumns
     public string[] Names { get; init; } = [];
     /// <summary>Columns read as categorical even when every value is a number (codes such as zip codes).</summary>
     public string[] Categorical { get; init; } = [];
+    /// <summary>Columns read as numbers whatever their values: a value that is not a number is an error naming its line (a model's numeric columns when it scores a file).</summary>
+    public string[] Numeric { get; init; } = [];
 
     public bool Equals(TableColumns? o) => o is not null && Label == o.Label && Entity == o.Entity && Id == o.Id
-        && Ignore.SequenceEqual(o.Ignore) && Names.SequenceEqual(o.Names) && Categorical.SequenceEqual(o.Categorical);
+        && Ignore.SequenceEqual(o.Ignore) && Names.SequenceEqual(o.Names) && Categorical.SequenceEqual(o.Categorical) && Numeric.SequenceEqual(o.Numeric);
 
     public override int GetHashCode() => HashCode.Combine(Label, Entity, Id, Ignore.Length, Names.Length, Categorical.Length);
 }
@@ -162,12 +164,13 @@ public static class TableFiles
         int id = columns.Id is { } d ? Column(names, d, path, "id", "table.columns.id") : -1;
         var ignored = new HashSet<int>(columns.Ignore.Select(x => Column(names, x, path, "ignored", "table.columns.ignore")));
         var forcedCategorical = new HashSet<int>(columns.Categorical.Select(x => Column(names, x, path, "categorical", "table.columns.categorical")));
+        var forcedNumeric = new HashSet<int>(columns.Numeric.Select(x => Column(names, x, path, "numeric", "table.columns.numeric")));
         var numeric = new List<int>();
         var categorical = new List<(int Index, ColumnKind Kind, string[]? Declared)>();
         for (int j = 0; j < names.Length; j++)
         {
             if (j == label || j == entity || j == id || ignored.Contains(j)) continue;
-            var kind = raw.Declared[j]?.Kind ?? InferKind(raw.Rows, j, forcedCategorical.Contains(j));
+            var kind = raw.Declared[j]?.Kind ?? (forcedNumeric.Contains(j) ? ColumnKind.Numeric : InferKind(raw.Rows, j, forcedCategorical.Contains(j)));
             if (kind == ColumnKind.Text) continue;
             if (kind == ColumnKind.Numeric) numeric.Add(j);
             else categorical.Add((j, kind, raw.Declared[j]?.Values));
@@ -199,7 +202,7 @@ public static class TableFiles
                 var cell = row.Cells[numeric[k]];
                 if (IsMissing(cell)) { values[i * nn + k] = float.NaN; continue; }
                 if (!double.TryParse(cell, NumberStyles.Float, c, out var v) || !double.IsFinite(v))
-                    throw new InvalidDataException($"{where}, column '{names[numeric[k]]}': '{cell}' is not a number, and the column is numeric{(raw.Declared[numeric[k]] is null ? " (its other values are)" : " (declared so)")}. Fix the value, write '?' or leave it empty for a missing value, or read the column as categorical (--set table.columns.categorical=[{names[numeric[k]]}]).");
+                    throw new InvalidDataException($"{where}, column '{names[numeric[k]]}': '{cell}' is not a number, and the column is numeric{(raw.Declared[numeric[k]] is not null ? " (declared so)" : forcedNumeric.Contains(numeric[k]) ? " (table.columns.numeric, or the model's)" : " (its other values are)")}. Fix the value, write '?' or leave it empty for a missing value, or read the column as categorical (--set table.columns.categorical=[{names[numeric[k]]}]).");
                 values[i * nn + k] = (float)v;
             }
             for (int k = 0; k < nc; k++)

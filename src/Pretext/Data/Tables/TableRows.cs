@@ -146,6 +146,11 @@ public sealed record TableDataConfig
 {
     /// <summary>The columns of a file (a catalogued data set's preset fills in its own).</summary>
     public TableColumns Columns { get; init; } = new();
+    /// <summary>
+    /// Same-entity positives: contrastive pretraining (SCARF) pairs each row with a corrupted copy of another row of the same entity
+    /// (<see cref="TableColumns.Entity"/>; the row itself when its entity has one row) instead of a corrupted copy of itself. Off by default.
+    /// </summary>
+    public bool EntityPositives { get; init; }
     /// <summary>The encoding fitted on the training rows; null until pretraining fits it.</summary>
     public TableEncoding? Encoding { get; init; }
 }

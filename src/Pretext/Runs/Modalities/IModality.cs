@@ -137,6 +137,9 @@ public sealed record EvaluationPlan
     public IReadOnlyList<double> ScratchFractions { get; init; } = [];
     public SupervisedOptions Scratch { get; init; } = new();
     public IReadOnlyList<double> BaselineFractions { get; init; } = [];
+    /// <summary>Fractions of gradient-boosted trees on the baseline's features (tables); they also run at the counts per class.</summary>
+    public IReadOnlyList<double> TreeFractions { get; init; } = [];
+    public TreeOptions TreeSettings { get; init; } = new();
     /// <summary>Report F1 beside accuracy: of <see cref="PositiveClass"/> for two classes, macro F1 otherwise.</summary>
     public bool F1 { get; init; }
     public string PositiveClass { get; init; } = "";
@@ -148,6 +151,7 @@ public sealed record EvaluationPlan
     public bool FineTune { get; init; }
     public bool FromScratch { get; init; } = true;
     public bool Baseline { get; init; } = true;
+    public bool Trees { get; init; }
 
     /// <summary>Whether <paramref name="protocol"/> runs at all.</summary>
     public bool Runs(Protocol protocol) => protocol switch
@@ -156,6 +160,7 @@ public sealed record EvaluationPlan
         Protocol.FineTune => FineTune,
         Protocol.FromScratch => FromScratch,
         Protocol.Baseline => Baseline,
+        Protocol.Trees => Trees,
         Protocol.Knn => Knn,
         _ => false,
     };
@@ -167,6 +172,7 @@ public sealed record EvaluationPlan
         Protocol.FineTune => FineTuneFractions,
         Protocol.FromScratch => ScratchFractions,
         Protocol.Baseline => BaselineFractions,
+        Protocol.Trees => TreeFractions,
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 }

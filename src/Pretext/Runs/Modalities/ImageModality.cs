@@ -60,7 +60,11 @@ public sealed class ImageModality : IModality
         var enc = config.Encoder;
         if (!images.SampleShape.SequenceEqual(new long[] { enc.InChannels, enc.ImageSize, enc.ImageSize }))
             throw new ArgumentException($"Data '{images.Name}' has samples of shape [{string.Join(",", images.SampleShape)}] but the encoder expects [{enc.InChannels},{enc.ImageSize},{enc.ImageSize}]; set --channels/--image-size to match.");
-        return new PreparedRun(config, images, null);
+        if (!config.Images.EntityPositives) return new PreparedRun(config, images, null);
+        SameEntity.Check(Methods.MethodRegistry.Get(config.Method), "images.entityPositives");
+        var paths = Enumerable.Range(0, (int)images.Count).Select(i => images.SampleId(i)).ToArray();
+        var groups = SameEntity.Groups(config.Images.EntitiesOf(paths, images.Name), "images", observer);
+        return new PreparedRun(config, new WithEntities(images, groups), null);
     }
 
     public ModelInputs InputsFor(RunConfig config, string checkpointPath) => new ImageInputs(config);

@@ -73,10 +73,21 @@ public sealed class TableModality : IModality
         var rows = TableSamples.Of(train).Rows;
         var cfg = Completed(config, rows);
         var enc = cfg.Table.Encoding!;
-        var data = new TensorDataset(rows.Name, enc.Apply(rows), sampleIds: rows.Ids);
+        var data = new TensorDataset(rows.Name, enc.Apply(rows), sampleIds: rows.Ids) { Entities = EntityPositives(cfg, entry, rows, observer) };
         observer.Message(string.Create(CultureInfo.InvariantCulture,
             $"{rows.Name}: {rows.Count:N0} rows as {enc.Width} inputs ({enc.NumericNames.Length} standardised numbers with missing indicators, {enc.CategoricalNames.Length} categorical codes; encoding fitted on these rows)."));
         return new PreparedRun(cfg, data, data);
+    }
+
+    /// <summary>The rows' entity groups when <see cref="TableDataConfig.EntityPositives"/> is on, else null.</summary>
+    /// <exception cref="ArgumentException">The option is on but the rows have no entity column, or the method takes no same-entity positives.</exception>
+    private static EntityGroups? EntityPositives(RunConfig config, MethodEntry method, TableRows rows, IRunObserver observer)
+    {
+        if (!config.Table.EntityPositives) return null;
+        SameEntity.Check(method, "table.entityPositives");
+        if (rows.Entities is null)
+            throw new ArgumentException($"table.entityPositives is on, but '{rows.Name}' has no entity column; name it with --set table.columns.entity=COLUMN.");
+        return SameEntity.Groups(rows.Entities, "rows", observer);
     }
 
     /// <summary><paramref name="config"/> with the encoding fitted on <paramref name="train"/> and the encoder's input layout.</summary>
@@ -104,6 +115,10 @@ public sealed class TableModality : IModality
         ScratchFractions = ev.ScratchFractions,
         Scratch = ev.Supervised,
         BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
+        // Trees are the supervised models tables are usually won by: the pretrained pipeline is measured against them too.
+        Trees = ev.Baseline && ev.Table.GradientBoostedTrees,
+        TreeFractions = ev.Baseline && ev.Table.GradientBoostedTrees ? ev.LinearFractions : [],
+        TreeSettings = ev.Table.Trees,
         // Tables are often unbalanced (credit-g 30 % bad, unbalanced 1.4 % Active): F1 beside accuracy.
         F1 = true,
         PositiveClass = ev.Table.PositiveClass,
