@@ -44,7 +44,7 @@ internal static class Commands
         var cmd = new Command("methods", "List the self-supervised methods, one line each.");
         cmd.SetAction(_ =>
         {
-            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {m.Modality.ToString().ToLowerInvariant(),-6} {m.Description}");
+            foreach (var m in MethodRegistry.All) Console.WriteLine($"{m.Name,-14} {m.Family,-16} {string.Join("+", m.Modalities.Select(k => k.ToString().ToLowerInvariant())),-6} {m.Description}");
             return 0;
         });
         return cmd;
@@ -83,13 +83,14 @@ internal static class Commands
         var skipBad = new Option<bool>("--skip-bad") { Description = "Image and clip folders: leave out files that cannot be decoded (each named in the log) instead of stopping with the list of them." };
         var maxMegapixels = new Option<double?>("--max-megapixels") { Description = "Image folders: skip images whose header declares more than this many megapixels, before decoding them, with a warning naming each (default: 40)." };
         var transductive = new Option<bool>("--transductive") { Description = "Pretrain on a labelled folder's held-out test fifth too (without its labels); by default it stays out, as evaluate scores on it." };
+        var labelPattern = LabelPatternOption();
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, minutes, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, skipBad, maxMegapixels, set, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, skipBad, maxMegapixels, labelPattern, set, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -102,6 +103,7 @@ internal static class Commands
                 Encoder = p.GetValue(encoder), Hidden = ParseInts(p.GetValue(hidden), "--hidden"), Widths = ParseInts(p.GetValue(widths), "--widths"),
                 Blocks = ParseInts(p.GetValue(blocks), "--blocks"), ImageSize = p.GetValue(imageSize), Channels = p.GetValue(channels), Layout = p.GetValue(layout),
                 Set = p.GetValue(set) ?? [], Transductive = p.GetValue(transductive), SkipBad = p.GetValue(skipBad), MaxMegapixels = p.GetValue(maxMegapixels),
+                LabelPattern = p.GetValue(labelPattern),
             };
             if (p.GetValue(minutes) is double budget && !(budget > 0)) throw new ArgumentException($"--minutes must be a positive number of minutes, got {budget}.");
             var cfg = request.Resolve();
@@ -143,12 +145,13 @@ internal static class Commands
         var limitTrain = new Option<int?>("--limit-train") { Description = "Use a class-stratified slice of about N training samples (quick checks)." };
         var limitTest = new Option<int?>("--limit-test") { Description = "Use a class-stratified slice of about N test samples (quick checks)." };
         var set = new Option<string[]>("--set") { Description = "Override an evaluation setting, e.g. --set evaluation.supervised.steps=200 --set evaluation.clustering.restarts=3." };
+        var labelPattern = LabelPatternOption();
         var outDir = new Option<string?>("--out-dir") { Description = "Where summary.json, plots and report.html go (default: <run>/evaluation)." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
         {
-            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, set, outDir, threads, dataDir,
+            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, labelPattern, set, outDir, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -160,6 +163,7 @@ internal static class Commands
                 ValidationFraction = p.GetValue(validation) is double v && !(v >= 0 && v < 1) ? throw new ArgumentException($"--validation-fraction must be in [0, 1), got {v}.") : p.GetValue(validation),
                 Extras = (p.GetValue(clustering) ? EvaluationExtras.Clustering : 0) | (p.GetValue(anomaly) ? EvaluationExtras.Anomaly : 0),
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest), Set = p.GetValue(set) ?? [], OutDirectory = p.GetValue(outDir),
+                LabelPattern = p.GetValue(labelPattern),
                 DataDirectory = p.GetValue(dataDir),
             };
             PretextCli.SetThreads(p.GetValue(threads));
@@ -212,7 +216,8 @@ internal static class Commands
         var output = new Option<string[]>("--out") { Description = "Output file(s): .csv and/or .parquet (repeat the option for both).", Required = true, AllowMultipleArgumentsPerToken = true };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
-        var cmd = new Command("embed", "Write the frozen encoder's embeddings of a data set to CSV and/or Parquet.") { checkpoint, dataset, split, output, threads, dataDir };
+        var labelPattern = LabelPatternOption();
+        var cmd = new Command("embed", "Write the frozen encoder's embeddings of a data set to CSV and/or Parquet.") { checkpoint, dataset, split, output, labelPattern, threads, dataDir };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var outs = p.GetValue(output)!;
@@ -225,8 +230,10 @@ internal static class Commands
             using (method)
             {
                 var modality = ModalityCatalog.Get(cfg.Encoder.Modality);
+                string ds = p.GetValue(dataset) ?? cfg.Dataset;
+                cfg = AudioModality.WithLabelPattern(cfg, p.GetValue(labelPattern), ds);
                 using var inputs = modality.InputsFor(cfg, path);
-                using var samples = Embeddings.Samples(modality, cfg, p.GetValue(dataset) ?? cfg.Dataset, p.GetValue(split), p.GetValue(dataDir), Console.WriteLine);
+                using var samples = Embeddings.Samples(modality, cfg, ds, p.GetValue(split), p.GetValue(dataDir), Console.WriteLine);
                 using var feats = ConsoleObserver.Run(o => Embeddings.Extract(method, inputs, samples, o));
                 var table = Embeddings.Table(feats, samples);
                 foreach (var o in outs)
@@ -240,6 +247,14 @@ internal static class Commands
         }));
         return cmd;
     }
+
+    /// <summary>The audio folders' --label-pattern of pretrain, evaluate and embed.</summary>
+    private static Option<string?> LabelPatternOption() => new("--label-pattern")
+    {
+        Description = "Audio folders: label every file below the folder by a regular expression with a group named 'label', matched against its name " +
+            "without extension, e.g. \"(?:^|-)(?<label>m|v)(?:-|$)\" (the same as --set encoder.audio.clip.labelPattern=...; files it does not match are an " +
+            "error that names them, unless --set encoder.audio.clip.unmatchedLabel=other).",
+    };
 
     private static int[]? ParseInts(string? text, string option)
     {

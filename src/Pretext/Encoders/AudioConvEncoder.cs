@@ -13,6 +13,8 @@ public sealed record AudioConvOptions
     public int Frames { get; init; } = 301;
     public int[] Widths { get; init; } = [128, 128, 256, 256];
     public int[] Strides { get; init; } = [1, 2, 2, 1];
+    /// <summary>Convolutions padded on the left only and no batch norm, so token t reads no frame after its start (for CPC).</summary>
+    public bool Causal { get; init; }
 }
 
 /// <summary>
@@ -20,6 +22,9 @@ public sealed record AudioConvOptions
 /// al. 2018 use): each layer a kernel-3 convolution with its stride, batch norm and ReLU; then statistics pooling, the mean
 /// and the standard deviation of each channel over time, concatenated. Much cheaper on a CPU than a 2-D CNN over the
 /// spectrogram (COLA's EfficientNet), and it reads clips of any length. Input (B, mels, frames) fp32, output (B, 2 x last width).
+/// The causal variant pads each convolution with 2 frames on the left instead of 1 on each side (the same number of tokens; token
+/// t of a layer of stride s reads inputs up to t x s) and leaves batch norm out: in training its batch statistics mix later
+/// frames into earlier tokens, which CPC would learn to read (the series TCN leaves normalisation out for the same reason).
 /// </summary>
 public sealed class AudioConvEncoder : Encoder, IFrameEncoder
 {
@@ -38,10 +43,15 @@ public sealed class AudioConvEncoder : Encoder, IFrameEncoder
         long inChannels = options.Mels;
         for (int i = 0; i < options.Widths.Length; i++)
         {
-            list.Add(Sequential(
-                ("conv", Conv1d(inChannels, options.Widths[i], 3, stride: options.Strides[i], padding: 1, bias: false)),
-                ("bn", BatchNorm1d(options.Widths[i])),
-                ("relu", ReLU())));
+            list.Add(options.Causal
+                ? Sequential(
+                    ("pad", ConstantPad1d((2, 0), 0)),
+                    ("conv", Conv1d(inChannels, options.Widths[i], 3, stride: options.Strides[i], padding: 0L)),
+                    ("relu", ReLU()))
+                : Sequential(
+                    ("conv", Conv1d(inChannels, options.Widths[i], 3, stride: options.Strides[i], padding: 1, bias: false)),
+                    ("bn", BatchNorm1d(options.Widths[i])),
+                    ("relu", ReLU())));
             inChannels = options.Widths[i];
         }
         layers = new ModuleList<Sequential>(list.ToArray());
@@ -54,6 +64,7 @@ public sealed class AudioConvEncoder : Encoder, IFrameEncoder
     public int Mels => options.Mels;
     public int FramesPerToken => options.Strides.Aggregate(1, (a, b) => a * b);
     public int TokenDim => options.Widths[^1];
+    public bool Causal => options.Causal;
 
     public Tensor EncodeFrames(Tensor x, Tensor? tokenMask = null)
     {

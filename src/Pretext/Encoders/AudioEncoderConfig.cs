@@ -30,6 +30,11 @@ public sealed record AudioEncoderConfig
     public int[] ConvWidths { get; init; } = [128, 128, 256, 256];
     /// <summary>Stride in time of each convolution (their product is the frames per output token).</summary>
     public int[] ConvStrides { get; init; } = [1, 2, 2, 1];
+    /// <summary>
+    /// Whether <see cref="EncoderKind.AudioConv"/>'s token t reads only frames up to its own start (convolutions padded on the left,
+    /// no batch norm): what CPC predicts from needs it. False: centred kernels with batch norm, the encoder COLA and MSM train.
+    /// </summary>
+    public bool Causal { get; init; }
 
     /// <summary>Log-mel frames per token of <see cref="EncoderKind.AudioTransformer"/> (4: 40 ms at a 10 ms hop).</summary>
     public int PatchFrames { get; init; } = 4;
@@ -57,7 +62,7 @@ public sealed record AudioEncoderConfig
         return new LogMelSpectrogram(LogMel, Clip.SampleRate, Clip.Samples);
     }
 
-    public AudioConvEncoder BuildConv() => new(new AudioConvOptions { Mels = LogMel.Mels, Frames = Frames, Widths = ConvWidths, Strides = ConvStrides });
+    public AudioConvEncoder BuildConv() => new(new AudioConvOptions { Mels = LogMel.Mels, Frames = Frames, Widths = ConvWidths, Strides = ConvStrides, Causal = Causal });
 
     public AudioTransformerEncoder BuildTransformer(Precision precision) => new(new AudioTransformerOptions
     {
@@ -77,6 +82,8 @@ public interface IFrameEncoder
     int FramesPerToken { get; }
     /// <summary>Width of each token.</summary>
     int TokenDim { get; }
+    /// <summary>Whether token t depends only on frames up to token t's own (a predictive method such as CPC needs this).</summary>
+    bool Causal { get; }
     /// <summary>
     /// (B, tokens, TokenDim) tokens of <paramref name="x"/> (B, mels, frames), the frames cut to a whole number of tokens. Where
     /// <paramref name="tokenMask"/> (B, tokens) is true, the token's frames are hidden from the encoder.

@@ -68,6 +68,8 @@ public sealed class AudioTransformerEncoder : Encoder, IFrameEncoder
     public int Mels => options.Mels;
     public int FramesPerToken => options.PatchFrames;
     public int TokenDim => options.Dim;
+    /// <summary>False: every token attends to the whole clip.</summary>
+    public bool Causal => false;
 
     public Tensor EncodeFrames(Tensor x, Tensor? tokenMask = null)
     {

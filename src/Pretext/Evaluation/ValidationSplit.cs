@@ -20,29 +20,40 @@ public static class ValidationSplit
     /// (train part, validation) indices, each sorted: from every class, the round(<paramref name="fraction"/> x n_c) samples
     /// whose ids hash lowest under <paramref name="seed"/> (at least one per class with two or more samples, never all of a
     /// class) go to validation.
+    /// <para>With <paramref name="group"/>, samples that share a group (the same sentence recorded in two languages) go to the
+    /// same side: groups are taken whole, lowest hash of the group key first, while every class they hold is still below its
+    /// share and none would be emptied, so a class can end up to a group's size over its share. When every sample is its own
+    /// group this is exactly the split by id.</para>
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A fraction outside [0, 1).</exception>
     /// <exception cref="ArgumentException">Ids that repeat (the split would depend on order).</exception>
-    public static (long[] Train, long[] Validation) Carve(int[] labels, Func<int, string> sampleId, double fraction, int seed = 0)
+    public static (long[] Train, long[] Validation) Carve(int[] labels, Func<int, string> sampleId, double fraction, int seed = 0, Func<int, string>? group = null)
     {
         if (!(fraction >= 0 && fraction < 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "The validation fraction must be in [0, 1).");
         var all = Enumerable.Range(0, labels.Length).Select(i => (long)i).ToArray();
         if (fraction == 0) return (all, []);
-        var keys = new ulong[labels.Length];
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < labels.Length; i++)
         {
             var id = sampleId(i);
             if (!seen.Add(id)) throw new ArgumentException($"Sample id '{id}' occurs twice; a validation split by id needs unique ids.");
-            keys[i] = Hash(seed, id);
         }
+        group ??= sampleId;
+        var classSize = new Dictionary<int, int>();
+        foreach (var y in labels) classSize[y] = classSize.GetValueOrDefault(y) + 1;
+        // A class of one sample keeps it; otherwise at least one and never all go to validation.
+        var share = classSize.ToDictionary(c => c.Key, c => c.Value < 2 ? 0 : Math.Clamp((int)Math.Round(fraction * c.Value), 1, c.Value - 1));
+        var taken = classSize.ToDictionary(c => c.Key, _ => 0);
+        var groups = Enumerable.Range(0, labels.Length).GroupBy(group, StringComparer.Ordinal)
+            .Select(g => (Key: g.Key, Hash: Hash(seed, g.Key), Members: g.ToArray()))
+            .OrderBy(g => g.Hash).ThenBy(g => g.Key, StringComparer.Ordinal);
         var validation = new List<long>();
-        foreach (var group in Enumerable.Range(0, labels.Length).GroupBy(i => labels[i]))
+        foreach (var g in groups)
         {
-            var members = group.OrderBy(i => keys[i]).ThenBy(i => sampleId(i), StringComparer.Ordinal).ToArray();
-            if (members.Length < 2) continue;
-            int take = Math.Clamp((int)Math.Round(fraction * members.Length), 1, members.Length - 1);
-            validation.AddRange(members.Take(take).Select(i => (long)i));
+            var counts = g.Members.GroupBy(i => labels[i]).ToDictionary(c => c.Key, c => c.Count());
+            if (counts.Any(c => taken[c.Key] >= share[c.Key] || taken[c.Key] + c.Value >= classSize[c.Key])) continue;
+            foreach (var (y, n) in counts) taken[y] += n;
+            validation.AddRange(g.Members.Select(i => (long)i));
         }
         validation.Sort();
         var inValidation = validation.ToHashSet();

@@ -13,13 +13,24 @@ namespace Pretext.Methods;
 /// <param name="Views">The view generator the training loop feeds the method with.</param>
 /// <param name="Preset">Turns a data set's base preset (the run layer's presets) into this method's defaults
 /// (optimiser, learning rate, augmentation); identity when the base preset already suits it.</param>
-/// <param name="Modality">The data the method trains on; text methods get token-id batches and a text encoder.</param>
+/// <param name="Modality">The data the method trains on first (its row in `pretext methods`); text methods get token-id batches and a text encoder.</param>
 /// <param name="EntityPositives">Whether the method takes its positives from <see cref="Training.Batch.Partners"/> when the data has entity
 /// groups (same-entity positives); methods without it refuse such data rather than ignore the option.</param>
+/// <param name="AlsoOn">Other kinds of data the same method trains on, with an encoder of that kind (CPC: series and audio).
+/// <see cref="Views"/> and <see cref="Preset"/> then read <see cref="MethodSetup.Encoder"/>'s modality to tell them apart.</param>
 public sealed record MethodEntry(string Name, string Family, string Description, Func<Encoder, MethodSetup, ISslMethod> Create,
     Func<MethodSetup, IViewGenerator> Views, Func<MethodSetup, MethodSetup>? Preset = null, Modality Modality = Modality.Image,
-    bool EntityPositives = false)
+    bool EntityPositives = false, IReadOnlyList<Modality>? AlsoOn = null)
 {
+    /// <summary>Every kind of data the method trains on, <see cref="Modality"/> first.</summary>
+    public IReadOnlyList<Modality> Modalities => [Modality, .. AlsoOn ?? []];
+
+    /// <summary>Whether the method trains on <paramref name="kind"/> data.</summary>
+    public bool TrainsOn(Modality kind) => Modalities.Contains(kind);
+
+    /// <summary><paramref name="kind"/> when the method trains on it, else the method's first kind of data.</summary>
+    public Modality ModalityFor(Modality? kind) => kind is { } k && TrainsOn(k) ? k : Modality;
+
     /// <summary><paramref name="baseSetup"/> (the data's base preset) with this method's defaults applied.</summary>
     public MethodSetup ApplyPreset(MethodSetup baseSetup) => Preset is null ? baseSetup : Preset(baseSetup);
 }
@@ -88,7 +99,7 @@ public static class MethodRegistry
             _ => new IdentityViews(), Word2Vec.Preset, Modality.Text),
         new("cpc", "contrastive", "CPC: a GRU context over causal per-step latents predicts the next K latents, InfoNCE against the batch's (van den Oord et al. 2018).",
             (enc, cfg) => new Cpc(enc, cfg.Methods.Cpc),
-            cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Cpc.Preset, Modality.Series),
+            Cpc.Views, Cpc.Preset, Modality.Series, AlsoOn: [Modality.Audio]),
         new("ts2vec", "contrastive", "TS2Vec: two overlapping crops with timestamp masking, hierarchical instance-wise and temporal contrast (Yue et al. 2022).",
             (enc, cfg) => new Ts2Vec(enc, cfg.Methods.Ts2Vec),
             cfg => new MultiViewAugmentation(cfg.SeriesAugment.BuildView(), 1), Ts2Vec.Preset, Modality.Series),

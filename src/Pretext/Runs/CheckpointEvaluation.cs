@@ -33,6 +33,8 @@ public sealed record EvaluateRequest
     /// <summary>Class-stratified slices of about this many training / test samples (quick checks).</summary>
     public int? LimitTrain { get; init; }
     public int? LimitTest { get; init; }
+    /// <summary>Audio folders: classes from file names by this regular expression with a "label" group (<see cref="AudioModality.WithLabelPattern"/>).</summary>
+    public string? LabelPattern { get; init; }
     /// <summary><c>evaluation.key=value</c> overrides.</summary>
     public IReadOnlyList<string> Set { get; init; } = [];
     /// <summary>Where summary.json, plots and report.html go; null: &lt;run&gt;/evaluation.</summary>
@@ -84,6 +86,7 @@ public static class CheckpointEvaluation
             cfg = ConfigOverrides.Apply(cfg with { Evaluation = ev }, request.Set.Except(pooling));
             var modality = ModalityCatalog.Get(cfg.Encoder.Modality);
             string ds = request.Dataset ?? cfg.Dataset;
+            cfg = AudioModality.WithLabelPattern(cfg, request.LabelPattern, ds);
             using var inputs = modality.InputsFor(cfg, request.Checkpoint);
             var (trainAll, testAll) = modality.Load(ds, cfg, request.DataDirectory, log, needTest: true);
             using (trainAll)

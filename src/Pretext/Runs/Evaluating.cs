@@ -163,7 +163,7 @@ public static class Evaluating
         string? f1Kind = !plan.F1 ? null
             : classes == 2 ? $"F1 of {(positive < train.ClassNames.Count ? train.ClassNames[positive] : positive.ToString(CultureInfo.InvariantCulture))}" : "macro F1";
 
-        var (pool, valIdx) = ValidationSplit.Carve(trainY, train.SampleId, ev.ValidationFraction, ev.ValidationSeed);
+        var (pool, valIdx) = ValidationSplit.Carve(trainY, train.SampleId, ev.ValidationFraction, ev.ValidationSeed, train.GroupId);
         var valY = valIdx.Select(i => trainY[i]).ToArray();
         bool validating = valIdx.Length > 0;
         if (validating)

@@ -23,8 +23,15 @@ public static class Presets
     public static RunConfig For(string method, string dataset, int threads = 2)
     {
         var entry = MethodRegistry.Get(method);
-        return entry.ApplyPreset(ModalityCatalog.Get(entry.Modality).BasePreset(dataset, threads));
+        return entry.ApplyPreset(ModalityCatalog.Get(ModalityOf(entry, dataset)).BasePreset(dataset, threads));
     }
+
+    /// <summary>
+    /// The kind of data <paramref name="entry"/> trains on when given <paramref name="dataset"/>: the catalogued set's kind, or audio for a
+    /// folder of audio files, when the method trains on it; else the method's first kind (CPC: series for a CSV file, audio for clips).
+    /// </summary>
+    public static Modality ModalityOf(MethodEntry entry, string dataset) =>
+        entry.ModalityFor(ModalityCatalog.Catalogued(dataset)?.Kind ?? (AudioFolder.HoldsAudio(dataset) ? Modality.Audio : null));
 
     /// <summary>
     /// Images, sized on 28x28 grey data (Fashion-MNIST, MNIST) to finish pretraining in about a quarter of an hour on 2 CPU

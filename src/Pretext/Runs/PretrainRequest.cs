@@ -45,6 +45,8 @@ public sealed record PretrainRequest
     public int? ImageSize { get; init; }
     public int? Channels { get; init; }
     public MemoryLayout? Layout { get; init; }
+    /// <summary>Audio folders: classes from file names by this regular expression with a "label" group (<see cref="AudioModality.WithLabelPattern"/>).</summary>
+    public string? LabelPattern { get; init; }
     /// <summary><c>path=value</c> overrides of any config field (<see cref="ConfigOverrides"/>), applied last.</summary>
     public IReadOnlyList<string> Set { get; init; } = [];
 
@@ -55,7 +57,7 @@ public sealed record PretrainRequest
     /// </summary>
     public static ISampleSet TrainingSamples(RunConfig config, string? dataDir, Action<string>? log)
     {
-        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).Modality);
+        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).ModalityFor(config.Encoder.Modality));
         bool holdOut = !modality.IsCatalogued(config.Dataset) && !config.Transductive;
         var (train, test) = modality.Load(config.Dataset, config, dataDir, log, needTest: holdOut);
         if (test is not null)
@@ -84,12 +86,13 @@ public sealed record PretrainRequest
         if (KeepCheckpoints is int keep && keep < 1)
             throw new ArgumentException($"--keep-checkpoints must be at least 1, got {keep}.");
         var entry = MethodEntry();
-        var modality = ModalityCatalog.Get(entry.Modality);
-        if (ModalityCatalog.Catalogued(Dataset) is { } data && data.Kind != entry.Modality)
+        var kind = Presets.ModalityOf(entry, Dataset);
+        var modality = ModalityCatalog.Get(kind);
+        if (ModalityCatalog.Catalogued(Dataset) is { } data && !entry.TrainsOn(data.Kind))
             throw new ArgumentException($"'{entry.Name}' is {Article(entry.Modality)} method but '{Dataset}' is {Article(data.Kind)} data set; use {Article(data.Kind)} method " +
-                $"({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == data.Kind).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
+                $"({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(data.Kind)).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
         var cfg = Presets.For(entry.Name, Dataset, Threads);
-        if (entry.Modality == Modality.Image)
+        if (kind == Modality.Image)
         {
             cfg = cfg with
             {
@@ -103,11 +106,11 @@ public sealed record PretrainRequest
         }
         else
         {
-            if (Encoder is EncoderKind kind)
+            if (Encoder is EncoderKind encoderKind)
             {
-                if (EncoderRegistry.Get(kind).Modality != entry.Modality)
-                    throw new ArgumentException($"--encoder {kind} does not read {entry.Modality.ToString().ToLowerInvariant()} data; {entry.Name} takes {string.Join(" or ", EncoderRegistry.All.Where(e => e.Modality == entry.Modality).Select(e => e.Kind))}.");
-                cfg = cfg with { Encoder = cfg.Encoder with { Kind = kind } };
+                if (EncoderRegistry.Get(encoderKind).Modality != kind)
+                    throw new ArgumentException($"--encoder {encoderKind} does not read {kind.ToString().ToLowerInvariant()} data; {entry.Name} takes {string.Join(" or ", EncoderRegistry.All.Where(e => e.Modality == kind).Select(e => e.Kind))}.");
+                cfg = cfg with { Encoder = cfg.Encoder with { Kind = encoderKind } };
             }
             var imageOnly = new (object? Value, string Option)[]
             {
@@ -146,6 +149,7 @@ public sealed record PretrainRequest
             Images = cfg.Images with { SkipBad = SkipBad || cfg.Images.SkipBad, MaxMegapixels = MaxMegapixels ?? cfg.Images.MaxMegapixels },
             Video = cfg.Video with { SkipBad = SkipBad || cfg.Video.SkipBad },
         };
+        cfg = AudioModality.WithLabelPattern(cfg, LabelPattern, Dataset);
         cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive }, Set);
         cfg.Train.Validate();
         return cfg;

@@ -185,7 +185,7 @@ public static class Pretraining
         double? minutes = null, string? longerRun = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
-        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).Modality);
+        var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).ModalityFor(config.Encoder.Modality));
         using var prepared = modality.PrepareRun(config, train, runDirectory, resume, observer, cancel);
         var run = WithinBudget(prepared.Config, prepared.Data, runDirectory, resume, minutes, observer, longerRun);
         var result = Run(run, prepared.Data, runDirectory, resume, observer, cancel);

@@ -73,4 +73,30 @@ public class AudioEncoderTests
         Assert.Throws<ArgumentException>(() => new AudioTransformerEncoder(new AudioTransformerOptions { Dim = 10, Heads = 4 }));
         Assert.Throws<ArgumentException>(() => new AudioConvEncoder(new AudioConvOptions { Widths = [8], Strides = [1, 2] }));
     }
+
+    [Fact]
+    public void TheCausalConvolutionEncodersTokensReadNoLaterFrame()
+    {
+        manual_seed(1);
+        using var encoder = new EncoderConfig { Kind = EncoderKind.AudioConv, Precision = Pretext.Compute.Precision.Float32, Audio = TestAudio.TinyEncoder with { Causal = true } }.Build();
+        var frames = (IFrameEncoder)encoder;
+        Assert.True(frames.Causal);
+        Assert.False(((IFrameEncoder)Build(EncoderKind.AudioConv)).Causal);
+        Assert.False(((IFrameEncoder)Build(EncoderKind.AudioTransformer)).Causal);
+        encoder.train(); // training mode: no batch statistics may carry later frames back
+        using var noGrad = no_grad();
+        using var g = new Generator(3);
+        using var clip = randn([4, 16, 26], generator: g);
+        using var tokens = frames.EncodeFrames(clip);
+        Assert.Equal(new long[] { 4, 13, frames.TokenDim }, tokens.shape);
+        // Token t (2 frames each) reads frames up to 2t; changing frames from 2t + 1 on leaves tokens 0..t alone.
+        foreach (int t in new[] { 0, 5, 11 })
+        {
+            using var changed = clip.clone();
+            changed[.., .., TensorIndex.Slice(2 * t + 1, null)] = tensor(50f);
+            using var after = frames.EncodeFrames(changed);
+            Assert.True(after.narrow(1, 0, t + 1).allclose(tokens.narrow(1, 0, t + 1), 1e-5, 1e-6), $"token {t} read a later frame");
+            Assert.False(after.narrow(1, t + 1, 13 - t - 1).allclose(tokens.narrow(1, t + 1, 13 - t - 1)));
+        }
+    }
 }

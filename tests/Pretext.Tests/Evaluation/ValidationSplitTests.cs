@@ -66,4 +66,48 @@ public class ValidationSplitTests
         Assert.Empty(ValidationSplit.Carve(labels, i => ids[i], 0).Validation);
         Assert.Throws<ArgumentOutOfRangeException>(() => LabelSubsets.PerClass(labels, 0, 0));
     }
+
+    /// <summary>Fish Fillets-like ids "LANGUAGE/LEVEL/NAME.ogg": every line in Czech, two in three in Dutch too.</summary>
+    private static string[] FilletsIds(int lines = 300) =>
+        [.. Enumerable.Range(0, lines).SelectMany(l => (l % 3 == 2 ? new[] { "cs" } : ["cs", "nl"]).Select(lang => $"{lang}/level{l % 17}/line{l:D4}-{"mvx"[l % 3]}.ogg"))];
+
+    [Fact]
+    public void GroupsStayOnOneSideWhetherTheyHoldOneClassOrSeveral()
+    {
+        var ids = FilletsIds();
+        var speaker = ids.Select(id => "mvx".IndexOf(id[^5])).ToArray();          // a line's clips share one class
+        var language = ids.Select(id => id.StartsWith("cs/", StringComparison.Ordinal) ? 0 : 1).ToArray();   // a line's clips differ
+        foreach (var labels in new[] { speaker, language })
+        {
+            var (pool, val) = ValidationSplit.Carve(labels, i => ids[i], 0.2, seed: 3, group: i => Pretext.Data.FilletsVoices.LineOf(ids[i]));
+            var valLines = val.Select(i => Pretext.Data.FilletsVoices.LineOf(ids[(int)i])).ToHashSet();
+            Assert.DoesNotContain(pool, i => valLines.Contains(Pretext.Data.FilletsVoices.LineOf(ids[(int)i])));
+            Assert.Equal(Enumerable.Range(0, ids.Length).Select(i => (long)i), pool.Concat(val).Order());
+            // Each class gets about its fifth (whole groups: at most one group's clips over).
+            foreach (var c in labels.Distinct())
+            {
+                int n = labels.Count(y => y == c), taken = val.Count(i => labels[i] == c);
+                Assert.InRange(taken, (int)Math.Round(0.2 * n), (int)Math.Round(0.2 * n) + 1);
+            }
+        }
+    }
+
+    [Fact]
+    public void AGroupedSplitDependsOnTheIdsNotTheFileOrderAndEqualsTheSplitByIdForSingletons()
+    {
+        var ids = FilletsIds();
+        var labels = ids.Select(id => "mvx".IndexOf(id[^5])).ToArray();
+        Func<string, string> line = Pretext.Data.FilletsVoices.LineOf;
+        var (_, val) = ValidationSplit.Carve(labels, i => ids[i], 0.2, seed: 5, group: i => line(ids[i]));
+        var order = Enumerable.Range(0, ids.Length).ToArray();
+        new Random(9).Shuffle(order);
+        var shuffled = order.Select(i => ids[i]).ToArray();
+        var (_, val2) = ValidationSplit.Carve(order.Select(i => labels[i]).ToArray(), i => shuffled[i], 0.2, seed: 5, group: i => line(shuffled[i]));
+        Assert.Equal(val.Select(i => ids[i]).Order(), val2.Select(i => shuffled[i]).Order());
+        // One group per sample is the split by id the other data sets get.
+        var (byIdPool, byIdVal) = ValidationSplit.Carve(labels, i => ids[i], 0.2, seed: 5);
+        var (singlePool, singleVal) = ValidationSplit.Carve(labels, i => ids[i], 0.2, seed: 5, group: i => ids[i]);
+        Assert.Equal(byIdPool, singlePool);
+        Assert.Equal(byIdVal, singleVal);
+    }
 }

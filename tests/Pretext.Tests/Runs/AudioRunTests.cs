@@ -35,7 +35,7 @@ public class AudioRunTests
         TestAudio.WriteClassFolder(clips, perClass: 15);
         var cfg = TestAudio.TinyRun(method, TinyEvaluation) with { Dataset = clips };
         var audio = ModalityCatalog.Get(Modality.Audio);
-        var (train, test) = audio.Load(clips, cfg, null, null, needTest: true);
+        var (train, test) = audio.Load(clips, cfg, dir.Combine("data"), null, needTest: true);
         using (train)
         using (test)
         {

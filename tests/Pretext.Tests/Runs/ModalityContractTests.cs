@@ -8,20 +8,21 @@ namespace Pretext.Tests.Runs;
 /// <summary>Every registered method can run from the CLI: its kind of data has a modality, and its preset an encoder of that kind.</summary>
 public class ModalityContractTests
 {
-    public static TheoryData<string> Registered => new(MethodRegistry.All.Select(m => m.Name));
+    public static TheoryData<string, Modality> Registered => Pretext.Tests.Methods.MethodContractTests.Registered;
 
     [Theory, MemberData(nameof(Registered))]
-    public void EveryMethodHasAModalityAndAPresetOfItsKind(string name)
+    public void EveryMethodHasAModalityAndAPresetOfItsKind(string name, Modality kind)
     {
         var entry = MethodRegistry.Get(name);
-        var modality = ModalityCatalog.Get(entry.Modality);
-        Assert.Equal(entry.Modality, modality.Kind);
-        Assert.Equal(entry.Modality, MethodRegistry.Get(modality.DefaultMethod).Modality);
+        Assert.True(entry.TrainsOn(kind));
+        var modality = ModalityCatalog.Get(kind);
+        Assert.Equal(kind, modality.Kind);
+        Assert.True(MethodRegistry.Get(modality.DefaultMethod).TrainsOn(kind));
         // A catalogued data set of the method's kind when there is one, else a path (folders and files).
-        string dataset = DataCatalog.All.FirstOrDefault(e => e.Modality == entry.Modality)?.Name ?? "some-file.csv";
+        string dataset = DataCatalog.All.FirstOrDefault(e => e.Modality == kind)?.Name ?? "some-file.csv";
         var cfg = Presets.For(name, dataset, threads: 1);
         Assert.Equal(name, cfg.Method);
-        Assert.Equal(entry.Modality, cfg.Encoder.Modality);
+        Assert.Equal(kind, cfg.Encoder.Modality);
         Assert.False(string.IsNullOrWhiteSpace(modality.BaselineName));
         var plan = modality.Plan(cfg.Evaluation);
         Assert.True(plan.Knn || plan.LinearProbe);

@@ -50,14 +50,15 @@ public sealed record AudioClipOptions
     }
 
     /// <summary>The compiled <see cref="LabelPattern"/>.</summary>
+    /// <param name="setting">How the user gave the pattern, for the messages (the config key, or the CLI's --label-pattern).</param>
     /// <exception cref="ArgumentException">It is not a valid regular expression or has no group named "label".</exception>
-    public Regex LabelRegex()
+    public Regex LabelRegex(string setting = "encoder.audio.clip.labelPattern")
     {
         Regex regex;
         try { regex = new Regex(LabelPattern ?? throw new InvalidOperationException("No label pattern is set."), RegexOptions.CultureInvariant); }
-        catch (ArgumentException e) { throw new ArgumentException($"encoder.audio.clip.labelPattern '{LabelPattern}' is not a regular expression: {e.Message}"); }
+        catch (ArgumentException e) { throw new ArgumentException($"{setting} '{LabelPattern}' is not a regular expression: {e.Message}"); }
         if (!regex.GetGroupNames().Contains("label"))
-            throw new ArgumentException($"encoder.audio.clip.labelPattern '{LabelPattern}' has no group named \"label\"; mark the class with (?<label>...), e.g. ^(?<label>[a-z]+)_.");
+            throw new ArgumentException($"{setting} '{LabelPattern}' has no group named \"label\"; mark the class with (?<label>...), e.g. ^(?<label>[a-z]+)_.");
         return regex;
     }
 
@@ -83,6 +84,8 @@ public sealed class AudioReadOptions
     public int MaxDegreeOfParallelism { get; init; } = Math.Min(2, Environment.ProcessorCount);
     /// <summary>Receives progress and skip reports; nothing is printed when null.</summary>
     public Action<string>? Log { get; init; }
+    /// <summary>Where <see cref="Features"/> of stamped sources are kept between runs; null: computed every time.</summary>
+    public LogMelCache? Cache { get; init; }
 }
 
 /// <summary>Clips read into one data set, and the files left out.</summary>
@@ -91,7 +94,8 @@ public sealed class AudioReadOptions
 public sealed record AudioLoad(TensorDataset Dataset, IReadOnlyList<string> Skipped);
 
 /// <summary>One audio file to read: an id (a relative path) and how to get its bytes.</summary>
-public sealed record AudioSource(string Id, Func<byte[]> Bytes);
+/// <param name="Stamp">Size and modification time of the file the bytes come from (<see cref="LogMelCache.Stamp"/>); null: not cacheable.</param>
+public sealed record AudioSource(string Id, Func<byte[]> Bytes, string? Stamp = null);
 
 /// <summary>Turns audio files into fixed-length mono clips at one rate: decode, mix down, resample, cut or fill up.</summary>
 public static class AudioClips
@@ -147,6 +151,19 @@ public static class AudioClips
         if (options.ChunkSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.ChunkSize, "ChunkSize must be at least 1.");
         if (options.MaxDegreeOfParallelism < 1) throw new ArgumentOutOfRangeException(nameof(options), options.MaxDegreeOfParallelism, "MaxDegreeOfParallelism must be at least 1.");
         if (labels is not null && labels.Length != sources.Count) throw new ArgumentException($"{labels.Length} labels for {sources.Count} audio files.");
+        var cachePath = options.Features is null ? null : options.Cache?.PathFor(sources, clip);
+        if (cachePath is not null && options.Cache!.TryLoad(cachePath, options.Log) is var (cached, cachedIds, cachedSkipped))
+        {
+            var index = sources.Select((s, i) => (s.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
+            if (cachedIds.All(index.ContainsKey))
+            {
+                options.Log?.Invoke($"{name}: log-mels of {cachedIds.Length} clips from the cache ({cachePath}).");
+                if (cachedSkipped.Length > 0)
+                    options.Log?.Invoke($"{name}: left out {cachedSkipped.Length} unusable file(s): {string.Join("; ", cachedSkipped.Take(10))}{(cachedSkipped.Length > 10 ? "; ..." : "")}.");
+                return new AudioLoad(new TensorDataset(name, cached, labels is null ? null : cachedIds.Select(id => labels[index[id]]).ToArray(), classNames, cachedIds), cachedSkipped);
+            }
+            cached.Dispose();
+        }
         var resamplers = new Dictionary<int, Resampler>();
         var parts = new List<Tensor>();
         var keep = new List<int>();
@@ -187,8 +204,14 @@ public static class AudioClips
             var data = parts.Count == 1 ? parts[0] : cat(parts, 0);
             if (parts.Count > 1) foreach (var p in parts) p.Dispose();
             parts.Clear();
-            return new AudioLoad(new TensorDataset(name, data, labels is null ? null : keep.Select(i => labels[i]).ToArray(), classNames,
-                keep.Select(i => sources[i].Id).ToArray()), problems);
+            var ids = keep.Select(i => sources[i].Id).ToArray();
+            if (cachePath is not null)
+            {
+                try { options.Cache!.Save(cachePath, data, ids, problems, options.Log); }
+                catch (IOException e) { options.Log?.Invoke($"warning: could not write the log-mel cache file {cachePath} ({e.Message}); the clips will be decoded again next time."); }
+                catch (UnauthorizedAccessException e) { options.Log?.Invoke($"warning: could not write the log-mel cache file {cachePath} ({e.Message}); the clips will be decoded again next time."); }
+            }
+            return new AudioLoad(new TensorDataset(name, data, labels is null ? null : keep.Select(i => labels[i]).ToArray(), classNames, ids), problems);
         }
         finally
         {

@@ -33,7 +33,7 @@ public static class AudioFolder
         var root = Path.GetFullPath(folder);
         var (files, labels, classNames) = clip.LabelPattern is null ? ByFolder(root) : ByName(root, clip);
         options?.Log?.Invoke($"{root}: reading {files.Count} audio files{(classNames.Count > 0 ? $" in {classNames.Count} classes" : "")}.");
-        var sources = files.Select(f => new AudioSource(Relative(root, f), () => File.ReadAllBytes(f))).ToList();
+        var sources = files.Select(f => new AudioSource(Relative(root, f), () => File.ReadAllBytes(f), LogMelCache.Stamp(f))).ToList();
         return AudioClips.Read(root, sources, labels, classNames, clip, options);
     }
 

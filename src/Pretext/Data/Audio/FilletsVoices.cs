@@ -41,6 +41,14 @@ public static class FilletsVoices
     /// <summary>Name of a language's packed tarball in the cache.</summary>
     public static string Tarball(string language) => $"fillets-ng-voices-{language}.tar";
 
+    /// <summary>The line "LEVEL/NAME.ogg" of a clip id "LANGUAGE/LEVEL/NAME.ogg": the same sentence in every language.</summary>
+    /// <exception cref="ArgumentException">An id without a language part.</exception>
+    public static string LineOf(string id)
+    {
+        int slash = id.IndexOf('/');
+        return slash > 0 ? id[(slash + 1)..] : throw new ArgumentException($"'{id}' is not a Fish Fillets clip id (LANGUAGE/LEVEL/NAME.ogg).");
+    }
+
     /// <summary>"m", "v" or "other": the speaker token of a line's file name.</summary>
     public static string SpeakerOf(string line)
     {
@@ -141,7 +149,9 @@ public static class FilletsVoices
         var test = TestLines(items.Select(i => i.Line), task == FilletsTask.Speaker ? SpeakerOf : _ => "");
         var chosen = items.Where(i => test.Contains(i.Line) == (split == DataSplit.Test))
                           .OrderBy(i => $"{i.Language}/{i.Line}", StringComparer.Ordinal).ToList();
-        var sources = chosen.Select(i => new AudioSource($"{i.Language}/{i.Line}", () => packs[IndexOf(Languages, i.Language)][i.Line])).ToList();
+        // A clip's stamp is its language's tarball's: repacking the voices changes every key.
+        var stamps = tarballs.Select(LogMelCache.Stamp).ToList();
+        var sources = chosen.Select(i => new AudioSource($"{i.Language}/{i.Line}", () => packs[IndexOf(Languages, i.Language)][i.Line], stamps[IndexOf(Languages, i.Language)])).ToList();
         var classes = task == FilletsTask.Speaker ? Speakers : Languages;
         return AudioClips.Read(name, sources, chosen.Select(i => i.Label).ToArray(), classes, clip with { SkipBad = true }, options);
     }

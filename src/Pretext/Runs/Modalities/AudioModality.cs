@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Pretext.Augmentations;
 using Pretext.Data;
 using Pretext.Encoders;
@@ -18,6 +19,9 @@ public sealed class AudioModality : IModality
     /// <summary>MFCCs the baseline keeps (the classic 20).</summary>
     public const int BaselineCoefficients = 20;
 
+    /// <summary>The folder of the data cache that keeps decoded clips' log-mels (<see cref="LogMelCache"/>).</summary>
+    public const string LogMelCacheFolder = "log-mels";
+
     public Modality Kind => Modality.Audio;
     public string DefaultMethod => "cola";
     public string BaselineName => "MFCC statistics";
@@ -34,12 +38,15 @@ public sealed class AudioModality : IModality
     {
         var audio = config.Encoder.Audio;
         using var frontEnd = audio.FrontEnd();
-        var read = new AudioReadOptions { Features = frontEnd.Compute, Log = log };
+        // Log-mels are kept in the data cache, keyed by the front end's settings and the files (LogMelCache).
+        var cache = new LogMelCache(Path.Combine(DataCatalog.ResolveCacheFolder(dataDir), LogMelCacheFolder), JsonSerializer.Serialize(audio.LogMel));
+        var read = new AudioReadOptions { Features = frontEnd.Compute, Log = log, Cache = cache };
         if (IsCatalogued(dataset))
         {
             using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDir, Log = log });
-            var train = new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, read).Dataset);
-            return (train, needTest ? new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Test, audio.Clip, read).Dataset) : null);
+            // Grouped by line: the Czech and the Dutch recording of a sentence stay on one side of the validation split too.
+            var train = new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, read).Dataset, FilletsVoices.LineOf);
+            return (train, needTest ? new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Test, audio.Clip, read).Dataset, FilletsVoices.LineOf) : null);
         }
         if (!Directory.Exists(dataset))
             throw new DirectoryNotFoundException($"'{dataset}' is neither a known audio data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Audio).Select(e => e.Name))}) nor an existing folder of audio files.");
@@ -54,8 +61,8 @@ public sealed class AudioModality : IModality
     public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
     {
         var entry = MethodRegistry.Get(config.Method);
-        if (entry.Modality != Modality.Audio || config.Encoder.Modality != Modality.Audio)
-            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on audio; use an audio method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Audio).Select(m => m.Name))}).");
+        if (!entry.TrainsOn(Modality.Audio) || config.Encoder.Modality != Modality.Audio)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on audio; use an audio method ({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(Modality.Audio)).Select(m => m.Name))}).");
         Pretraining.RefuseOverwrite(runDirectory, resume);
         var clips = AudioSamples.Of(train).Data;
         var audio = config.Encoder.Audio;
@@ -95,6 +102,24 @@ public sealed class AudioModality : IModality
         F1 = true,
         Maps = ev.Maps.Samples > 0,
     };
+
+    /// <summary>
+    /// <paramref name="config"/> reading the files of the audio folder <paramref name="dataset"/> with classes taken from their names by
+    /// <paramref name="pattern"/> (encoder.audio.clip.labelPattern; the CLI's --label-pattern); null changes nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not an audio run, a catalogued data set (its labels are its own), or a pattern that is not a
+    /// regular expression with a group named "label".</exception>
+    public static RunConfig WithLabelPattern(RunConfig config, string? pattern, string dataset, string setting = "--label-pattern")
+    {
+        if (pattern is null) return config;
+        if (config.Encoder.Modality != Modality.Audio)
+            throw new ArgumentException($"{setting} labels the files of an audio folder by their names; this is a {config.Encoder.Modality.ToString().ToLowerInvariant()} run ({config.Encoder.Kind} encoder).");
+        if (DataCatalog.Contains(dataset, Modality.Audio))
+            throw new ArgumentException($"{setting} labels the files of an audio folder; '{dataset}' is a catalogued data set with its own labels.");
+        var clip = config.Encoder.Audio.Clip with { LabelPattern = pattern };
+        _ = clip.LabelRegex(setting);
+        return config with { Encoder = config.Encoder with { Audio = config.Encoder.Audio with { Clip = clip } } };
+    }
 
     /// <summary>Per mel band mean and standard deviation over every frame of every clip (in double precision).</summary>
     public static (float[] Mean, float[] Std) Statistics(TensorDataset logMels)
@@ -151,9 +176,13 @@ public sealed class AudioModality : IModality
 }
 
 /// <summary>Clips as samples: a <see cref="TensorDataset"/> of (mels, frames) log-mel spectrograms, before standardisation.</summary>
-public sealed class AudioSamples(TensorDataset data) : TensorSamples(data)
+/// <param name="group">Maps a clip's id to its group (<see cref="ISampleSet.GroupId"/>); null: every clip is its own group.</param>
+public sealed class AudioSamples(TensorDataset data, Func<string, string>? group = null) : TensorSamples(data), ISampleSet
 {
-    public override ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name));
+    public override ISampleSet Subset(long[] indices, string name) => new AudioSamples(Data.Subset(indices, name), group);
+
+    /// <summary>The clip's group: for Fish Fillets its line (<see cref="FilletsVoices.LineOf"/>), else its id.</summary>
+    public string GroupId(int index) => group is null ? SampleId(index) : group(SampleId(index));
 
     /// <exception cref="ArgumentException"><paramref name="samples"/> are not audio clips.</exception>
     public static AudioSamples Of(ISampleSet samples) =>

@@ -73,6 +73,11 @@ public interface ISampleSet : IDisposable
     int[]? Labels { get; }
     IReadOnlyList<string> ClassNames { get; }
     string SampleId(int index);
+    /// <summary>
+    /// The group of sample <paramref name="index"/>: samples of one group (the same sentence recorded in two languages) stay on one
+    /// side of the validation split. Default: the sample's own id.
+    /// </summary>
+    string GroupId(int index) => SampleId(index);
     /// <summary>The samples at <paramref name="indices"/>, in that order, as a set of their own (the caller disposes it).</summary>
     ISampleSet Subset(long[] indices, string name);
 }

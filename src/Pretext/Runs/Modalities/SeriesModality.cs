@@ -93,8 +93,8 @@ public sealed class SeriesModality : IModality
     public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
     {
         var entry = MethodRegistry.Get(config.Method);
-        if (entry.Modality != Modality.Series || config.Encoder.Modality != Modality.Series)
-            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on series; use a series method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Series).Select(m => m.Name))}) with a series encoder (Tcn, PatchTransformer).");
+        if (!entry.TrainsOn(Modality.Series) || config.Encoder.Modality != Modality.Series)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on series; use a series method ({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(Modality.Series)).Select(m => m.Name))}) with a series encoder (Tcn, PatchTransformer).");
         var samples = SeriesSamples.Of(train);
         var cfg = Completed(config, samples);
         var data = SeriesInputs.Normalised(samples.Data, cfg.Series.Normalization!, labels: false);

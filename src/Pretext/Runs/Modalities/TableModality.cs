@@ -68,8 +68,8 @@ public sealed class TableModality : IModality
     public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
     {
         var entry = MethodRegistry.Get(config.Method);
-        if (entry.Modality != Modality.Table || config.Encoder.Modality != Modality.Table)
-            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on tables; use a table method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Table).Select(m => m.Name))}) with the TableMlp encoder.");
+        if (!entry.TrainsOn(Modality.Table) || config.Encoder.Modality != Modality.Table)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on tables; use a table method ({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(Modality.Table)).Select(m => m.Name))}) with the TableMlp encoder.");
         var rows = TableSamples.Of(train).Rows;
         var cfg = Completed(config, rows);
         var enc = cfg.Table.Encoding!;

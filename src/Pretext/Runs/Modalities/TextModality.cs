@@ -52,8 +52,8 @@ public sealed class TextModality : IModality
     public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
     {
         var entry = MethodRegistry.Get(config.Method);
-        if (entry.Modality != Modality.Text || config.Encoder.Modality != Modality.Text)
-            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on text; use a text method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Text).Select(m => m.Name))}).");
+        if (!entry.TrainsOn(Modality.Text) || config.Encoder.Modality != Modality.Text)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on text; use a text method ({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(Modality.Text)).Select(m => m.Name))}).");
         // Refuse before the tokenizer is trained, so an existing run's tokenizer.json is never overwritten.
         Pretraining.RefuseOverwrite(runDirectory, resume);
         var docs = TextSamples.Of(train).Data;

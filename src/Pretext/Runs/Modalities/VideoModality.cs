@@ -82,8 +82,8 @@ public sealed class VideoModality : IModality
     public PreparedRun PrepareRun(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver observer, CancellationToken cancel)
     {
         var entry = MethodRegistry.Get(config.Method);
-        if (entry.Modality != Modality.Video || config.Encoder.Modality != Modality.Video)
-            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on clips; use a video method ({string.Join(", ", MethodRegistry.All.Where(m => m.Modality == Modality.Video).Select(m => m.Name))}) with the FrameSequence encoder.");
+        if (!entry.TrainsOn(Modality.Video) || config.Encoder.Modality != Modality.Video)
+            throw new ArgumentException($"Method '{config.Method}' with a {config.Encoder.Kind} encoder does not train on clips; use a video method ({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(Modality.Video)).Select(m => m.Name))}) with the FrameSequence encoder.");
         Pretraining.RefuseOverwrite(runDirectory, resume);
         var clips = VideoSamples.Of(train);
         CheckShape(clips, config.Encoder.Video);

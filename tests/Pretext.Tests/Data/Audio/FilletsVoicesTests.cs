@@ -105,4 +105,29 @@ public class FilletsVoicesTests
         Assert.Equal(742, cs.Keys.Count(l => FilletsVoices.SpeakerOf(l) == "m"));
         Assert.Equal(700, cs.Keys.Count(l => FilletsVoices.SpeakerOf(l) == "v"));
     }
+
+    [Fact]
+    public void NoInstalledLineIsInTwoOfTrainValidationAndTest()
+    {
+        // The installed packs' file names (scripts/setup.sh installs them), as the loader's ids: no decoding needed.
+        var ids = Directory.EnumerateFiles(TestAudio.FilletsSound, "*.ogg", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(TestAudio.FilletsSound, f).Split(Path.DirectorySeparatorChar))
+            .Where(p => p.Length == 3 && FilletsVoices.Languages.Contains(p[1]))
+            .Select(p => $"{p[1]}/{p[0]}/{p[2]}").Order(StringComparer.Ordinal).ToArray();
+        Assert.True(ids.Length > 3000, $"expected the two voice packs under {TestAudio.FilletsSound}");
+        var test = FilletsVoices.TestLines(ids.Select(FilletsVoices.LineOf), FilletsVoices.SpeakerOf);
+        var train = ids.Where(id => !test.Contains(FilletsVoices.LineOf(id))).ToArray();
+        var labels = train.Select(id => FilletsVoices.Speakers.ToList().IndexOf(FilletsVoices.SpeakerOf(FilletsVoices.LineOf(id)))).ToArray();
+        using var samples = new Pretext.Runs.Modalities.AudioSamples(new TensorDataset("ids", TorchSharp.torch.zeros(train.Length, 1), labels, FilletsVoices.Speakers, train), FilletsVoices.LineOf);
+        var set = (Pretext.Runs.Modalities.ISampleSet)samples;
+        var (pool, val) = Pretext.Evaluation.ValidationSplit.Carve(labels, set.SampleId, Pretext.Evaluation.ValidationSplit.DefaultFraction, 0, set.GroupId);
+        var parts = new[] { pool.Select(i => FilletsVoices.LineOf(train[i])).ToHashSet(), val.Select(i => FilletsVoices.LineOf(train[i])).ToHashSet(), test.ToHashSet() };
+        for (int a = 0; a < 3; a++)
+            for (int b = a + 1; b < 3; b++)
+                Assert.Empty(parts[a].Intersect(parts[b]));
+        Assert.InRange(val.Length, train.Length / 7, train.Length / 5);
+        // A subset keeps the grouping (evaluation carves from subsets too).
+        using var sub = samples.Subset([0, 1, 2], "sub");
+        Assert.Equal(FilletsVoices.LineOf(train[1]), sub.GroupId(1));
+    }
 }

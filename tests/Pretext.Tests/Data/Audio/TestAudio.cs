@@ -44,7 +44,7 @@ public static class TestAudio
         var cfg = Pretext.Runs.MethodEntryRunExtensions.ApplyPreset(entry, baseConfig);
         return cfg with
         {
-            Encoder = cfg.Encoder with { Audio = TinyEncoder },
+            Encoder = cfg.Encoder with { Audio = TinyEncoder with { Causal = cfg.Encoder.Audio.Causal } },
             Methods = cfg.Methods with { Cola = cfg.Methods.Cola with { ProjectionDim = 16, SegmentSeconds = 0.1 } },
         };
     }
