@@ -98,7 +98,7 @@ public static class PretextCli
         var ev = r.Evaluation;
         // The gain comes first: what the labels buy with pretraining against without it.
         foreach (var line in RunReport.HeadlineLines(ev)) AnsiConsole.MarkupLine($"[bold]{Markup.Escape(line)}[/]");
-        var t = new Table().Title("Fashion-MNIST test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch")
+        var t = new Table().Title($"{Markup.Escape(r.Summary.Dataset)} test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch")
             .AddColumn("gain").AddColumn($"{ev.Baseline} (no learning)");
         string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
         t.AddRow("kNN, all labels", P(ev.Knn), "", "", "");
