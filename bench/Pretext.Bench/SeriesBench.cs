@@ -15,7 +15,7 @@ namespace Pretext.Bench;
 /// <summary>
 /// Anomaly scores on the Suthaharan sensor sets (issue #20): every pretrained scorer against no-learning baselines run here, and
 /// one-step forecasting against naive forecasts.
-///   Pretext.Bench series [--sets suthaharan-single-hop,suthaharan-multi-hop] [--methods cpc,ts2vec,maskedpatches,forecast]
+///   Pretext.Bench series [--sets suthaharan-single-hop,suthaharan-multi-hop] [--methods cpc,ts2vec,maskedpatches,forecast] [--forecast-residual true|false]
 ///       [--steps 60] [--stride 4] [--threads 2] [--run-dir runs/bench-series] [--out runs/bench-series/results.json]
 /// Each set is laid out as `pretext score` lays it out (<see cref="SeriesScoringData"/>): test = the run's held-out blocks; validation =
 /// every 5th training block plus the training blocks with labelled anomalies; reference = the rest. Every scorer gives reading
@@ -38,12 +38,13 @@ internal static class SeriesBench
         var sets = a.Get("sets", "suthaharan-single-hop,suthaharan-multi-hop").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var methods = a.Get("methods", "cpc,ts2vec,maskedpatches,forecast").Split(',', StringSplitOptions.RemoveEmptyEntries);
         int steps = a.Int("steps", 60), stride = a.Int("stride", 4), threads = a.Int("threads", 2);
+        bool residual = a.Get("forecast-residual", "true") != "false";
         string runDir = a.Get("run-dir", Path.Combine("runs", "bench-series"));
         string output = a.Get("out", Path.Combine(runDir, "results.json"));
         set_num_threads(threads);
         var clock = Stopwatch.StartNew();
         var report = new List<object>();
-        foreach (var set in sets) report.Add(Bench(set, methods, steps, stride, threads, Path.Combine(runDir, set)));
+        foreach (var set in sets) report.Add(Bench(set, methods, steps, stride, threads, residual, Path.Combine(runDir, set)));
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, JsonSerializer.Serialize(new
         {
@@ -53,7 +54,7 @@ internal static class SeriesBench
         return 0;
     }
 
-    private static object Bench(string set, string[] methods, int steps, int stride, int threads, string runDir)
+    private static object Bench(string set, string[] methods, int steps, int stride, int threads, bool residual, string runDir)
     {
         var clock = Stopwatch.StartNew();
         void Log(string m) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{set} {clock.Elapsed.TotalSeconds,5:F0} s] {m}"));
@@ -100,7 +101,11 @@ internal static class SeriesBench
         foreach (var name in methods)
         {
             var cfg = Presets.For(name, set, threads);
-            cfg = cfg with { Train = cfg.Train with { MaxSteps = steps, CheckpointEvery = steps, KeepCheckpoints = 1 } };
+            cfg = cfg with
+            {
+                Train = cfg.Train with { MaxSteps = steps, CheckpointEvery = steps, KeepCheckpoints = 1 },
+                Methods = cfg.Methods with { Forecast = cfg.Methods.Forecast with { Residual = residual } },
+            };
             string dir = Path.Combine(runDir, name);
             var watch = Stopwatch.StartNew();
             using (var train = PretrainRequest.TrainingSamples(cfg, null, null))
@@ -220,6 +225,8 @@ internal static class SeriesBench
         return new
         {
             readings = "normal test readings with a model forecast and at least m readings before them in their segment; mean squared error per channel in training standard deviations",
+            validation_model = Math.Round(Mse(ReadingPart.Validation, season, (si, t, ch) => forecast[(si, t)][ch]), 6),
+            validation_naive = Math.Round(Mse(ReadingPart.Validation, season, (si, t, ch) => Norm(si, t - 1, ch)), 6),
             model = Math.Round(Mse(ReadingPart.Test, season, (si, t, ch) => forecast[(si, t)][ch]), 5),
             naive = Math.Round(Mse(ReadingPart.Test, season, (si, t, ch) => Norm(si, t - 1, ch)), 5),
             seasonal_naive = Math.Round(Mse(ReadingPart.Test, season, (si, t, ch) => Norm(si, t - season, ch)), 5),
