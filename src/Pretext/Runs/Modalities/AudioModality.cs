@@ -86,22 +86,8 @@ public sealed class AudioModality : IModality
         return new AudioInputs(config);
     }
 
-    public EvaluationPlan Plan(EvaluationConfig ev) => new()
-    {
-        Knn = true,
-        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
-        Baseline = ev.Baseline,
-        LinearFractions = ev.LinearFractions,
-        FineTuneFractions = ev.FineTuneFractions,
-        FineTuning = ev.Supervised,
-        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
-        ScratchFractions = ev.ScratchFractions,
-        Scratch = ev.Supervised,
-        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
-        // Speakers are unbalanced (few "other" clips): macro F1 beside accuracy.
-        F1 = true,
-        Maps = ev.Maps.Samples > 0,
-    };
+    // Speakers are unbalanced (few "other" clips): macro F1 beside accuracy.
+    public EvaluationPlan Plan(EvaluationConfig ev) => EvaluationPlan.Standard(ev) with { F1 = true };
 
     /// <summary>
     /// <paramref name="config"/> reading the files of the audio folder <paramref name="dataset"/> with classes taken from their names by

@@ -153,6 +153,26 @@ public sealed record EvaluationPlan
     public bool Baseline { get; init; } = true;
     public bool Trees { get; init; }
 
+    /// <summary>
+    /// The plan of the tensor modalities (images, audio, video): kNN, linear probes at the fractions and counts per class, training
+    /// the same encoder from scratch, the baseline at the probe's fractions, maps; fine-tuning when asked, and whenever distilling
+    /// (distillation's pretrained teacher is the fine-tuned network, so it fine-tunes at least at the trained counts per class).
+    /// </summary>
+    public static EvaluationPlan Standard(EvaluationConfig ev) => new()
+    {
+        Knn = true,
+        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
+        Baseline = ev.Baseline,
+        LinearFractions = ev.LinearFractions,
+        FineTuneFractions = ev.FineTuneFractions,
+        FineTuning = ev.Supervised,
+        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
+        ScratchFractions = ev.ScratchFractions,
+        Scratch = ev.Supervised,
+        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
+        Maps = ev.Maps.Samples > 0,
+    };
+
     /// <summary>Whether <paramref name="protocol"/> runs at all.</summary>
     public bool Runs(Protocol protocol) => protocol switch
     {

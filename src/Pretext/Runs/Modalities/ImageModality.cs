@@ -69,21 +69,7 @@ public sealed class ImageModality : IModality
 
     public ModelInputs InputsFor(RunConfig config, string checkpointPath) => new ImageInputs(config);
 
-    public EvaluationPlan Plan(EvaluationConfig ev) => new()
-    {
-        Knn = true,
-        // Distillation's pretrained teacher is the fine-tuned network, so it fine-tunes at least at the trained counts per class.
-        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
-        Baseline = ev.Baseline,
-        LinearFractions = ev.LinearFractions,
-        FineTuneFractions = ev.FineTuneFractions,
-        FineTuning = ev.Supervised,
-        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
-        ScratchFractions = ev.ScratchFractions,
-        Scratch = ev.Supervised,
-        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
-        Maps = ev.Maps.Samples > 0,
-    };
+    public EvaluationPlan Plan(EvaluationConfig ev) => EvaluationPlan.Standard(ev);
 
     /// <summary>Images read as they are, normalised per channel; crop and flip for supervised training.</summary>
     public sealed class ImageInputs(RunConfig config) : ModelInputs

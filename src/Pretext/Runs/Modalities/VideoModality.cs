@@ -106,20 +106,7 @@ public sealed class VideoModality : IModality
     /// The general plan: kNN, linear probes at the fractions and counts per class, training the same encoder from scratch, the baseline;
     /// fine-tuning when asked. Accuracy only (the digit classes and directions are balanced).
     /// </summary>
-    public EvaluationPlan Plan(EvaluationConfig ev) => new()
-    {
-        Knn = true,
-        FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0 || ev.Distill,
-        Baseline = ev.Baseline,
-        LinearFractions = ev.LinearFractions,
-        FineTuneFractions = ev.FineTuneFractions,
-        FineTuning = ev.Supervised,
-        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
-        ScratchFractions = ev.ScratchFractions,
-        Scratch = ev.Supervised,
-        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
-        Maps = ev.Maps.Samples > 0,
-    };
+    public EvaluationPlan Plan(EvaluationConfig ev) => EvaluationPlan.Standard(ev);
 
     /// <summary>
     /// A method that predicts frames is scored on every test clip against copying the last frame (<see cref="FramePrediction"/>), and
