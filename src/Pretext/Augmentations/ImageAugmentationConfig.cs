@@ -27,8 +27,17 @@ public sealed record ImageAugmentationConfig
         return new AugmentationPipeline(steps);
     }
 
-    /// <summary>Light augmentation for the supervised baseline (crop + flip only), without normalisation.</summary>
-    public IAugmentation BuildSupervised() => new RandomResizedCrop(Size, Math.Max(CropScaleMin, 0.5), 1.0, flipProbability: FlipProbability);
+    /// <summary>
+    /// Light augmentation for supervised training (crop + flip only), without normalisation: crops of at least
+    /// <paramref name="cropScaleMin"/> of the area (null: the pretraining's smallest crop, at least 0.5).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cropScaleMin"/> is not in (0, 1].</exception>
+    public IAugmentation BuildSupervised(double? cropScaleMin = null)
+    {
+        if (cropScaleMin is double c && !(c > 0 && c <= 1))
+            throw new ArgumentOutOfRangeException(nameof(cropScaleMin), c, "evaluation.supervised.cropScaleMin must be in (0, 1]: the smallest crop's share of the image.");
+        return new RandomResizedCrop(Size, cropScaleMin ?? Math.Max(CropScaleMin, 0.5), 1.0, flipProbability: FlipProbability);
+    }
 
     public Normalize BuildNormalize() => new(Mean, Std);
 }

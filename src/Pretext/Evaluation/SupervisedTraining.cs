@@ -32,6 +32,11 @@ public sealed record SupervisedOptions
     /// are; their scale and shift still train. Batches of a few dozen labelled images give noisy batch statistics.
     /// </summary>
     public bool FreezeNorms { get; init; }
+    /// <summary>
+    /// Images: the smallest crop (fraction of the image's area) of the random resized crop that fine-tuning and training from
+    /// scratch both see (null: the pretraining's smallest crop, at least 0.5); 1 keeps whole images, flips only.
+    /// </summary>
+    public double? CropScaleMin { get; init; }
 }
 
 /// <summary>

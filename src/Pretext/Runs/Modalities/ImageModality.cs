@@ -75,7 +75,7 @@ public sealed class ImageModality : IModality
     public sealed class ImageInputs(RunConfig config) : ModelInputs
     {
         private readonly Normalize normalize = config.Augment.BuildNormalize();
-        private readonly IAugmentation labelled = config.Augment.BuildSupervised();
+        private readonly IAugmentation labelled = config.Augment.BuildSupervised(config.Evaluation.Supervised.CropScaleMin);
 
         protected override (IDataset Data, bool Owned) EncodeCore(ISampleSet samples) => (ImageSamples.Of(samples).Data, false);
         public override Normalize? Normalization => normalize;
