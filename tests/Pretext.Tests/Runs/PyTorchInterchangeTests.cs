@@ -32,26 +32,27 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         {
             case EncoderKind.ResNet:
             {
-                // Colour with its own statistics (normalised inside the PyTorch module), a stage of two blocks (identity
-                // shortcuts) and one with a downsampling shortcut; channels-last storage, fp32 compute.
-                var cfg = ImageModality.WithShape(Presets.For("simclr", "fashion-mnist", threads: 1), 3, 12);
+                // The quickstart's encoder (Fashion-MNIST's statistics, normalised inside the PyTorch module; channels-last
+                // storage) with a second block in the first stage, in fp32.
+                var cfg = Presets.For("simclr", "fashion-mnist", threads: 1);
                 cfg = cfg with
                 {
-                    Encoder = cfg.Encoder with { Widths = [8, 16], Blocks = [2, 1], Precision = Precision.Float32, Layout = MemoryLayout.ChannelsLast },
-                    Augment = cfg.Augment with { Mean = [0.4f, 0.5f, 0.6f], Std = [0.2f, 0.25f, 0.3f] },
+                    Encoder = cfg.Encoder with { Widths = [32, 64, 128, 256], Blocks = [2, 1, 1, 1], Precision = Precision.Float32, Layout = MemoryLayout.ChannelsLast },
                     Methods = new MethodSettings { SimClr = new SimClrOptions { ProjectionDim = 8 } },
                 };
-                return (cfg, rand([6, 3, 12, 12], generator: g));
+                return (cfg, rand([6, 1, 28, 28], generator: g));
             }
             case EncoderKind.Mlp:
             {
-                var cfg = ImageModality.WithShape(Presets.For("simclr", "fashion-mnist", threads: 1), 1, 8);
+                // Colour with its own per-channel statistics.
+                var cfg = ImageModality.WithShape(Presets.For("simclr", "fashion-mnist", threads: 1), 3, 8);
                 cfg = cfg with
                 {
                     Encoder = cfg.Encoder with { Kind = EncoderKind.Mlp, Hidden = [32, 16] },
+                    Augment = cfg.Augment with { Mean = [0.4f, 0.5f, 0.6f], Std = [0.2f, 0.25f, 0.3f] },
                     Methods = new MethodSettings { SimClr = new SimClrOptions { ProjectionDim = 8 } },
                 };
-                return (cfg, rand([6, 1, 8, 8], generator: g));
+                return (cfg, rand([6, 3, 8, 8], generator: g));
             }
             case EncoderKind.TableMlp:
             {
@@ -146,6 +147,16 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         double diff = MaxDiff(ours, theirs), scale = MaxAbs(ours);
         output.WriteLine($"{kind}: PyTorch {PythonTorch.Version} against Pretext, max |difference| {diff:E2} (largest feature {scale:F3})");
         Assert.True(diff <= Tolerance * Math.Max(1, scale), $"{kind}: PyTorch's embeddings differ from Pretext's by up to {diff:E3} (largest feature {scale:F3}).");
+        if (kind == EncoderKind.ResNet && NativeBf16.Available)
+        {
+            // What a run with --precision Auto computes here (bf16 convolutions on fp32 master weights) against the fp32 module.
+            var bf16 = cfg with { Encoder = cfg.Encoder with { Precision = Precision.BFloat16 } };
+            using var encoder = bf16.Encoder.Build();
+            using (no_grad())
+                foreach (var (name, t) in encoder.state_dict()) t.copy_(method.Encoder.state_dict()[name]);
+            using var mixed = Embed(encoder, bf16, inputs);
+            output.WriteLine($"{kind}: Pretext in bf16 mixed precision against PyTorch in fp32, max |difference| {MaxDiff(mixed, theirs):E2}");
+        }
     }
 
     [PyTorchTheory, MemberData(nameof(Kinds))]
@@ -262,7 +273,7 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         {
             Assert.Equal(method.Encoder.state_dict().Count, tensors.Count);
             Assert.Equal(r.Tensors, tensors.Count);
-            foreach (var name in new[] { "conv1.weight", "bn1.running_var", "layer1.0.conv2.weight", "layer1.1.bn2.weight", "layer2.0.downsample.0.weight", "layer2.0.downsample.1.num_batches_tracked" })
+            foreach (var name in new[] { "conv1.weight", "bn1.running_var", "layer1.0.conv2.weight", "layer1.1.bn2.weight", "layer2.0.downsample.0.weight", "layer4.0.downsample.1.num_batches_tracked" })
                 Assert.True(tensors.ContainsKey(name), $"No '{name}' among {string.Join(", ", tensors.Keys)}");
             Assert.All(tensors.Where(kv => kv.Value.is_floating_point()), kv => Assert.Equal(ScalarType.Float32, kv.Value.dtype));
             Assert.Equal(PyTorchInterchange.Format, meta["format"]);
@@ -274,7 +285,7 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
 
         var json = JsonNode.Parse(File.ReadAllText(dir.File(PyTorchInterchange.ConfigFile)))!;
         Assert.Equal("ResNet", (string?)json["module"]);
-        Assert.Equal(new[] { 0.4f, 0.5f, 0.6f }, json["input"]!["mean"]!.AsArray().Select(n => (float)n!).ToArray());
+        Assert.Equal(cfg.Augment.Mean, json["input"]!["mean"]!.AsArray().Select(n => (float)n!).ToArray());
         Assert.Equal(cfg.ToJson(), RunConfig.FromJson(json["pretext"]!.ToJsonString(), "export").ToJson());
         Assert.Contains("class ResNet(nn.Module)", File.ReadAllText(dir.File(PyTorchInterchange.ModuleFile)));
     }
@@ -338,7 +349,7 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         var (code, stdout, stderr) = CliRunner.Run("import", "--from", export, "--weights", dir.File("bad.safetensors"), "--run-dir", run);
         Assert.Equal(2, code);
         Assert.StartsWith("error:", stderr);
-        foreach (var part in new[] { "missing 1: layer1.0.conv1.weight [8,8,3,3]", "unexpected 1: fc.weight [10,16]", "wrong shape 1: bn1.weight is [9], the encoder's is [8]", "bad.safetensors" })
+        foreach (var part in new[] { "missing 1: layer1.0.conv1.weight [32,32,3,3]", "unexpected 1: fc.weight [10,16]", "wrong shape 1: bn1.weight is [9], the encoder's is [32]", "bad.safetensors" })
             Assert.Contains(part, stderr);
         Assert.DoesNotContain("   at ", stdout + stderr);
         Assert.False(Directory.Exists(Path.Combine(run, "checkpoints")), "A refused import must write no checkpoint.");
