@@ -323,9 +323,60 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         Assert.Equal(2, (long)json["source"]!["step"]!);
         Assert.Equal("simclr", (string?)json["source"]!["method"]);
 
+        // The export's own weights imported back: the same encoder, bit for bit (channels-last storage restored).
+        var (c1, o1, e1) = CliRunner.Run("import", "--from", export, "--run-dir", dir.Combine("back"));
+        Assert.True(c1 == 0, o1 + e1);
+        var (original, _, _) = Pretraining.LoadMethod(run.FinalCheckpoint);
+        var (back, _, _) = Pretraining.LoadMethod(Path.Combine(dir.Combine("back"), "checkpoints", "step-00000000.safetensors"));
+        using (original)
+        using (back)
+        {
+            var expected = original.Encoder.state_dict();
+            foreach (var (key, t) in back.Encoder.state_dict())
+            {
+                using var same = t.eq(expected[key]).all();
+                Assert.True(same.item<bool>(), $"{key} changed on the way out and back.");
+            }
+        }
+        var (c3, _, e3) = CliRunner.Run("import", "--from", export, "--run-dir", dir.Combine("back"));
+        Assert.Equal(2, c3);
+        Assert.Contains("already has checkpoints", e3);
+
         var (code2, _, err2) = CliRunner.Run("export", "--checkpoint", dir.File("missing.safetensors"), "--out", export);
         Assert.Equal(2, code2);
         Assert.Contains("missing.safetensors", err2);
+    }
+
+    [Fact]
+    public void ATextExportCarriesItsTokenizerAndImportsBackToTheSameEmbeddings()
+    {
+        using var dir = new TempDirectory();
+        var docs = dir.Combine("docs");
+        TextEndToEndTests.WriteTextFolder(docs, 40);
+        var run = dir.Combine("run");
+        var (c1, o1, e1) = CliRunner.Run(["pretrain", "--dataset", docs, "--method", "mlm", "--run-dir", run, "--batch-size", "16", "--max-steps", "2", "--threads", "1", .. TextEndToEndTests.Small]);
+        Assert.True(c1 == 0, o1 + e1);
+        var ckpt = Path.Combine(run, "checkpoints", "step-00000002.safetensors");
+        var export = dir.Combine("export");
+        var (c2, o2, e2) = CliRunner.Run("export", "--checkpoint", ckpt, "--format", "pytorch", "--out", export);
+        Assert.True(c2 == 0, o2 + e2);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(run, TextModality.TokenizerFile)), File.ReadAllBytes(Path.Combine(export, TextModality.TokenizerFile)));
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(export, PyTorchInterchange.ConfigFile)))!;
+        Assert.Equal("TextTransformer", (string?)json["module"]);
+        Assert.Equal(TextModality.TokenizerFile, (string?)json["input"]!["tokenizer"]);
+
+        var back = dir.Combine("back");
+        var (c3, o3, e3) = CliRunner.Run("import", "--from", export, "--run-dir", back);
+        Assert.True(c3 == 0, o3 + e3);
+        var embeddings = new List<string>();
+        foreach (var checkpoint in new[] { ckpt, Path.Combine(back, "checkpoints", "step-00000000.safetensors") })
+        {
+            var csv = dir.File($"emb{embeddings.Count}.csv");
+            var (c, o, e) = CliRunner.Run("embed", "--checkpoint", checkpoint, "--dataset", docs, "--out", csv, "--threads", "1");
+            Assert.True(c == 0, o + e);
+            embeddings.Add(File.ReadAllText(csv));
+        }
+        Assert.Equal(embeddings[0], embeddings[1]);
     }
 
     [Fact]
