@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Pretext needs on a fresh Debian/Ubuntu machine and builds it. Idempotent and quiet when
 # everything is already there. Used by ./pretext, ./test.sh and .ci/run; --with-test-tools (./test.sh)
-# also installs what only the tests need (headless Chromium).
+# also installs what only the tests need (headless Chromium, Debian's PyTorch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +23,12 @@ need_apt_bare=()
 [ -f /usr/share/doc/weka/examples/credit-g.arff ] || need_apt_bare+=(weka)
 # LightGBM's native library (the gradient-boosted trees baseline of table evaluations) links GCC's OpenMP runtime.
 ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1' || [ -f /usr/lib/x86_64-linux-gnu/libgomp.so.1 ] || need_apt_bare+=(libgomp1)
-# Headless Chromium renders report.html in the report screenshot test; only the test run asks for it.
+# Headless Chromium renders report.html in the report screenshot test; Debian's PyTorch (python3-torch, CPU) is the peer of
+# the PyTorch export/import round-trip tests (docs/pytorch.md); only the test run asks for them.
 if [ "${1:-}" = "--with-test-tools" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)' 2>/dev/null \
+    || need_apt_bare+=(python3-torch)
 fi
 if [ $(( ${#need_apt[@]} + ${#need_apt_bare[@]} )) -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -34,7 +37,7 @@ if [ $(( ${#need_apt[@]} + ${#need_apt_bare[@]} )) -gt 0 ]; then
     [ ${#need_apt[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
     [ ${#need_apt_bare[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt_bare[@]}" >/dev/null
   else
-    echo "note: missing ${need_apt[*]} ${need_apt_bare[*]}; install them (apt-get install ${need_apt[*]}; apt-get install --no-install-recommends ${need_apt_bare[*]}) for offline data (else Pretext tries the web) and the report screenshot test (else it is skipped)." >&2
+    echo "note: missing ${need_apt[*]} ${need_apt_bare[*]}; install them (apt-get install ${need_apt[*]}; apt-get install --no-install-recommends ${need_apt_bare[*]}) for offline data (else Pretext tries the web), the report screenshot test and the PyTorch round-trip tests (else they are skipped)." >&2
   fi
 fi
 dotnet build Pretext.slnx -c Release -v quiet -nologo 2>&1 | grep -vE "^\s*$|warning NU1603" || true

@@ -31,6 +31,8 @@ public static class PretextCli
         root.Subcommands.Add(Commands.Pretrain());
         root.Subcommands.Add(Commands.Evaluate());
         root.Subcommands.Add(Commands.Embed());
+        root.Subcommands.Add(InterchangeCommands.Export());
+        root.Subcommands.Add(InterchangeCommands.Import());
         root.Subcommands.Add(TextCommands.Search());
         root.Subcommands.Add(TextCommands.Similar());
         root.Subcommands.Add(Commands.Methods());

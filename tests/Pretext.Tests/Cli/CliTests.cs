@@ -11,6 +11,8 @@ public class CliTests
     [InlineData("pretrain")]
     [InlineData("evaluate")]
     [InlineData("embed")]
+    [InlineData("export")]
+    [InlineData("import")]
     [InlineData("data")]
     [InlineData("methods")]
     [InlineData("curate")]

@@ -135,15 +135,22 @@ public sealed class TextModality : IModality
         return (config with { Encoder = config.Encoder with { Text = text.WithTokenizer(tokenizer, reference) } }, tokenizer);
     }
 
+    /// <summary>Where the tokenizer file of a checkpoint's model is (a relative encoder.text.tokenizer resolves against the checkpoint's run folder); it may not exist.</summary>
+    /// <exception cref="InvalidDataException">The config names no tokenizer (not a text run).</exception>
+    public static string TokenizerPath(RunConfig config, string checkpointPath)
+    {
+        var name = config.Encoder.Text.Tokenizer
+            ?? throw new InvalidDataException($"Checkpoint '{checkpointPath}' names no tokenizer (encoder.text.tokenizer is empty); it was not written by a text run.");
+        string runDirectory = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!)!;
+        return Path.IsPathRooted(name) ? name : Path.Combine(runDirectory, name);
+    }
+
     /// <summary>The tokenizer a checkpoint's model reads through (relative paths resolve against the checkpoint's run folder).</summary>
     /// <exception cref="FileNotFoundException">The tokenizer file is missing; the message says where it was looked for.</exception>
     /// <exception cref="InvalidDataException">The file is not the tokenizer the model was trained with.</exception>
     public static ITextTokenizer LoadTokenizer(RunConfig config, string checkpointPath)
     {
-        var name = config.Encoder.Text.Tokenizer
-            ?? throw new InvalidDataException($"Checkpoint '{checkpointPath}' names no tokenizer (encoder.text.tokenizer is empty); it was not written by a text run.");
-        string runDirectory = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!)!;
-        string path = Path.IsPathRooted(name) ? name : Path.Combine(runDirectory, name);
+        string path = TokenizerPath(config, checkpointPath);
         if (!File.Exists(path))
             throw new FileNotFoundException($"The tokenizer of checkpoint '{checkpointPath}' is missing: expected '{path}'. Keep the checkpoint inside its run folder (run/checkpoints/) next to {TokenizerFile}.");
         var tokenizer = TextTokenizers.Load(path);
