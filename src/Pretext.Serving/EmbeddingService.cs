@@ -165,7 +165,16 @@ public sealed class EmbeddingService : IAsyncDisposable
             throw new RequestException(RequestProblem.NotFound, $"{context.Request.Path} needs a reference collection: start the service with --reference PATH.");
         var body = await ReadBody(context.Request).ConfigureAwait(false);
         var (items, k) = Parse(context.Request, body, kind);
-        var result = await batcher.Submit(new Job(kind, items, k)).WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        JobResult result;
+        try
+        {
+            result = await batcher.Submit(new Job(kind, items, k)).WaitAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
+        {
+            // The readers check every item; what the library still refuses is this request's, not the service's, fault.
+            throw new RequestException(RequestProblem.Unprocessable, $"The model could not read these items: {e.Message}");
+        }
         await Write(context, 200, w => WriteResult(w, kind, result, k)).ConfigureAwait(false);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pretext.Evaluation;
+using Pretext.Serving;
 using Pretext.Tests.Data;
 using static TorchSharp.torch;
 
@@ -171,6 +172,25 @@ public class ImageServiceTests(ServedImages served) : IClassFixture<ServedImages
         Assert.True(embed.TryGetProperty("image/png", out _));
         Assert.Equal("byte", embed.GetProperty("application/json").GetProperty("schema").GetProperty("properties").GetProperty("inputs").GetProperty("items").GetProperty("format").GetString());
         Assert.Equal("X-Api-Key", api.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey").GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task ARequestTheLibraryRefusesFailsAloneAndItsBatchMatesGetTheirRows()
+    {
+        // A batcher of its own that waits long enough to put both requests in one pass; the second carries items its reader never made.
+        using var batcher = new MicroBatcher(served.Service.Model, served.Options with { MaxWait = TimeSpan.FromMilliseconds(300) });
+        var good = batcher.Submit(new Job(JobKind.Embed, served.Service.Model.Reader.ReadRaw("image/png", served.Png[served.Ids[6]]), 0));
+        var bad = batcher.Submit(new Job(JobKind.Embed, new ForeignItems(), 0));
+        await Assert.ThrowsAsync<ArgumentException>(() => bad);
+        var result = await good;
+        AssertClose(served.Library[6], result.Embeddings);
+        // The joint pass failed and counts nothing; re-run alone, the good request made the one pass of one item.
+        Assert.Equal((1L, 1L), batcher.Counts);
+    }
+
+    private sealed class ForeignItems : RequestItems
+    {
+        public override int Count => 1;
     }
 
     internal static void AssertClose(float[] expected, float[] actual, float tolerance = 1e-4f)
