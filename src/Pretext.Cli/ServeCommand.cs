@@ -11,7 +11,7 @@ internal static class ServeCommand
     {
         var d = new ServeOptions { Checkpoint = "" };
         var c = CultureInfo.InvariantCulture;
-        var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint served: an image, text, table or series model (run-dir/checkpoints/step-*.safetensors; a text checkpoint needs its run folder's tokenizer.json).", Required = true };
+        var checkpoint = new Option<string>("--checkpoint") { Description = "The checkpoint served: an image, text, table, series or audio model (not video) (run-dir/checkpoints/step-*.safetensors; a text checkpoint needs its run folder's tokenizer.json).", Required = true };
         var reference = new Option<string?>("--reference") { Description = "The reference collection /score and /neighbors measure against, read as the checkpoint's data is: an image folder, a folder or file of documents, a .csv/.parquet/.arff table, a series file, or a catalogued data set (its training split). Without it /score and /neighbors answer 404." };
         var host = new Option<string>("--host") { Description = "Address to listen on: 127.0.0.1 serves this machine only; 0.0.0.0 every interface (needs an API key).", DefaultValueFactory = _ => d.Host };
         var port = new Option<int>("--port") { Description = "Port to listen on (0: any free port).", DefaultValueFactory = _ => d.Port };

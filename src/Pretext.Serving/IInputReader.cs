@@ -41,7 +41,7 @@ public abstract class RequestItems
 public static class InputReaders
 {
     /// <summary>The reader for a model of <paramref name="config"/>.</summary>
-    /// <exception cref="NotSupportedException">Audio and video checkpoints: the service does not take them yet.</exception>
+    /// <exception cref="NotSupportedException">Video checkpoints: the service does not take them yet.</exception>
     /// <exception cref="InvalidDataException">The checkpoint lacks what its modality needs (a table encoding, a series normalisation).</exception>
     public static IInputReader For(RunConfig config, string checkpoint, ServeOptions options) => config.Encoder.Modality switch
     {
@@ -49,8 +49,9 @@ public static class InputReaders
         Modality.Text => new DocumentInputReader(config.Encoder.Text.MaxLength),
         Modality.Table => TableRowInputReader.For(config, checkpoint),
         Modality.Series => SeriesWindowInputReader.For(config, checkpoint),
+        Modality.Audio => new AudioClipInputReader(config.Encoder.Audio),
         var other => throw new NotSupportedException(
-            $"'{checkpoint}' holds a model of {other.ToString().ToLowerInvariant()}; `pretext serve` takes image, text, table and series checkpoints (audio and video: use `pretext embed`)."),
+            $"'{checkpoint}' holds a model of {other.ToString().ToLowerInvariant()}; `pretext serve` takes image, text, table, series and audio checkpoints (video: use `pretext embed`)."),
     };
 
     /// <summary>"a string", "a number", ... for messages.</summary>

@@ -17,7 +17,7 @@ public sealed record ServeOptions
     public required string Checkpoint { get; init; }
     /// <summary>
     /// The reference collection /score and /neighbors measure against: whatever the checkpoint's modality loads (an image folder, a
-    /// document folder, a table or series file, a catalogued data set; its training split). Null: those two endpoints answer 404.
+    /// document folder, a table or series file, an audio folder, a catalogued data set; its training split). Null: those two endpoints answer 404.
     /// </summary>
     public string? Reference { get; init; }
     /// <summary>Data cache folder for a catalogued reference (null: $PRETEXT_DATA, else ~/.cache/pretext/data).</summary>

@@ -50,7 +50,7 @@ public sealed class ServedModel : IDisposable
     /// a table file typed as the model was).
     /// </summary>
     /// <exception cref="InvalidDataException">Not a Pretext checkpoint, or a reference the model cannot read; the message names the file.</exception>
-    /// <exception cref="NotSupportedException">An audio or video checkpoint.</exception>
+    /// <exception cref="NotSupportedException">A video checkpoint.</exception>
     /// <exception cref="FileNotFoundException">The checkpoint or the reference does not exist.</exception>
     public static ServedModel Load(ServeOptions options, Action<string>? log = null)
     {
@@ -58,9 +58,10 @@ public sealed class ServedModel : IDisposable
         var (method, config, step) = Pretraining.LoadMethod(options.Checkpoint);
         ModelInputs? inputs = null;
         Tensor? bank = null;
+        IInputReader? reader = null;
         try
         {
-            var reader = InputReaders.For(config, options.Checkpoint, options);
+            reader = InputReaders.For(config, options.Checkpoint, options);
             var modality = ModalityCatalog.Get(config.Encoder.Modality);
             inputs = modality.InputsFor(config, options.Checkpoint);
             string[] ids = [];
@@ -84,6 +85,7 @@ public sealed class ServedModel : IDisposable
         }
         catch
         {
+            (reader as IDisposable)?.Dispose();
             bank?.Dispose();
             inputs?.Dispose();
             method.Dispose();
@@ -170,6 +172,7 @@ public sealed class ServedModel : IDisposable
 
     public void Dispose()
     {
+        (Reader as IDisposable)?.Dispose();
         bank?.Dispose();
         inputs.Dispose();
         method.Dispose();

@@ -33,13 +33,16 @@ public abstract class ServedCheckpoint : IAsyncLifetime
     public string[] Ids { get; private set; } = [];
     public RunConfig Config { get; private set; } = null!;
 
+    /// <summary>The data cache the library and the service read through (audio keeps log-mels there); null: the default.</summary>
+    protected string? DataDirectory { get; set; }
+
     /// <summary>Writes the data and trains; returns (data, checkpoint).</summary>
     protected abstract (string Data, string Checkpoint) Prepare(string folder);
 
     /// <summary>The options the service starts with (tight limits, so the limits can be tested with small requests).</summary>
     protected virtual ServeOptions OptionsFor(string checkpoint, string data) => new()
     {
-        Checkpoint = checkpoint, Reference = data, Port = 0, ApiKey = Key, K = 3, MaxItems = 8, MaxBodyBytes = 256 * 1024,
+        Checkpoint = checkpoint, Reference = data, DataDirectory = DataDirectory, Port = 0, ApiKey = Key, K = 3, MaxItems = 8, MaxBodyBytes = 256 * 1024,
         MaxWait = TimeSpan.FromMilliseconds(20),
     };
 
@@ -54,7 +57,7 @@ public abstract class ServedCheckpoint : IAsyncLifetime
             var modality = ModalityCatalog.Get(cfg.Encoder.Modality);
             using var inputs = modality.InputsFor(cfg, Checkpoint);
             var readAs = cfg.Encoder.Modality == Pretext.Data.Modality.Table ? TableModality.TypedAsModel(cfg, Checkpoint) : cfg;
-            var (train, test) = modality.Load(Data, readAs, null, null, needTest: false);
+            var (train, test) = modality.Load(Data, readAs, DataDirectory, null, needTest: false);
             test?.Dispose();
             using (train)
             {
@@ -213,4 +216,23 @@ public sealed class ServedSeries : ServedCheckpoint
     /// <summary>Window <paramref name="i"/> as JSON: its readings in time order, each an array of its channels.</summary>
     public string WindowJson(int i) => "[" + string.Join(",", Enumerable.Range(0, Length).Select(t =>
         "[" + string.Join(",", Enumerable.Range(0, Channels).Select(c => Windows[i][c * Length + t].ToString("R", System.Globalization.CultureInfo.InvariantCulture))) + "]")) + "]";
+}
+
+/// <summary>Two classes of tones as WAV files (mono and stereo at 16 kHz) and COLA trained two steps with a tiny front end and encoder.</summary>
+public sealed class ServedAudio : ServedCheckpoint
+{
+    protected override (string Data, string Checkpoint) Prepare(string folder)
+    {
+        var clips = Path.Combine(folder, "clips");
+        Pretext.Tests.Data.Audio.TestAudio.WriteClassFolder(clips, perClass: 8);
+        DataDirectory = Path.Combine(folder, "data");
+        var run = Path.Combine(folder, "run");
+        var (code, o, e) = CliRunner.Run("pretrain", "--dataset", clips, "--run-dir", run, "--batch-size", "8", "--max-steps", "2", "--threads", "1", "--data-dir", DataDirectory,
+            "--set", "encoder.audio.clip.sampleRate=8000", "--set", "encoder.audio.clip.seconds=0.25", "--set", "encoder.audio.logMel.fftSize=256",
+            "--set", "encoder.audio.logMel.windowLength=200", "--set", "encoder.audio.logMel.hopLength=80", "--set", "encoder.audio.logMel.mels=16",
+            "--set", "encoder.audio.convWidths=[8,8]", "--set", "encoder.audio.convStrides=[1,2]", "--set", "methods.cola.projectionDim=16",
+            "--set", "methods.cola.segmentSeconds=0.1");
+        Assert.True(code == 0, o + e);
+        return (clips, Path.Combine(run, "checkpoints", "step-00000002.safetensors"));
+    }
 }
