@@ -40,6 +40,7 @@ public static class PretextCli
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(StreamCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         InvariantNumbers.Apply(root);
         return root.Parse(args);
     }

@@ -97,17 +97,11 @@ public static class ImageFolderDataset
             var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
             try
             {
-                var image = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlueAlpha);
-                if (image.Width < 1 || image.Height < 1 || image.Data.Length < 4L * image.Width * image.Height)
-                    throw new InvalidDataException($"decoder returned {image.Width}x{image.Height} with {image.Data.Length} bytes");
-                Convert(image.Data, image.Width, image.Height, channels, size, pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes));
+                DecodePixels(bytes, channels, size, pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes));
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // StbImageSharp signals bad input with assorted exception types (plain Exception, IndexOutOfRange...), and
-                // some messages carry raw bytes of the file (NUL and other control characters): keep only printable text.
-                var message = new string(e.Message.Where(c => !char.IsControl(c)).ToArray()).Trim();
-                failures[i] = message.Length == 0 ? e.GetType().Name : message;
+                failures[i] = Printable(e);
             }
             progress.Done();
         });
@@ -197,6 +191,60 @@ public static class ImageFolderDataset
                         && !Path.GetRelativePath(folder, f).Split(Path.DirectorySeparatorChar).Any(part => part.StartsWith('.')))
             .Order(StringComparer.Ordinal)
             .ToList();
+
+    /// <summary>
+    /// Decodes one encoded image (PNG, JPEG, BMP, ...) exactly as <see cref="Load"/> decodes a file of a folder (alpha on white, grey or
+    /// RGB, stretched to <paramref name="size"/> x <paramref name="size"/>) into <paramref name="output"/>, (C, size, size) uint8: what
+    /// serves images one request at a time reads the same pixels a folder gives.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// The bytes are no image the decoder reads, or their header declares more than <paramref name="maxPixels"/> pixels (checked before
+    /// anything is decoded); the message says which and why.
+    /// </exception>
+    public static void Decode(byte[] bytes, int channels, int size, Span<byte> output, long maxPixels)
+    {
+        if (output.Length != channels * size * size)
+            throw new ArgumentException($"The output holds {output.Length} bytes; {channels} x {size} x {size} are needed.", nameof(output));
+        (int Width, int Height)? dims = null;
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            if (ImageInfo.FromStream(stream) is { } info && info.Width > 0 && info.Height > 0) dims = (info.Width, info.Height);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // the decoder below names what is wrong
+        }
+        if (dims is { } d && (long)d.Width * d.Height > maxPixels)
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"the image is {d.Width:N0} x {d.Height:N0} = {(double)d.Width * d.Height / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#}"));
+        try
+        {
+            DecodePixels(bytes, channels, size, output);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"not an image the decoder reads (PNG, JPEG, BMP, TGA, GIF, PSD): {Printable(e)}", e);
+        }
+    }
+
+    private static void DecodePixels(byte[] bytes, int channels, int size, Span<byte> output)
+    {
+        var image = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlueAlpha);
+        if (image.Width < 1 || image.Height < 1 || image.Data.Length < 4L * image.Width * image.Height)
+            throw new InvalidDataException($"decoder returned {image.Width}x{image.Height} with {image.Data.Length} bytes");
+        Convert(image.Data, image.Width, image.Height, channels, size, output);
+    }
+
+    /// <summary>
+    /// The exception's message without control characters: StbImageSharp signals bad input with assorted exception types (plain
+    /// Exception, IndexOutOfRange...), and some messages carry raw bytes of the file (NUL and other control characters).
+    /// </summary>
+    private static string Printable(Exception e)
+    {
+        var message = new string(e.Message.Where(c => !char.IsControl(c)).ToArray()).Trim();
+        return message.Length == 0 ? e.GetType().Name : message;
+    }
 
     /// <summary>Width and height from the file's header, without decoding its pixels; null when the header is not one StbImageSharp reads.</summary>
     public static (int Width, int Height)? HeaderSize(string file)

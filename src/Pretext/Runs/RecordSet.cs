@@ -95,13 +95,7 @@ public sealed class RecordSet : IDisposable
         if (!(validationFraction > 0 && validationFraction < 1))
             throw new ArgumentException($"The validation part is a fraction of the training records in (0, 1), got {validationFraction}.");
         config = ConfigOverrides.Apply(config, set);
-        if (kind == Modality.Table)
-        {
-            var encoding = config.Table.Encoding
-                ?? throw new InvalidDataException($"Checkpoint '{checkpoint}' has no table encoding (table.encoding is empty); it was not written by a table pretraining run.");
-            // The file is typed as the model was: a stray word in a numeric column is then an error at its line, not a new categorical column.
-            config = config with { Table = config.Table with { Columns = config.Table.Columns with { Numeric = encoding.NumericNames, Categorical = encoding.CategoricalNames } } };
-        }
+        if (kind == Modality.Table) config = TableModality.TypedAsModel(config, checkpoint);
         var modality = ModalityCatalog.Get(kind);
         var (train, test) = modality.Load(dataset ?? config.Dataset, config, dataDirectory, log, needTest: true);
         ModelInputs? inputs = null;

@@ -99,6 +99,16 @@ public abstract class ModelInputs : IDisposable
         return data;
     }
 
+    /// <summary>
+    /// Encoder inputs for <paramref name="samples"/> that the caller disposes: a long-lived reader (a service encoding request after
+    /// request) would otherwise keep every batch it encoded until this object is disposed.
+    /// </summary>
+    public EncodedSamples EncodeForCaller(ISampleSet samples)
+    {
+        var (data, owns) = EncodeCore(samples);
+        return new EncodedSamples(data, owns ? data as IDisposable : null);
+    }
+
     /// <summary>The encoded samples and whether they are new (disposed with this object) or a view of the source.</summary>
     protected abstract (IDataset Data, bool Owned) EncodeCore(ISampleSet samples);
 
@@ -120,6 +130,13 @@ public abstract class ModelInputs : IDisposable
         owned.Clear();
         GC.SuppressFinalize(this);
     }
+}
+
+/// <summary>Encoder inputs handed to the caller by <see cref="ModelInputs.EncodeForCaller"/>; disposing frees what encoding made (a view of the source frees nothing).</summary>
+public sealed class EncodedSamples(IDataset data, IDisposable? owned) : IDisposable
+{
+    public IDataset Data { get; } = data;
+    public void Dispose() => owned?.Dispose();
 }
 
 /// <summary>

@@ -103,6 +103,18 @@ public sealed class TableModality : IModality
 
     public ModelInputs InputsFor(RunConfig config, string checkpointPath) => new TableInputs(config, checkpointPath);
 
+    /// <summary>
+    /// <paramref name="config"/> reading a table file typed as the model was: a stray word in a numeric column is then an error at its
+    /// line, not a new categorical column.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The checkpoint has no table encoding.</exception>
+    public static RunConfig TypedAsModel(RunConfig config, string checkpoint)
+    {
+        var encoding = config.Table.Encoding
+            ?? throw new InvalidDataException($"Checkpoint '{checkpoint}' has no table encoding (table.encoding is empty); it was not written by a table pretraining run.");
+        return config with { Table = config.Table with { Columns = config.Table.Columns with { Numeric = encoding.NumericNames, Categorical = encoding.CategoricalNames } } };
+    }
+
     public EvaluationPlan Plan(EvaluationConfig ev) => new()
     {
         Knn = true,
