@@ -233,6 +233,8 @@ public static class Pretraining
 
         var trainer = new Trainer(method, data, entry.Views(config.Setup), config.Train, config.ToJson());
         using var metrics = MetricsLog.Open(Path.Combine(runDirectory, "metrics.csv"), MetricColumns, truncateAfterStep: startStep);
+        // The same rows for TensorBoard (`tensorboard --logdir runs`); a session that trains no step writes no file.
+        using var events = trainer.TotalSteps > startStep ? TensorBoardLog.Create(runDirectory, startStep + 1) : null;
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, lastCollapse = double.NaN;
         var watch = new CollapseWatch();
@@ -254,7 +256,9 @@ public static class Pretraining
                         $"Recovered: at step {r.Step} the embeddings are spread out again (normalised std {readings.CollapseStd:F2}, RankMe {readings.RankMe:F1}); the collapse warning above no longer holds."));
                 readings = null;
             }
-            metrics.Append(row.Cells());
+            var cells = row.Cells();
+            metrics.Append(cells);
+            events?.Append(r.Step, cells.Where(c => c.Key != MetricsLog.StepColumn).ToDictionary());
             lastLoss = r.Loss; lastCollapse = r.CollapseStd;
             observer.Report(r.Step, string.Create(CultureInfo.InvariantCulture, $"loss {r.Loss:F4}  {r.SamplesPerSecond:F0} samples/s  collapse {r.CollapseStd:F2}{rank}"));
         }, cancel, inspect: (step, output) =>
