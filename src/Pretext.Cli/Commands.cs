@@ -57,7 +57,7 @@ internal static class Commands
         var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora, ts2vec for series, cola for audio)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 5 for images, 6 for text, 20 for series, 30 for audio and tables, 10 for video)." };
         var maxSteps = new Option<long?>("--max-steps") { Description = "Stop after this many steps in total (a positive number; leave it out to train for --epochs)." };
-        var minutes = new Option<double?>("--minutes") { Description = "Time budget: times a few steps and cuts --epochs/--max-steps to what fits in N minutes on this machine (the schedule over exactly those steps); never lengthens a run; --resume keeps the recorded length." };
+        var minutes = new Option<double?>("--minutes") { Description = "Time budget: the run times its own steps during the learning-rate warm-up (at most its first 100) and cuts --epochs/--max-steps to what fits in N minutes on this machine (the schedule over exactly those steps); never lengthens a run; --resume keeps the recorded length." };
         var batch = new Option<int?>("--batch-size") { Description = "Samples per step (preset: 256)." };
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (preset: 2.4 for LARS)." };
         var optimizer = new Option<OptimizerKind?>("--optimizer") { Description = "sgd, adamw or lars (preset: lars)." };

@@ -84,6 +84,12 @@ internal sealed class ConsoleObserver : IRunObserver
         return done > 0 ? nowSeconds / done * left : double.NaN;
     }
 
+    public void Resize(long total)
+    {
+        this.total = Math.Max(1, total);
+        if (task is not null) task.MaxValue = this.total;
+    }
+
     public void EndStage(string? summary = null)
     {
         if (task is not null)

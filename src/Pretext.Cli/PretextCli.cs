@@ -69,7 +69,7 @@ public static class PretextCli
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint." };
         var minutes = new Option<double>("--minutes")
         {
-            Description = "Pretraining time budget: the recipe (5 epochs, about 14 min on a 2-core CPU with native bf16) is cut to what fits on this machine, after timing a few steps. 0: always the whole recipe.",
+            Description = "Pretraining time budget: the recipe (5 epochs, about 14 min on a 2-core CPU with native bf16) is cut to what fits on this machine, at the rate its own first 100 steps ran. 0: always the whole recipe.",
             DefaultValueFactory = _ => QuickstartOptions.DefaultMinutes,
         };
         var threads = ThreadsOption();

@@ -176,6 +176,7 @@ public sealed record PretrainRequest
             Train = t with
             {
                 Epochs = Epochs ?? t.Epochs, MaxSteps = MaxSteps ?? t.MaxSteps, BatchSize = BatchSize ?? t.BatchSize,
+                MinSteps = Epochs is null && MaxSteps is null ? t.MinSteps : 0, // a length the user gives is the length
                 LearningRate = LearningRate ?? t.LearningRate, WarmupEpochs = WarmupEpochs ?? t.WarmupEpochs, Seed = Seed ?? t.Seed,
                 CheckpointEvery = CheckpointEvery ?? t.CheckpointEvery, KeepCheckpoints = KeepCheckpoints ?? t.KeepCheckpoints,
                 Optimizer = t.Optimizer with { Kind = Optimizer ?? t.Optimizer.Kind, WeightDecay = WeightDecay ?? t.Optimizer.WeightDecay },

@@ -114,42 +114,71 @@ public static class Pretraining
     public const double BudgetMargin = 0.05;
 
     /// <summary>
-    /// <paramref name="config"/> cut to what fits in <paramref name="minutes"/> of pretraining on this machine:
-    /// its own step count when that fits (it is never lengthened), else as many steps as the timed step cost
-    /// allows (at least 10), with the learning-rate schedule over exactly those steps. Returns the config and
-    /// one line saying what was chosen; when the run is cut, the line ends with <paramref name="longerRun"/>, how
-    /// the user gets a longer run (default: the --minutes advice of `pretext pretrain` and `pretext quickstart`).
+    /// <paramref name="config"/> cut to what fits in <paramref name="minutes"/> of pretraining at <paramref name="secondsPerStep"/>:
+    /// its own step count when that fits (it is never lengthened; a recipe within <see cref="BudgetMargin"/> of the budget is kept
+    /// whole), else as many steps as the budget allows, at least 10 and more than the <paramref name="stepsDone"/> already taken,
+    /// with the learning-rate schedule over exactly those steps. Returns the config and one line saying what was chosen; when the
+    /// run is cut, the line ends with <paramref name="longerRun"/>, how the user gets a longer run (default: the --minutes advice of
+    /// `pretext pretrain` and `pretext quickstart`).
     /// </summary>
-    public static (RunConfig Config, string Decision) FitToBudget(RunConfig config, IDataset data, double minutes, string? longerRun = null)
+    /// <exception cref="ArgumentOutOfRangeException">The budget or the step cost is not a positive number.</exception>
+    public static (RunConfig Config, string Decision) FitToBudget(RunConfig config, long stepsPerEpoch, double secondsPerStep, double minutes,
+        long stepsDone = 0, string? longerRun = null)
     {
-        if (!(minutes > 0)) throw new ArgumentOutOfRangeException(nameof(minutes), minutes, "The time budget must be a positive number of minutes.");
-        long perEpoch = Math.Max(1, data.Count / config.Train.BatchSize);
+        if (!(minutes > 0) || double.IsInfinity(minutes)) throw new ArgumentOutOfRangeException(nameof(minutes), minutes, "The time budget must be a positive number of minutes.");
+        if (!(secondsPerStep > 0) || double.IsInfinity(secondsPerStep)) throw new ArgumentOutOfRangeException(nameof(secondsPerStep), secondsPerStep, "A step must take a positive time.");
+        long perEpoch = Math.Max(1, stepsPerEpoch);
         long planned = config.Train.TotalSteps(perEpoch);
-        double perStep = SecondsPerStep(config, data);
-        // The timed steps run a little faster than a whole run (measured: 1.84 s/step timed, 1.91 over the
-        // quickstart's 487 steps), so the cut leaves a 5 % margin; a recipe within 5 % of the budget is kept whole.
-        long fits = Math.Max(10, (long)(minutes * 60 / (perStep * (1 + BudgetMargin))));
         var c = CultureInfo.InvariantCulture;
-        if (planned * perStep <= minutes * 60 * (1 + BudgetMargin))
-            return (config, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured, so the full {planned} steps ({(double)planned / perEpoch:0.#} epochs, about {planned * perStep / 60:F0} min) fit."));
+        if (planned * secondsPerStep <= minutes * 60 * (1 + BudgetMargin))
+            return (config, string.Create(c, $"Time budget {minutes:0.#} min: {secondsPerStep:F2} s/step measured, so the full {planned} steps ({(double)planned / perEpoch:0.#} epochs, about {planned * secondsPerStep / 60:F0} min) fit."));
+        long fits = Math.Max(Math.Max(10, stepsDone + 1), (long)(minutes * 60 / (secondsPerStep * (1 + BudgetMargin))));
+        if (fits >= planned) return (config, string.Create(c, $"Time budget {minutes:0.#} min: {secondsPerStep:F2} s/step measured; the full {planned} steps are kept."));
         var cut = config with { Train = config.Train with { MaxSteps = fits, Epochs = (int)Math.Ceiling((double)fits / perEpoch) } };
-        return (cut, string.Create(c, $"Time budget {minutes:0.#} min: {perStep:F2} s/step measured on this machine, so {fits} of the recipe's {planned} steps ({(double)fits / perEpoch:0.#} of {(double)planned / perEpoch:0.#} epochs). A longer run is usually more accurate: {longerRun ?? LongerRunAdvice}"));
+        return (cut, string.Create(c, $"Time budget {minutes:0.#} min: {secondsPerStep:F2} s/step measured on this machine, so {fits} of the recipe's {planned} steps ({(double)fits / perEpoch:0.#} of {(double)planned / perEpoch:0.#} epochs). A longer run is usually more accurate: {longerRun ?? LongerRunAdvice}"));
     }
 
     /// <summary>
-    /// A time budget for a run about to start in <paramref name="runDirectory"/>: a resumed run keeps the step
-    /// count its folder recorded (so the schedule, and every later loss, is the one it started with); a new run
-    /// times a few steps and is cut to what fits (<see cref="FitToBudget"/>). No budget (null or 0): unchanged.
+    /// A time budget for pretraining: <see cref="Minutes"/> of training steps, decided on the run's own measured rate while its
+    /// learning rate is still warming up (<see cref="DecisionStep"/>), so a cut changes no step already taken.
     /// </summary>
-    public static RunConfig WithinBudget(RunConfig config, IDataset data, string runDirectory, bool resume, double? minutes, IRunObserver observer, string? longerRun = null)
+    /// <param name="LongerRun">How a user gets a longer run, said when the run is cut (null: <see cref="LongerRunAdvice"/>).</param>
+    public sealed record TimeBudget(double Minutes, string? LongerRun = null)
     {
-        if (resume && Recorded(runDirectory) is RunConfig before)
-            return config with { Train = config.Train with { MaxSteps = before.Train.MaxSteps, Epochs = before.Train.Epochs } };
-        if (minutes is not double m || m == 0) return config;
-        observer.Message(string.Create(CultureInfo.InvariantCulture, $"Timing a few steps to fit pretraining into {m:0.#} minutes..."));
-        var (fitted, decision) = FitToBudget(config, data, m, longerRun);
-        observer.Message(decision);
-        return fitted;
+        /// <summary>The latest step the decision waits for: the quickstart's first 100 steps (its warm-up is 117) cover the slow first steps of a process.</summary>
+        public const long MaxDecisionStep = 100;
+
+        /// <summary>
+        /// The step after which the budget is decided for a run of <paramref name="totalSteps"/> steps warming up for
+        /// <paramref name="warmupSteps"/> and checkpointing every <paramref name="checkpointEvery"/> (0: at the end only): the end of
+        /// the warm-up, at most <see cref="MaxDecisionStep"/>, at least 6 where the run is that long, never after the first
+        /// checkpoint (so every checkpoint records the decided length), and before the last step.
+        /// </summary>
+        public static long DecisionStep(long totalSteps, long warmupSteps, int checkpointEvery)
+        {
+            long d = Math.Clamp(warmupSteps, 6, MaxDecisionStep);
+            if (checkpointEvery > 0) d = Math.Min(d, checkpointEvery);
+            return Math.Max(1, Math.Min(d, totalSteps - 1));
+        }
+
+        /// <summary>The step the rate is measured from: a third of the way to <paramref name="decisionStep"/>, past the first slow steps.</summary>
+        public static long RateFrom(long decisionStep) => decisionStep / 3;
+    }
+
+    /// <summary>
+    /// The length a run about to start in <paramref name="runDirectory"/> keeps, and the budget it is still to be fitted to: a resumed
+    /// run that has a checkpoint keeps the step count its folder recorded and is not timed again (so its schedule, and every later loss,
+    /// is the one it started with); otherwise the budget (<paramref name="minutes"/>; null or 0: none) is decided during the run.
+    /// </summary>
+    public static (RunConfig Config, TimeBudget? Budget) WithinBudget(RunConfig config, string runDirectory, bool resume, double? minutes, string? longerRun = null)
+    {
+        if (minutes is double m && (!(m >= 0) || double.IsInfinity(m)))
+            throw new ArgumentOutOfRangeException(nameof(minutes), minutes, "The time budget must be a positive number of minutes (0: none).");
+        var kept = resume && Recorded(runDirectory) is RunConfig before
+            ? config with { Train = config.Train with { MaxSteps = before.Train.MaxSteps, Epochs = before.Train.Epochs } }
+            : config;
+        bool started = resume && new CheckpointFolder(Path.Combine(runDirectory, "checkpoints"), 1).Latest is not null;
+        return (kept, minutes is double mm && mm > 0 && !started ? new TimeBudget(mm, longerRun) : null);
     }
 
     /// <summary>
@@ -178,7 +207,7 @@ public static class Pretraining
 
     /// <summary>
     /// Pretrains on the samples of <paramref name="train"/> (any modality; labels never reach the method): the modality
-    /// prepares what the encoder reads (a text run trains its tokenizer first), then <see cref="Run(RunConfig, IDataset, string, bool, IRunObserver?, CancellationToken)"/>.
+    /// prepares what the encoder reads (a text run trains its tokenizer first), then <see cref="Run(RunConfig, IDataset, string, bool, IRunObserver?, CancellationToken, TimeBudget?)"/>.
     /// A time budget (<paramref name="minutes"/>) cuts a new run to what fits on this machine.
     /// </summary>
     public static PretrainResult Run(RunConfig config, ISampleSet train, string runDirectory, bool resume, IRunObserver? observer = null,
@@ -187,10 +216,25 @@ public static class Pretraining
         observer ??= NullObserver.Instance;
         var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).ModalityFor(config.Encoder.Modality));
         using var prepared = modality.PrepareRun(config, train, runDirectory, resume, observer, cancel);
-        var run = WithinBudget(prepared.Config, prepared.Data, runDirectory, resume, minutes, observer, longerRun);
-        var result = Run(run, prepared.Data, runDirectory, resume, observer, cancel);
+        var (run, budget) = WithinBudget(ForData(prepared.Config, prepared.Data, observer), runDirectory, resume, minutes, longerRun);
+        var result = Run(run, prepared.Data, runDirectory, resume, observer, cancel, budget);
         modality.AfterPretraining(result, observer);
         return result;
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> sized to <paramref name="data"/> (<see cref="TrainerOptions.ForData"/>): on data too small for the
+    /// preset's epochs to give the steps it was sized for, more epochs, said to the user.
+    /// </summary>
+    public static RunConfig ForData(RunConfig config, IDataset data, IRunObserver? observer = null)
+    {
+        long perEpoch = data.Count / Math.Max(1, config.Train.BatchSize);
+        var sized = config.Train.ForData(perEpoch);
+        if (sized == config.Train) return config;
+        if (sized.Epochs != config.Train.Epochs)
+            observer?.Message(string.Create(CultureInfo.InvariantCulture,
+                $"{data.Count:N0} samples give {perEpoch} steps of {config.Train.BatchSize} per epoch, so the run trains for {sized.Epochs} epochs ({sized.TotalSteps(perEpoch):N0} steps) instead of the preset's {config.Train.Epochs}: the steps the recipe was sized for ({config.Train.MinSteps:N0}). --epochs or --max-steps sets the length."));
+        return config with { Train = sized };
     }
 
     /// <exception cref="InvalidOperationException">The folder has checkpoints and <paramref name="resume"/> is false: nothing there is touched.</exception>
@@ -200,8 +244,13 @@ public static class Pretraining
             throw new InvalidOperationException($"Run folder '{runDirectory}' already has checkpoints (newest: {Path.GetFileName(latest)}). Pass --resume to continue it, or choose another --run-dir.");
     }
 
-    /// <summary>Pretrains on encoder-ready, unlabelled <paramref name="data"/> in <paramref name="runDirectory"/>.</summary>
-    public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default)
+    /// <summary>
+    /// Pretrains on encoder-ready, unlabelled <paramref name="data"/> in <paramref name="runDirectory"/>. With a
+    /// <paramref name="budget"/>, the run times its own steps during the warm-up and is cut to what fits (<see cref="FitToBudget"/>);
+    /// config.json and every checkpoint record the decided length.
+    /// </summary>
+    public static PretrainResult Run(RunConfig config, IDataset data, string runDirectory, bool resume, IRunObserver? observer = null, CancellationToken cancel = default,
+        TimeBudget? budget = null)
     {
         observer ??= NullObserver.Instance;
         var entry = MethodRegistry.Get(config.Method);
@@ -232,6 +281,12 @@ public static class Pretraining
         AtomicJson(Path.Combine(runDirectory, "config.json"), config.ToJson());
 
         var trainer = new Trainer(method, data, entry.Views(config.Setup), config.Train, config.ToJson());
+        long decideAt = budget is null ? -1 : TimeBudget.DecisionStep(trainer.TotalSteps, trainer.Schedule.WarmupSteps, config.Train.CheckpointEvery);
+        long rateFrom = TimeBudget.RateFrom(decideAt);
+        double rateFromSeconds = 0, budgetSecondsPerStep = double.NaN;
+        if (budget is not null)
+            observer.Message(string.Create(CultureInfo.InvariantCulture,
+                $"Time budget {budget.Minutes:0.#} min: the run times its steps {rateFrom + 1}-{decideAt} (the learning-rate warm-up, so a cut changes nothing already done), then keeps the {trainer.TotalSteps} planned steps or cuts them to what fits."));
         using var metrics = MetricsLog.Open(Path.Combine(runDirectory, "metrics.csv"), MetricColumns, truncateAfterStep: startStep);
         // The same rows for TensorBoard (`tensorboard --logdir runs`); a session that trains no step writes no file.
         using var events = trainer.TotalSteps > startStep ? TensorBoardLog.Create(runDirectory, startStep + 1) : null;
@@ -260,6 +315,22 @@ public static class Pretraining
             metrics.Append(cells);
             events?.Append(r.Step, cells.Where(c => c.Key != MetricsLog.StepColumn).ToDictionary());
             lastLoss = r.Loss; lastCollapse = r.CollapseStd;
+            if (r.Step == rateFrom) rateFromSeconds = r.ElapsedSeconds;
+            if (budget is not null && r.Step == decideAt)
+            {
+                // Steps before rateFrom are left out: a fresh process runs its first steps slower (measured: 0.91 s/step over
+                // steps 4-9 against 0.8 over the quickstart's next hundred).
+                budgetSecondsPerStep = (r.ElapsedSeconds - rateFromSeconds) / (decideAt - rateFrom);
+                var (fitted, decision) = FitToBudget(config, trainer.StepsPerEpoch, budgetSecondsPerStep, budget.Minutes, r.Step, budget.LongerRun);
+                if (!ReferenceEquals(fitted, config))
+                {
+                    config = fitted;
+                    trainer.Shorten(config.Train.TotalSteps(trainer.StepsPerEpoch), config.ToJson());
+                    AtomicJson(Path.Combine(runDirectory, "config.json"), config.ToJson());
+                    observer.Resize(trainer.TotalSteps);
+                }
+                observer.Message(decision);
+            }
             observer.Report(r.Step, string.Create(CultureInfo.InvariantCulture, $"loss {r.Loss:F4}  {r.SamplesPerSecond:F0} samples/s  collapse {r.CollapseStd:F2}{rank}"));
         }, cancel, inspect: (step, output) =>
         {
@@ -269,6 +340,9 @@ public static class Pretraining
         double seconds = clock.Elapsed.TotalSeconds;
         long stepsDone = trainer.TotalSteps - startStep;
         observer.EndStage(string.Create(CultureInfo.InvariantCulture, $"{stepsDone} steps in {seconds:F0} s"));
+        if (double.IsFinite(budgetSecondsPerStep) && stepsDone > 0)
+            observer.Message(string.Create(CultureInfo.InvariantCulture,
+                $"The budget was decided at {budgetSecondsPerStep:F3} s/step; the whole run went at {seconds / stepsDone:F3} s/step."));
         if (stepsDone == 0)
             observer.Message($"Nothing to train: the run in '{runDirectory}' had already finished its {trainer.TotalSteps} steps. Its checkpoint is {folder.Latest}.");
         CollapseVerdict? verdict = null;

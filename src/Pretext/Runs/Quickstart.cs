@@ -14,9 +14,9 @@ public sealed record QuickstartOptions
     public bool Resume { get; init; }
     /// <summary>
     /// Pretraining time budget in minutes (null or 0: the whole recipe, 5 epochs). The recipe's 5 epochs (1,170 steps) take
-    /// about 14 minutes on a 2-core CPU with native bf16 (0.715 s/step measured, 0.74 timed, so it is kept whole within the
-    /// budget's 5 % margin); on slower machines the run is cut to what fits
-    /// (see <see cref="Pretraining.FitToBudget"/>). --fast has its own (<see cref="Presets.FastPretrainMinutes"/>).
+    /// about 14 minutes on a 2-core CPU with native bf16 (0.715 s/step measured), so the recipe is kept whole within the budget's
+    /// 5 % margin there; on slower machines the run is cut to what fits, at the rate the run itself measured over its steps 34-100
+    /// (see <see cref="Pretraining.TimeBudget"/>). --fast has its own (<see cref="Presets.FastPretrainMinutes"/>).
     /// </summary>
     public double? Minutes { get; init; } = DefaultMinutes;
 

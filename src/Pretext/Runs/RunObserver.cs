@@ -9,6 +9,8 @@ public interface IRunObserver
     void Report(long done, string? status = null);
     /// <summary>The current stage finished.</summary>
     void EndStage(string? summary = null);
+    /// <summary>The current stage now has <paramref name="total"/> units of work (a time budget cut a run short).</summary>
+    void Resize(long total) { }
     /// <summary>A message for the user (warnings, paths written).</summary>
     void Message(string text);
 }

@@ -36,7 +36,9 @@ public sealed class Trainer
     private readonly IDataset data;
     private readonly IViewGenerator views;
     private readonly TrainerOptions options;
-    private readonly string configJson;
+    private string configJson;
+    // Steps finished in the current Run call (what Shorten may not cut below).
+    private long completed;
 
     /// <param name="task">What to train: a self-supervised method or a supervised classifier.</param>
     /// <param name="data">The samples trained on; sample order indexes it.</param>
@@ -59,8 +61,26 @@ public sealed class Trainer
     }
 
     public long StepsPerEpoch { get; }
-    public long TotalSteps { get; }
-    public WarmupCosineSchedule Schedule { get; }
+    public long TotalSteps { get; private set; }
+    public WarmupCosineSchedule Schedule { get; private set; }
+
+    /// <summary>
+    /// Ends the run after <paramref name="totalSteps"/> steps instead of its planned length; called from <see cref="Run"/>'s step
+    /// callback (a time budget decided on the run's own measured rate). The learning rate then decays over the new length, and
+    /// later checkpoints record <paramref name="configJson"/>. Called while the schedule is still warming up, it changes no step
+    /// already taken (the warm-up does not depend on the length), so the run is the one a plan of that length would have made;
+    /// only methods whose momentum follows the run's progress (BYOL, DINO) saw the longer plan in the steps before.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not shorter than the plan, or not after the steps already taken.</exception>
+    public void Shorten(long totalSteps, string configJson)
+    {
+        if (totalSteps > TotalSteps || totalSteps <= completed)
+            throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps,
+                $"A run can only be shortened to between the {completed + 1} steps it needs to end cleanly and its planned {TotalSteps}.");
+        TotalSteps = totalSteps;
+        Schedule = Schedule with { TotalSteps = totalSteps };
+        this.configJson = configJson;
+    }
 
     /// <summary>Mixes the run seed with a stream id and a counter into a 63-bit seed (SplitMix64 finaliser).</summary>
     public static long DeriveSeed(long seed, long stream, long counter)
@@ -142,6 +162,7 @@ public sealed class Trainer
         (long, long[]) bgCache = (-1, []);
         Task<Prepared>? next = null;
         Prepared? current = null;
+        completed = startStep;
         try
         {
             for (long step = startStep; step < TotalSteps; step++)
@@ -183,6 +204,7 @@ public sealed class Trainer
                 bool last = step + 1 == TotalSteps;
                 bool due = checkpoints is not null && (last || (options.CheckpointEvery > 0 && (step + 1) % options.CheckpointEvery == 0));
                 double sps = options.BatchSize / stepClock.Elapsed.TotalSeconds;
+                completed = step + 1;
                 // The report (and with it the run's metrics row) comes before the step's checkpoint. A kill between the two then
                 // leaves a row without its checkpoint, which the resume from the previous checkpoint drops and logs again,
                 // identically; the other order left a checkpoint without its row, and the resume starts after that step, so the

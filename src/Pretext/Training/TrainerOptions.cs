@@ -13,6 +13,14 @@ public sealed record TrainerOptions
     public int BatchSize { get; init; } = 256;
     /// <summary>Peak learning rate after warmup.</summary>
     public double LearningRate { get; init; } = 1.2;
+    /// <summary>
+    /// The fewest steps a run bounded only by its epochs trains for (0: none): on data too small for <see cref="Epochs"/> to reach
+    /// it, <see cref="ForData"/> raises the epochs so the encoder gets the steps its recipe was sized for. Presets set it to the
+    /// steps of their reference data (the image preset: Fashion-MNIST's 5 epochs, 1,170 steps); an explicit --epochs or
+    /// --max-steps turns it off.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public long MinSteps { get; init; }
     /// <summary>Linear warmup length in epochs (fractions allowed); SimCLR warms up for 10 of 100+ epochs.</summary>
     public double WarmupEpochs { get; init; } = 0.5;
     /// <summary>Linear warmup length in steps; when set it replaces <see cref="WarmupEpochs"/> (supervised training warms up for 5 % of its steps).</summary>
@@ -51,6 +59,22 @@ public sealed record TrainerOptions
     public long TotalSteps(long stepsPerEpoch) =>
         MaxSteps > 0 ? (Epochs > 0 ? Math.Min(MaxSteps, stepsPerEpoch * Epochs) : MaxSteps) : stepsPerEpoch * Epochs;
 
+    /// <summary>Most epochs <see cref="ForData"/> raises a run to (a few dozen images would otherwise be seen tens of thousands of times).</summary>
+    public const int MaxScaledEpochs = 1000;
+
+    /// <summary>
+    /// These options for data with <paramref name="stepsPerEpoch"/> full batches: with <see cref="MinSteps"/> set and no
+    /// <see cref="MaxSteps"/>, the epochs raised to reach MinSteps (at most <see cref="MaxScaledEpochs"/>) and the warm-up stretched
+    /// with them (the same fraction of the run); MinSteps is then spent (0), so applying it twice changes nothing.
+    /// </summary>
+    public TrainerOptions ForData(long stepsPerEpoch)
+    {
+        if (MinSteps <= 0 || MaxSteps > 0 || stepsPerEpoch <= 0 || Epochs <= 0) return this;
+        long needed = (MinSteps + stepsPerEpoch - 1) / stepsPerEpoch;
+        int epochs = (int)Math.Min(MaxScaledEpochs, Math.Max(Epochs, needed));
+        return this with { Epochs = epochs, WarmupEpochs = WarmupSteps is null ? WarmupEpochs * epochs / Epochs : WarmupEpochs, MinSteps = 0 };
+    }
+
     /// <summary>Throws on options no run can use.</summary>
     /// <param name="minBatchSize">Smallest batch the trained task accepts (<see cref="ITrainingTask.MinBatchSize"/>).</param>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -61,6 +85,7 @@ public sealed record TrainerOptions
         if (!(LearningRate > 0)) throw new ArgumentException($"Learning rate must be positive, got {LearningRate}.");
         if (WarmupEpochs < 0) throw new ArgumentException("Warmup epochs must be >= 0.");
         if (WarmupSteps < 0) throw new ArgumentException("Warmup steps must be >= 0.");
+        if (MinSteps < 0) throw new ArgumentException($"Minimum steps must be >= 0 (0: none), got {MinSteps}.");
         if (KeepCheckpoints < 1) throw new ArgumentException("Keep at least one checkpoint.");
         if (CheckpointEvery < 0) throw new ArgumentException("Checkpoint interval must be >= 0.");
         if (Threads < 0) throw new ArgumentException("Threads must be >= 0.");
