@@ -46,6 +46,9 @@ public sealed record ConfigFile(string Path, JsonObject Values)
         var other => throw new InvalidDataException($"{Path}: '{string.Join('.', keys)}' takes text, e.g. \"simclr\"; got {Describe(other)}."),
     };
 
+    /// <summary>Whether the file gives a value (not null) at a path of keys.</summary>
+    public bool Has(params string[] keys) => Find(keys) is not null;
+
     /// <summary>A whole number at a path of keys, or null when absent or null.</summary>
     /// <exception cref="InvalidDataException">The value is there but not a whole number.</exception>
     public int? Int(params string[] keys)

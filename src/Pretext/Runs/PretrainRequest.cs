@@ -135,7 +135,14 @@ public sealed record PretrainRequest
             throw new ArgumentException($"'{entry.Name}' is {Article(entry.Modality)} method but '{dataset}' is {Article(data.Kind)} data set; use {Article(data.Kind)} method " +
                 $"({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(data.Kind)).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
         var cfg = Presets.For(entry.Name, dataset, threads);
-        if (file is not null) cfg = ConfigOverrides.Merge(cfg, file.Values, file.Path);
+        if (file is not null)
+        {
+            cfg = ConfigOverrides.Merge(cfg, file.Values, file.Path);
+            // A length the file gives is the length, as one typed on the command line is (below).
+            const string train = nameof(RunConfig.Train);
+            if ((file.Has(train, nameof(TrainerOptions.Epochs)) || file.Has(train, nameof(TrainerOptions.MaxSteps))) && !file.Has(train, nameof(TrainerOptions.MinSteps)))
+                cfg = cfg with { Train = cfg.Train with { MinSteps = 0 } };
+        }
         if (kind == Modality.Image)
         {
             cfg = cfg with

@@ -34,6 +34,8 @@ public class ConfigFileTests
         Assert.Equal(OptimizerKind.AdamW, fromFile.Train.Optimizer.Kind);
         Assert.Equal(0.3, fromFile.Methods.SimClr.Temperature);
         Assert.Equal(preset.Train.LearningRate, fromFile.Train.LearningRate);   // not in the file: the preset's
+        Assert.True(preset.Train.MinSteps > 0);
+        Assert.Equal(0, fromFile.Train.MinSteps);                               // a length the file gives is the length
         Assert.Equal(preset.Encoder.Widths, fromFile.Encoder.Widths);
 
         var overridden = new PretrainRequest
@@ -80,6 +82,14 @@ public class ConfigFileTests
         Assert.Equal(OptimizerKind.Sgd, fromYaml.Train.Optimizer.Kind);
         Assert.Equal(1e-5, fromYaml.Train.Optimizer.WeightDecay);
         Assert.Equal([8, 16, 32, 64], fromYaml.Encoder.Widths);
+    }
+
+    [Fact]
+    public void AFileWithoutALengthKeepsThePresetsMinimumSteps()
+    {
+        using var dir = new TempDirectory();
+        var path = Write(dir, "run.json", """{"methods": {"simclr": {"temperature": 0.3}}}""");
+        Assert.Equal(Presets.ImageMinSteps, new PretrainRequest { ConfigFile = path, Threads = 1 }.Resolve().Train.MinSteps);
     }
 
     [Fact]
