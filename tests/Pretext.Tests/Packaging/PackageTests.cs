@@ -6,19 +6,22 @@ namespace Pretext.Tests.Packaging;
 
 /// <summary>
 /// The packages users get (docs/packages.md): scripts/pack.sh packs the library and the dotnet tool from this build into a
-/// folder feed, the tool installs from that feed alone with `dotnet tool install`, and the installed `pretext` runs, native
-/// libtorch included. About a minute, most of it compressing and unpacking libtorch.
+/// folder feed; the tool installs from that feed alone with `dotnet tool install` and the installed `pretext` runs, native
+/// libtorch included; an application referencing the library package and the native package the docs name builds and runs.
+/// One to two minutes, most of it compressing, unpacking and copying libtorch.
 /// </summary>
 public class PackageTests
 {
     private static readonly string Root = FindRoot();
 
     [Fact]
-    public void PackedToolInstallsFromAFolderFeedAndRuns()
+    public void PackedPackagesInstallFromAFolderFeedAndRun()
     {
         using var dir = new TempDirectory();
         string feed = dir.File("feed");
-        var pack = Run("bash", [Path.Combine(Root, "scripts", "pack.sh"), "--no-build", "--configuration", Configuration(), "--out", feed], Root);
+        // A version of its own, so no package of the same name and version cached by an earlier run can stand in for these.
+        string packVersion = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+        var pack = Run("bash", [Path.Combine(Root, "scripts", "pack.sh"), "--no-build", "--configuration", Configuration(), "--out", feed, "--version", packVersion], Root);
         Assert.True(pack.Code == 0, $"scripts/pack.sh failed ({pack.Code}):\n{pack.Out}\n{pack.Err}");
 
         var library = Directory.GetFiles(feed, "Pretext.0*.nupkg").Single();
@@ -51,6 +54,57 @@ public class PackageTests
         Assert.True(info.Code == 0, $"pretext info exited {info.Code}:\n{info.Out}\n{info.Err}");
         Assert.Contains("libtorch", info.Out);
         Assert.Contains("cpu", info.Out);
+
+        AssertAnApplicationBuildsAgainstTheLibrary(dir, feed, packVersion);
+    }
+
+    /// <summary>
+    /// A console application referencing Pretext and the native package docs/packages.md names builds and computes with libtorch
+    /// (on Debian 12 only because the package's buildTransitive step fixes its copy of libLibTorchSharp.so). Packages other than
+    /// Pretext come from this machine's package cache (a fallback folder), else the usual sources.
+    /// </summary>
+    private static void AssertAnApplicationBuildsAgainstTheLibrary(TempDirectory dir, string feed, string version)
+    {
+        string app = dir.File("app");
+        Directory.CreateDirectory(app);
+        string cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources><add key="pretext-feed" value="{feed}" /></packageSources>
+              <fallbackPackageFolders><add key="machine-cache" value="{cache}" /></fallbackPackageFolders>
+            </configuration>
+            """);
+        File.WriteAllText(Path.Combine(app, "app.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <RuntimeIdentifier>linux-x64</RuntimeIdentifier>
+                <SelfContained>false</SelfContained>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <NoWarn>NU1603</NoWarn>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Pretext" Version="{version}" />
+                <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Pretext.Runs;
+            using static TorchSharp.torch;
+
+            var config = Presets.For("simclr", "fashion-mnist", threads: 1);
+            using var x = ones(2, 3);
+            Console.WriteLine($"{config.Method} {x.sum().item<float>()}");
+            """);
+        string packages = dir.File("app-packages");
+        var build = Run("dotnet", ["build", app, "-c", "Release", "-v", "quiet", "-nologo"], app, packages);
+        Assert.True(build.Code == 0, $"building an application against the Pretext package failed ({build.Code}):\n{build.Out}\n{build.Err}");
+        var run = Run(Path.Combine(app, "bin", "Release", "net10.0", "linux-x64", "app"), [], app);
+        Assert.True(run.Code == 0, $"the application exited {run.Code}:\n{run.Out}\n{run.Err}");
+        Assert.Equal("simclr 6", run.Out.Trim());
     }
 
     /// <summary>The library references managed TorchSharp only (the application picks the native bundle) and ships the Debian 12 fix.</summary>
