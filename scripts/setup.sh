@@ -40,5 +40,31 @@ if [ $(( ${#need_apt[@]} + ${#need_apt_bare[@]} )) -gt 0 ]; then
     echo "note: missing ${need_apt[*]} ${need_apt_bare[*]}; install them (apt-get install ${need_apt[*]}; apt-get install --no-install-recommends ${need_apt_bare[*]}) for offline data (else Pretext tries the web), the report screenshot test and the PyTorch round-trip tests (else they are skipped)." >&2
   fi
 fi
-dotnet build Pretext.slnx -c Release -v quiet -nologo 2>&1 | grep -vE "^\s*$|warning NU1603" || true
-test -x src/Pretext.Cli/bin/Release/net10.0/linux-x64/pretext || { echo "error: build failed; run 'dotnet build Pretext.slnx -c Release' to see why." >&2; exit 1; }
+
+# Build only when an input changed since the last successful build: `dotnet build` takes about 6 s even when it has
+# nothing to do, which every `./pretext` call paid. The inputs are the content of every tracked or untracked (not
+# ignored) file the solution builds from, hashed, plus the SDK; an edit, a `git pull`, a checkout or a deleted file
+# changes the hash. The stamp is written after a build that succeeded only, so a failed build is retried next time.
+# Outside a git work tree there is no cheap list of inputs: it always builds.
+cli=src/Pretext.Cli/bin/Release/net10.0/linux-x64/pretext
+tests_dll=tests/Pretext.Tests/bin/Release/net10.0/linux-x64/Pretext.Tests.dll
+stamp=obj/build-inputs.sha1
+inputs=""
+if command -v git >/dev/null 2>&1 && git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  inputs=$( { ls "$(dirname "$(readlink -f "$(command -v dotnet)")")/sdk" 2>/dev/null || true
+              git ls-files -z -co --exclude-standard --deduplicate -- src tests bench build Directory.Build.props Directory.Packages.props \
+                Pretext.slnx global.json NuGet.Config nuget.config | xargs -0 -r sha1sum 2>/dev/null || true; } | sha1sum | cut -d' ' -f1)
+fi
+if [ -n "$inputs" ] && [ -x "$cli" ] && [ -f "$tests_dll" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$inputs" ]; then
+  exit 0
+fi
+rm -f "$stamp"
+set +e
+dotnet build Pretext.slnx -c Release -v quiet -nologo 2>&1 | grep -vE "^\s*$|warning NU1603"
+build_rc=${PIPESTATUS[0]}
+set -e
+if [ "$build_rc" -ne 0 ] || [ ! -x "$cli" ]; then
+  echo "error: the build failed (above); fix it, or run 'dotnet build Pretext.slnx -c Release' to see why." >&2
+  exit 1
+fi
+if [ -n "$inputs" ]; then mkdir -p obj && echo "$inputs" > "$stamp"; fi

@@ -84,19 +84,23 @@ internal static class Commands
         var maxMegapixels = new Option<double?>("--max-megapixels") { Description = "Image folders: skip images whose header declares more than this many megapixels, before decoding them, with a warning naming each (default: 40)." };
         var transductive = new Option<bool>("--transductive") { Description = "Pretrain on a labelled folder's held-out test fifth too (without its labels); by default it stays out, as evaluate scores on it." };
         var labelPattern = LabelPatternOption();
+        var config = new Option<string?>("--config") { Description = "A config file, JSON or YAML (.json, .yaml, .yml), with any of config.json's keys, e.g. an earlier run's config.json or {\"train\": {\"epochs\": 2}}: laid over the preset of its method and data set; options given on the command line (and --set) override it. The resolved config is written to <run-dir>/config.json." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
+        var device = DeviceOption("Where training computes: cpu. Pretraining on CUDA is not wired through the training loop yet (embed --device cuda is; docs/gpu.md).");
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, minutes, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, skipBad, maxMegapixels, labelPattern, set, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, skipBad, maxMegapixels, labelPattern, config, set, device, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var request = new PretrainRequest
             {
-                Dataset = p.GetValue(dataset)!, Method = p.GetValue(method), Threads = p.GetValue(threads),
+                // Options with a default count as given only when typed, so a --config file's data set and threads can apply.
+                Dataset = Given(p, dataset) ? p.GetValue(dataset) : null, Method = p.GetValue(method), Threads = Given(p, threads) ? p.GetValue(threads) : null,
+                ConfigFile = p.GetValue(config),
                 Epochs = p.GetValue(epochs), MaxSteps = p.GetValue(maxSteps), BatchSize = p.GetValue(batch), LearningRate = p.GetValue(lr),
                 Optimizer = p.GetValue(optimizer), WeightDecay = p.GetValue(wd), WarmupEpochs = p.GetValue(warmup), Temperature = p.GetValue(temperature),
                 Seed = p.GetValue(seed), CheckpointEvery = p.GetValue(ckptEvery), KeepCheckpoints = p.GetValue(keep), Precision = p.GetValue(precision),
@@ -106,8 +110,10 @@ internal static class Commands
                 LabelPattern = p.GetValue(labelPattern),
             };
             if (p.GetValue(minutes) is double budget && !(budget > 0)) throw new ArgumentException($"--minutes must be a positive number of minutes, got {budget}.");
+            if (ComputeDevice.Parse(p.GetValue(device)!).type != DeviceType.CPU)
+                throw new NotSupportedException($"--device {p.GetValue(device)}: pretraining runs on the CPU in this version (the training loop's random draws, optimiser and checkpoints are not placed on a GPU yet); leave --device out. `pretext embed --device cuda` uses the GPU.");
             var cfg = request.Resolve();
-            PretextCli.SetThreads(p.GetValue(threads));
+            PretextCli.SetThreads(cfg.Train.Threads);
             string run = p.GetValue(runDir)!;
             bool resuming = p.GetValue(resume);
             using (var train = PretrainRequest.TrainingSamples(cfg, p.GetValue(dataDir), Console.WriteLine))
@@ -185,6 +191,29 @@ internal static class Commands
         return cmd;
     }
 
+    private static Option<string> DeviceOption(string description) => new("--device") { Description = description, DefaultValueFactory = _ => "cpu" };
+
+    public static Command Info()
+    {
+        var cmd = new Command("info", "Versions, the native libtorch this build loads, CPU threads and the devices it can compute on.");
+        cmd.SetAction(_ => PretextCli.Guard(() =>
+        {
+            var version = typeof(Pretraining).Assembly.GetName().Version;
+            Console.WriteLine($"Pretext {version?.ToString(3)}, TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)}, .NET {Environment.Version}");
+            int gpus = ComputeDevice.CudaDeviceCount();
+            // Asking for the thread count and CUDA loads the native libraries: this line shows that they load.
+            Console.WriteLine($"libtorch: loaded, {torch.get_num_threads()} CPU threads, {ComputeOptions.Describe(Precision.Auto)}");
+            Console.WriteLine(gpus > 0
+                ? $"devices: cpu, {string.Join(", ", Enumerable.Range(0, gpus).Select(i => $"cuda:{i}"))}"
+                : $"devices: cpu (no CUDA: {ComputeDevice.CudaFix})");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>Whether <paramref name="option"/> was typed on the command line (not just its default).</summary>
+    internal static bool Given<T>(ParseResult p, Option<T> option) => p.GetResult(option) is { Implicit: false };
+
     private static int[]? ParseCounts(string? text, string option)
     {
         if (string.IsNullOrWhiteSpace(text)) return null;
@@ -217,7 +246,8 @@ internal static class Commands
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var labelPattern = LabelPatternOption();
-        var cmd = new Command("embed", "Write the frozen encoder's embeddings of a data set to CSV and/or Parquet.") { checkpoint, dataset, split, output, labelPattern, threads, dataDir };
+        var device = DeviceOption("Where the encoder computes: cpu, cuda (the first GPU) or cuda:N; CUDA needs a CUDA build of libtorch (docs/gpu.md).");
+        var cmd = new Command("embed", "Write the frozen encoder's embeddings of a data set to CSV and/or Parquet.") { checkpoint, dataset, split, output, labelPattern, device, threads, dataDir };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
             var outs = p.GetValue(output)!;
@@ -225,6 +255,7 @@ internal static class Commands
                 if (!o.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) && !o.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase))
                     throw new ArgumentException($"--out '{o}': use a .csv or .parquet file name.");
             PretextCli.SetThreads(p.GetValue(threads));
+            var on = ComputeDevice.Parse(p.GetValue(device)!);
             string path = p.GetValue(checkpoint)!;
             var (method, cfg, _) = Pretraining.LoadMethod(path);
             using (method)
@@ -234,7 +265,7 @@ internal static class Commands
                 cfg = AudioModality.WithLabelPattern(cfg, p.GetValue(labelPattern), ds);
                 using var inputs = modality.InputsFor(cfg, path);
                 using var samples = Embeddings.Samples(modality, cfg, ds, p.GetValue(split), p.GetValue(dataDir), Console.WriteLine);
-                using var feats = ConsoleObserver.Run(o => Embeddings.Extract(method, inputs, samples, o));
+                using var feats = ConsoleObserver.Run(o => Embeddings.Extract(method, inputs, samples, o, on));
                 var table = Embeddings.Table(feats, samples);
                 foreach (var o in outs)
                 {

@@ -36,6 +36,7 @@ public static class PretextCli
         root.Subcommands.Add(TextCommands.Search());
         root.Subcommands.Add(TextCommands.Similar());
         root.Subcommands.Add(Commands.Methods());
+        root.Subcommands.Add(Commands.Info());
         root.Subcommands.Add(CurateCommand.Create());
         root.Subcommands.Add(ScoreCommand.Create());
         root.Subcommands.Add(ClusterCommand.Create());

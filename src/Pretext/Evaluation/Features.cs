@@ -14,16 +14,20 @@ public static class Features
     /// Runs <paramref name="encoder"/> in eval mode under no_grad over every sample of <paramref name="data"/>,
     /// after <paramref name="preprocess"/> (e.g. normalisation). Returns (N, FeatureDim) fp32, detached.
     /// </summary>
-    public static Tensor Extract(Encoder encoder, IDataset data, Normalize? preprocess, int batchSize = 512, Action<long, long>? progress = null)
+    /// <param name="device">Where <paramref name="encoder"/>'s weights are (null: the CPU): each batch is read and preprocessed on
+    /// the CPU, then moved there; the features come back to the CPU.</param>
+    public static Tensor Extract(Encoder encoder, IDataset data, Normalize? preprocess, int batchSize = 512, Action<long, long>? progress = null, Device? device = null)
     {
         using var mode = ModeScope.Eval(encoder);
         using var noGrad = no_grad();
         var result = empty(data.Count, encoder.FeatureDim).DetachFromDisposeScope();
+        bool onCpu = device is null || device.type == DeviceType.CPU;
         for (long start = 0; start < data.Count; start += batchSize)
         {
             long n = Math.Min(batchSize, data.Count - start);
             using var scope = NewDisposeScope();
-            result.narrow(0, start, n).copy_(encoder.forward(Batch(data, start, n, preprocess)));
+            var x = Batch(data, start, n, preprocess);
+            result.narrow(0, start, n).copy_(encoder.forward(onCpu ? x : x.to(device!)));
             progress?.Invoke(start + n, data.Count);
         }
         return result;

@@ -51,11 +51,111 @@ public static class ConfigOverrides
         }
     }
 
+    /// <summary>
+    /// <paramref name="config"/> with the values of a config file (<see cref="ConfigFile"/>) laid over it: a key given there
+    /// replaces the config's, a section given there is merged key by key, anything not given stays.
+    /// </summary>
+    /// <param name="values">The file's keys and values (perhaps less some the caller sets itself).</param>
+    /// <param name="source">The file, named in every error.</param>
+    /// <exception cref="InvalidDataException">An unknown key (the message names it, its section's keys and the nearest one), a
+    /// value where a section belongs or the reverse, or a value of the wrong type.</exception>
+    public static RunConfig Merge(RunConfig config, JsonObject values, string source)
+    {
+        var root = JsonNode.Parse(config.ToJson())!.AsObject();
+        MergeInto(root, values, "", source);
+        try
+        {
+            return JsonSerializer.Deserialize<RunConfig>(root.ToJsonString(), RunConfig.JsonOptions)
+                ?? throw new InvalidDataException($"{source}: produced an empty config.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: the value at '{JsonPathToKeys(e.Path)}' is not one this key takes ({e.Message.Split(" Path:")[0].TrimEnd('.', ' ')}). " +
+                "Write it as a run's config.json does.");
+        }
+    }
+
+    private static void MergeInto(JsonObject target, JsonObject values, string walked, string source)
+    {
+        foreach (var (key, value) in values)
+        {
+            string where = walked.Length > 0 ? $"section '{walked}'" : "the run config";
+            var match = Match(target, key);
+            if (match is null)
+            {
+                var known = target.Select(p => p.Key).ToList();
+                string nearest = Nearest(key, known) is string n ? $" Did you mean '{n}'?" : "";
+                throw new InvalidDataException($"{source}: unknown key '{Join(walked, key)}'.{nearest} {char.ToUpperInvariant(where[0])}{where[1..]} has: {string.Join(", ", known)}. Fix the name or remove the key.");
+            }
+            string at = Join(walked, match);
+            var current = target[match];
+            if (current is JsonObject section)
+            {
+                if (value is JsonObject inner) { MergeInto(section, inner, at, source); continue; }
+                throw new InvalidDataException($"{source}: '{at}' is a section (keys: {string.Join(", ", section.Select(p => p.Key))}), but the file gives it {ConfigFile.Describe(value)}. Give the keys inside it instead.");
+            }
+            if (value is JsonObject)
+                throw new InvalidDataException($"{source}: '{at}' is a single value ({ConfigFile.Describe(current)} now), not a section. Give it a value.");
+            if (current is not null && value is not null && Kind(current) != Kind(value) && !(Kind(current) == "a number" && IsNamedFloat(value)))
+                throw new InvalidDataException($"{source}: '{at}' takes {Kind(current)} (now {current.ToJsonString()}), but the file gives it {ConfigFile.Describe(value)}. Fix the value.");
+            target[match] = value?.DeepClone();
+        }
+    }
+
+    private static string Kind(JsonNode node) => node switch
+    {
+        JsonArray => "a list",
+        JsonObject => "a section",
+        JsonValue v => v.GetValueKind() switch
+        {
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "true or false",
+            _ => "text",
+        },
+        _ => "a value",
+    };
+
+    private static bool IsNamedFloat(JsonNode node) =>
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.String && v.GetValue<string>() is "NaN" or "Infinity" or "-Infinity";
+
+    private static string Join(string walked, string key) => walked.Length > 0 ? walked + "." + key : key;
+
+    private static string JsonPathToKeys(string? path) => string.IsNullOrEmpty(path) ? "(top)" : path.TrimStart('$', '.');
+
+    /// <summary>The known key closest to <paramref name="wanted"/> by edit distance, when it is a likely slip (at most 2 edits).</summary>
+    private static string? Nearest(string wanted, IEnumerable<string> known)
+    {
+        string w = Normalise(wanted);
+        var best = known.Select(k => (Key: k, Distance: EditDistance(w, Normalise(k)))).OrderBy(p => p.Distance).FirstOrDefault();
+        return best.Key is not null && best.Distance <= Math.Min(2, Math.Max(1, w.Length / 3)) ? best.Key : null;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
     private static string Normalise(string key) => key.Replace("_", "").Replace("-", "").ToLowerInvariant();
+
+    /// <summary>The key of <paramref name="node"/> that <paramref name="wanted"/> names (ignoring case, '_' and '-'), or null.</summary>
+    internal static string? Match(JsonObject node, string wanted) =>
+        node.Select(p => p.Key).FirstOrDefault(k => Normalise(k) == Normalise(wanted.Trim()));
 
     private static string FindKey(JsonObject node, string wanted, string walked, string assignment)
     {
-        var match = node.Select(p => p.Key).FirstOrDefault(k => Normalise(k) == Normalise(wanted.Trim()));
+        var match = Match(node, wanted);
         return match ?? throw new ArgumentException(
             $"--set '{assignment}': no key '{wanted}' in {(walked.Length > 0 ? $"'{walked}'" : "the run config")}; known keys: {string.Join(", ", node.Select(p => p.Key))}.");
     }

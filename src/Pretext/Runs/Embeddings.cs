@@ -3,6 +3,7 @@ using Pretext.Evaluation;
 using Pretext.Export;
 using Pretext.Methods;
 using Pretext.Runs.Modalities;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Pretext.Runs;
@@ -28,12 +29,15 @@ public static class Embeddings
     }
 
     /// <summary>(N, D) fp32 features of <paramref name="samples"/> by the frozen encoder, read through <paramref name="inputs"/>.</summary>
-    public static Tensor Extract(ISslMethod method, ModelInputs inputs, ISampleSet samples, IRunObserver? observer = null)
+    /// <param name="device">Where the encoder computes (null: the CPU; <see cref="Compute.ComputeDevice.Parse(string)"/>); a GPU
+    /// gets the method's encoder moved to it for good.</param>
+    public static Tensor Extract(ISslMethod method, ModelInputs inputs, ISampleSet samples, IRunObserver? observer = null, Device? device = null)
     {
         observer ??= NullObserver.Instance;
         var data = inputs.Encode(samples);
+        if (device is not null && device.type != TorchSharp.DeviceType.CPU) method.Encoder.to(device);
         observer.BeginStage($"Embedding {samples.Name}", data.Count);
-        var f = Features.Extract(method.Encoder, data, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(d));
+        var f = Features.Extract(method.Encoder, data, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(d), device);
         observer.EndStage();
         return f;
     }

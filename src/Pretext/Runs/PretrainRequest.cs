@@ -13,11 +13,18 @@ namespace Pretext.Runs;
 /// </summary>
 public sealed record PretrainRequest
 {
-    /// <summary>A catalogued data set of any modality, a folder of images, or a file or folder of documents.</summary>
-    public string Dataset { get; init; } = "fashion-mnist";
-    /// <summary>A registered method; null: the default of the data's modality.</summary>
+    /// <summary>A catalogued data set of any modality, a folder of images, or a file or folder of documents; null: the
+    /// <see cref="ConfigFile"/>'s, else fashion-mnist.</summary>
+    public string? Dataset { get; init; }
+    /// <summary>A registered method; null: the <see cref="ConfigFile"/>'s, else the default of the data's modality.</summary>
     public string? Method { get; init; }
-    public int Threads { get; init; } = 2;
+    /// <summary>CPU threads; null: the <see cref="ConfigFile"/>'s train.threads, else every core (<see cref="DefaultThreads"/>).</summary>
+    public int? Threads { get; init; }
+    /// <summary>
+    /// A config file (<see cref="Runs.ConfigFile"/>, JSON or YAML, e.g. an earlier run's config.json) laid over the preset of
+    /// its method and data set; every knob set in this request (and <see cref="Set"/>) overrides it.
+    /// </summary>
+    public string? ConfigFile { get; init; }
     /// <summary>Pretrain on a folder's held-out test part too (<see cref="RunConfig.Transductive"/>).</summary>
     public bool Transductive { get; init; }
     public int? Epochs { get; init; }
@@ -68,17 +75,53 @@ public sealed record PretrainRequest
         return train;
     }
 
-    public MethodEntry MethodEntry() =>
-        MethodRegistry.Get(Method ?? (ModalityCatalog.Catalogued(Dataset) ?? ModalityCatalog.Get(AudioFolder.HoldsAudio(Dataset) ? Modality.Audio : Modality.Image)).DefaultMethod);
+    public MethodEntry MethodEntry()
+    {
+        string dataset = Dataset ?? DefaultDataset;
+        return MethodRegistry.Get(Method ?? (ModalityCatalog.Catalogued(dataset) ?? ModalityCatalog.Get(AudioFolder.HoldsAudio(dataset) ? Modality.Audio : Modality.Image)).DefaultMethod);
+    }
 
-    /// <summary>The run config: the method's preset for the data, then the knobs given, then <see cref="Set"/>.</summary>
+    /// <summary>The data set when neither the request nor its config file names one.</summary>
+    public const string DefaultDataset = "fashion-mnist";
+
+    /// <summary>CPU threads when neither the request nor its config file sets them: every core, as the CLI's --threads.</summary>
+    public static int DefaultThreads => Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// The run config: the method's preset for the data, then the <see cref="ConfigFile"/>, then the knobs given, then
+    /// <see cref="Set"/>.
+    /// </summary>
     /// <exception cref="ArgumentException">A method of another modality than the catalogued data set, an option that does
     /// not apply to the method's data (image shape options for text), or a bad value.</exception>
+    /// <exception cref="InvalidDataException">The config file cannot be read or has an unknown key or a wrong value; the message
+    /// names the file, the key and the fix.</exception>
+    /// <exception cref="FileNotFoundException">The config file does not exist.</exception>
     public RunConfig Resolve()
     {
+        if (ConfigFile is null) return (this with { Dataset = Dataset ?? DefaultDataset, Threads = Threads ?? DefaultThreads }).ResolveComplete(null);
+        var file = Runs.ConfigFile.Read(ConfigFile);
+        var request = this with
+        {
+            Dataset = Dataset ?? file.Text(nameof(RunConfig.Dataset)) ?? DefaultDataset,
+            Method = Method ?? file.Text(nameof(RunConfig.Method)),
+            // 0 or less leaves the count unset there: every core.
+            Threads = Threads ?? (file.Int(nameof(RunConfig.Train), nameof(TrainerOptions.Threads)) is int t && t > 0 ? t : DefaultThreads),
+        };
+        // The method, data set and threads are the request's now (the file's where it gave none): they pick the preset.
+        return request.ResolveComplete(file with
+        {
+            Values = file.Without([nameof(RunConfig.Method)], [nameof(RunConfig.Dataset)], [nameof(RunConfig.Train), nameof(TrainerOptions.Threads)]),
+        });
+    }
+
+    /// <summary><see cref="Resolve()"/> once the data set and threads are known.</summary>
+    private RunConfig ResolveComplete(Runs.ConfigFile? file)
+    {
+        string dataset = Dataset!;
+        int threads = Threads!.Value;
         // In the config, 0 means "no step limit" (max_steps) and "only the last step" (checkpoint_every); on the command
         // line a 0 is far more likely a slip than a wish for a full run or a single checkpoint, so it is refused here.
-        if (Threads < 1) throw new ArgumentException($"--threads must be at least 1, got {Threads}; this machine has {Environment.ProcessorCount} (the default).");
+        if (threads < 1) throw new ArgumentException($"--threads must be at least 1, got {threads}; this machine has {Environment.ProcessorCount} (the default).");
         if (MaxSteps is long steps && steps <= 0)
             throw new ArgumentException($"--max-steps must be a positive number of steps, got {steps}; leave it out to train for --epochs.");
         if (CheckpointEvery is int every && every <= 0)
@@ -86,12 +129,20 @@ public sealed record PretrainRequest
         if (KeepCheckpoints is int keep && keep < 1)
             throw new ArgumentException($"--keep-checkpoints must be at least 1, got {keep}.");
         var entry = MethodEntry();
-        var kind = Presets.ModalityOf(entry, Dataset);
+        var kind = Presets.ModalityOf(entry, dataset);
         var modality = ModalityCatalog.Get(kind);
-        if (ModalityCatalog.Catalogued(Dataset) is { } data && !entry.TrainsOn(data.Kind))
-            throw new ArgumentException($"'{entry.Name}' is {Article(entry.Modality)} method but '{Dataset}' is {Article(data.Kind)} data set; use {Article(data.Kind)} method " +
+        if (ModalityCatalog.Catalogued(dataset) is { } data && !entry.TrainsOn(data.Kind))
+            throw new ArgumentException($"'{entry.Name}' is {Article(entry.Modality)} method but '{dataset}' is {Article(data.Kind)} data set; use {Article(data.Kind)} method " +
                 $"({string.Join(", ", MethodRegistry.All.Where(m => m.TrainsOn(data.Kind)).Select(m => m.Name))}) or {Article(entry.Modality)} data set.");
-        var cfg = Presets.For(entry.Name, Dataset, Threads);
+        var cfg = Presets.For(entry.Name, dataset, threads);
+        if (file is not null)
+        {
+            cfg = ConfigOverrides.Merge(cfg, file.Values, file.Path);
+            // A length the file gives is the length, as one typed on the command line is (below).
+            const string train = nameof(RunConfig.Train);
+            if ((file.Has(train, nameof(TrainerOptions.Epochs)) || file.Has(train, nameof(TrainerOptions.MaxSteps))) && !file.Has(train, nameof(TrainerOptions.MinSteps)))
+                cfg = cfg with { Train = cfg.Train with { MinSteps = 0 } };
+        }
         if (kind == Modality.Image)
         {
             cfg = cfg with
@@ -150,8 +201,8 @@ public sealed record PretrainRequest
             Images = cfg.Images with { SkipBad = SkipBad || cfg.Images.SkipBad, MaxMegapixels = MaxMegapixels ?? cfg.Images.MaxMegapixels },
             Video = cfg.Video with { SkipBad = SkipBad || cfg.Video.SkipBad },
         };
-        cfg = AudioModality.WithLabelPattern(cfg, LabelPattern, Dataset);
-        cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive }, Set);
+        cfg = AudioModality.WithLabelPattern(cfg, LabelPattern, dataset);
+        cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive || cfg.Transductive }, Set);
         cfg.Train.Validate();
         return cfg;
     }

@@ -288,6 +288,8 @@ public static class Pretraining
             observer.Message(string.Create(CultureInfo.InvariantCulture,
                 $"Time budget {budget.Minutes:0.#} min: the run times its steps {rateFrom + 1}-{decideAt} (the learning-rate warm-up, so a cut changes nothing already done), then keeps the {trainer.TotalSteps} planned steps or cuts them to what fits."));
         using var metrics = MetricsLog.Open(Path.Combine(runDirectory, "metrics.csv"), MetricColumns, truncateAfterStep: startStep);
+        // The same rows for TensorBoard (`tensorboard --logdir runs`); a session that trains no step writes no file.
+        using var events = trainer.TotalSteps > startStep ? TensorBoardLog.Create(runDirectory, startStep + 1) : null;
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, lastCollapse = double.NaN;
         var watch = new CollapseWatch();
@@ -309,7 +311,9 @@ public static class Pretraining
                         $"Recovered: at step {r.Step} the embeddings are spread out again (normalised std {readings.CollapseStd:F2}, RankMe {readings.RankMe:F1}); the collapse warning above no longer holds."));
                 readings = null;
             }
-            metrics.Append(row.Cells());
+            var cells = row.Cells();
+            metrics.Append(cells);
+            events?.Append(r.Step, cells.Where(c => c.Key != MetricsLog.StepColumn).ToDictionary());
             lastLoss = r.Loss; lastCollapse = r.CollapseStd;
             if (r.Step == rateFrom) rateFromSeconds = r.ElapsedSeconds;
             if (budget is not null && r.Step == decideAt)
