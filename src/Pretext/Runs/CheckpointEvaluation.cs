@@ -15,8 +15,8 @@ public sealed record EvaluateRequest
     public bool Baselines { get; init; } = true;
     /// <summary>Label fractions for every protocol, in (0, 1].</summary>
     public double[]? Fractions { get; init; }
-    /// <summary>Label subsets per fraction under 10 % and per count per class.</summary>
-    public int Seeds { get; init; } = 3;
+    /// <summary>Label subsets per fraction under 10 % and per count per class (null: the checkpoint's preset, 3 for most data, 5 for video).</summary>
+    public int? Seeds { get; init; }
     /// <summary>Labels per class for the frozen protocols (null: the checkpoint's, by default 1, 5, 10, 25).</summary>
     public int[]? PerClass { get; init; }
     /// <summary>Labels per class for fine-tuning and training from scratch (null: the checkpoint's, by default 10).</summary>
@@ -64,7 +64,7 @@ public static class CheckpointEvaluation
         foreach (var a in request.Set.Except(pooling))
             if (!a.TrimStart().StartsWith("evaluation.", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>) and {PoolingKey}; the rest of the config comes from the checkpoint.");
-        if (request.Seeds < 1) throw new ArgumentException($"--seeds must be at least 1; got {request.Seeds}.");
+        if (request.Seeds is < 1) throw new ArgumentException($"--seeds must be at least 1; got {request.Seeds}.");
         var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint, pooling.Count == 0 ? null : c => ConfigOverrides.Apply(c, pooling));
         using (method)
         {
@@ -73,7 +73,7 @@ public static class CheckpointEvaluation
                 ev = ev with { LinearFractions = fr, ScratchFractions = fr, Text = ev.Text with { Fractions = fr } };
             ev = ev with
             {
-                Seeds = request.Seeds,
+                Seeds = request.Seeds ?? ev.Seeds,
                 FineTuneFractions = request.FineTune || request.Distill ? ev.ScratchFractions : [],
                 FineTune = request.FineTune || ev.FineTune,
                 Distill = request.Distill || ev.Distill,

@@ -62,7 +62,9 @@ public class VideoRunTests
         Assert.Equal(4, pre.Steps);
         Assert.True(double.IsFinite(pre.FinalLoss));
 
-        var r = CheckpointEvaluation.Run(new EvaluateRequest { Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, Seeds = 2 });
+        // No --seeds: the checkpoint's own count of label subsets (2 in this tiny config; the video preset's 5), not a CLI default of 3.
+        var r = CheckpointEvaluation.Run(new EvaluateRequest { Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path });
+        Assert.All(r.Evaluation.For(Pretext.Evaluation.Protocol.LinearProbe).Where(s => s.PerClass is not null), s => Assert.Equal(2, s.Subsets));
         Assert.Equal("raw pixels of the first and last frames", r.Evaluation.Baseline);
         foreach (var protocol in new[] { Pretext.Evaluation.Protocol.Knn, Pretext.Evaluation.Protocol.LinearProbe, Pretext.Evaluation.Protocol.FromScratch, Pretext.Evaluation.Protocol.Baseline })
             Assert.NotEmpty(r.Evaluation.For(protocol));
