@@ -115,18 +115,10 @@ public sealed class TableModality : IModality
         return config with { Table = config.Table with { Columns = config.Table.Columns with { Numeric = encoding.NumericNames, Categorical = encoding.CategoricalNames } } };
     }
 
-    public EvaluationPlan Plan(EvaluationConfig ev) => new()
+    public EvaluationPlan Plan(EvaluationConfig ev) => EvaluationPlan.Standard(ev) with
     {
-        Knn = true,
+        // Unlike the tensor modalities, distilling alone does not turn fine-tuning on for tables.
         FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0,
-        Baseline = ev.Baseline,
-        LinearFractions = ev.LinearFractions,
-        FineTuneFractions = ev.FineTuneFractions,
-        FineTuning = ev.Supervised,
-        FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
-        ScratchFractions = ev.ScratchFractions,
-        Scratch = ev.Supervised,
-        BaselineFractions = ev.Baseline ? ev.LinearFractions : [],
         // Trees are the supervised models tables are usually won by: the pretrained pipeline is measured against them too.
         Trees = ev.Baseline && ev.Table.GradientBoostedTrees,
         TreeFractions = ev.Baseline && ev.Table.GradientBoostedTrees ? ev.LinearFractions : [],
@@ -134,7 +126,6 @@ public sealed class TableModality : IModality
         // Tables are often unbalanced (credit-g 30 % bad, unbalanced 1.4 % Active): F1 beside accuracy.
         F1 = true,
         PositiveClass = ev.Table.PositiveClass,
-        Maps = ev.Maps.Samples > 0,
     };
 
     /// <summary>Rows encoded with the checkpoint's encoding; no augmentation in supervised training; the encoded raw columns as the baseline.</summary>
