@@ -49,9 +49,19 @@ internal static class TestFiles
             raw.WriteByte(0);
             for (int x = 0; x < width; x++) raw.Write(pixel(x, y));
         }
-        var compressed = new MemoryStream();
-        using (var z = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) z.Write(raw.ToArray());
+        return Assemble(width, height, colourType, raw.ToArray());
+    }
 
+    /// <summary>A valid PNG header that declares <paramref name="width"/> x <paramref name="height"/> grey pixels, followed by
+    /// pixel data for one row only: what a decoder sees before it allocates, at the cost of a few bytes on disk.</summary>
+    public static byte[] PngClaiming(int width, int height) =>
+        Assemble(width, height, colourType: 0, new byte[1 + width]);
+
+    /// <summary>An 8-bit PNG of <paramref name="width"/> x <paramref name="height"/> whose IDAT holds <paramref name="rows"/> (filter bytes included), zlib-compressed.</summary>
+    private static byte[] Assemble(int width, int height, byte colourType, byte[] rows)
+    {
+        var compressed = new MemoryStream();
+        using (var z = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) z.Write(rows);
         var png = new MemoryStream();
         png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
         var header = new byte[13];
@@ -59,24 +69,6 @@ internal static class TestFiles
         BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
         header[8] = 8;
         header[9] = colourType;
-        Chunk(png, "IHDR", header);
-        Chunk(png, "IDAT", compressed.ToArray());
-        Chunk(png, "IEND", []);
-        return png.ToArray();
-    }
-
-    /// <summary>A valid PNG header that declares <paramref name="width"/> x <paramref name="height"/> grey pixels, followed by
-    /// pixel data for one row only: what a decoder sees before it allocates, at the cost of a few bytes on disk.</summary>
-    public static byte[] PngClaiming(int width, int height)
-    {
-        var compressed = new MemoryStream();
-        using (var z = new ZLibStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) z.Write(new byte[1 + width]);
-        var png = new MemoryStream();
-        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0d, 0x0a, 0x1a, 0x0a]);
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = 8;
         Chunk(png, "IHDR", header);
         Chunk(png, "IDAT", compressed.ToArray());
         Chunk(png, "IEND", []);
