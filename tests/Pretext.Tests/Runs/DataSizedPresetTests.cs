@@ -51,4 +51,19 @@ public class DataSizedPresetTests
         Assert.Contains(observer.Messages, m => m.Contains("trains for 3 epochs (12 steps) instead of the preset's 1", StringComparison.Ordinal));
         Assert.Same(sized, Pretraining.ForData(sized, data, observer));
     }
+    [Fact]
+    public void Image_presets_fine_tune_on_whole_images_and_the_smoke_run_does_not_fine_tune()
+    {
+        foreach (var method in new[] { "simclr", "byol", "mae" })
+        {
+            var ev = Presets.For(method, "fashion-mnist").Evaluation;
+            Assert.True(ev.FineTune, method);
+            Assert.Equal(1.0, ev.Supervised.CropScaleMin);
+            Assert.Equal(new Pretext.Evaluation.EvaluationConfig().TrainedPerClass, ev.TrainedPerClass);
+        }
+        var fast = Presets.Fast(Presets.For("simclr", "fashion-mnist")).Evaluation;
+        Assert.False(fast.FineTune);
+        Assert.Equal(1.0, fast.Supervised.CropScaleMin); // from scratch keeps the preset's crop
+        Assert.False(Presets.For("mlm", "spamassassin").Evaluation.FineTune); // text has its own fine-tuning settings
+    }
 }
