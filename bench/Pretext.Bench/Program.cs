@@ -10,6 +10,7 @@ using Pretext.Bench;
 //   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
 //   `series`          anomaly scores on the Suthaharan sets against no-learning baselines; one-step forecasting (SeriesBench.cs)
 //   `stream`          `pretext stream` on the sensor data replayed at full speed: readings/s, updates/s, latency, memory (StreamBench.cs)
+//   `audio`           Fish Fillets clips: decode + resample and log-mel throughput; cola/msm/cpc pretraining clips/s and peak RSS (AudioBench.cs)
 //   `serve`           load test of `pretext serve` /embed on loopback at 1, 8 and 32 clients: requests/s, p50/p99, errors, RSS (ServeBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
@@ -28,7 +29,8 @@ return mode switch
     "series" => SeriesBench.Run(rest),
     "stream" => StreamBench.Run(rest),
     "serve" => ServeBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve."),
+    "audio" => AudioBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, audio."),
 };
 
 static int Fail(string message)
