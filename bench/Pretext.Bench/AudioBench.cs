@@ -18,14 +18,15 @@ namespace Pretext.Bench;
 /// (no log-mel cache: every clip is decoded), then the log-mel spectrograms of those waveforms in chunks of 128, and the two
 /// together (clips/s);</item>
 /// <item>pretraining with each audio method at its preset (<see cref="Presets.For"/> on fillets-speaker: batch, encoder, views,
-/// optimiser): the log-mels standardised as <see cref="AudioModality.PrepareRun"/> does, the real training loop, clips/s from the
-/// median step time after <c>--warmup</c> steps, and peak RSS.</item>
+/// optimiser), each in a child process of its own so its memory is its own: the log-mels loaded as <c>pretext pretrain</c> loads
+/// them (through the log-mel cache), standardised as <see cref="AudioModality.PrepareRun"/> does, the real training loop; clips/s
+/// from the median step time after <c>--warmup</c> steps.</item>
 /// </list>
-/// Peak RSS is the process's VmHWM, reset (<c>/proc/self/clear_refs</c>, "5") before each method is prepared, so each row's peak is
-/// its own: what the process already holds (<c>rss_at_start_mb</c>: the runtime, libtorch, the resident log-mels of the training
-/// clips, <c>data_mb</c>, and heap the earlier rows freed but kept) plus the standardised copy, the model, optimiser and activations.
-/// Where the reset is refused, <c>peak_rss_reset</c> is false and the peak is the process's since it started.
-///   Pretext.Bench audio [--dataset fillets-speaker] [--methods cola,msm,cpc] [--threads 1] [--steps 10] [--warmup 3]
+/// Memory per method: <c>peak_rss_mb</c> is the child's VmHWM at the end (loading the cached log-mels, their statistics in double
+/// precision, the standardised copy, model, optimiser and steps: what <c>pretext pretrain</c> peaks at); <c>training_peak_rss_mb</c>
+/// is the peak over the training steps alone (VmHWM reset through <c>/proc/self/clear_refs</c> just before the first step, from
+/// <c>rss_before_training_mb</c>; null where the reset is refused). <c>data_mb</c> is the log-mels' size.
+///   Pretext.Bench audio [--dataset fillets-speaker] [--methods cola,msm,cpc] [--front-end true|false] [--threads 1] [--steps 10] [--warmup 3]
 /// </summary>
 internal static class AudioBench
 {
@@ -36,13 +37,30 @@ internal static class AudioBench
         int threads = a.Int("threads", 1), steps = a.Int("steps", 10), warmup = a.Int("warmup", 3);
         if (threads < 1 || steps < 1 || warmup < 0) throw new ArgumentException("--threads and --steps must be at least 1, --warmup at least 0.");
         set_num_threads(threads);
-        var preset = Presets.For("cola", dataset, threads);
-        var audio = preset.Encoder.Audio;
+        if (a.Has("child")) return Pretrain(MethodRegistry.Get(methods.Single()).Name, dataset, threads, steps, warmup);
+        if (a.Get("front-end", "true") != "false") FrontEnd(dataset, threads);
+        int failed = 0;
+        foreach (var name in methods)
+        {
+            var child = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
+            foreach (var arg in new[] { "audio", "--child", "--methods", name, "--dataset", dataset, "--threads", $"{threads}", "--steps", $"{steps}", "--warmup", $"{warmup}" })
+                child.ArgumentList.Add(arg);
+            using var process = Process.Start(child)!;
+            // Only the JSON rows: the child's log lines go to stderr.
+            while (process.StandardOutput.ReadLine() is { } line) Console.WriteLine(line);
+            process.WaitForExit();
+            if (process.ExitCode != 0) { failed++; Console.Error.WriteLine($"error: the {name} row failed (exit code {process.ExitCode})."); }
+        }
+        return failed == 0 ? 0 : 1;
+    }
 
+    private static void FrontEnd(string dataset, int threads)
+    {
+        var audio = Presets.For("cola", dataset, threads).Encoder.Audio;
         // Stage 1: decode + mono + resample. Without Features the reader keeps the waveforms and never touches the cache.
         var clock = Stopwatch.StartNew();
         using var fetcher = new DatasetFetcher(new DatasetFetcherOptions());
-        var waves = fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, new AudioReadOptions { MaxDegreeOfParallelism = threads }).Dataset;
+        using var waves = fetcher.LoadAudio(dataset, DataSplit.Train, audio.Clip, new AudioReadOptions { MaxDegreeOfParallelism = threads }).Dataset;
         double decodeSeconds = clock.Elapsed.TotalSeconds;
         long clips = waves.Count;
         Row(new { bench = "audio_front_end", stage = "decode_resample", clips, seconds = Round(decodeSeconds, 2), clips_per_second = Round(clips / decodeSeconds, 1),
@@ -51,52 +69,39 @@ internal static class AudioBench
         // Stage 2: log-mels of those waveforms, in the reader's chunks.
         using var frontEnd = audio.FrontEnd();
         clock.Restart();
-        var parts = new List<Tensor>();
         for (long start = 0; start < clips; start += 128)
         {
             using var scope = NewDisposeScope();
-            using var chunk = waves.Data.narrow(0, start, Math.Min(128, clips - start));
-            parts.Add(frontEnd.Compute(chunk).DetachFromDisposeScope());
+            frontEnd.Compute(waves.Data.narrow(0, start, Math.Min(128, clips - start)));
         }
-        var logMelTensor = cat(parts, 0);
-        foreach (var p in parts) p.Dispose();
         double logMelSeconds = clock.Elapsed.TotalSeconds;
         Row(new { bench = "audio_front_end", stage = "log_mel", clips, seconds = Round(logMelSeconds, 2), clips_per_second = Round(clips / logMelSeconds, 1),
             mels = audio.LogMel.Mels, frames = audio.Frames, threads, data = dataset, load_average = LoadAverage() });
         Row(new { bench = "audio_front_end", stage = "total", clips, seconds = Round(decodeSeconds + logMelSeconds, 2),
             clips_per_second = Round(clips / (decodeSeconds + logMelSeconds), 1), threads, data = dataset, load_average = LoadAverage() });
-
-        using var logMels = new TensorDataset(dataset, logMelTensor, waves.Labels, waves.ClassNames, Enumerable.Range(0, (int)clips).Select(i => waves.SampleId(i)).ToArray());
-        waves.Dispose();
-        // Measured once, as pretraining does before its first step; every method's config carries them, so PrepareRun only standardises.
-        var (mean, std) = AudioModality.Statistics(logMels);
-        double dataMb = logMels.Data.numel() * 4.0 / (1 << 20);
-        foreach (var name in methods) Pretrain(name, dataset, threads, steps, warmup, logMels, mean, std, dataMb);
-        return 0;
     }
 
-    private static void Pretrain(string name, string dataset, int threads, int steps, int warmup, TensorDataset logMels, float[] mean, float[] std, double dataMb)
+    private static int Pretrain(string name, string dataset, int threads, int steps, int warmup)
     {
         var entry = MethodRegistry.Get(name);
         var cfg = Presets.For(entry.Name, dataset, threads);
         if (cfg.Encoder.Modality != Modality.Audio) throw new ArgumentException($"Method '{name}' does not train on audio here (its preset builds a {cfg.Encoder.Kind} encoder).");
-        cfg = cfg with
-        {
-            Encoder = cfg.Encoder with { Audio = cfg.Encoder.Audio with { Mean = mean, Std = std } },
-            Train = cfg.Train with { MaxSteps = steps + warmup, Epochs = 1000, CheckpointEvery = 0 },
-        };
-        GC.Collect();
-        bool reset = ResetPeak();
-        long rssAtStartKb = StatusKb("VmRSS:");
+        cfg = cfg with { Train = cfg.Train with { MaxSteps = steps + warmup, Epochs = 1000, CheckpointEvery = 0 } };
+        var modality = ModalityCatalog.Get(Modality.Audio);
+        // As pretext pretrain loads them: the log-mels through the cache (decoded and cached the first time).
+        var (train, _) = modality.Load(dataset, cfg, null, m => Console.Error.WriteLine(m), needTest: false);
+        using var samples = train;
+        double dataMb = AudioSamples.Of(samples).Data.Data.numel() * 4.0 / (1 << 20);
         string runDir = Path.Combine(Path.GetTempPath(), $"pretext-audio-bench-{Environment.ProcessId}");
-        // Not disposed here: the log-mels are shared by every row (disposing the samples would dispose them).
-        var samples = new AudioSamples(logMels);
-        using var prepared = ModalityCatalog.Get(Modality.Audio).PrepareRun(cfg, samples, runDir, resume: false, NullObserver.Instance, CancellationToken.None);
+        using var prepared = modality.PrepareRun(cfg, samples, runDir, resume: false, NullObserver.Instance, CancellationToken.None);
         using var method = Pretraining.CreateMethod(prepared.Config);
         using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), prepared.Config.Train.Optimizer);
         var trainer = new Trainer(method, prepared.Data, entry.Views(prepared.Config.Setup), prepared.Config.Train);
         var stepSeconds = new List<double>();
         double firstLoss = double.NaN, lastLoss = double.NaN;
+        GC.Collect();
+        long rssBeforeKb = StatusKb("VmRSS:"), loadingPeakKb = StatusKb("VmHWM:");
+        bool reset = ResetPeak();
         var clock = Stopwatch.StartNew();
         trainer.Run(optimizer, 0, null, r =>
         {
@@ -105,16 +110,20 @@ internal static class AudioBench
             if (r.Step > warmup) stepSeconds.Add(cfg.Train.BatchSize / r.SamplesPerSecond);
         });
         double wall = clock.Elapsed.TotalSeconds;
+        long trainingPeakKb = StatusKb("VmHWM:");
         stepSeconds.Sort();
         double median = stepSeconds[stepSeconds.Count / 2];
         Row(new
         {
             bench = "audio_pretrain", method = entry.Name, encoder = cfg.Encoder.Kind.ToString(), batch = cfg.Train.BatchSize,
             clips_per_second = Round(cfg.Train.BatchSize / median, 1), step_ms = Round(1000 * median, 1),
-            peak_rss_mb = Math.Round(StatusKb("VmHWM:") / 1024.0), rss_at_start_mb = Math.Round(rssAtStartKb / 1024.0), peak_rss_reset = reset, data_mb = Math.Round(dataMb),
-            first_loss = Round(firstLoss, 3), last_loss = Round(lastLoss, 3), steps_measured = stepSeconds.Count, warmup, wall_seconds = Round(wall, 1),
-            threads, data = dataset, load_average = LoadAverage(),
+            // After the reset VmHWM restarts from the current RSS, so the process's peak is the larger of the two readings.
+            peak_rss_mb = Math.Round(Math.Max(loadingPeakKb, trainingPeakKb) / 1024.0),
+            training_peak_rss_mb = reset ? Math.Round(trainingPeakKb / 1024.0) : (double?)null, rss_before_training_mb = Math.Round(rssBeforeKb / 1024.0),
+            data_mb = Math.Round(dataMb), first_loss = Round(firstLoss, 3), last_loss = Round(lastLoss, 3), steps_measured = stepSeconds.Count, warmup,
+            wall_seconds = Round(wall, 1), threads, clips = samples.Count, data = dataset, load_average = LoadAverage(),
         });
+        return 0;
     }
 
     private static void Row(object row) => Console.WriteLine(JsonSerializer.Serialize(row));
