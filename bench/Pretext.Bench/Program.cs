@@ -11,6 +11,7 @@ using Pretext.Bench;
 //   `series`          anomaly scores on the Suthaharan sets against no-learning baselines; one-step forecasting (SeriesBench.cs)
 //   `stream`          `pretext stream` on the sensor data replayed at full speed: readings/s, updates/s, latency, memory (StreamBench.cs)
 //   `serve`           load test of `pretext serve` /embed on loopback at 1, 8 and 32 clients: requests/s, p50/p99, errors, RSS (ServeBench.cs)
+//   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
@@ -28,7 +29,8 @@ return mode switch
     "series" => SeriesBench.Run(rest),
     "stream" => StreamBench.Run(rest),
     "serve" => ServeBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve."),
+    "mlnet" => MlNetBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, mlnet."),
 };
 
 static int Fail(string message)
