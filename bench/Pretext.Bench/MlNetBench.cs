@@ -11,7 +11,8 @@ namespace Pretext.Bench;
 /// a Pretext checkpoint's embeddings as ML.NET features, an ML.NET multiclass trainer on them, and test accuracy; then the whole
 /// pipeline saved, loaded in a fresh MLContext, and checked to predict the same. One JSON-ish line of results.
 ///   dotnet bench/Pretext.Bench/bin/Release/net10.0/linux-x64/Pretext.Bench.dll mlnet --checkpoint CKPT --train DIR --test DIR [--threads 1]
-///       [--trainer lbfgs|sdca]
+///       [--trainer lbfgs|sdca] [--save model.zip]
+///   ... mlnet --load model.zip --test DIR     a saved pipeline loaded in this (another) process: its test accuracy, nothing trained
 /// </summary>
 internal static class MlNetBench
 {
@@ -28,6 +29,7 @@ internal static class MlNetBench
 
     public static int Run(BenchArgs a)
     {
+        if (a.Has("load")) return Load(a.Get("load", ""), a.Get("test", ""));
         string checkpoint = a.Get("checkpoint", ""), trainDir = a.Get("train", ""), testDir = a.Get("test", "");
         if (!File.Exists(checkpoint)) return Fail($"No checkpoint '{checkpoint}'; pass --checkpoint of a run's checkpoints/step-*.safetensors.");
         if (!Directory.Exists(trainDir) || !Directory.Exists(testDir)) return Fail("Pass --train and --test: labelled image folders (one sub-folder per class).");
@@ -54,18 +56,32 @@ internal static class MlNetBench
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
         double testSeconds = clock.Elapsed.TotalSeconds;
 
-        var zip = Path.Combine(Path.GetTempPath(), $"pretext-mlnet-{Environment.ProcessId}.zip");
+        var zip = a.Get("save", Path.Combine(Path.GetTempPath(), $"pretext-mlnet-{Environment.ProcessId}.zip"));
         ml.Model.Save(model, train.Schema, zip);
         var loaded = new MLContext().Model.Load(zip, out _);
         var before = model.Transform(test).GetColumn<string>("PredictedLabel").ToArray();
         var after = loaded.Transform(test).GetColumn<string>("PredictedLabel").ToArray();
-        File.Delete(zip);
+        if (!a.Has("save")) File.Delete(zip);
 
         var c = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(c,
             $"{{\"trainer\": \"{trainer}\", \"train\": {trainRows.Count}, \"test\": {before.Length}, \"accuracy\": {metrics.MicroAccuracy:0.0000}, " +
             $"\"macro_accuracy\": {metrics.MacroAccuracy:0.0000}, \"fit_seconds\": {fitSeconds:0.0}, \"test_seconds\": {testSeconds:0.0}, " +
             $"\"test_images_per_second\": {before.Length / testSeconds:0.0}, \"same_after_load\": {before.SequenceEqual(after).ToString().ToLowerInvariant()}}}"));
+        return 0;
+    }
+
+    /// <summary>Test accuracy of a pipeline saved by another process (`--save`), loaded here with no Pretext call before it.</summary>
+    private static int Load(string zip, string testDir)
+    {
+        if (!File.Exists(zip) || !Directory.Exists(testDir)) return Fail("Pass --load of a zip written with --save, and --test: a labelled image folder.");
+        var ml = new MLContext(seed: 0);
+        var clock = Stopwatch.StartNew();
+        var model = ml.Model.Load(zip, out _);
+        var test = ml.Data.LoadFromEnumerable(Images(testDir).ToList());
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"loaded\": \"{zip}\", \"accuracy\": {metrics.MicroAccuracy:0.0000}, \"seconds\": {clock.Elapsed.TotalSeconds:0.0}}}"));
         return 0;
     }
 
