@@ -17,7 +17,7 @@ namespace Pretext.MLNet;
 /// under no_grad. ML.NET's CustomMapping hands the mapping one row at a time, so each value is one encoder pass of batch 1; calls are
 /// serialised (one encoder pass at a time), since ML.NET may read a data view from several threads.
 /// </summary>
-public sealed class CheckpointEmbedder
+internal sealed class CheckpointEmbedder
 {
     private readonly ISslMethod method;
     private readonly ModelInputs inputs;

@@ -101,7 +101,7 @@ public static class EmbeddingMappings
 
     /// <summary>The CustomMapping estimator writing <see cref="EmbeddingColumns.Embedding"/> as a vector of the embedder's width.</summary>
     /// <exception cref="NotSupportedException">No mapping of that width.</exception>
-    public static IEstimator<ITransformer> For(TransformsCatalog catalog, CheckpointEmbedder embedder) => ByWidth.TryGetValue(embedder.Dimension, out var make)
+    internal static IEstimator<ITransformer> For(TransformsCatalog catalog, CheckpointEmbedder embedder) => ByWidth.TryGetValue(embedder.Dimension, out var make)
         ? make(catalog, embedder)
         : throw new NotSupportedException(
             $"Checkpoint '{embedder.Reference.Checkpoint}' gives {embedder.Dimension}-d embeddings; the ML.NET featurizer supports widths {string.Join(", ", Widths)} (a saved ML.NET model takes the " +
@@ -116,7 +116,7 @@ public static class EmbeddingMappings
     }
 }
 
-#pragma warning disable CS1591, SA1402 // one line per width: the classes differ only in the vector size and the contract name
+// One line per width: the classes differ only in the vector size and the contract name.
 public sealed class Embedding8 : IEmbeddingRow { [VectorType(8), ColumnName(EmbeddingColumns.Embedding)] public float[] Embedding { get; set; } = new float[8]; }
 public sealed class Embedding16 : IEmbeddingRow { [VectorType(16), ColumnName(EmbeddingColumns.Embedding)] public float[] Embedding { get; set; } = new float[16]; }
 public sealed class Embedding32 : IEmbeddingRow { [VectorType(32), ColumnName(EmbeddingColumns.Embedding)] public float[] Embedding { get; set; } = new float[32]; }
@@ -148,4 +148,3 @@ public sealed class Embedding2048 : IEmbeddingRow { [VectorType(2048), ColumnNam
 [CustomMappingFactoryAttribute("Pretext.Embedding.1024")] public sealed class EmbeddingMapping1024 : EmbeddingMapping<Embedding1024>;
 [CustomMappingFactoryAttribute("Pretext.Embedding.1536")] public sealed class EmbeddingMapping1536 : EmbeddingMapping<Embedding1536>;
 [CustomMappingFactoryAttribute("Pretext.Embedding.2048")] public sealed class EmbeddingMapping2048 : EmbeddingMapping<Embedding2048>;
-#pragma warning restore CS1591, SA1402
