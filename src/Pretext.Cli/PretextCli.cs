@@ -102,18 +102,10 @@ public static class PretextCli
         var ev = r.Evaluation;
         // The gain comes first: what the labels buy with pretraining against without it.
         foreach (var line in RunReport.HeadlineLines(ev)) AnsiConsole.MarkupLine($"[bold]{Markup.Escape(line)}[/]");
-        var t = new Table().Title($"{Markup.Escape(r.Summary.Dataset)} test accuracy").AddColumn("labels").AddColumn("pretrained (frozen, linear)").AddColumn("from scratch")
-            .AddColumn("gain").AddColumn($"{ev.Baseline} (no learning)");
-        string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
-        t.AddRow("kNN, all labels", P(ev.Knn), "", "", "");
-        foreach (var budget in ev.Budgets)
-        {
-            if (ev.Find(Evaluation.Protocol.LinearProbe, budget) is not { } l) continue;
-            var s = ev.Find(Evaluation.Protocol.FromScratch, budget);
-            var b = ev.Find(Evaluation.Protocol.Baseline, budget);
-            t.AddRow(l.PerClass is int n ? $"{n} per class ({l.Labels})" : $"{RunReport.Key(l.Fraction)} % ({l.Labels})", P(l.Accuracy), s is null ? "-" : P(s.Accuracy),
-                s is null ? "-" : (100 * (l.Accuracy - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts", b is null ? "-" : P(b.Accuracy));
-        }
+        var (header, rows) = RunReport.AccuracyTable(ev);
+        var t = new Table().Title($"{Markup.Escape(r.Summary.Dataset)} test accuracy");
+        foreach (var h in header) t.AddColumn(Markup.Escape(h));
+        foreach (var row in rows) t.AddRow(row.Select(Markup.Escape).ToArray());
         AnsiConsole.Write(t);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Pretraining: {r.Pretrain.Seconds:F0} s, {r.Pretrain.SamplesPerSecond:F0} samples/s."));
         Console.WriteLine($"Report: {Path.GetFullPath(r.ReportPath)}");

@@ -100,6 +100,35 @@ public static class RunReport
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
+    /// <summary>
+    /// The quickstart's console table of test accuracy: per budget the frozen probe, fine-tuning (a column only when it ran),
+    /// from scratch, the gain of the pipeline validation chose there over from scratch (named when fine-tuning ran) and the
+    /// no-learning baseline; kNN first. Budgets without a probe are left out.
+    /// </summary>
+    public static (string[] Header, IReadOnlyList<string[]> Rows) AccuracyTable(EvaluationResult ev)
+    {
+        bool tuned = ev.For(Protocol.FineTune).Count > 0;
+        string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
+        string[] Row(string labels, string probe, string? fineTuned, string scratch, string gain, string baseline) =>
+            tuned ? [labels, probe, fineTuned ?? "-", scratch, gain, baseline] : [labels, probe, scratch, gain, baseline];
+        var header = Row("labels", "pretrained (frozen, linear)", "pretrained (fine-tuned)", "from scratch",
+            tuned ? "gain (best on validation)" : "gain", $"{ev.Baseline} (no learning)");
+        var rows = new List<string[]> { Row("kNN, all labels", double.IsNaN(ev.Knn) ? "-" : P(ev.Knn), "", "", "", "") };
+        foreach (var budget in ev.Budgets)
+        {
+            if (ev.Find(Protocol.LinearProbe, budget) is not { } l) continue;
+            var f = ev.Find(Protocol.FineTune, budget);
+            var s = ev.Find(Protocol.FromScratch, budget);
+            var b = ev.Find(Protocol.Baseline, budget);
+            var best = ev.BestPretrained(budget) ?? l;
+            string gain = s is null ? "-" : (100 * (best.Accuracy - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts"
+                + (tuned ? $" ({(best.Protocol == Protocol.LinearProbe ? "linear" : Title(best.Protocol))})" : "");
+            rows.Add(Row(l.PerClass is int n ? $"{n} per class ({l.Labels})" : $"{Key(l.Fraction)} % ({l.Labels})", P(l.Accuracy),
+                f is null ? "-" : P(f.Accuracy), s is null ? "-" : P(s.Accuracy), gain, b is null ? "-" : P(b.Accuracy)));
+        }
+        return (header, rows);
+    }
+
     /// <summary>A protocol's name in tables, legends and console lines.</summary>
     public static string Title(Protocol protocol) => protocol switch
     {
