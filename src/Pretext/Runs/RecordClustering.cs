@@ -20,7 +20,10 @@ public sealed record RecordClusterOptions
     public int TopColumns { get; init; } = 3;
     /// <summary>Seed of the validation carve and of k-means' starts.</summary>
     public int Seed { get; init; }
-    /// <summary>Whether a table file is read in chunks (<see cref="RecordStreaming"/>): by default when it is a CSV file of 16 MiB or more.</summary>
+    /// <summary>
+    /// Whether the command reads a table file in chunks (<see cref="RecordStreaming"/>; <see cref="RecordStreaming.Applies"/> decides): by
+    /// default when it is a CSV file of 16 MiB or more. <c>Run</c> here always reads whole.
+    /// </summary>
     public Streaming Stream { get; init; } = Streaming.Auto;
     /// <summary>The bounds of a streamed read (k-means sample, silhouette sample, chunk size).</summary>
     public StreamLimits Limits { get; init; } = new();

@@ -27,7 +27,10 @@ public sealed record RecordScoreOptions
     public int Seed { get; init; }
     /// <summary>Corruptions (or masks) a record's reconstruction error is averaged over: 8, which cost 8 passes of the small table models.</summary>
     public int Draws { get; init; } = 8;
-    /// <summary>Whether a table file is read in chunks (<see cref="RecordStreaming"/>): by default when it is a CSV file of 16 MiB or more.</summary>
+    /// <summary>
+    /// Whether the command reads a table file in chunks (<see cref="RecordStreaming"/>; <see cref="RecordStreaming.Applies"/> decides): by
+    /// default when it is a CSV file of 16 MiB or more. <c>Run</c> here always reads whole.
+    /// </summary>
     public Streaming Stream { get; init; } = Streaming.Auto;
     /// <summary>The bounds of a streamed read (reference bank, samples, chunk size).</summary>
     public StreamLimits Limits { get; init; } = new();
