@@ -130,7 +130,8 @@ public static class ConfigOverrides
         return best.Key is not null && best.Distance <= Math.Min(2, Math.Max(1, w.Length / 3)) ? best.Key : null;
     }
 
-    private static int EditDistance(string a, string b)
+    /// <summary>Levenshtein distance (insertions, deletions, substitutions) between <paramref name="a"/> and <paramref name="b"/>.</summary>
+    internal static int EditDistance(string a, string b)
     {
         var row = Enumerable.Range(0, b.Length + 1).ToArray();
         for (int i = 1; i <= a.Length; i++)

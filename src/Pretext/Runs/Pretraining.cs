@@ -214,6 +214,7 @@ public static class Pretraining
         double? minutes = null, string? longerRun = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
+        RefuseMissingResume(runDirectory, resume);
         var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).ModalityFor(config.Encoder.Modality));
         using var prepared = modality.PrepareRun(config, train, runDirectory, resume, observer, cancel);
         var (run, budget) = WithinBudget(ForData(prepared.Config, prepared.Data, observer), runDirectory, resume, minutes, longerRun);
@@ -235,6 +236,29 @@ public static class Pretraining
             observer?.Message(string.Create(CultureInfo.InvariantCulture,
                 $"{data.Count:N0} samples give {perEpoch} steps of {config.Train.BatchSize} per epoch, so the run trains for {sized.Epochs} epochs ({sized.TotalSteps(perEpoch):N0} steps) instead of the preset's {config.Train.Epochs}: the steps the recipe was sized for ({config.Train.MinSteps:N0}). --epochs or --max-steps sets the length."));
         return config with { Train = sized };
+    }
+
+    /// <summary>
+    /// --resume of a run folder that does not exist is a mistyped path, not a new run: refused, naming sibling run folders with
+    /// similar names. A folder that exists without a checkpoint yet (a run stopped before its first) starts from step 0.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException"><paramref name="resume"/> and no folder at <paramref name="runDirectory"/>.</exception>
+    public static void RefuseMissingResume(string runDirectory, bool resume)
+    {
+        if (!resume || Directory.Exists(runDirectory)) return;
+        string full = Path.GetFullPath(runDirectory);
+        string? parent = Path.GetDirectoryName(full.TrimEnd(Path.DirectorySeparatorChar));
+        string name = Path.GetFileName(full.TrimEnd(Path.DirectorySeparatorChar));
+        var near = parent is not null && Directory.Exists(parent)
+            ? Directory.EnumerateDirectories(parent)
+                .Where(d => File.Exists(Path.Combine(d, "config.json")) || Directory.Exists(Path.Combine(d, "checkpoints")))
+                .Select(d => (Dir: d, Distance: ConfigOverrides.EditDistance(Path.GetFileName(d), name)))
+                .Where(x => x.Distance <= Math.Max(2, name.Length / 3)).OrderBy(x => x.Distance).Take(3)
+                .Select(x => Path.GetRelativePath(Directory.GetCurrentDirectory(), x.Dir)).ToList()
+            : [];
+        throw new DirectoryNotFoundException($"--resume: there is no run folder '{runDirectory}' to resume." +
+            (near.Count > 0 ? $" Did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?" : "") +
+            " Check --run-dir, or leave out --resume to start a new run there.");
     }
 
     /// <exception cref="InvalidOperationException">The folder has checkpoints and <paramref name="resume"/> is false: nothing there is touched.</exception>
@@ -271,8 +295,8 @@ public static class Pretraining
         {
             using var ckpt = Checkpoint.Load(latest);
             var saved = RunConfig.FromJson(ckpt.ConfigJson, latest);
-            if (saved.ResumeFingerprint() != config.ResumeFingerprint())
-                throw new InvalidOperationException($"Cannot resume '{runDirectory}': its checkpoint was written with a different configuration (method, data, encoder, augmentation or schedule). Resume with the same options, or start a new --run-dir.");
+            if (saved.ResumeDifferences(config) is { Count: > 0 } differences)
+                throw new InvalidOperationException($"Cannot resume '{runDirectory}': its checkpoint was written with a different configuration: {string.Join("; ", differences)}. Resume with the checkpoint's settings (its config.json), or start a new --run-dir.");
             ckpt.LoadInto(method.Module);
             optimizer.LoadStateDict(ckpt.Optimizer);
             startStep = ckpt.Step;

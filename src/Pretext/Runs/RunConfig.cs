@@ -80,4 +80,30 @@ public sealed record RunConfig
         node.Remove(nameof(Evaluation));
         return node.ToJsonString();
     }
+
+    /// <summary>
+    /// The settings that differ between this config (what a run folder's checkpoint was written with) and <paramref name="now"/> in the
+    /// fields <see cref="ResumeFingerprint"/> compares, as "key: value in the checkpoint, value now" with keys spelt as --set takes
+    /// them (train.batchSize); at most <paramref name="max"/>, then how many more. Empty when --resume may continue.
+    /// </summary>
+    public IReadOnlyList<string> ResumeDifferences(RunConfig now, int max = 6)
+    {
+        var found = new List<string>();
+        Compare(System.Text.Json.Nodes.JsonNode.Parse(ResumeFingerprint()), System.Text.Json.Nodes.JsonNode.Parse(now.ResumeFingerprint()), "", found);
+        return found.Count <= max ? found : [.. found.Take(max), $"and {found.Count - max} more"];
+
+        static void Compare(System.Text.Json.Nodes.JsonNode? a, System.Text.Json.Nodes.JsonNode? b, string path, List<string> found)
+        {
+            if (a is System.Text.Json.Nodes.JsonObject oa && b is System.Text.Json.Nodes.JsonObject ob)
+            {
+                foreach (var key in oa.Select(p => p.Key).Union(ob.Select(p => p.Key)))
+                    Compare(oa[key], ob[key], path.Length == 0 ? Key(key) : $"{path}.{Key(key)}", found);
+                return;
+            }
+            string before = a?.ToJsonString() ?? "(absent)", after = b?.ToJsonString() ?? "(absent)";
+            if (before != after) found.Add($"{path}: {before} in the checkpoint, {after} now");
+        }
+
+        static string Key(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
+    }
 }

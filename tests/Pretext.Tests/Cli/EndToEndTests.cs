@@ -63,6 +63,18 @@ public class EndToEndTests
         Assert.Contains("--max-steps 8 is ignored", o3b);
         Assert.Contains("new --run-dir", o3b);
         Assert.Contains("Done: 4 steps", o3b);
+        // --resume of a mistyped folder is refused before any data loads, naming the folder it probably meant; nothing is created.
+        var typo = Path.Combine(dir.Path, "rnu");
+        var (c3c, o3c, e3c) = Run(["pretrain", .. TinyPretrainArgs(images, typo, epochs: 2, checkpointEvery: 3), "--resume"]);
+        Assert.True(c3c == 2, o3c + e3c);
+        Assert.Contains($"no run folder '{typo}' to resume", e3c);
+        Assert.Contains("Did you mean", e3c);
+        Assert.Contains("run'", e3c);
+        Assert.False(Directory.Exists(typo));
+        // A resume with another setting names it, with both values.
+        var (c3d, o3d, e3d) = Run(["pretrain", .. common, "--max-steps", "4", "--resume", "--seed", "7"]);
+        Assert.True(c3d == 2, o3d + e3d);
+        Assert.Contains("train.seed: 42 in the checkpoint, 7 now", e3d);
 
         var ckpt = Path.Combine(run, "checkpoints", "step-00000004.safetensors");
         Assert.True(File.Exists(ckpt));

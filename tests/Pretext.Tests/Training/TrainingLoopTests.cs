@@ -99,6 +99,8 @@ public class TrainingLoopTests
         var other = Tiny(steps: 3) with { Methods = new MethodSettings { SimClr = new SimClrOptions { ProjectionDim = 16, Temperature = 0.1 } } };
         var e = Assert.Throws<InvalidOperationException>(() => Pretraining.Run(other, data, dir.Path, resume: true));
         Assert.Contains("different configuration", e.Message);
+        Assert.Contains("methods.simClr.temperature: 0.5 in the checkpoint, 0.1 now", e.Message); // named as --set takes it
+        Assert.DoesNotContain("projectionDim", e.Message); // only what differs
     }
 
     [Fact]
