@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the library (Pretext) and the dotnet tool (Pretext.Cli, command `pretext`) into a local folder feed.
+# Packs the library (Pretext), the ML.NET featurizer (Pretext.MLNet) and the dotnet tool (Pretext.Cli, command `pretext`) into a local folder feed.
 #   scripts/pack.sh [--out DIR] [--no-build] [--configuration Release|Debug] [--version V]
 # DIR defaults to artifacts/packages. Install the tool from it with
 #   dotnet tool install --global --add-source artifacts/packages Pretext.Cli
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 mkdir -p "$out"
-for project in src/Pretext/Pretext.csproj src/Pretext.Cli/Pretext.Cli.csproj; do
+for project in src/Pretext/Pretext.csproj src/Pretext.MLNet/Pretext.MLNet.csproj src/Pretext.Cli/Pretext.Cli.csproj; do
   set +e
   dotnet pack "$project" -c "$configuration" -o "$out" -v quiet -nologo "${build[@]}" "${version[@]}" 2>&1 | grep -vE "^\s*$|warning NU1603"
   rc=${PIPESTATUS[0]}

@@ -12,6 +12,9 @@ using Pretext.Bench;
 //   `stream`          `pretext stream` on the sensor data replayed at full speed: readings/s, updates/s, latency, memory (StreamBench.cs)
 //   `audio`           Fish Fillets clips: decode + resample and log-mel throughput; cola/msm/cpc pretraining clips/s and peak RSS (AudioBench.cs)
 //   `serve`           load test of `pretext serve` /embed on loopback at 1, 8 and 32 clients: requests/s, p50/p99, errors, RSS (ServeBench.cs)
+//   `tables-stream`   `pretext score` and `pretext cluster` on a 1,000,000-row CSV read in chunks: rows/s and peak memory (TableStreamBench.cs)
+//   `tables-anomaly`  AUROC/AUPRC of the pretrained record scorers against isolation forest, PCA and raw kNN on a table (TableAnomalyBench.cs)
+//   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
@@ -29,8 +32,11 @@ return mode switch
     "series" => SeriesBench.Run(rest),
     "stream" => StreamBench.Run(rest),
     "serve" => ServeBench.Run(rest),
+    "tables-stream" => TableStreamBench.Run(rest),
+    "tables-anomaly" => TableAnomalyBench.Run(rest),
+    "mlnet" => MlNetBench.Run(rest),
     "audio" => AudioBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, audio."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio."),
 };
 
 static int Fail(string message)

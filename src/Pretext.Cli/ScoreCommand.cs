@@ -26,11 +26,15 @@ internal static class ScoreCommand
         var threshold = new Option<ThresholdRule>("--threshold") { Description = "How the flagging threshold is chosen on the validation part: Auto (BestF1 when it holds labelled anomalies, else Quantile), Quantile (1 - contamination), BestF1.", DefaultValueFactory = _ => new SeriesScoreOptions().Threshold };
         var contamination = new Option<double>("--contamination") { Description = "Expected share of anomalies, for the quantile threshold.", DefaultValueFactory = _ => new SeriesScoreOptions().Contamination };
         var set = new Option<string[]>("--set") { Description = "How the data is read, e.g. --set series.columns.entity=machine --set series.gaps=Split, or --set table.columns.id=customer (the window, normalisation and table encoding come from the checkpoint)." };
+        var limits = new StreamLimits();
+        var stream = new Option<Streaming>("--stream") { Description = "Tables: read a CSV file in chunks with bounded memory (Always), whole (Never), or in chunks when it is 16 MiB or more (Auto). In chunks, a row's part comes from a hash of its id and the kNN bank and validation scores are seeded samples (--max-reference, --max-validation); see docs/tables.md.", DefaultValueFactory = _ => Streaming.Auto };
+        var maxReference = new Option<int>("--max-reference") { Description = "Tables read in chunks: reference records kept as the kNN bank (a seeded sample when there are more).", DefaultValueFactory = _ => limits.ReferenceRows };
+        var maxValidation = new Option<int>("--max-validation") { Description = "Tables read in chunks: validation records whose scores choose the threshold (a seeded sample when there are more).", DefaultValueFactory = _ => limits.ValidationRows };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("score", "Anomaly scores for every window and reading of a series (series checkpoint) or every record of a table, image folder, corpus or sound set (other checkpoints), flagged above a threshold chosen on a validation part of the training data; CSV/Parquet, and plots for series.")
         {
-            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, anomalyClass, draws, threshold, contamination, set, threads, dataDir,
+            checkpoint, dataset, output, windowsOut, plots, noPlots, scorer, k, stride, aggregate, anomalyClass, draws, threshold, contamination, set, stream, maxReference, maxValidation, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -40,15 +44,29 @@ internal static class ScoreCommand
                 if (!ColumnTable.Writable(o)) throw new ArgumentException($"'{o}': write scores to a .csv or .parquet file.");
             var path = p.GetValue(checkpoint)!;
             if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-            if (Pretraining.ReadConfig(path).Encoder.Modality != Pretext.Data.Modality.Series)
+            var config = Pretraining.ReadConfig(path);
+            if (config.Encoder.Modality != Pretext.Data.Modality.Series)
             {
                 if (windowOuts.Length > 0) throw new ArgumentException("--windows-out is for series; a table, image, text or audio model scores records, written with --out.");
                 PretextCli.SetThreads(p.GetValue(threads));
                 var options = new RecordScoreOptions
                 {
                     Scorer = p.GetValue(scorer), K = p.GetValue(k), Threshold = p.GetValue(threshold), Contamination = p.GetValue(contamination),
-                    AnomalyClass = p.GetValue(anomalyClass), Draws = p.GetValue(draws),
+                    AnomalyClass = p.GetValue(anomalyClass), Draws = p.GetValue(draws), Stream = p.GetValue(stream),
+                    Limits = limits with { ReferenceRows = p.GetValue(maxReference), ValidationRows = p.GetValue(maxValidation) },
                 };
+                options.Validate();
+                if (RecordStreaming.Applies(config, p.GetValue(dataset), options.Stream, options.Limits))
+                {
+                    var streamed = ConsoleObserver.Run(o => RecordStreaming.Score(path, p.GetValue(dataset), p.GetValue(set) ?? [], options, outs, o, Console.WriteLine));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Wrote {streamed.Rows:N0} record scores to {string.Join(" and ", outs)}"));
+                    Console.WriteLine($"Score: {streamed.Scorer}.");
+                    Console.WriteLine($"Threshold: {streamed.Threshold.Describe()}.");
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Flagged {streamed.Flagged:N0} of {streamed.Rows:N0} records."));
+                    if (streamed.ValidationMetrics is { } sv) Console.WriteLine($"Validation records ({streamed.AnomalyClass} as anomalies): {sv.Describe()}");
+                    if (streamed.Test is { } st) Console.WriteLine($"Test records ({streamed.AnomalyClass} as anomalies): {st.Describe()}");
+                    return 0;
+                }
                 var result = ConsoleObserver.Run(o => RecordScoring.Run(path, p.GetValue(dataset), p.GetValue(set) ?? [], p.GetValue(dataDir), options, o, Console.WriteLine));
                 using (result)
                 {

@@ -135,10 +135,12 @@ public static class OneClass
 
     /// <summary>
     /// Reconstruction errors (N) of every sample of <paramref name="data"/>, preprocessed by
-    /// <paramref name="preprocess"/>, in batches; batch b uses seed (seed, b), so results are reproducible.
+    /// <paramref name="preprocess"/>, in batches; batch b uses seed (seed, <paramref name="firstBatch"/> + b), so results are reproducible,
+    /// and a long sequence scored a slice at a time (slices of whole batches, <paramref name="firstBatch"/> counting the batches before)
+    /// gets the errors it would get scored at once.
     /// </summary>
     public static double[] ReconstructionScores(IReconstructionScorer scorer, nn.Module module, Data.IDataset data, Augmentations.Normalize? preprocess,
-        int seed, int batchSize = 256, Action<long>? progress = null)
+        int seed, int batchSize = 256, Action<long>? progress = null, long firstBatch = 0)
     {
         using var mode = ModeScope.Eval(module);
         using var noGrad = no_grad();
@@ -148,7 +150,7 @@ public static class OneClass
             long n = Math.Min(batchSize, data.Count - start);
             using var scope = NewDisposeScope();
             var x = Features.Batch(data, start, n, preprocess);
-            var e = scorer.ReconstructionError(x, Training.Trainer.DeriveSeed(seed, Training.RandomStreams.ReconstructionScoring, b)).to(ScalarType.Float64).flatten();
+            var e = scorer.ReconstructionError(x, Training.Trainer.DeriveSeed(seed, Training.RandomStreams.ReconstructionScoring, firstBatch + b)).to(ScalarType.Float64).flatten();
             if (e.shape[0] != n) throw new InvalidOperationException($"{scorer.GetType().Name}.ReconstructionError returned {e.shape[0]} errors for a batch of {n}.");
             e.data<double>().CopyTo(scores.AsSpan((int)start, (int)n));
             progress?.Invoke(start + n);

@@ -62,7 +62,7 @@ internal static class AtomicFile
 
     internal static readonly System.Text.UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
-    private static string PrepareTemp(string path)
+    internal static string PrepareTemp(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = Path.GetFullPath(path);
@@ -72,7 +72,7 @@ internal static class AtomicFile
         return Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
     }
 
-    private static void TryDelete(string temp)
+    internal static void TryDelete(string temp)
     {
         // Best effort: the original exception matters more than a leftover temp file.
         try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -46,10 +46,22 @@ public sealed class ColumnTable(int rows)
     public static bool Writable(string path) =>
         path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>The column named <paramref name="name"/> (string[], double[], int[] or bool[]).</summary>
+    /// <exception cref="KeyNotFoundException">No such column.</exception>
+    public Array Column(string name) => columns.FirstOrDefault(c => c.Name == name).Values
+        ?? throw new KeyNotFoundException($"The table has no column '{name}'; it has {string.Join(", ", Names)}.");
+
     private void WriteCsv(string path) => AtomicFile.WriteText(path, w =>
     {
+        WriteCsvHeader(w);
+        WriteCsvRows(w);
+    });
+
+    internal void WriteCsvHeader(TextWriter w) => w.WriteLine(string.Join(',', columns.Select(col => CsvRecords.Quote(col.Name))));
+
+    internal void WriteCsvRows(TextWriter w)
+    {
         var c = CultureInfo.InvariantCulture;
-        w.WriteLine(string.Join(',', columns.Select(col => CsvRecords.Quote(col.Name))));
         var line = new StringBuilder();
         for (int r = 0; r < Rows; r++)
         {
@@ -67,36 +79,44 @@ public sealed class ColumnTable(int rows)
             }
             w.WriteLine(line);
         }
-    });
+    }
+
+    internal ParquetSchema Schema() => new([.. columns.Select(col => col.Values switch
+    {
+        string[] => (DataField)new DataField<string>(col.Name, nullable: false),
+        double[] => new DataField<double?>(col.Name),
+        int[] => new DataField<int>(col.Name, nullable: false),
+        _ => new DataField<bool>(col.Name, nullable: false),
+    })]);
+
+    /// <summary>Writes the rows as one row group of <paramref name="writer"/>, whose schema is <see cref="Schema"/>'s.</summary>
+    internal async Task WriteRowGroup(ParquetWriter writer, ParquetSchema schema)
+    {
+        var fields = schema.GetDataFields();
+        using var group = writer.CreateRowGroup();
+        for (int j = 0; j < columns.Count; j++)
+        {
+            switch (columns[j].Values)
+            {
+                case string[] s: await group.WriteAsync(fields[j], new ArraySegment<string>(s)).ConfigureAwait(false); break;
+                case double[] d:
+                    var nullable = d.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray();
+                    await group.WriteAsync<double>(fields[j], new ReadOnlyMemory<double?>(nullable)).ConfigureAwait(false);
+                    break;
+                case int[] i: await group.WriteAsync(fields[j], new ReadOnlyMemory<int>(i)).ConfigureAwait(false); break;
+                case bool[] b: await group.WriteAsync(fields[j], new ReadOnlyMemory<bool>(b)).ConfigureAwait(false); break;
+            }
+        }
+        group.CompleteValidate();
+    }
 
     private Task WriteParquet(string path)
     {
-        var fields = columns.Select(col => col.Values switch
-        {
-            string[] => (DataField)new DataField<string>(col.Name, nullable: false),
-            double[] => new DataField<double?>(col.Name),
-            int[] => new DataField<int>(col.Name, nullable: false),
-            _ => new DataField<bool>(col.Name, nullable: false),
-        }).ToArray();
-        var schema = new ParquetSchema(fields);
+        var schema = Schema();
         return AtomicFile.WriteAsync(path, async stream =>
         {
             await using var writer = await ParquetWriter.CreateAsync(schema, stream).ConfigureAwait(false);
-            using var group = writer.CreateRowGroup();
-            for (int j = 0; j < columns.Count; j++)
-            {
-                switch (columns[j].Values)
-                {
-                    case string[] s: await group.WriteAsync(fields[j], new ArraySegment<string>(s)).ConfigureAwait(false); break;
-                    case double[] d:
-                        var nullable = d.Select(v => double.IsFinite(v) ? v : (double?)null).ToArray();
-                        await group.WriteAsync<double>(fields[j], new ReadOnlyMemory<double?>(nullable)).ConfigureAwait(false);
-                        break;
-                    case int[] i: await group.WriteAsync(fields[j], new ReadOnlyMemory<int>(i)).ConfigureAwait(false); break;
-                    case bool[] b: await group.WriteAsync(fields[j], new ReadOnlyMemory<bool>(b)).ConfigureAwait(false); break;
-                }
-            }
-            group.CompleteValidate();
+            await WriteRowGroup(writer, schema).ConfigureAwait(false);
         });
     }
 }

@@ -34,7 +34,9 @@ public static class Embeddings
     public static Tensor Extract(ISslMethod method, ModelInputs inputs, ISampleSet samples, IRunObserver? observer = null, Device? device = null)
     {
         observer ??= NullObserver.Instance;
-        var data = inputs.Encode(samples);
+        // Encoded for this call only: a long-lived reader (the ML.NET featurizer, one row at a time) must not pile up encodings in inputs.
+        using var encoded = inputs.EncodeForCaller(samples);
+        var data = encoded.Data;
         if (device is not null && device.type != TorchSharp.DeviceType.CPU) method.Encoder.to(device);
         observer.BeginStage($"Embedding {samples.Name}", data.Count);
         var f = Features.Extract(method.Encoder, data, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(d), device);

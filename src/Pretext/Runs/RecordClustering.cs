@@ -20,6 +20,13 @@ public sealed record RecordClusterOptions
     public int TopColumns { get; init; } = 3;
     /// <summary>Seed of the validation carve and of k-means' starts.</summary>
     public int Seed { get; init; }
+    /// <summary>
+    /// Whether the command reads a table file in chunks (<see cref="RecordStreaming"/>; <see cref="RecordStreaming.Applies"/> decides): by
+    /// default when it is a CSV file of 16 MiB or more. <c>Run</c> here always reads whole.
+    /// </summary>
+    public Streaming Stream { get; init; } = Streaming.Auto;
+    /// <summary>The bounds of a streamed read (k-means sample, silhouette sample, chunk size).</summary>
+    public StreamLimits Limits { get; init; } = new();
 
     /// <exception cref="ArgumentException">A value no clustering can use; the message names the option.</exception>
     public void Validate()
@@ -28,6 +35,7 @@ public sealed record RecordClusterOptions
         if (K == 0 && (MinK < 2 || MaxK < MinK)) throw new ArgumentException($"--k-min and --k-max span the k tried: 2 <= k-min <= k-max, got {MinK} and {MaxK}.");
         if (TopColumns < 1) throw new ArgumentException($"--top-columns must be at least 1, got {TopColumns}.");
         if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new ArgumentException($"The validation fraction lies in (0, 1), got {ValidationFraction}.");
+        Limits.Validate();
     }
 }
 
@@ -56,26 +64,10 @@ public sealed record RecordClusters(RecordSet Records, string Dataset, int K, bo
     /// One row per segment and profiled column: segment, size, share, rank, column, kind, segment_value, overall_value, difference; records
     /// without columns (images, documents) get one row per segment with the column fields empty.
     /// </summary>
-    public ColumnTable ProfileTable()
-    {
-        var none = new ColumnDifference("", "", "", "", double.NaN);
-        var rows = Profiles.SelectMany(p => p.Columns.Count == 0 ? [(p, none, 0)] : p.Columns.Select((col, r) => (p, col, r + 1))).ToList();
-        return new ColumnTable(rows.Count)
-            .Add("segment", rows.Select(x => x.p.Segment).ToArray()).Add("size", rows.Select(x => x.p.Size).ToArray())
-            .Add("share", rows.Select(x => x.p.Share).ToArray()).Add("rank", rows.Select(x => x.Item3).ToArray())
-            .Add("column", rows.Select(x => x.col.Column).ToArray()).Add("kind", rows.Select(x => x.col.Kind).ToArray())
-            .Add("segment_value", rows.Select(x => x.col.SegmentValue).ToArray()).Add("overall_value", rows.Select(x => x.col.OverallValue).ToArray())
-            .Add("difference", rows.Select(x => x.col.Difference).ToArray());
-    }
+    public ColumnTable ProfileTable() => RecordClustering.ProfileTable(Profiles);
 
     /// <summary>A few lines per segment for the console.</summary>
-    public IEnumerable<string> Describe()
-    {
-        var c = CultureInfo.InvariantCulture;
-        foreach (var p in Profiles)
-            yield return string.Create(c, $"segment {p.Segment}: {p.Size:N0} records ({100 * p.Share:0.#} %)") + (p.Columns.Count == 0 ? "" : "; " +
-                string.Join("; ", p.Columns.Select(col => string.Create(c, $"{col.Column} {col.SegmentValue} vs {col.OverallValue} ({col.Difference:+0.00;-0.00} sd)"))));
-    }
+    public IEnumerable<string> Describe() => RecordClustering.Describe(Profiles);
 }
 
 /// <summary>
@@ -113,18 +105,37 @@ public static class RecordClustering
     /// <exception cref="InvalidDataException">Fewer reference records than segments.</exception>
     public static RecordClusters Cluster(RecordSet records, RecordClusterOptions options, string dataset, IRunObserver? observer = null)
     {
-        observer ??= NullObserver.Instance;
         using var scope = NewDisposeScope();
         var unit = nn.functional.normalize(records.Embeddings, dim: 1);
         var referenceIdx = records.IndicesOf(ReadingPart.Reference);
         var validationIdx = records.IndicesOf(ReadingPart.Validation);
         var reference = unit.index_select(0, tensor(referenceIdx));
         var validation = unit.index_select(0, tensor(validationIdx));
+        var (best, candidates) = Fit(reference, validation, options, records.Name, observer);
+        using (best)
+        {
+            var (segments, distances) = KMeans.Assign(unit, best.Centroids);
+            // Tables: the columns that set a segment apart; other data: sizes only (and the labels' share, when labelled, in the segment file).
+            var profiles = records.Rows is { } rows ? SegmentProfiles.Of(rows, segments, options.TopColumns) : SegmentProfiles.Sizes(segments);
+            return new RecordClusters(records, dataset, (int)best.Centroids.shape[0], options.K == 0, candidates, segments, distances, profiles);
+        }
+    }
+
+    /// <summary>
+    /// k-means on <paramref name="reference"/> (N, D) unit-length embeddings at the given k, or at every k of the range with the one whose
+    /// centres give <paramref name="validation"/> the highest mean silhouette kept (ties to the smaller k); the kept fit and every k's silhouette.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Fewer reference records than segments.</exception>
+    public static (KMeansResult Best, IReadOnlyList<(int K, double Silhouette)> Candidates) Fit(Tensor reference, Tensor validation, RecordClusterOptions options,
+        string name, IRunObserver? observer = null)
+    {
+        observer ??= NullObserver.Instance;
+        long references = reference.shape[0];
         var kmeans = new KMeansOptions { Seed = options.Seed };
         int[] ks = options.K > 0 ? [options.K] : [.. Enumerable.Range(options.MinK, options.MaxK - options.MinK + 1)];
-        if (ks[0] > referenceIdx.Length)
-            throw new InvalidDataException($"'{records.Name}' has {referenceIdx.Length} reference records, fewer than the {ks[0]} segments asked; give more records or a smaller --k.");
-        ks = [.. ks.Where(k => k <= referenceIdx.Length)];
+        if (ks[0] > references)
+            throw new InvalidDataException($"'{name}' has {references} reference records, fewer than the {ks[0]} segments asked; give more records or a smaller --k.");
+        ks = [.. ks.Where(k => k <= references)];
         var candidates = new List<(int K, double Silhouette)>();
         KMeansResult? best = null;
         double bestScore = double.NegativeInfinity;
@@ -141,12 +152,31 @@ public static class RecordClustering
             observer.Report(candidates.Count);
         }
         observer.EndStage();
-        using (best)
-        {
-            var (segments, distances) = KMeans.Assign(unit, best!.Centroids);
-            // Tables: the columns that set a segment apart; other data: sizes only (and the labels' share, when labelled, in the segment file).
-            var profiles = records.Rows is { } rows ? SegmentProfiles.Of(rows, segments, options.TopColumns) : SegmentProfiles.Sizes(segments);
-            return new RecordClusters(records, dataset, (int)best.Centroids.shape[0], options.K == 0, candidates, segments, distances, profiles);
-        }
+        return (best!, candidates);
+    }
+
+    /// <summary>
+    /// One row per segment and profiled column: segment, size, share, rank, column, kind, segment_value, overall_value, difference; records
+    /// without columns (images, documents) get one row per segment with the column fields empty.
+    /// </summary>
+    public static ColumnTable ProfileTable(IReadOnlyList<SegmentProfile> profiles)
+    {
+        var none = new ColumnDifference("", "", "", "", double.NaN);
+        var rows = profiles.SelectMany(p => p.Columns.Count == 0 ? [(p, none, 0)] : p.Columns.Select((col, r) => (p, col, r + 1))).ToList();
+        return new ColumnTable(rows.Count)
+            .Add("segment", rows.Select(x => x.p.Segment).ToArray()).Add("size", rows.Select(x => x.p.Size).ToArray())
+            .Add("share", rows.Select(x => x.p.Share).ToArray()).Add("rank", rows.Select(x => x.Item3).ToArray())
+            .Add("column", rows.Select(x => x.col.Column).ToArray()).Add("kind", rows.Select(x => x.col.Kind).ToArray())
+            .Add("segment_value", rows.Select(x => x.col.SegmentValue).ToArray()).Add("overall_value", rows.Select(x => x.col.OverallValue).ToArray())
+            .Add("difference", rows.Select(x => x.col.Difference).ToArray());
+    }
+
+    /// <summary>A few lines per segment for the console.</summary>
+    public static IEnumerable<string> Describe(IReadOnlyList<SegmentProfile> profiles)
+    {
+        var c = CultureInfo.InvariantCulture;
+        foreach (var p in profiles)
+            yield return string.Create(c, $"segment {p.Segment}: {p.Size:N0} records ({100 * p.Share:0.#} %)") + (p.Columns.Count == 0 ? "" : "; " +
+                string.Join("; ", p.Columns.Select(col => string.Create(c, $"{col.Column} {col.SegmentValue} vs {col.OverallValue} ({col.Difference:+0.00;-0.00} sd)"))));
     }
 }

@@ -27,6 +27,13 @@ public sealed record RecordScoreOptions
     public int Seed { get; init; }
     /// <summary>Corruptions (or masks) a record's reconstruction error is averaged over: 8, which cost 8 passes of the small table models.</summary>
     public int Draws { get; init; } = 8;
+    /// <summary>
+    /// Whether the command reads a table file in chunks (<see cref="RecordStreaming"/>; <see cref="RecordStreaming.Applies"/> decides): by
+    /// default when it is a CSV file of 16 MiB or more. <c>Run</c> here always reads whole.
+    /// </summary>
+    public Streaming Stream { get; init; } = Streaming.Auto;
+    /// <summary>The bounds of a streamed read (reference bank, samples, chunk size).</summary>
+    public StreamLimits Limits { get; init; } = new();
 
     /// <exception cref="ArgumentException">A value no scoring can use; the message names the option.</exception>
     public void Validate()
@@ -35,6 +42,7 @@ public sealed record RecordScoreOptions
         if (Draws < 1) throw new ArgumentException($"--draws must be at least 1, got {Draws}.");
         if (!(Contamination > 0 && Contamination < 1)) throw new ArgumentException($"--contamination is the expected share of anomalies, in (0, 1), e.g. 0.01; got {Contamination}.");
         if (!(ValidationFraction > 0 && ValidationFraction < 1)) throw new ArgumentException($"The validation fraction lies in (0, 1), got {ValidationFraction}.");
+        Limits.Validate();
     }
 }
 
@@ -154,11 +162,18 @@ public static class RecordScoring
     public static string? AnomalyClassOf(IReadOnlyList<string> classNames, int[]? labels, string? asked)
     {
         if (labels is null) return null;
+        var counts = new long[classNames.Count];
+        foreach (var l in labels) counts[l]++;
+        return AnomalyClassOf(classNames, counts, asked);
+    }
+
+    /// <summary><paramref name="asked"/> when given (checked against the classes), else the class with the fewest (but some) of <paramref name="counts"/>.</summary>
+    /// <exception cref="ArgumentException">An anomaly class the table does not have.</exception>
+    public static string AnomalyClassOf(IReadOnlyList<string> classNames, long[] counts, string? asked)
+    {
         if (asked is not null)
             return classNames.Contains(asked) ? asked
                 : throw new ArgumentException($"--anomaly-class '{asked}' is not a class of the table; its classes are {string.Join(", ", classNames)}.");
-        var counts = new int[classNames.Count];
-        foreach (var l in labels) counts[l]++;
         return classNames[Array.IndexOf(counts, counts.Where(c => c > 0).Min())];
     }
 }

@@ -87,15 +87,7 @@ public sealed class RecordSet : IDisposable
     {
         observer ??= NullObserver.Instance;
         var kind = config.Encoder.Modality;
-        if (kind == Modality.Series)
-            throw new ArgumentException($"'{checkpoint}' holds a series model; `score` scores its windows and readings, and `cluster` takes table, image, text or audio checkpoints.");
-        foreach (var a in set)
-            if (kind != Modality.Table || !a.TrimStart().StartsWith("table.columns.", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"--set '{a}': only how a table file is read changes here (table.columns.label, .id, .entity, .ignore, .names, .categorical); the rest comes from the checkpoint.");
-        if (!(validationFraction > 0 && validationFraction < 1))
-            throw new ArgumentException($"The validation part is a fraction of the training records in (0, 1), got {validationFraction}.");
-        config = ConfigOverrides.Apply(config, set);
-        if (kind == Modality.Table) config = TableModality.TypedAsModel(config, checkpoint);
+        config = ReadingConfig(config, checkpoint, set, validationFraction);
         var modality = ModalityCatalog.Get(kind);
         var (train, test) = modality.Load(dataset ?? config.Dataset, config, dataDirectory, log, needTest: true);
         ModelInputs? inputs = null;
@@ -135,6 +127,26 @@ public sealed class RecordSet : IDisposable
             test?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The checkpoint's <paramref name="config"/> as `score` and `cluster` read data with it: <paramref name="set"/> applied (<c>table.columns.*</c>
+    /// only) and a table file typed as the model was.
+    /// </summary>
+    /// <exception cref="ArgumentException">A series checkpoint, an override this command does not take, or a validation fraction outside (0, 1).</exception>
+    /// <exception cref="InvalidDataException">A table checkpoint without its encoding.</exception>
+    public static RunConfig ReadingConfig(RunConfig config, string checkpoint, IReadOnlyList<string> set, double validationFraction)
+    {
+        var kind = config.Encoder.Modality;
+        if (kind == Modality.Series)
+            throw new ArgumentException($"'{checkpoint}' holds a series model; `score` scores its windows and readings, and `cluster` takes table, image, text or audio checkpoints.");
+        foreach (var a in set)
+            if (kind != Modality.Table || !a.TrimStart().StartsWith("table.columns.", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--set '{a}': only how a table file is read changes here (table.columns.label, .id, .entity, .ignore, .names, .categorical); the rest comes from the checkpoint.");
+        if (!(validationFraction > 0 && validationFraction < 1))
+            throw new ArgumentException($"The validation part is a fraction of the training records in (0, 1), got {validationFraction}.");
+        config = ConfigOverrides.Apply(config, set);
+        return kind == Modality.Table ? TableModality.TypedAsModel(config, checkpoint) : config;
     }
 
     private static TableRows Concat(TableRows a, TableRows b)

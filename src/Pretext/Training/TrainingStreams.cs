@@ -34,6 +34,10 @@ public static class RandomStreams
     public const long ReconstructionScoring = 8;
     /// <summary>Pretraining on data with entity groups: each step's same-entity partners and their views (counter: step).</summary>
     public const long EntityPartners = 9;
+    /// <summary>A table file scored or segmented in chunks: which rows form its test part, a hash of the id under this fixed stream (seed 0, as the held-out fifth of a whole-file read is drawn with seed 0).</summary>
+    public const long StreamedTestPart = 10;
+    /// <summary>A table file scored or segmented in chunks: which rows of each part are sampled (kNN bank, k-means fit, silhouette, threshold), a hash of the id under (run seed, this stream).</summary>
+    public const long StreamedSamples = 11;
 }
 
 /// <summary>The three streams <see cref="Trainer"/> draws from; see <see cref="RandomStreams"/>.</summary>

@@ -78,6 +78,18 @@ public class TableCliTests
         Assert.Equal(301, lines.Length);
         Assert.True(File.Exists(dir.File("scores.parquet")));
 
+        // The same file read in chunks: every row, the same columns, in the same order (ids), the parts by id hash.
+        var streamed = dir.File("streamed.csv");
+        var (c5, o5, e5) = Run("score", "--checkpoint", ckpt, "--out", streamed, "--stream", "Always", "--max-reference", "100", "--threads", "1");
+        Assert.True(c5 == 0, o5 + e5);
+        Assert.Contains("read in chunks of 4,096", o5);
+        Assert.Contains("Wrote 300 record scores", o5);
+        Assert.Contains("of 100 reference records", o5);
+        var streamedLines = File.ReadAllLines(streamed);
+        Assert.Equal(lines[0], streamedLines[0]);
+        Assert.Equal(301, streamedLines.Length);
+        Assert.Equal(lines.Skip(1).Select(l => l.Split(',')[0]).Order(), streamedLines.Skip(1).Select(l => l.Split(',')[0]).Order());
+
         var (c3, _, e3) = Run("score", "--checkpoint", ckpt, "--out", csv, "--windows-out", dir.File("w.csv"));
         Assert.Equal(2, c3);
         Assert.Contains("--windows-out is for series", e3);
@@ -107,6 +119,15 @@ public class TableCliTests
         Assert.Equal(241, lines.Length);
         var profile = File.ReadAllLines(dir.File("segments-profile.csv"));
         Assert.Equal("segment,size,share,rank,column,kind,segment_value,overall_value,difference", profile[0]);
+
+        var streamed = dir.File("streamed.csv");
+        var (c5, o5, e5) = Run("cluster", "--checkpoint", ckpt, "--out", streamed, "--stream", "Always", "--k", "3", "--threads", "1");
+        Assert.True(c5 == 0, o5 + e5);
+        Assert.Contains("read in chunks of 4,096", o5);
+        Assert.Contains("Wrote 240 record segments", o5);
+        Assert.Equal(lines[0], File.ReadAllLines(streamed)[0]);
+        Assert.Equal(241, File.ReadAllLines(streamed).Length);
+        Assert.Equal(profile[0], File.ReadAllLines(dir.File("streamed-profile.csv"))[0]);
 
         var (c3, _, e3) = Run("cluster", "--checkpoint", ckpt, "--out", csv, "--k", "1");
         Assert.Equal(2, c3);

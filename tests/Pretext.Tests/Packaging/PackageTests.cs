@@ -26,6 +26,7 @@ public class PackageTests
 
         var library = Directory.GetFiles(feed, "Pretext.0*.nupkg").Single();
         AssertLibraryPackage(library);
+        AssertFeaturizerPackage(Directory.GetFiles(feed, "Pretext.MLNet.*.nupkg").Single(), packVersion);
         var tool = Directory.GetFiles(feed, "Pretext.Cli.*.nupkg").Single();
         string version = Path.GetFileNameWithoutExtension(tool)["Pretext.Cli.".Length..];
 
@@ -122,6 +123,22 @@ public class PackageTests
             .Select(e => (string)e.Attribute("id")!).ToList();
         Assert.Contains("TorchSharp", dependencies);
         Assert.DoesNotContain(dependencies, d => d.StartsWith("libtorch", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The ML.NET featurizer: its assembly and docs, depending on the library of the same version and on Microsoft.ML, never on a native libtorch.</summary>
+    private static void AssertFeaturizerPackage(string nupkg, string version)
+    {
+        using var zip = ZipFile.OpenRead(nupkg);
+        var names = zip.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("lib/net10.0/Pretext.MLNet.dll", names);
+        Assert.Contains("lib/net10.0/Pretext.MLNet.xml", names);
+        Assert.Contains("README.md", names);
+        using var nuspec = zip.Entries.Single(e => e.FullName.EndsWith(".nuspec", StringComparison.Ordinal)).Open();
+        var dependencies = XDocument.Load(nuspec).Descendants().Where(e => e.Name.LocalName == "dependency")
+            .ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!);
+        Assert.Equal(version, dependencies["Pretext"]);
+        Assert.Contains("Microsoft.ML", dependencies.Keys);
+        Assert.DoesNotContain(dependencies.Keys, d => d.StartsWith("libtorch", StringComparison.OrdinalIgnoreCase));
     }
 
     /// <summary>The build configuration this test assembly was built in (its folder: bin/CONFIG/net10.0/RID/).</summary>

@@ -62,8 +62,8 @@ public static class TableFiles
 {
     private static readonly string[] Extensions = [".csv", ".parquet", ".arff", ".data"];
     private static readonly HashSet<string> MissingTokens = new(["", "?", "NA", "N/A", "null", "NaN", "nan"], StringComparer.OrdinalIgnoreCase);
-    private static readonly HashSet<string> TrueTokens = new(["true", "yes", "t", "y"], StringComparer.OrdinalIgnoreCase);
-    private static readonly HashSet<string> FalseTokens = new(["false", "no", "f", "n"], StringComparer.OrdinalIgnoreCase);
+    internal static readonly HashSet<string> TrueTokens = new(["true", "yes", "t", "y"], StringComparer.OrdinalIgnoreCase);
+    internal static readonly HashSet<string> FalseTokens = new(["false", "no", "f", "n"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>Whether <paramref name="path"/> is an existing .csv, .parquet, .arff or .data (CSV) file.</summary>
     public static bool IsTableFile(string path) => File.Exists(path) && Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
@@ -141,9 +141,9 @@ public static class TableFiles
         }
     }
 
-    private static bool IsMissing(string? cell) => cell is null || MissingTokens.Contains(cell.Trim());
+    internal static bool IsMissing(string? cell) => cell is null || MissingTokens.Contains(cell.Trim());
 
-    private static int Column(string[] names, string name, string path, string what, string option)
+    internal static int Column(string[] names, string name, string path, string what, string option)
     {
         int i = Array.FindIndex(names, h => string.Equals(h, name, StringComparison.OrdinalIgnoreCase));
         return i >= 0 ? i : throw new InvalidDataException(
@@ -154,7 +154,6 @@ public static class TableFiles
     /// <exception cref="InvalidDataException">A missing column, a missing label, a value that breaks a declared type, or no feature.</exception>
     public static TableRows Infer(RawTable raw, TableColumns columns, string name)
     {
-        var c = CultureInfo.InvariantCulture;
         string path = raw.Path;
         var names = raw.Names;
         if (raw.Rows.Count == 0) throw new InvalidDataException($"'{path}' has a header but no rows.");
@@ -179,6 +178,7 @@ public static class TableFiles
             throw new InvalidDataException($"'{path}' has no feature columns besides the label, entity, id and ignored ones ({string.Join(", ", names)}).");
 
         int n = raw.Rows.Count, nn = numeric.Count, nc = categorical.Count;
+        var layout = new RowLayout(path, raw.Unit, names, [.. numeric], [.. categorical], label, entity, id, raw.Declared, forcedNumeric);
         var values = new float[n * nn];
         var cats = new string?[n * nc];
         var ids = new string[n];
@@ -196,42 +196,15 @@ public static class TableFiles
         for (int i = 0; i < n; i++)
         {
             var row = raw.Rows[i];
-            string where = $"'{path}' {raw.Unit} {row.Line}";
-            for (int k = 0; k < nn; k++)
-            {
-                var cell = row.Cells[numeric[k]];
-                if (IsMissing(cell)) { values[i * nn + k] = float.NaN; continue; }
-                if (!double.TryParse(cell, NumberStyles.Float, c, out var v) || !double.IsFinite(v))
-                    throw new InvalidDataException($"{where}, column '{names[numeric[k]]}': '{cell}' is not a number, and the column is numeric{(raw.Declared[numeric[k]] is not null ? " (declared so)" : forcedNumeric.Contains(numeric[k]) ? " (table.columns.numeric, or the model's)" : " (its other values are)")}. Fix the value, write '?' or leave it empty for a missing value, or read the column as categorical (--set table.columns.categorical=[{names[numeric[k]]}]).");
-                values[i * nn + k] = (float)v;
-            }
-            for (int k = 0; k < nc; k++)
-            {
-                var (j, kind, declared) = categorical[k];
-                var cell = row.Cells[j];
-                if (IsMissing(cell)) continue;
-                var v = cell!.Trim();
-                if (kind == ColumnKind.Boolean) v = TrueTokens.Contains(v) ? "true" : "false";
-                else if (declared is not null && !declared.Contains(v, StringComparer.Ordinal))
-                    throw new InvalidDataException($"{where}, column '{names[j]}': '{v}' is not one of its declared values {{{string.Join(", ", declared)}}}. Fix the value or add it to the @attribute line.");
-                cats[i * nc + k] = v;
-            }
+            var (y, ent, rowId) = layout.ReadRow(row, values.AsSpan(i * nn, nn), cats.AsSpan(i * nc, nc));
             if (labels is not null)
             {
-                var cell = row.Cells[label];
-                if (IsMissing(cell))
-                    throw new InvalidDataException($"{where}, column '{names[label]}': the label is missing. Label every row, drop the unlabelled ones, or name another label column (--set table.columns.label=NAME).");
-                if (!classIndex!.TryGetValue(cell!.Trim(), out var y))
-                    throw new InvalidDataException($"{where}, column '{names[label]}': '{cell}' is not one of its declared classes {{{string.Join(", ", classNames)}}}. Fix the value or add it to the @attribute line.");
-                labels[i] = y;
+                if (!classIndex!.TryGetValue(y!, out var yi))
+                    throw new InvalidDataException($"{layout.Where(row)}, column '{names[label]}': '{row.Cells[label]}' is not one of its declared classes {{{string.Join(", ", classNames)}}}. Fix the value or add it to the @attribute line.");
+                labels[i] = yi;
             }
-            if (entities is not null)
-            {
-                var cell = row.Cells[entity];
-                if (IsMissing(cell)) throw new InvalidDataException($"{where}, column '{names[entity]}': the entity is missing. Give every row its entity.");
-                entities[i] = cell!.Trim();
-            }
-            ids[i] = id >= 0 && !IsMissing(row.Cells[id]) ? row.Cells[id]!.Trim() : row.Line.ToString(c);
+            if (entities is not null) entities[i] = ent!;
+            ids[i] = rowId;
         }
         return new TableRows(name, [.. numeric.Select(j => names[j])], [.. categorical.Select(p => names[p.Index])],
             [.. categorical.Select(p => p.Kind == ColumnKind.Boolean ? ["false", "true"] : p.Declared ?? [])],
@@ -252,5 +225,69 @@ public static class TableFiles
             if (!number && !boolean) return ColumnKind.Categorical;
         }
         return !any || number ? ColumnKind.Numeric : boolean ? ColumnKind.Boolean : ColumnKind.Categorical;
+    }
+}
+
+/// <summary>
+/// Where a file's columns go (numeric and categorical features, label, entity, id) and how one row is typed by it: shared by
+/// whole-file reads (<see cref="TableFiles.Infer"/>) and chunked ones (<see cref="CsvTableStream"/>), so both read the same values and
+/// refuse the same cells with the same messages.
+/// </summary>
+internal sealed class RowLayout(string path, string unit, string[] names, int[] numeric, (int Index, ColumnKind Kind, string[]? Declared)[] categorical,
+    int label, int entity, int id, DeclaredType?[] declared, HashSet<int> forcedNumeric)
+{
+    public string[] Names => names;
+    public int[] Numeric => numeric;
+    public (int Index, ColumnKind Kind, string[]? Declared)[] Categorical => categorical;
+    public int Label => label;
+    public int Entity => entity;
+    public int Id => id;
+
+    /// <summary>"'file' line 12": where messages point.</summary>
+    public string Where(RawRow row) => $"'{path}' {unit} {row.Line}";
+
+    /// <summary>
+    /// Types <paramref name="row"/>: its numbers into <paramref name="values"/> (NaN: missing), its categories into <paramref name="cats"/>
+    /// (null: missing); returns its label (trimmed; null without a label column), entity and id (the id column, else its line).
+    /// </summary>
+    /// <exception cref="InvalidDataException">A number that does not parse, a value outside a declared list, a missing label or entity; the message names the file, line and column.</exception>
+    public (string? Label, string? Entity, string Id) ReadRow(RawRow row, Span<float> values, Span<string?> cats)
+    {
+        var c = CultureInfo.InvariantCulture;
+        for (int k = 0; k < numeric.Length; k++)
+        {
+            var cell = row.Cells[numeric[k]];
+            if (TableFiles.IsMissing(cell)) { values[k] = float.NaN; continue; }
+            if (!double.TryParse(cell, NumberStyles.Float, c, out var v) || !double.IsFinite(v))
+                throw new InvalidDataException($"{Where(row)}, column '{names[numeric[k]]}': '{cell}' is not a number, and the column is numeric{(declared[numeric[k]] is not null ? " (declared so)" : forcedNumeric.Contains(numeric[k]) ? " (table.columns.numeric, or the model's)" : " (its other values are)")}. Fix the value, write '?' or leave it empty for a missing value, or read the column as categorical (--set table.columns.categorical=[{names[numeric[k]]}]).");
+            values[k] = (float)v;
+        }
+        for (int k = 0; k < categorical.Length; k++)
+        {
+            var (j, kind, declaredValues) = categorical[k];
+            var cell = row.Cells[j];
+            if (TableFiles.IsMissing(cell)) { cats[k] = null; continue; }
+            var v = cell!.Trim();
+            if (kind == ColumnKind.Boolean) v = TableFiles.TrueTokens.Contains(v) ? "true" : "false";
+            else if (declaredValues is not null && !declaredValues.Contains(v, StringComparer.Ordinal))
+                throw new InvalidDataException($"{Where(row)}, column '{names[j]}': '{v}' is not one of its declared values {{{string.Join(", ", declaredValues)}}}. Fix the value or add it to the @attribute line.");
+            cats[k] = v;
+        }
+        string? y = null, e = null;
+        if (label >= 0)
+        {
+            var cell = row.Cells[label];
+            if (TableFiles.IsMissing(cell))
+                throw new InvalidDataException($"{Where(row)}, column '{names[label]}': the label is missing. Label every row, drop the unlabelled ones, or name another label column (--set table.columns.label=NAME).");
+            y = cell!.Trim();
+        }
+        if (entity >= 0)
+        {
+            var cell = row.Cells[entity];
+            if (TableFiles.IsMissing(cell)) throw new InvalidDataException($"{Where(row)}, column '{names[entity]}': the entity is missing. Give every row its entity.");
+            e = cell!.Trim();
+        }
+        string rowId = id >= 0 && !TableFiles.IsMissing(row.Cells[id]) ? row.Cells[id]!.Trim() : row.Line.ToString(c);
+        return (y, e, rowId);
     }
 }
