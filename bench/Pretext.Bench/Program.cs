@@ -10,6 +10,7 @@ using Pretext.Bench;
 //   `text`            throughput of the default text pretraining step (tokens/s), one JSON line (TextBench.cs)
 //   `series`          anomaly scores on the Suthaharan sets against no-learning baselines; one-step forecasting (SeriesBench.cs)
 //   `stream`          `pretext stream` on the sensor data replayed at full speed: readings/s, updates/s, latency, memory (StreamBench.cs)
+//   `audio`           Fish Fillets clips: decode + resample and log-mel throughput; cola/msm/cpc pretraining clips/s and peak RSS (AudioBench.cs)
 //   `serve`           load test of `pretext serve` /embed on loopback at 1, 8 and 32 clients: requests/s, p50/p99, errors, RSS (ServeBench.cs)
 //   `tables-stream`   `pretext score` and `pretext cluster` on a 1,000,000-row CSV read in chunks: rows/s and peak memory (TableStreamBench.cs)
 //   `tables-anomaly`  AUROC/AUPRC of the pretrained record scorers against isolation forest, PCA and raw kNN on a table (TableAnomalyBench.cs)
@@ -34,7 +35,8 @@ return mode switch
     "tables-stream" => TableStreamBench.Run(rest),
     "tables-anomaly" => TableAnomalyBench.Run(rest),
     "mlnet" => MlNetBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet."),
+    "audio" => AudioBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio."),
 };
 
 static int Fail(string message)

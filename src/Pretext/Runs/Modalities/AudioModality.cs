@@ -38,8 +38,9 @@ public sealed class AudioModality : IModality
     {
         var audio = config.Encoder.Audio;
         using var frontEnd = audio.FrontEnd();
-        // Log-mels are kept in the data cache, keyed by the front end's settings and the files (LogMelCache).
-        var cache = new LogMelCache(Path.Combine(DataCatalog.ResolveCacheFolder(dataDir), LogMelCacheFolder), JsonSerializer.Serialize(audio.LogMel));
+        // Log-mels are kept in the data cache, keyed by the front end's settings and the files, under a size cap (LogMelCache).
+        long cap = LogMelCache.CapFromEnvironment();
+        var cache = cap == 0 ? null : new LogMelCache(Path.Combine(DataCatalog.ResolveCacheFolder(dataDir), LogMelCacheFolder), JsonSerializer.Serialize(audio.LogMel), cap);
         var read = new AudioReadOptions { Features = frontEnd.Compute, Log = log, Cache = cache };
         if (IsCatalogued(dataset))
         {

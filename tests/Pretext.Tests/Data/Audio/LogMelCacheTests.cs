@@ -3,7 +3,10 @@ using static TorchSharp.torch;
 
 namespace Pretext.Tests.Data.Audio;
 
-/// <summary>The log-mel cache: a hit skips decoding and gives the same tensors; a changed setting or file misses; a damaged entry is rebuilt with a warning.</summary>
+/// <summary>
+/// The log-mel cache: a hit skips decoding and gives the same tensors; a changed setting or file misses; a damaged entry is rebuilt with
+/// a warning; the folder stays under its cap, least recently used entries deleted first.
+/// </summary>
 public class LogMelCacheTests
 {
     public LogMelCacheTests() => set_num_threads(1);
@@ -117,5 +120,76 @@ public class LogMelCacheTests
         var third = Load(clips, cache);
         using (third.Data) Assert.True(FromCache(third));
         Assert.DoesNotContain(third.Log, m => m.StartsWith("warning", StringComparison.Ordinal));
+    }
+
+    /// <summary>Saves a small entry named <paramref name="name"/> and dates it <paramref name="minutesAgo"/> back; returns its path.</summary>
+    private static string SaveEntry(LogMelCache cache, string name, int minutesAgo, List<string>? log = null)
+    {
+        string path = Path.Combine(cache.Folder, name + LogMelCache.Extension);
+        using var features = arange(40, dtype: ScalarType.Float32).view(2, 4, 5);
+        cache.Save(path, features, ["a", "b"], [], log is null ? null : log.Add);
+        if (File.Exists(path)) File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(-minutesAgo));
+        return path;
+    }
+
+    private static long EntryBytes()
+    {
+        using var dir = new TempDirectory();
+        return new FileInfo(SaveEntry(new LogMelCache(dir.Combine("c"), "s"), "x", 0)).Length;
+    }
+
+    [Fact]
+    public void TheFolderIsKeptUnderItsCapLeastRecentlyUsedFirst()
+    {
+        using var dir = new TempDirectory();
+        long entry = EntryBytes();
+        var cache = new LogMelCache(dir.Combine("cache"), "s", maxBytes: 2 * entry + entry / 2);
+        var log = new List<string>();
+        string e1 = SaveEntry(cache, "e1", 30), e2 = SaveEntry(cache, "e2", 20);
+        // Not an entry: never counted or deleted (a writer's temporary file, say).
+        string other = Path.Combine(cache.Folder, "other.tmp");
+        File.WriteAllBytes(other, new byte[4 * entry]);
+        Assert.True(File.Exists(e1) && File.Exists(e2));
+
+        // A third entry goes over the cap: the oldest (e1) goes.
+        string e3 = SaveEntry(cache, "e3", 10, log);
+        Assert.False(File.Exists(e1));
+        Assert.True(File.Exists(e2) && File.Exists(e3) && File.Exists(other));
+        Assert.Contains(log, m => m.StartsWith("log-mel cache: removed the 1 least recently used entry", StringComparison.Ordinal) && m.Contains(LogMelCache.CapEnvironmentVariable, StringComparison.Ordinal));
+
+        // A hit makes e2 the most recently used, so the next entry pushes out e3, though e3 was written later.
+        using (var hit = cache.TryLoad(e2, null)?.Features) Assert.NotNull(hit);
+        string e4 = SaveEntry(cache, "e4", 0);
+        Assert.False(File.Exists(e3));
+        Assert.True(File.Exists(e2) && File.Exists(e4));
+        Assert.Equal(2, Directory.GetFiles(cache.Folder, "*" + LogMelCache.Extension).Length);
+    }
+
+    [Fact]
+    public void AnEntryLargerThanTheCapIsNotWrittenAndDeletesNothing()
+    {
+        using var dir = new TempDirectory();
+        long entry = EntryBytes();
+        var cache = new LogMelCache(dir.Combine("cache"), "s", maxBytes: entry + 8);
+        string small = SaveEntry(cache, "small", 10);
+        var log = new List<string>();
+        string path = Path.Combine(cache.Folder, "big" + LogMelCache.Extension);
+        using var big = zeros(4, 4, 5);
+        cache.Save(path, big, ["a", "b", "c", "d"], [], log.Add);
+        Assert.False(File.Exists(path));
+        Assert.True(File.Exists(small));
+        Assert.Contains(log, m => m.Contains("larger than the log-mel cache's cap", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheCapComesFromMegabytesAndRefusesAnythingElse()
+    {
+        Assert.Equal(LogMelCache.DefaultMaxBytes, LogMelCache.ParseCap(null));
+        Assert.Equal(LogMelCache.DefaultMaxBytes, LogMelCache.ParseCap(" "));
+        Assert.Equal(0, LogMelCache.ParseCap("0"));
+        Assert.Equal(512L << 20, LogMelCache.ParseCap("512"));
+        foreach (var bad in new[] { "-1", "1.5", "2GB", "lots" })
+            Assert.Contains(LogMelCache.CapEnvironmentVariable, Assert.Throws<ArgumentException>(() => LogMelCache.ParseCap(bad)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LogMelCache("x", "s", 0));
     }
 }
