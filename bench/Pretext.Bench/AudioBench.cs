@@ -64,7 +64,7 @@ internal static class AudioBench
         double decodeSeconds = clock.Elapsed.TotalSeconds;
         long clips = waves.Count;
         Row(new { bench = "audio_front_end", stage = "decode_resample", clips, seconds = Round(decodeSeconds, 2), clips_per_second = Round(clips / decodeSeconds, 1),
-            sample_rate = audio.Clip.SampleRate, clip_seconds = audio.Clip.Seconds, threads, data = dataset, load_average = LoadAverage() });
+            sample_rate = audio.Clip.SampleRate, clip_seconds = audio.Clip.Seconds, threads, data = dataset, load_average = Machine.LoadAverage() });
 
         // Stage 2: log-mels of those waveforms, in the reader's chunks.
         using var frontEnd = audio.FrontEnd();
@@ -76,9 +76,9 @@ internal static class AudioBench
         }
         double logMelSeconds = clock.Elapsed.TotalSeconds;
         Row(new { bench = "audio_front_end", stage = "log_mel", clips, seconds = Round(logMelSeconds, 2), clips_per_second = Round(clips / logMelSeconds, 1),
-            mels = audio.LogMel.Mels, frames = audio.Frames, threads, data = dataset, load_average = LoadAverage() });
+            mels = audio.LogMel.Mels, frames = audio.Frames, threads, data = dataset, load_average = Machine.LoadAverage() });
         Row(new { bench = "audio_front_end", stage = "total", clips, seconds = Round(decodeSeconds + logMelSeconds, 2),
-            clips_per_second = Round(clips / (decodeSeconds + logMelSeconds), 1), threads, data = dataset, load_average = LoadAverage() });
+            clips_per_second = Round(clips / (decodeSeconds + logMelSeconds), 1), threads, data = dataset, load_average = Machine.LoadAverage() });
     }
 
     private static int Pretrain(string name, string dataset, int threads, int steps, int warmup)
@@ -121,7 +121,7 @@ internal static class AudioBench
             peak_rss_mb = Math.Round(Math.Max(loadingPeakKb, trainingPeakKb) / 1024.0),
             training_peak_rss_mb = reset ? Math.Round(trainingPeakKb / 1024.0) : (double?)null, rss_before_training_mb = Math.Round(rssBeforeKb / 1024.0),
             data_mb = Math.Round(dataMb), first_loss = Round(firstLoss, 3), last_loss = Round(lastLoss, 3), steps_measured = stepSeconds.Count, warmup,
-            wall_seconds = Round(wall, 1), threads, clips = samples.Count, data = dataset, load_average = LoadAverage(),
+            wall_seconds = Round(wall, 1), threads, clips = samples.Count, data = dataset, load_average = Machine.LoadAverage(),
         });
         return 0;
     }
@@ -143,5 +143,4 @@ internal static class AudioBench
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).FirstOrDefault()
         : 0;
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }

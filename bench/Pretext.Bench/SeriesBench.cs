@@ -48,7 +48,7 @@ internal static class SeriesBench
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output))!);
         File.WriteAllText(output, JsonSerializer.Serialize(new
         {
-            bench = "series", steps, stride, threads, seconds = Math.Round(clock.Elapsed.TotalSeconds), load_average = LoadAverage(), sets = report,
+            bench = "series", steps, stride, threads, seconds = Math.Round(clock.Elapsed.TotalSeconds), load_average = Machine.LoadAverage(), sets = report,
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"All done in {clock.Elapsed.TotalSeconds:F0} s; results in {output}"));
         return 0;
@@ -234,5 +234,4 @@ internal static class SeriesBench
         };
     }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }

@@ -30,7 +30,7 @@ internal static class ServeBench
         int[] levels = BenchArgs.Ints(a.Get("clients", "1,8,32"));
         string format = a.Get("format", "png");
         string output = a.Get("out", Path.Combine("runs", "bench-serve", "results.json"));
-        string exe = a.Get("pretext", Path.Combine(RepositoryRoot(), "src", "Pretext.Cli", "bin", "Release", "net10.0", "linux-x64", "pretext"));
+        string exe = a.Get("pretext", Path.Combine(Machine.RepositoryRoot(), "src", "Pretext.Cli", "bin", "Release", "net10.0", "linux-x64", "pretext"));
         if (!File.Exists(exe)) throw new FileNotFoundException($"'{exe}' does not exist; build the CLI (dotnet build -c Release) or give --pretext.");
 
         var images = Images(checkpoint, 1000);
@@ -56,7 +56,7 @@ internal static class ServeBench
         {
             while (!stop.IsCancellationRequested && !server.HasExited)
             {
-                if (Rss(server.Id) is double mb) lock (memory) memory.Add((clock.Elapsed.TotalSeconds, phase, mb));
+                if (Machine.StatusMegabytes(server.Id, "VmRSS:") is double mb) lock (memory) memory.Add((clock.Elapsed.TotalSeconds, phase, mb));
                 try { await Task.Delay(250, stop.Token); } catch (OperationCanceledException) { }
             }
         });
@@ -68,7 +68,7 @@ internal static class ServeBench
             };
             client.DefaultRequestHeaders.Add("X-Api-Key", key);
             WaitUntilUp(client, server, serverLines);
-            string load = LoadAverage();
+            string load = Machine.LoadAverage();
             var results = new List<object>();
             int errors = 0;
             foreach (int clients in levels)
@@ -99,7 +99,7 @@ internal static class ServeBench
             var summary = new
             {
                 bench = "serve", checkpoint = Path.GetFullPath(checkpoint), format, threads = a.Get("threads", "1"), max_batch = a.Get("max-batch", "64"),
-                max_wait_ms = a.Get("max-wait-ms", "2"), machine = $"{Environment.ProcessorCount} cores", load_average_start = load, load_average_end = LoadAverage(),
+                max_wait_ms = a.Get("max-wait-ms", "2"), machine = $"{Environment.ProcessorCount} cores", load_average_start = load, load_average_end = Machine.LoadAverage(),
                 levels = results,
                 rss_mb = new
                 {
@@ -246,23 +246,6 @@ internal static class ServeBench
         }
     }
 
-    private static double? Rss(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-            return line is null ? null : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        }
-        catch (IOException) { return null; }
-    }
 
-    private static string RepositoryRoot()
-    {
-        foreach (var from in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(from); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Pretext.slnx"))) return d.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }

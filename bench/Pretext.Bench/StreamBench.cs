@@ -44,7 +44,7 @@ internal static class StreamBench
         var rows = File.ReadAllLines(csv);
         var meter = new StreamMeter();
         var memory = new List<object>();
-        string load = LoadAverage();
+        string load = Machine.LoadAverage();
         using var sink = new StreamWriter(Stream.Null);
         var c = CultureInfo.InvariantCulture;
         stream.Run(Replay(rows, readings), skipConsumed: false,
@@ -66,7 +66,7 @@ internal static class StreamBench
         var cfg = Pretraining.Recorded(Path.Combine(runDir, "model"));
         File.WriteAllText(output, JsonSerializer.Serialize(new
         {
-            bench = "stream", summary, options, threads, checkpoint, memory, load_average_start = load, load_average_end = LoadAverage(),
+            bench = "stream", summary, options, threads, checkpoint, memory, load_average_start = load, load_average_end = Machine.LoadAverage(),
             model = cfg is null ? null : new { cfg.Method, cfg.Encoder.Kind, cfg.Encoder.Series.Dim, cfg.Encoder.Series.Width, cfg.Encoder.Series.Blocks, cfg.Series.Window },
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"Results in {output}");
@@ -106,5 +106,4 @@ internal static class StreamBench
         return pre.FinalCheckpoint;
     }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }

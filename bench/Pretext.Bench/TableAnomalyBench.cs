@@ -35,7 +35,7 @@ internal static class TableAnomalyBench
         int steps = a.Int("steps", 300), threads = a.Int("threads", 1), seeds = a.Int("seeds", 5);
         string runDir = a.Get("run-dir", Path.Combine("runs", "bench-tables-anomaly"));
         string output = a.Get("out", Path.Combine(runDir, "results.json"));
-        string load = LoadAverage();
+        string load = Machine.LoadAverage();
         var clock = Stopwatch.StartNew();
         var perSeed = new List<Seeded>();
         for (int seed = 0; seed < seeds; seed++)
@@ -65,7 +65,7 @@ internal static class TableAnomalyBench
         File.WriteAllText(output, JsonSerializer.Serialize(new
         {
             bench = "tables-anomaly", dataset, steps, threads, seeds, seconds = Math.Round(clock.Elapsed.TotalSeconds), summary, best_by_validation = best, per_seed = perSeed,
-            load_average_start = load, load_average_end = LoadAverage(),
+            load_average_start = load, load_average_end = Machine.LoadAverage(),
         }, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine($"Results in {output}");
         return 0;
@@ -180,5 +180,4 @@ internal static class TableAnomalyBench
             Math.Round(test?.Auroc ?? double.NaN, 4), Math.Round(test?.Auprc ?? double.NaN, 4));
     }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }

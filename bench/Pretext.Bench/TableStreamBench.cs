@@ -28,7 +28,7 @@ internal static class TableStreamBench
         double noise = a.Double("noise", 0.5);
         string runDir = a.Get("run-dir", Path.Combine("runs", "bench-tables-stream"));
         string output = a.Get("out", Path.Combine(runDir, "results.jsonl"));
-        string exe = a.Get("pretext", Path.Combine(RepositoryRoot(), "src", "Pretext.Cli", "bin", "Release", "net10.0", "linux-x64", "pretext"));
+        string exe = a.Get("pretext", Path.Combine(Machine.RepositoryRoot(), "src", "Pretext.Cli", "bin", "Release", "net10.0", "linux-x64", "pretext"));
         if (!File.Exists(exe)) throw new FileNotFoundException($"'{exe}' does not exist; build the CLI (dotnet build -c Release) or give --pretext.");
         Directory.CreateDirectory(runDir);
 
@@ -122,7 +122,7 @@ internal static class TableStreamBench
     {
         var start = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var x in args) start.ArgumentList.Add(x);
-        string loadStart = LoadAverage();
+        string loadStart = Machine.LoadAverage();
         var clock = Stopwatch.StartNew();
         using var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {exe}.");
         var lines = new List<string>();
@@ -132,32 +132,13 @@ internal static class TableStreamBench
         child.BeginErrorReadLine();
         double peak = 0;
         while (!child.WaitForExit(100))
-            if (PeakMb(child.Id) is double mb) peak = Math.Max(peak, mb);
+            if (Machine.StatusMegabytes(child.Id, "VmHWM:") is double mb) peak = Math.Max(peak, mb);
         child.WaitForExit();
         double seconds = clock.Elapsed.TotalSeconds;
         lock (lines) foreach (var l in lines.Where(l => !l.Contains('\r'))) Console.WriteLine("  " + l);
-        return new ChildRun(child.ExitCode, seconds, peak, loadStart, LoadAverage(), lines);
+        return new ChildRun(child.ExitCode, seconds, peak, loadStart, Machine.LoadAverage(), lines);
     }
 
-    /// <summary>The process's peak resident set (VmHWM) in MB, or null once it is gone.</summary>
-    private static double? PeakMb(int pid)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line is null ? null : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        }
-        catch (IOException) { return null; }
-        catch (UnauthorizedAccessException) { return null; }
-    }
 
-    private static string RepositoryRoot()
-    {
-        foreach (var from in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(from); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Pretext.slnx"))) return d.FullName;
-        return Directory.GetCurrentDirectory();
-    }
 
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 }

@@ -40,6 +40,12 @@ public sealed record EvaluationConfig
     /// <summary>Label subsets per fraction under 10 % and per count per class (mean and standard deviation are reported): which few
     /// samples carry labels moves accuracy by points, so one draw is noise.</summary>
     public int Seeds { get; init; } = 3;
+    /// <summary>
+    /// Images: the smallest crop of fine-tuning alone (null: <see cref="SupervisedOptions.CropScaleMin"/> of <see cref="Supervised"/>, which
+    /// training from scratch keeps). The image preset fine-tunes on whole images (1.0) and trains from scratch on crops of at least half
+    /// the image: each was the better on validation for that pipeline (docs/quickstart.md).
+    /// </summary>
+    public double? FineTuneCropScaleMin { get; init; }
     /// <summary>Encoder learning rate as a multiple of the head's when fine-tuning (0.1: the pretrained features move slowly while the random head settles).</summary>
     public double FineTuneEncoderLrScale { get; init; } = 0.1;
     /// <summary>

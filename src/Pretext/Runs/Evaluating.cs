@@ -239,7 +239,7 @@ public static class Evaluating
                         using var encoder = config.Encoder.Build();
                         if (protocol == Protocol.FineTune) SupervisedTraining.CopyWeights(method.Encoder, encoder);
                         var logits = SupervisedTraining.TrainAndScore(encoder, encoderLrScale, trainData, set.Indices, targets,
-                            inputs.LabelledAugmentation, inputs.Normalization, classes, o, (d, _) => observer.Report(d));
+                            inputs.LabelledAugmentationFor(o), inputs.Normalization, classes, o, (d, _) => observer.Report(d));
                         try
                         {
                             var predicted = logits.Select(Features.Classes).ToArray();
@@ -255,7 +255,7 @@ public static class Evaluating
                             using var student = config.Encoder.Build();
                             if (protocol == Protocol.FineTune) SupervisedTraining.CopyWeights(method.Encoder, student);
                             var byStudent = SupervisedTraining.Distill(student, encoderLrScale, unlabelled, teacher, targets.Take(validating ? 2 : 1).ToList(),
-                                inputs.LabelledAugmentation, inputs.Normalization, classes, o, d, (s, _) => observer.Report(s));
+                                inputs.LabelledAugmentationFor(o), inputs.Normalization, classes, o, d, (s, _) => observer.Report(s));
                             studentTest.Add(byStudent[0]);
                             if (validating) studentValidation.Add(byStudent[1]);
                             observer.EndStage(validating ? string.Create(CultureInfo.InvariantCulture, $"validation {Metrics.Accuracy(byStudent[1], valY):P2}") : "");

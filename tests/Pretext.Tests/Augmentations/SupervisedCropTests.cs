@@ -26,4 +26,21 @@ public class SupervisedCropTests
         using var inputs = new ImageModality.ImageInputs(cfg);
         Assert.Equal(0.8, ((RandomResizedCrop)inputs.LabelledAugmentation!).ScaleMin);
     }
+
+    [Fact]
+    public void Fine_tuning_has_its_own_crop_and_from_scratch_keeps_the_shared_one()
+    {
+        var cfg = Presets.For("simclr", "fashion-mnist");
+        var plan = EvaluationPlan.Standard(cfg.Evaluation);
+        using var inputs = new ImageModality.ImageInputs(cfg);
+        Assert.Equal(1.0, ((RandomResizedCrop)inputs.LabelledAugmentationFor(plan.FineTuning)!).ScaleMin);
+        Assert.Equal(0.5, ((RandomResizedCrop)inputs.LabelledAugmentationFor(plan.Scratch)!).ScaleMin);
+        Assert.Same(inputs.LabelledAugmentation, inputs.LabelledAugmentationFor(plan.Scratch));
+        // --set moves either one.
+        var set = ConfigOverrides.Apply(cfg, ["evaluation.fineTuneCropScaleMin=0.6", "evaluation.supervised.cropScaleMin=0.9"]);
+        var setPlan = EvaluationPlan.Standard(set.Evaluation);
+        using var setInputs = new ImageModality.ImageInputs(set);
+        Assert.Equal(0.6, ((RandomResizedCrop)setInputs.LabelledAugmentationFor(setPlan.FineTuning)!).ScaleMin);
+        Assert.Equal(0.9, ((RandomResizedCrop)setInputs.LabelledAugmentationFor(setPlan.Scratch)!).ScaleMin);
+    }
 }

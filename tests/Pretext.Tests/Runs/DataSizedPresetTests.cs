@@ -1,4 +1,5 @@
 using Pretext.Runs;
+using Pretext.Runs.Modalities;
 using Pretext.Training;
 
 namespace Pretext.Tests.Runs;
@@ -58,12 +59,14 @@ public class DataSizedPresetTests
         {
             var ev = Presets.For(method, "fashion-mnist").Evaluation;
             Assert.True(ev.FineTune, method);
-            Assert.Equal(1.0, ev.Supervised.CropScaleMin);
+            var plan = EvaluationPlan.Standard(ev);
+            Assert.Equal(1.0, plan.FineTuning.CropScaleMin); // fine-tuning on whole images
+            Assert.Null(plan.Scratch.CropScaleMin);          // from scratch on crops of at least half (the augmentation's default)
             Assert.Equal(new Pretext.Evaluation.EvaluationConfig().TrainedPerClass, ev.TrainedPerClass);
         }
         var fast = Presets.Fast(Presets.For("simclr", "fashion-mnist")).Evaluation;
         Assert.False(fast.FineTune);
-        Assert.Equal(1.0, fast.Supervised.CropScaleMin); // from scratch keeps the preset's crop
+        Assert.Null(fast.Supervised.CropScaleMin); // from scratch keeps the preset's crop
         Assert.False(Presets.For("mlm", "spamassassin").Evaluation.FineTune); // text has its own fine-tuning settings
     }
 }

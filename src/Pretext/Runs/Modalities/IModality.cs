@@ -116,6 +116,8 @@ public abstract class ModelInputs : IDisposable
     public virtual Normalize? Normalization => null;
     /// <summary>Random augmentation of fine-tuning and training from scratch (null: none).</summary>
     public virtual IAugmentation? LabelledAugmentation => null;
+    /// <summary>The augmentation of supervised training with <paramref name="options"/> (images: its crop); <see cref="LabelledAugmentation"/> unless overridden.</summary>
+    public virtual IAugmentation? LabelledAugmentationFor(Evaluation.SupervisedOptions options) => LabelledAugmentation;
     /// <summary>Batch size of frozen feature extraction.</summary>
     public virtual int FeatureBatchSize => 512;
     /// <summary>
@@ -182,7 +184,7 @@ public sealed record EvaluationPlan
         Baseline = ev.Baseline,
         LinearFractions = ev.LinearFractions,
         FineTuneFractions = ev.FineTuneFractions,
-        FineTuning = ev.Supervised,
+        FineTuning = ev.FineTuneCropScaleMin is double crop ? ev.Supervised with { CropScaleMin = crop } : ev.Supervised,
         FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
         ScratchFractions = ev.ScratchFractions,
         Scratch = ev.Supervised,

@@ -80,6 +80,9 @@ public sealed class ImageModality : IModality
         protected override (IDataset Data, bool Owned) EncodeCore(ISampleSet samples) => (ImageSamples.Of(samples).Data, false);
         public override Normalize? Normalization => normalize;
         public override IAugmentation? LabelledAugmentation => labelled;
+        /// <summary>The crop of <paramref name="options"/> (fine-tuning may have its own, <see cref="EvaluationConfig.FineTuneCropScaleMin"/>).</summary>
+        public override IAugmentation? LabelledAugmentationFor(SupervisedOptions options) =>
+            options.CropScaleMin == config.Evaluation.Supervised.CropScaleMin ? labelled : config.Augment.BuildSupervised(options.CropScaleMin);
 
         public override (Tensor Train, Tensor Test, bool Standardize) BaselineFeatures(ISampleSet train, ISampleSet test) =>
             (Features.Raw(ImageSamples.Of(train).Data), Features.Raw(ImageSamples.Of(test).Data), true);
