@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 
 namespace Pretext.Bench;
@@ -30,5 +31,17 @@ internal static class Machine
             for (var d = new DirectoryInfo(from); d is not null; d = d.Parent)
                 if (File.Exists(Path.Combine(d.FullName, "Pretext.slnx"))) return d.FullName;
         return Directory.GetCurrentDirectory();
+    }
+
+    /// <summary>Starts <paramref name="start"/> (redirecting both streams) and collects its output lines, stderr ones prefixed "stderr: ".</summary>
+    public static (Process Process, List<string> Lines) StartCapturing(ProcessStartInfo start)
+    {
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        var lines = new List<string>();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add("stderr: " + e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return (process, lines);
     }
 }

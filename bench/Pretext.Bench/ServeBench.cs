@@ -42,12 +42,8 @@ internal static class ServeBench
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
         start.Environment["PRETEXT_API_KEY"] = key;
-        using var server = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {exe}.");
-        var serverLines = new List<string>();
-        server.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (serverLines) serverLines.Add(e.Data); };
-        server.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (serverLines) serverLines.Add("stderr: " + e.Data); };
-        server.BeginOutputReadLine();
-        server.BeginErrorReadLine();
+        var (server, serverLines) = Machine.StartCapturing(start);
+        using var _ = server;
         var memory = new List<(double Seconds, string Phase, double RssMb)>();
         string phase = "start";
         var clock = Stopwatch.StartNew();

@@ -124,12 +124,8 @@ internal static class TableStreamBench
         foreach (var x in args) start.ArgumentList.Add(x);
         string loadStart = Machine.LoadAverage();
         var clock = Stopwatch.StartNew();
-        using var child = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {exe}.");
-        var lines = new List<string>();
-        child.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add(e.Data); };
-        child.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (lines) lines.Add("stderr: " + e.Data); };
-        child.BeginOutputReadLine();
-        child.BeginErrorReadLine();
+        var (child, lines) = Machine.StartCapturing(start);
+        using var _ = child;
         double peak = 0;
         while (!child.WaitForExit(100))
             if (Machine.StatusMegabytes(child.Id, "VmHWM:") is double mb) peak = Math.Max(peak, mb);
