@@ -35,7 +35,7 @@ public sealed record ImageAugmentationConfig
     public IAugmentation BuildSupervised(double? cropScaleMin = null)
     {
         if (cropScaleMin is double c && !(c > 0 && c <= 1))
-            throw new ArgumentOutOfRangeException(nameof(cropScaleMin), c, "evaluation.supervised.cropScaleMin must be in (0, 1]: the smallest crop's share of the image.");
+            throw new ArgumentOutOfRangeException(nameof(cropScaleMin), c, "evaluation.supervised.cropScaleMin and evaluation.fineTuneCropScaleMin must be in (0, 1]: the smallest crop's share of the image (1 keeps whole images).");
         return new RandomResizedCrop(Size, cropScaleMin ?? Math.Max(CropScaleMin, 0.5), 1.0, flipProbability: FlipProbability);
     }
 
