@@ -59,20 +59,30 @@ internal static class ChaosBench
                 starts++;
                 first = false;
                 string when;
+                var wait = Stopwatch.StartNew();
                 if (aimAtWrite)
                 {
-                    // Kill while a checkpoint's temp file exists (the write pause holds it open half-written).
-                    var wait = Stopwatch.StartNew();
-                    while (!p.HasExited && !TempFiles(chaos).Except(staleBefore).Any() && wait.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(5);
+                    // Let the run pass 0-2 checkpoint writes of its own, then kill inside the next one (the write pause holds its
+                    // temp file open half-written): resumes start from checkpoints all along the run, not only the first.
+                    int pass = rng.Next(0, 3), seen = 0;
+                    var known = new HashSet<string>(staleBefore);
+                    while (!p.HasExited && wait.Elapsed < TimeSpan.FromSeconds(120))
+                    {
+                        var fresh = TempFiles(chaos).Where(known.Add).ToList();
+                        if (fresh.Count > 0 && seen++ >= pass) break;
+                        Thread.Sleep(5);
+                    }
                     Thread.Sleep(rng.Next(0, Math.Max(1, delayMs / 2)));
                     when = "inside a checkpoint write";
                 }
                 else
                 {
-                    // Anywhere from start-up to a few seconds in: short enough that 20 kills fit in one run's length.
-                    int ms = rng.Next(200, (int)Math.Clamp(referenceSeconds * 1000 / 4, 400, 4000));
-                    p.WaitForExit(ms);
-                    when = $"at {ms} ms";
+                    // A random moment after the run has taken 1-8 steps of its own (start-up takes seconds on a loaded machine).
+                    int rows = MetricsRows(chaos), need = rng.Next(1, 9);
+                    while (!p.HasExited && MetricsRows(chaos) < rows + need && wait.Elapsed < TimeSpan.FromSeconds(120)) Thread.Sleep(5);
+                    int ms = rng.Next(0, 300);
+                    Thread.Sleep(ms);
+                    when = $"{ms} ms after {need} new step(s)";
                 }
                 if (p.HasExited)
                 {
@@ -152,6 +162,13 @@ internal static class ChaosBench
         var (p, lines) = Machine.StartCapturing(Start(exe, args, delayMs));
         p.WaitForExit();
         lock (lines) return (p.ExitCode, string.Join('\n', lines));
+    }
+
+    private static int MetricsRows(string run)
+    {
+        string f = Path.Combine(run, "metrics.csv");
+        try { return File.Exists(f) ? File.ReadLines(f).Count() : 0; }
+        catch (IOException) { return 0; }
     }
 
     private static List<string> TempFiles(string run)
