@@ -207,8 +207,13 @@ public static class Presets
         Encoder = new EncoderConfig
         {
             Kind = EncoderKind.FrameSequence, Precision = Precision.Float32, Layout = MemoryLayout.Contiguous,
-            Video = new VideoEncoderConfig { Frames = 20, Size = 64, Channels = 1, Widths = [16, 32, 64], Dim = 64 },
+            Video = new VideoEncoderConfig
+            {
+                Frames = 20, Size = 64, Channels = 1, Widths = [16, 32, 64], Dim = 64,
+                Pooling = FramePooling.Flatten, Embedding = ClipEmbedding.MeanFrameAndLastState,
+            },
         },
+        Methods = new MethodSettings { NextFrame = new NextFrameOptions { Skips = 2 } },
         Train = new TrainerOptions
         {
             Epochs = 10, BatchSize = 16, LearningRate = 1e-3, WarmupEpochs = 0.5, Seed = 42, Threads = threads,
