@@ -57,7 +57,7 @@ public sealed class VideoModality : IModality
             return (train, test);
         }
         if (!Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"'{dataset}' is neither a known video data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Video).Select(e => e.Name))}) nor an existing folder of clips (animated GIFs or folders of PNG/JPEG frames).");
+            throw new DirectoryNotFoundException(DataPathHints.NotReadable(dataset, Modality.Video, "a folder of clips (animated GIFs or folders of PNG/JPEG frames)"));
         var load = VideoClips.Load(dataset, new VideoClipOptions { Frames = v.Frames, Size = v.Size, Channels = v.Channels, SkipBad = config.Video.SkipBad, Log = log });
         return HeldOut.Split(new VideoSamples(load.Dataset), dataset, needTest);
     }
