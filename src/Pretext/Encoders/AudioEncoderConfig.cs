@@ -23,6 +23,11 @@ public sealed record AudioEncoderConfig
     public float[] Mean { get; init; } = [];
     /// <summary>Standard deviation of each mel band over the same frames.</summary>
     public float[] Std { get; init; } = [];
+    /// <summary>
+    /// What is taken out of each clip's own log-mels before the per-band standardisation (<see cref="Mean"/>, <see cref="Std"/> are
+    /// then measured on the normalised frames). <see cref="AudioClipNormalization.None"/> by default, as in COLA's front end.
+    /// </summary>
+    public AudioClipNormalization ClipNormalization { get; init; } = AudioClipNormalization.None;
     /// <summary>SpecAugment masking of fine-tuning and training from scratch (the supervised runs' light augmentation).</summary>
     public SpecAugmentOptions Supervised { get; init; } = new();
 
@@ -69,6 +74,19 @@ public sealed record AudioEncoderConfig
         Mels = LogMel.Mels, Frames = Frames, PatchFrames = PatchFrames, Dim = Dim, Depth = Depth, Heads = Heads, MlpRatio = MlpRatio,
         Dropout = Dropout, Precision = precision,
     });
+}
+
+/// <summary>Per-clip normalisation of log-mel spectrograms (<see cref="AudioEncoderConfig.ClipNormalization"/>).</summary>
+public enum AudioClipNormalization
+{
+    /// <summary>The log-mels as the front end computes them.</summary>
+    None,
+    /// <summary>
+    /// Each mel band minus its mean over the clip's frames (cepstral mean normalisation, applied to log-mel bands). A gain, or a
+    /// channel that scales each band by a fixed factor (a microphone, a codec's spectral tilt), adds a constant per band to the
+    /// log-mels and is removed; so is the clip's loudness, which the encoder then cannot lean on.
+    /// </summary>
+    Mean,
 }
 
 /// <summary>

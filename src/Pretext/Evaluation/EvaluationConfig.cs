@@ -64,6 +64,12 @@ public sealed record EvaluationConfig
     /// features and on the no-learning baseline's: a pseudo-label for every unlabelled training sample, learnt by a linear probe.
     /// </summary>
     public bool Propagate { get; init; }
+    /// <summary>
+    /// A linear probe on the frozen features and the no-learning baseline's features side by side (each standardised), at the linear
+    /// probe's budgets: a pretrained pipeline the validation split can choose, for data where a hand-made description (MFCC
+    /// statistics) holds what the pretrained features miss. Needs dense baseline features (not TF-IDF).
+    /// </summary>
+    public bool ProbeWithBaseline { get; init; }
     public PropagationOptions Propagation { get; init; } = new();
     /// <summary>Evaluations beyond classification accuracy.</summary>
     public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;

@@ -162,6 +162,11 @@ public enum Protocol
     BaselinePropagated,
     /// <summary>Gradient-boosted trees on the no-learning baseline's features (tables: <see cref="GradientBoostedTrees"/>).</summary>
     Trees,
+    /// <summary>
+    /// Frozen pretrained features concatenated with the no-learning baseline's, one linear probe on both
+    /// (<see cref="EvaluationConfig.ProbeWithBaseline"/>).
+    /// </summary>
+    LinearWithBaseline,
 }
 
 /// <summary>

@@ -42,12 +42,13 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
     public IReadOnlyList<string> Budgets => Scores.Where(s => s.Protocol != Protocol.Knn).OrderByDescending(s => s.Labels).Select(s => s.Budget).Distinct().ToList();
 
     /// <summary>
-    /// The pretrained pipeline (frozen linear probe, fine-tuning, fine-tuning then distillation, or label propagation) with the best mean validation accuracy at
+    /// The pretrained pipeline (frozen linear probe, fine-tuning, fine-tuning then distillation, label propagation, or the probe on frozen
+    /// and baseline features together) with the best mean validation accuracy at
     /// <paramref name="budget"/>; the linear probe when there is no validation split (never chosen by test accuracy).
     /// </summary>
     public Score? BestPretrained(string budget)
     {
-        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune or Protocol.Distilled or Protocol.Propagated && s.Budget == budget).ToList();
+        var candidates = Scores.Where(s => s.Protocol is Protocol.LinearProbe or Protocol.FineTune or Protocol.Distilled or Protocol.Propagated or Protocol.LinearWithBaseline && s.Budget == budget).ToList();
         return candidates.All(s => s.ValidationAccuracy is not null)
             ? candidates.OrderByDescending(s => s.ValidationAccuracy).ThenBy(s => s.Protocol).FirstOrDefault()
             : candidates.FirstOrDefault(s => s.Protocol == Protocol.LinearProbe);
@@ -275,7 +276,8 @@ public static class Evaluating
             Tensor? baseTrain = null, baseTest = null, baseVal = null;
             try
             {
-                bool needBaseline = budgets[Protocol.Baseline].Count > 0 || budgets[Protocol.Trees].Count > 0 || ev.Extras != EvaluationExtras.None;
+                bool joint = ev.ProbeWithBaseline && trainF is not null && budgets[Protocol.LinearProbe].Count > 0;
+                bool needBaseline = budgets[Protocol.Baseline].Count > 0 || budgets[Protocol.Trees].Count > 0 || ev.Extras != EvaluationExtras.None || joint;
                 if (needBaseline)
                 {
                     observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", budgets[Protocol.Baseline].Sum(b => b.Subsets.Length));
@@ -294,6 +296,9 @@ public static class Evaluating
                             pending.Add(Boosted(budget, baseTrain, trainY, baseTest, validating ? baseVal : null, classes, plan.TreeSettings, () => observer.Report(++done)));
                         observer.EndStage();
                     }
+                    if (joint)
+                        pending.AddRange(JointlyProbed(budgets[Protocol.LinearProbe], pool, trainF!, testF!, valIdx, baseTrain, baseTest, trainY, validating ? valY : null,
+                            classes, ev.Probe, modality.BaselineName, observer));
                     if (ev.Propagate)
                         pending.AddRange(Propagated(Protocol.BaselinePropagated, Few(budgets[Protocol.Baseline]), pool, baseTrain, trainY, baseTest,
                             validating ? (baseVal, valY) : null, classes, ev, probe, observer));
@@ -375,6 +380,41 @@ public static class Evaluating
             progress();
         }
         return new Pending(protocol, budget, test, validation is null ? null : val);
+    }
+
+    /// <summary>
+    /// <see cref="Protocol.LinearWithBaseline"/>: the linear probe of every budget on the frozen features and the baseline's side by side.
+    /// Each block is standardised column by column with the moments of the labelled pool's features (no label is read), then scaled so
+    /// that both blocks carry the same total variance (D / 2 each, D the joint width): standardising every column alike would give a
+    /// 512-wide block 13 times the weight of a 40-wide one under the probe's L2 penalty, and on the speaker task the probe then
+    /// followed the wide block alone.
+    /// </summary>
+    /// <exception cref="ArgumentException">Sparse baseline features (TF-IDF), which cannot sit beside dense ones.</exception>
+    private static IEnumerable<Pending> JointlyProbed(List<Budget> budgets, long[] pool, Tensor trainF, Tensor testF, long[] valIdx, Tensor baseTrain, Tensor baseTest,
+        int[] trainY, int[]? valY, int classes, LinearProbeOptions probe, string baselineName, IRunObserver observer)
+    {
+        if (baseTrain.is_sparse)
+            throw new ArgumentException($"evaluation.probeWithBaseline puts the frozen features beside the {baselineName} features, which are sparse here; it needs dense ones (images, audio, series, tables).");
+        using var scope = NewDisposeScope();
+        var rows = tensor(pool);
+        double width = trainF.shape[1] + baseTrain.shape[1];
+        (Tensor Train, Tensor Test) Block(Tensor train, Tensor test)
+        {
+            var (mean, std) = Features.Moments(train.index_select(0, rows).to(trainF.dtype));
+            double scale = Math.Sqrt(width / (2.0 * train.shape[1]));
+            return (train.to(trainF.dtype).sub(mean).div(std).mul(scale), test.to(trainF.dtype).sub(mean).div(std).mul(scale));
+        }
+        var (pretrainedTrain, pretrainedTest) = Block(trainF, testF);
+        var (baselineTrain, baselineTest) = Block(baseTrain, baseTest);
+        var jointTrain = cat([pretrainedTrain, baselineTrain], 1);
+        var jointTest = cat([pretrainedTest, baselineTest], 1);
+        var jointVal = jointTrain.index_select(0, tensor(valIdx));
+        observer.BeginStage($"Linear probes on frozen features + {baselineName}", budgets.Sum(b => b.Subsets.Length));
+        int done = 0;
+        var result = budgets.Select(b => Probed(Protocol.LinearWithBaseline, b, jointTrain, trainY, jointTest, valY is null ? null : (jointVal, valY), classes,
+            probe with { Standardize = false }, () => observer.Report(++done))).ToList();
+        observer.EndStage();
+        return result;
     }
 
     /// <summary>Gradient-boosted trees per subset of <paramref name="budget"/>, with fixed settings (nothing is chosen, on validation or test).</summary>

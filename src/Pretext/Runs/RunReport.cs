@@ -79,7 +79,7 @@ public sealed record RunSummary
 /// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results, for every modality.</summary>
 public static class RunReport
 {
-    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated, Protocol.Trees];
+    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.LinearWithBaseline, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated, Protocol.Trees];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
     public static string Key(double fraction) => LabelSubsets.PercentKey(fraction);
@@ -97,6 +97,7 @@ public static class RunReport
         Protocol.Propagated => "propagated",
         Protocol.BaselinePropagated => "baseline_propagated",
         Protocol.Trees => "trees",
+        Protocol.LinearWithBaseline => "linear_with_baseline",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -142,6 +143,7 @@ public static class RunReport
         Protocol.Propagated => "labels propagated (frozen)",
         Protocol.BaselinePropagated => "labels propagated on the baseline",
         Protocol.Trees => "gradient-boosted trees",
+        Protocol.LinearWithBaseline => "linear probe on frozen + baseline features",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -150,6 +152,7 @@ public static class RunReport
         Protocol.Baseline => $"{ev.Baseline} (no learning)",
         Protocol.BaselinePropagated => $"{ev.Baseline}, labels propagated",
         Protocol.Trees => $"gradient-boosted trees on the {ev.Baseline} (no learning)",
+        Protocol.LinearWithBaseline => $"linear probe on frozen features + {ev.Baseline}",
         _ => Title(protocol),
     };
 

@@ -30,6 +30,7 @@ public class HonestEvaluationTests
             Probe = new LinearProbeOptions { Iterations = 30, WeightDecays = [0, 1e-2, 1] },
             Supervised = new SupervisedOptions { Steps = 4, MinEpochs = 1, BatchSize = 8 },
             Maps = new EmbeddingMapOptions { Samples = 0 }, Propagate = true, Propagation = new PropagationOptions { Neighbours = 5, Iterations = 20 },
+            ProbeWithBaseline = true,
         });
         using var method = Pretraining.CreateMethod(cfg);
         var honest = Evaluate(method, cfg, train, test);
@@ -51,7 +52,7 @@ public class HonestEvaluationTests
         Assert.True(linear.Accuracy > 0.9, $"linear {linear.Accuracy}");
         Assert.True(attacked.Find(Protocol.LinearProbe, 1.0)!.Accuracy < 0.2);
         // Every protocol ran at 2 per class, from the pool outside validation, on 2 subsets.
-        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline, Protocol.Propagated, Protocol.BaselinePropagated })
+        foreach (var protocol in new[] { Protocol.LinearProbe, Protocol.FineTune, Protocol.FromScratch, Protocol.Baseline, Protocol.Propagated, Protocol.BaselinePropagated, Protocol.LinearWithBaseline })
         {
             var s = honest.Find(protocol, "2_per_class")!;
             Assert.Equal((6, 2), (s.Labels, s.Subsets));
@@ -59,6 +60,9 @@ public class HonestEvaluationTests
         // Propagation runs only where labels are few (counts per class, fractions under 10 %).
         Assert.Null(honest.Find(Protocol.Propagated, 0.25));
         Assert.True(honest.Find(Protocol.Propagated, "2_per_class")!.Accuracy > 0.8);
+        // The probe on frozen and baseline features together runs at the probe's budgets, on the same subsets.
+        Assert.Equal(honest.For(Protocol.LinearProbe).Select(s => (s.Budget, s.Labels, s.Subsets)), honest.For(Protocol.LinearWithBaseline).Select(s => (s.Budget, s.Labels, s.Subsets)));
+        Assert.True(honest.Find(Protocol.LinearWithBaseline, 1.0)!.Accuracy > 0.9);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class AudioModality : IModality
         if (audio.Mean.Length == 0)
         {
             var recorded = resume ? Pretraining.Recorded(runDirectory)?.Encoder.Audio : null;
-            var (mean, std) = recorded is { Mean.Length: > 0 } r ? (r.Mean, r.Std) : Statistics(clips);
+            var (mean, std) = recorded is { Mean.Length: > 0 } r ? (r.Mean, r.Std) : Statistics(clips, audio.ClipNormalization);
             config = config with { Encoder = config.Encoder with { Audio = audio with { Mean = mean, Std = std } } };
         }
         var data = Standardize(clips, config.Encoder.Audio, $"{clips.Name} (pretraining)");
@@ -108,23 +108,41 @@ public sealed class AudioModality : IModality
         return config with { Encoder = config.Encoder with { Audio = config.Encoder.Audio with { Clip = clip } } };
     }
 
-    /// <summary>Per mel band mean and standard deviation over every frame of every clip (in double precision).</summary>
-    public static (float[] Mean, float[] Std) Statistics(TensorDataset logMels)
+    /// <summary>
+    /// Per mel band mean and standard deviation over every frame of every clip (in double precision), after <paramref name="perClip"/>
+    /// normalisation of each clip (<see cref="NormalizeClips"/>).
+    /// </summary>
+    public static (float[] Mean, float[] Std) Statistics(TensorDataset logMels, AudioClipNormalization perClip = AudioClipNormalization.None)
     {
         using var scope = NewDisposeScope();
-        var x = logMels.Data.to(ScalarType.Float64);
+        var x = NormalizeClips(logMels.Data.to(ScalarType.Float64), perClip);
         var mean = x.mean([0L, 2L]);
         var std = x.sub(mean.view(1, -1, 1)).square().mean([0L, 2L]).sqrt().clamp_min(1e-6);
         return (mean.to(ScalarType.Float32).data<float>().ToArray(), std.to(ScalarType.Float32).data<float>().ToArray());
     }
 
-    /// <summary>A new data set of (log-mel - mean) / std per mel band, with the labels and ids of <paramref name="logMels"/>.</summary>
+    /// <summary>
+    /// (B, mels, frames) log-mels normalised clip by clip: unchanged for <see cref="AudioClipNormalization.None"/>, each band minus its mean
+    /// over the clip's frames for <see cref="AudioClipNormalization.Mean"/> (a new tensor; for None an alias of the input, not to be
+    /// changed in place).
+    /// </summary>
+    public static Tensor NormalizeClips(Tensor logMels, AudioClipNormalization perClip) => perClip switch
+    {
+        AudioClipNormalization.None => logMels.alias(),
+        AudioClipNormalization.Mean => logMels.sub(logMels.mean([2L], keepdim: true)),
+        _ => throw new ArgumentOutOfRangeException(nameof(perClip), perClip, "Unknown per-clip normalisation of log-mels."),
+    };
+
+    /// <summary>
+    /// A new data set of (log-mel - mean) / std per mel band, each clip first normalised as <see cref="AudioEncoderConfig.ClipNormalization"/>
+    /// says, with the labels and ids of <paramref name="logMels"/>.
+    /// </summary>
     public static TensorDataset Standardize(TensorDataset logMels, AudioEncoderConfig audio, string name)
     {
         using var scope = NewDisposeScope();
         var mean = tensor(audio.Mean).view(1, -1, 1);
         var std = tensor(audio.Std).view(1, -1, 1);
-        var x = logMels.Data.sub(mean).div_(std);
+        var x = NormalizeClips(logMels.Data, audio.ClipNormalization).sub(mean).div_(std);
         return new TensorDataset(name, x, logMels.Labels, logMels.ClassNames, Enumerable.Range(0, (int)logMels.Count).Select(i => logMels.SampleId(i)).ToArray());
     }
 
