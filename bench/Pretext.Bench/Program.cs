@@ -14,6 +14,7 @@ using Pretext.Bench;
 //   `serve`           load test of `pretext serve` /embed on loopback at 1, 8 and 32 clients: requests/s, p50/p99, errors, RSS (ServeBench.cs)
 //   `tables-stream`   `pretext score` and `pretext cluster` on a 1,000,000-row CSV read in chunks: rows/s and peak memory (TableStreamBench.cs)
 //   `tables-anomaly`  AUROC/AUPRC of the pretrained record scorers against isolation forest, PCA and raw kNN on a table (TableAnomalyBench.cs)
+//   `chaos`           a small pretraining killed with SIGKILL at random moments (some inside checkpoint writes) and resumed, against the same run left alone (ChaosBench.cs)
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
@@ -36,7 +37,8 @@ return mode switch
     "tables-anomaly" => TableAnomalyBench.Run(rest),
     "mlnet" => MlNetBench.Run(rest),
     "audio" => AudioBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio."),
+    "chaos" => ChaosBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio, chaos."),
 };
 
 static int Fail(string message)

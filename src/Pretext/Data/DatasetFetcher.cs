@@ -75,6 +75,16 @@ public sealed class DatasetFetcher : IDisposable
     {
         this.options = options ?? new DatasetFetcherOptions();
         CacheFolder = DataCatalog.ResolveCacheFolder(this.options.CacheFolder);
+        // A file where the cache should be gave "Could not find a part of the path" from deep inside a download (issue 24).
+        for (string? p = CacheFolder; p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p))
+        {
+            if (!File.Exists(p)) continue;
+            string source = !string.IsNullOrWhiteSpace(this.options.CacheFolder) ? "--data-dir"
+                : !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(DataCatalog.CacheEnvironmentVariable)) ? $"${DataCatalog.CacheEnvironmentVariable}"
+                : "the default data cache";
+            throw new IOException($"The data cache '{CacheFolder}' ({source}) cannot be a folder: '{p}' is a file. Point --data-dir or " +
+                $"${DataCatalog.CacheEnvironmentVariable} at a folder (it is created when missing); the file is left as it is.");
+        }
     }
 
     /// <summary>The cache root; each data set has a sub-folder named after it.</summary>

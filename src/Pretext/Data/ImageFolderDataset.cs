@@ -87,14 +87,21 @@ public static class ImageFolderDataset
         var progress = new DecodeProgress(root, files.Count, options.Log);
         Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism }, i =>
         {
-            // The header first: an image too large to decode safely is left out before its pixels cost any memory.
-            if (HeaderSize(files[i]) is { } dims && (long)dims.Width * dims.Height > options.MaxPixels)
+            var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
+            // The framing first (a damaged JPEG header can hang the decoder; a file cut short decodes as grey rows), then the
+            // header: an image too large to decode safely is left out before its pixels cost any memory.
+            if (EncodedImageCheck.Problem(bytes) is { } problem)
+            {
+                failures[i] = problem;
+                progress.Done();
+                return;
+            }
+            if (HeaderSize(bytes) is { } dims && (long)dims.Width * dims.Height > options.MaxPixels)
             {
                 oversized[i] = dims;
                 progress.Done();
                 return;
             }
-            var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
             try
             {
                 DecodePixels(bytes, channels, size, pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes));
@@ -205,17 +212,8 @@ public static class ImageFolderDataset
     {
         if (output.Length != channels * size * size)
             throw new ArgumentException($"The output holds {output.Length} bytes; {channels} x {size} x {size} are needed.", nameof(output));
-        (int Width, int Height)? dims = null;
-        try
-        {
-            using var stream = new MemoryStream(bytes, writable: false);
-            if (ImageInfo.FromStream(stream) is { } info && info.Width > 0 && info.Height > 0) dims = (info.Width, info.Height);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // the decoder below names what is wrong
-        }
-        if (dims is { } d && (long)d.Width * d.Height > maxPixels)
+        if (EncodedImageCheck.Problem(bytes) is { } problem) throw new InvalidDataException(problem);
+        if (HeaderSize(bytes) is { } d && (long)d.Width * d.Height > maxPixels)
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"the image is {d.Width:N0} x {d.Height:N0} = {(double)d.Width * d.Height / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#}"));
         try
@@ -246,15 +244,22 @@ public static class ImageFolderDataset
         return message.Length == 0 ? e.GetType().Name : message;
     }
 
-    /// <summary>Width and height from the file's header, without decoding its pixels; null when the header is not one StbImageSharp reads.</summary>
-    public static (int Width, int Height)? HeaderSize(string file)
+    /// <summary>
+    /// Width and height from the file's header, without decoding its pixels; null when the header is not one StbImageSharp reads,
+    /// or when the file's framing is damaged (<see cref="EncodedImageCheck"/>: StbImageSharp's header reader can spin forever on some).
+    /// </summary>
+    public static (int Width, int Height)? HeaderSize(string file) => HeaderSize(File.ReadAllBytes(file));
+
+    /// <summary>As <see cref="HeaderSize(string)"/>, for the file's bytes.</summary>
+    public static (int Width, int Height)? HeaderSize(byte[] bytes)
     {
+        if (EncodedImageCheck.Problem(bytes) is not null) return null;
         try
         {
-            using var stream = File.OpenRead(file);
+            using var stream = new MemoryStream(bytes, writable: false);
             return ImageInfo.FromStream(stream) is { } info && info.Width > 0 && info.Height > 0 ? (info.Width, info.Height) : null;
         }
-        catch (Exception e) when (e is not (IOException or UnauthorizedAccessException or OutOfMemoryException))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             return null; // the decoder reports what is wrong with the file
         }

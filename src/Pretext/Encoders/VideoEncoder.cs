@@ -18,16 +18,40 @@ public sealed record VideoEncoderConfig
     public int[] Widths { get; init; } = [32, 64, 128];
     /// <summary>Width of a frame's feature and of the temporal model's state (the encoder's feature width).</summary>
     public int Dim { get; init; } = 128;
+    /// <summary>How a frame's last feature map becomes its vector: averaged over positions (the default) or flattened, keeping where things are.</summary>
+    public FramePooling Pooling { get; init; } = FramePooling.Mean;
+    /// <summary>What <see cref="FrameSequenceEncoder.forward"/> returns for a clip, the embedding probes and exports read.</summary>
+    public ClipEmbedding Embedding { get; init; } = ClipEmbedding.MeanFrame;
 
     public FrameSequenceEncoder Build() => new(this);
+}
+
+/// <summary>How the frame encoder turns its last feature map into the frame's vector.</summary>
+public enum FramePooling
+{
+    /// <summary>Global average over positions, then a linear layer: the vector says what is in the frame, hardly where.</summary>
+    Mean,
+    /// <summary>The whole map flattened, then a linear layer: the vector keeps where things are, which motion needs.</summary>
+    Flatten,
+}
+
+/// <summary>The clip embedding of <see cref="FrameSequenceEncoder.forward"/>.</summary>
+public enum ClipEmbedding
+{
+    /// <summary>The mean of the frame vectors (D): the same for a clip played backwards, so it carries no direction of motion.</summary>
+    MeanFrame,
+    /// <summary>The temporal model's state after the last frame (D): it has read the frames in order.</summary>
+    LastState,
+    /// <summary>Both, concatenated (2 D).</summary>
+    MeanFrameAndLastState,
 }
 
 /// <summary>
 /// A clip encoder in two parts. The frame encoder maps each frame on its own to a D-vector: stride-2 3x3 convolutions
 /// with ReLU (no batch norm, whose batch statistics would mix frames, the future ones included, while training), global
-/// average pooling and a linear layer. The temporal model is a GRU over the frame vectors, causal by construction: its
-/// state at t has read frames 0..t only. Input (B, T, C, S, S) fp32 in [0, 1]; <see cref="forward"/> returns the mean of
-/// the frame vectors (B, D), which probes and exports use; <see cref="EncodeFrames"/> and <see cref="Context"/> give the
+/// average pooling (or, with <see cref="FramePooling.Flatten"/>, the flattened last map) and a linear layer. The temporal model is a GRU over the frame vectors, causal by construction: its
+/// state at t has read frames 0..t only. Input (B, T, C, S, S) fp32 in [0, 1]; <see cref="forward"/> returns the clip embedding
+/// that probes and exports use (<see cref="VideoEncoderConfig.Embedding"/>: the mean of the frame vectors, the last GRU state, or both); <see cref="EncodeFrames(Tensor)"/> and <see cref="Context"/> give the
 /// per-frame (B, T, D) outputs the video methods train on.
 /// </summary>
 public sealed class FrameSequenceEncoder : Encoder
@@ -54,13 +78,14 @@ public sealed class FrameSequenceEncoder : Encoder
             inC = config.Widths[i];
         }
         frames = Sequential(layers);
-        project = Linear(inC, config.Dim);
+        int side = config.Size >> config.Widths.Length;
+        project = Linear(config.Pooling == FramePooling.Flatten ? inC * side * side : inC, config.Dim);
         temporal = GRU(config.Dim, config.Dim, batchFirst: true);
         RegisterComponents();
     }
 
     public VideoEncoderConfig Config => config;
-    public override int FeatureDim => config.Dim;
+    public override int FeatureDim => config.Embedding == ClipEmbedding.MeanFrameAndLastState ? 2 * config.Dim : config.Dim;
     public override long[] InputShape => [config.Frames, config.Channels, config.Size, config.Size];
     /// <summary>Channels of the last convolution; a decoder mirrors from there.</summary>
     public int LastWidth => config.Widths[^1];
@@ -72,13 +97,29 @@ public sealed class FrameSequenceEncoder : Encoder
     }
 
     /// <summary>Each frame encoded on its own: (B, T, C, S, S) to (B, T, D).</summary>
-    public Tensor EncodeFrames(Tensor x)
+    public Tensor EncodeFrames(Tensor x) => EncodeFrames(x, null);
+
+    /// <summary>
+    /// Each frame encoded on its own: (B, T, C, S, S) to (B, T, D); when <paramref name="maps"/> is given, the feature map after each
+    /// convolution is added to it, (B * T, Widths[i], S / 2^(i+1), S / 2^(i+1)) in order (frames of a clip consecutive), for decoders
+    /// that read them.
+    /// </summary>
+    public Tensor EncodeFrames(Tensor x, List<Tensor>? maps)
     {
         Check(x);
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var h = frames.forward(x.reshape(b * t, config.Channels, config.Size, config.Size)).mean([2, 3]);
-        return project.forward(h).view(b, t, config.Dim).MoveToOuterDisposeScope();
+        var h = x.reshape(b * t, config.Channels, config.Size, config.Size);
+        foreach (var layer in frames.children().Cast<Module<Tensor, Tensor>>())
+        {
+            h = layer.forward(h);
+            if (maps is not null && layer is ReLU) maps.Add(h);
+        }
+        var pooled = config.Pooling == FramePooling.Flatten ? h.flatten(1) : h.mean([2, 3]);
+        var result = project.forward(pooled).view(b, t, config.Dim).MoveToOuterDisposeScope();
+        if (maps is not null)
+            for (int i = 0; i < maps.Count; i++) maps[i] = maps[i].MoveToOuterDisposeScope();
+        return result;
     }
 
     /// <summary>The temporal model's state after each frame, (B, T, D) from frame vectors (B, T, D); state t has read frames 0..t.</summary>
@@ -89,9 +130,24 @@ public sealed class FrameSequenceEncoder : Encoder
         return output.MoveToOuterDisposeScope();
     }
 
+    /// <summary>The clip embedding (B, <see cref="FeatureDim"/>) of <see cref="VideoEncoderConfig.Embedding"/>.</summary>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        return EncodeFrames(x).mean([1]).MoveToOuterDisposeScope();
+        var v = EncodeFrames(x);
+        return Embed(v, config.Embedding == ClipEmbedding.MeanFrame ? null : Context(v)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The clip embedding from the frame vectors (B, T, D) and, unless the embedding is the mean frame vector, the temporal model's states
+    /// (B, T, D) over them (<see cref="Context"/>), for methods that computed both already.
+    /// </summary>
+    public Tensor Embed(Tensor frameVectors, Tensor? context)
+    {
+        if (config.Embedding == ClipEmbedding.MeanFrame) return frameVectors.mean([1]);
+        if (context is null) throw new ArgumentException($"The {config.Embedding} clip embedding needs the temporal model's states.");
+        using var scope = NewDisposeScope();
+        var last = context.select(1, context.shape[1] - 1);
+        return (config.Embedding == ClipEmbedding.LastState ? last.clone() : cat([frameVectors.mean([1]), last], 1)).MoveToOuterDisposeScope();
     }
 }

@@ -25,11 +25,32 @@ internal static class AtomicFile
             }
             File.Move(temp, path, overwrite: true);
         }
+        catch (Exception e) when (IsWriteFailure(e))
+        {
+            TryDelete(temp);
+            throw Explained(path, e);
+        }
         catch
         {
             TryDelete(temp);
             throw;
         }
+    }
+
+    /// <summary>
+    /// A write the file system refused: no space, a file-size or quota limit, no permission. .NET reports a file-size limit as an
+    /// ArgumentOutOfRangeException ("Specified file length was too large for the file system"), the rest as IOException.
+    /// </summary>
+    private static bool IsWriteFailure(Exception e) =>
+        e is IOException or UnauthorizedAccessException
+        || (e is ArgumentOutOfRangeException && e.Message.Contains("file system", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>One sentence naming the file, the reason and the fix (issue 24: a full disk gave "(Parameter 'value')").</summary>
+    private static IOException Explained(string path, Exception e)
+    {
+        string reason = e.Message.Split(" (Parameter")[0].TrimEnd('.');
+        return new IOException($"Could not write '{path}' ({reason}). The disk or a size limit may be full: free space and run again " +
+            "(a pretraining run continues from its last checkpoint with --resume). Files written before are unchanged; the partial file was removed.", e);
     }
 
     /// <summary>Asynchronous variant of <see cref="Write"/> for writers that only offer async APIs.</summary>
@@ -44,6 +65,11 @@ internal static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception e) when (IsWriteFailure(e))
+        {
+            TryDelete(temp);
+            throw Explained(path, e);
         }
         catch
         {

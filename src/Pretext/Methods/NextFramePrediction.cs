@@ -43,6 +43,12 @@ public sealed record NextFrameOptions
     /// a constant frame (docs/video.md).
     /// </summary>
     public bool Residual { get; init; } = true;
+    /// <summary>
+    /// Frames whose feature maps the decoder reads beside the temporal model's state (U-Net style skips): 0, none (the decoder draws
+    /// from the state alone); 1, frame t's; 2, frames t and t - 1's (frame 0's twice for the first prediction), so the decoder can
+    /// see locally where a stroke was and where it is. Every map comes from frames 0..t, so no prediction reads a later frame.
+    /// </summary>
+    public int Skips { get; init; }
 }
 
 /// <summary>
@@ -59,6 +65,7 @@ public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
     private readonly Linear seed;
     private readonly Sequential decoder;
     private readonly int start;
+    private readonly int skips;
 
     public NextFramePrediction(Encoder encoder, NextFrameOptions? options = null) : base(nameof(NextFramePrediction))
     {
@@ -66,6 +73,8 @@ public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
         this.encoder = encoder as FrameSequenceEncoder ?? throw new ArgumentException($"Next-frame prediction needs the video encoder (FrameSequence), got {encoder.GetType().Name}. Pretrain it on clips.");
         var c = this.encoder.Config;
         if (options.Warmup < 0 || options.Warmup > c.Frames - 2) throw new ArgumentException($"Warmup must lie in [0, {c.Frames - 2}] for {c.Frames}-frame clips, got {options.Warmup}.");
+        if (options.Skips is < 0 or > 2) throw new ArgumentException($"methods.nextframe.skips must be 0, 1 or 2 (frames whose feature maps the decoder reads), got {options.Skips}.");
+        skips = options.Skips;
         start = options.Warmup;
         int side = c.Size >> c.Widths.Length;
         seed = Linear(c.Dim, c.Widths[^1] * side * side);
@@ -73,7 +82,7 @@ public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
         for (int i = c.Widths.Length - 1; i >= 0; i--)
         {
             int outC = i > 0 ? c.Widths[i - 1] : c.Channels;
-            layers.Add(($"up{i}", ConvTranspose2d(c.Widths[i], outC, 4, stride: 2, padding: 1)));
+            layers.Add(($"up{i}", ConvTranspose2d(c.Widths[i] * (1 + options.Skips), outC, 4, stride: 2, padding: 1)));
             // The sigmoid is applied in Predict, after the residual (it has no weights, so checkpoints keep their keys).
             if (i > 0) layers.Add(($"relu{i}", ReLU()));
         }
@@ -93,13 +102,43 @@ public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
     /// <summary>Predictions (B, T - 1, C, S, S) of frames 1..T-1 of clips <paramref name="x"/> (B, T, C, S, S): entry t is made from frames 0..t.</summary>
     public Tensor Predict(Tensor x)
     {
+        var predicted = Predict(x, out var embedding);
+        embedding.Dispose();
+        return predicted;
+    }
+
+    /// <summary>As <see cref="Predict(Tensor)"/>, with the clip embedding (B, D) from the same pass.</summary>
+    public Tensor Predict(Tensor x, out Tensor embedding)
+    {
         using var scope = NewDisposeScope();
         var c = encoder.Config;
-        var context = encoder.Context(encoder.EncodeFrames(x));
+        var maps = skips > 0 ? new List<Tensor>() : null;
+        var vectors = encoder.EncodeFrames(x, maps);
+        var context = encoder.Context(vectors);
+        embedding = encoder.Embed(vectors, context).MoveToOuterDisposeScope();
         long b = x.shape[0], t = x.shape[1] - 1;
         int side = c.Size >> c.Widths.Length;
         var h = seed.forward(context.narrow(1, 0, t).reshape(b * t, c.Dim)).relu().view(b * t, c.Widths[^1], side, side);
-        var logits = decoder.forward(h).view(b, t, c.Channels, c.Size, c.Size);
+        int level = c.Widths.Length - 1;
+        foreach (var layer in decoder.children().Cast<Module<Tensor, Tensor>>())
+        {
+            if (maps is not null && layer is ConvTranspose2d)
+            {
+                // Frame t's map (and frame t - 1's) at this scale for the prediction of frame t + 1, t = 0..T-2.
+                var m = maps[level];
+                var perClip = m.view(b, t + 1, m.shape[1], m.shape[2], m.shape[3]);
+                var parts = new List<Tensor> { h, perClip.narrow(1, 0, t).reshape(b * t, m.shape[1], m.shape[2], m.shape[3]) };
+                if (skips == 2)
+                {
+                    var before = cat([perClip.narrow(1, 0, 1), perClip.narrow(1, 0, t - 1)], 1);
+                    parts.Add(before.reshape(b * t, m.shape[1], m.shape[2], m.shape[3]));
+                }
+                h = cat(parts, 1);
+                level--;
+            }
+            h = layer.forward(h);
+        }
+        var logits = h.view(b, t, c.Channels, c.Size, c.Size);
         if (Options.Residual) logits = logits.add(x.narrow(1, 0, t).clamp(ResidualFloor, 1 - ResidualFloor).logit());
         return logits.sigmoid().MoveToOuterDisposeScope();
     }
@@ -128,6 +167,7 @@ public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
     {
         if (batch.Views.Count != 1) throw new ArgumentException($"Next-frame prediction takes the clips as its one view, got {batch.Views.Count} views.");
         var x = batch.Views[0];
-        return new StepOutput(Loss(Predict(x), x), encoder.forward(x));
+        var predicted = Predict(x, out var embedding);
+        return new StepOutput(Loss(predicted, x), embedding);
     }
 }

@@ -52,18 +52,22 @@ public sealed record CheckpointEvaluationResult(EvaluationResult Evaluation, Run
 /// <summary>`pretext evaluate` as a library call: load the checkpoint, its data and its inputs, evaluate, write the report.</summary>
 public static class CheckpointEvaluation
 {
-    /// <summary>The one model setting evaluate may change: a text encoder's pooling (it has no weights).</summary>
+    /// <summary>A model setting evaluate may change: a text encoder's pooling (it has no weights).</summary>
     public const string PoolingKey = "encoder.text.pooling";
+    /// <summary>A model setting evaluate may change: a video encoder's clip embedding (mean frame vector, last GRU state or both; no weights of its own).</summary>
+    public const string VideoEmbeddingKey = "encoder.video.embedding";
+    private static readonly string[] WeightlessKeys = [PoolingKey, VideoEmbeddingKey];
 
     /// <exception cref="ArgumentException">A bad request (an override outside evaluation, seeds below 1, unlabelled data, a slice below 1).</exception>
     public static CheckpointEvaluationResult Run(EvaluateRequest request, IRunObserver? observer = null, Action<string>? log = null)
     {
         observer ??= NullObserver.Instance;
-        // A text encoder's pooling has no weights, so a checkpoint can be evaluated with either (clm: Mean or Last, chosen on validation).
-        var pooling = request.Set.Where(a => a.TrimStart().StartsWith(PoolingKey + "=", StringComparison.OrdinalIgnoreCase)).ToList();
+        // A text encoder's pooling and a video encoder's clip embedding have no weights, so a checkpoint can be evaluated with any of them
+        // (clm: Mean or Last; video: the mean frame vector, the last GRU state or both; chosen on validation).
+        var pooling = request.Set.Where(a => WeightlessKeys.Any(k => a.TrimStart().StartsWith(k + "=", StringComparison.OrdinalIgnoreCase))).ToList();
         foreach (var a in request.Set.Except(pooling))
             if (!a.TrimStart().StartsWith("evaluation.", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>) and {PoolingKey}; the rest of the config comes from the checkpoint.");
+                throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>), {PoolingKey} and {VideoEmbeddingKey}; the rest of the config comes from the checkpoint.");
         if (request.Seeds is < 1) throw new ArgumentException($"--seeds must be at least 1; got {request.Seeds}.");
         var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint, pooling.Count == 0 ? null : c => ConfigOverrides.Apply(c, pooling));
         using (method)
@@ -104,7 +108,7 @@ public static class CheckpointEvaluation
                 if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
                 else MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
                 if (File.Exists(Path.Combine(run, Continuations.FileName))) File.Copy(Path.Combine(run, Continuations.FileName), Path.Combine(dir, Continuations.FileName), overwrite: true);
-                var sections = modality.EvaluateMore(method, cfg, inputs, testSlice ?? testAll, dir, observer);
+                var sections = modality.EvaluateMore(method, cfg, inputs, trainSlice ?? trainAll, testSlice ?? testAll, dir, observer);
                 return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds, sections)) { Sections = sections };
             }
         }

@@ -38,7 +38,10 @@ public static class ConfigOverrides
             // vague "wrong type" error, so it gets its own message with the fix.
             if (node[leaf] is JsonValue current && current.GetValueKind() == JsonValueKind.Number && System.Text.RegularExpressions.Regex.IsMatch(text, @"^[+-]?\d*,\d+$"))
                 throw new ArgumentException($"--set '{assignment}': numbers take a dot before the decimals, whatever the system language: write {assignment[..eq].Trim()}={text.Replace(',', '.')}.");
-            node[leaf] = ParseValue(text);
+            var value = ParseValue(text);
+            if (node[leaf] is JsonValue now && value is not null && KindOf(now) is { } want && KindOf(value) != want)
+                throw new ArgumentException($"--set '{assignment}': {walked}{(walked.Length > 0 ? "." : "")}{leaf} takes {want} (now {now.ToJsonString()}), not '{text}'.");
+            node[leaf] = value;
         }
         try
         {
@@ -47,7 +50,8 @@ public static class ConfigOverrides
         }
         catch (JsonException e)
         {
-            throw new ArgumentException($"--set {string.Join(" ", list)}: a value has the wrong type at {e.Path} ({e.Message.Split('.')[0]}).");
+            // System.Text.Json's message names .NET types ("could not be converted to System.Int32"): say where, not what type.
+            throw new ArgumentException($"--set {string.Join(" ", list)}: the value at {e.Path?.TrimStart('$', '.')} is not of the kind that key takes; see the run's config.json for an example of each key.");
         }
     }
 
@@ -160,6 +164,16 @@ public static class ConfigOverrides
         return match ?? throw new ArgumentException(
             $"--set '{assignment}': no key '{wanted}' in {(walked.Length > 0 ? $"'{walked}'" : "the run config")}; known keys: {string.Join(", ", node.Select(p => p.Key))}.");
     }
+
+    /// <summary>"a number", "true or false" or null (text, lists, null: anything may be meant, e.g. a column named 2020) for what --set is about to replace.</summary>
+    private static string? KindOf(JsonNode? node) => node is JsonValue v
+        ? v.GetValueKind() switch
+        {
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "true or false",
+            _ => null,
+        }
+        : null;
 
     private static JsonNode? ParseValue(string text)
     {

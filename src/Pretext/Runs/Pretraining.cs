@@ -245,6 +245,7 @@ public static class Pretraining
     /// <exception cref="DirectoryNotFoundException"><paramref name="resume"/> and no folder at <paramref name="runDirectory"/>.</exception>
     public static void RefuseMissingResume(string runDirectory, bool resume)
     {
+        CheckWritableRunFolder(runDirectory);
         if (!resume || Directory.Exists(runDirectory)) return;
         string full = Path.GetFullPath(runDirectory);
         string? parent = Path.GetDirectoryName(full.TrimEnd(Path.DirectorySeparatorChar));
@@ -259,6 +260,43 @@ public static class Pretraining
         throw new DirectoryNotFoundException($"--resume: there is no run folder '{runDirectory}' to resume." +
             (near.Count > 0 ? $" Did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?" : "") +
             " Check --run-dir, or leave out --resume to start a new run there.");
+    }
+
+    /// <summary>
+    /// A run folder that cannot hold a run is refused before any data loads, in words (issue 24: a file where the folder should
+    /// be, or a folder under /proc, gave raw .NET messages, some only after the work). The folder is created and a probe file
+    /// written and deleted; folders this check created are removed again, so a refused run leaves nothing behind.
+    /// </summary>
+    /// <exception cref="IOException">The path, or a folder above it, is a file; or the folder cannot be created or written.</exception>
+    public static void CheckWritableRunFolder(string runDirectory)
+    {
+        string full = Path.GetFullPath(runDirectory);
+        for (string? p = full; p is not null; p = Path.GetDirectoryName(p))
+        {
+            if (File.Exists(p))
+                throw new IOException(p == full
+                    ? $"--run-dir '{runDirectory}' is a file; a run folder holds config.json, metrics.csv and checkpoints/. Choose another --run-dir (the file is left as it is)."
+                    : $"--run-dir '{runDirectory}': '{p}' is a file, so no folder can be made below it. Choose another --run-dir (the file is left as it is).");
+            if (Directory.Exists(p)) break;
+        }
+        var created = new List<string>();
+        for (string? p = full; p is not null && !Directory.Exists(p); p = Path.GetDirectoryName(p)) created.Add(p);
+        try
+        {
+            Directory.CreateDirectory(full);
+            string probe = Path.Combine(full, $".write-check-{Guid.NewGuid():N}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"--run-dir '{runDirectory}' cannot be written ({e.Message.TrimEnd('.')}). Choose a folder you can write to, e.g. under your home folder or runs/.", e);
+        }
+        finally
+        {
+            foreach (var dir in created) // deepest first
+                try { Directory.Delete(dir); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
     }
 
     /// <exception cref="InvalidOperationException">The folder has checkpoints and <paramref name="resume"/> is false: nothing there is touched.</exception>

@@ -39,6 +39,13 @@ public sealed class Checkpoint : IDisposable
             foreach (var t in tensors.Values) t.Dispose();
             throw new InvalidDataException($"'{path}' is a safetensors file but not a Pretext checkpoint (no pretext metadata). Pass a file from a run's checkpoints/ folder.");
         }
+        if (meta.TryGetValue("format_version", out var v) && v != FormatVersion)
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+            bool newer = int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > int.Parse(FormatVersion, CultureInfo.InvariantCulture);
+            throw new InvalidDataException($"Checkpoint '{path}' has format version '{v}'; this Pretext reads version {FormatVersion}. " +
+                (newer ? "It was written by a newer Pretext: update Pretext to use it." : "It was not written by a Pretext release: use a checkpoint from a run's checkpoints/ folder."));
+        }
         // The trainer never writes non-finite weights, but a file edited, written by another tool or damaged on disk can hold
         // them; every use of a checkpoint (evaluate, embed, score, stream, resume) would then end in a stack trace or rows of
         // NaN, so it is refused here, at the edge, with the tensor's name.

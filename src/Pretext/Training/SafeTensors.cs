@@ -53,9 +53,22 @@ public static class SafeTensors
             BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)headerBytes.Length);
             stream.Write(len);
             stream.Write(headerBytes);
-            foreach (var b in blobs) stream.Write(b);
+            for (int i = 0; i < blobs.Count; i++)
+            {
+                // The chaos bench's hook: a pause half-way through the tensors widens the window in which a kill leaves a
+                // half-written temp file, so kills inside checkpoint writes are easy to hit. Off unless the variable is set.
+                if (i == blobs.Count / 2 && WriteDelay is { } delay) { stream.Flush(); Thread.Sleep(delay); }
+                stream.Write(blobs[i]);
+            }
         });
     }
+
+    /// <summary>Environment variable: milliseconds to pause in the middle of every safetensors write (testing kills; unset in use).</summary>
+    public const string WriteDelayVariable = "PRETEXT_TEST_WRITE_DELAY_MS";
+
+    private static TimeSpan? WriteDelay =>
+        int.TryParse(Environment.GetEnvironmentVariable(WriteDelayVariable), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int ms) && ms > 0
+            ? TimeSpan.FromMilliseconds(ms) : null;
 
     /// <summary>Reads every tensor and the metadata of a safetensors file. Tensors are detached from any dispose scope; the caller owns them.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>

@@ -44,7 +44,7 @@ public class CliTests
 
         var (code2, _, err2) = Run("pretrain", "--dataset", dir.File("no-such-folder"), "--run-dir", dir.File("run"));
         Assert.Equal(2, code2);
-        Assert.Contains("neither a known data set", err2);
+        Assert.Contains("no such file or folder exists", err2);
 
         var (code3, _, err3) = Run("data", "get", "cifar-10");
         Assert.Equal(2, code3);

@@ -136,6 +136,7 @@ public class SeriesCliTests
         Assert.Contains("series method (cpc, ts2vec, maskedpatches, forecast)", e3);
         var (c4, _, e4) = Run("pretrain", "--dataset", dir.File("nope.csv"), "--method", "cpc", "--run-dir", dir.Combine("r4"), "--max-steps", "1");
         Assert.Equal(2, c4);
-        Assert.Contains("nor an existing .csv or .parquet file", e4);
+        Assert.Contains("no such file or folder exists", e4);
+        Assert.Contains("a .csv or .parquet file", e4);
     }
 }

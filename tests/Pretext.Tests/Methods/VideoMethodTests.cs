@@ -11,16 +11,22 @@ public class VideoMethodTests
 {
     public VideoMethodTests() => set_num_threads(1);
 
-    private static NextFramePrediction NextFrame(int warmup = 0, PixelLoss loss = PixelLoss.CrossEntropy)
+    private static NextFramePrediction NextFrame(int warmup = 0, PixelLoss loss = PixelLoss.CrossEntropy, int skips = 0, FramePooling pooling = FramePooling.Mean,
+        ClipEmbedding embedding = ClipEmbedding.MeanFrame)
     {
         manual_seed(4);
-        return new NextFramePrediction(TestVideo.TinyEncoder.Build(), new NextFrameOptions { Warmup = warmup, Loss = loss });
+        return new NextFramePrediction((TestVideo.TinyEncoder with { Pooling = pooling, Embedding = embedding }).Build(),
+            new NextFrameOptions { Warmup = warmup, Loss = loss, Skips = skips });
     }
 
-    [Fact]
-    public void NoPredictionSeesALaterFrame()
+    [Theory]
+    [InlineData(0, FramePooling.Mean)]
+    [InlineData(1, FramePooling.Flatten)]
+    [InlineData(2, FramePooling.Flatten)]
+    [InlineData(2, FramePooling.Mean)]
+    public void NoPredictionSeesALaterFrame(int skips, FramePooling pooling)
     {
-        using var m = NextFrame();
+        using var m = NextFrame(skips: skips, pooling: pooling);
         m.eval();
         using var noGrad = no_grad();
         using var clips = TestVideo.Clips(3);
@@ -70,9 +76,58 @@ public class VideoMethodTests
     }
 
     [Fact]
+    public void TheDecoderReadsTheSkipMapsOfTheLastFrames()
+    {
+        // With two skips the prediction of frame 2 reads frames 1 and 0's maps besides the state: changing frame 0 alone moves it
+        // through the maps even when the state ignores frame 0 (the GRU's input weights zeroed leave it reading nothing).
+        foreach (int skips in new[] { 1, 2 })
+        {
+            using var m = NextFrame(skips: skips);
+            m.eval();
+            using var noGrad = no_grad();
+            foreach (var (name, p) in m.named_parameters())
+                if (name.Contains("temporal")) p.zero_();
+            using var clips = TestVideo.Clips(2);
+            using var x = clips.Gather([0, 1]);
+            using var changed = x.clone();
+            using (var other = rand_like(x.narrow(1, 0, 1))) changed.narrow(1, 0, 1).copy_(other);
+            using var a = m.Predict(x);
+            using var b = m.Predict(changed);
+            // Prediction 1 (of frame 2) sees frame 0 only through frame t - 1's map: it moves with two skips, not with one.
+            Assert.Equal(skips == 2, !a.select(1, 1).allclose(b.select(1, 1), rtol: 1e-5, atol: 1e-6));
+            // Prediction 2 (of frame 3) reads frames 1 and 2's maps: frame 0 does not reach it.
+            Assert.True(a.select(1, 2).allclose(b.select(1, 2), rtol: 0, atol: 1e-6));
+        }
+    }
+
+    [Fact]
+    public void TheLastStateEmbeddingKnowsTheOrderOfTheFramesAndTheMeanDoesNot()
+    {
+        using var clips = TestVideo.Clips(3);
+        using var x = clips.Gather([0, 1, 2]);
+        using var reversed = x.flip(1);
+        using var noGrad = no_grad();
+        foreach (var embedding in new[] { ClipEmbedding.MeanFrame, ClipEmbedding.LastState, ClipEmbedding.MeanFrameAndLastState })
+        {
+            manual_seed(4);
+            using var encoder = (TestVideo.TinyEncoder with { Pooling = FramePooling.Flatten, Embedding = embedding }).Build();
+            using var a = encoder.forward(x);
+            using var b = encoder.forward(reversed);
+            int d = TestVideo.TinyEncoder.Dim;
+            Assert.Equal(new long[] { 3, embedding == ClipEmbedding.MeanFrameAndLastState ? 2 * d : d }, a.shape);
+            Assert.Equal(a.shape[1], encoder.FeatureDim);
+            Assert.Equal(embedding == ClipEmbedding.MeanFrame, a.allclose(b, rtol: 1e-5, atol: 1e-6));
+            using var context = encoder.Context(encoder.EncodeFrames(x));
+            using var last = context.select(1, x.shape[1] - 1);
+            if (embedding == ClipEmbedding.LastState) Assert.True(a.allclose(last, rtol: 0, atol: 1e-6));
+            if (embedding == ClipEmbedding.MeanFrameAndLastState) Assert.True(a.narrow(1, d, d).allclose(last, rtol: 0, atol: 1e-6));
+        }
+    }
+
+    [Fact]
     public void TheResidualPredictorStartsFromTheLastFrame()
     {
-        using var m = NextFrame();
+        using var m = NextFrame(skips: 2, pooling: FramePooling.Flatten);
         Assert.True(m.Options.Residual);
         using var noGrad = no_grad();
         // With the decoder's output at zero, the prediction of frame t + 1 is frame t (clamped away from 0 and 1).

@@ -25,7 +25,8 @@ public class ConfigOverridesTests
     [Theory]
     [InlineData("methods.simclr.temprature=0.1", "temprature", "Temperature")]
     [InlineData("train=3", "section", "BatchSize")]
-    [InlineData("train.batchsize=many", "wrong type", "BatchSize")]
+    [InlineData("train.batchsize=many", "takes a number (now 256), not 'many'", "BatchSize")]
+    [InlineData("encoder.widths=abc", "is not of the kind that key takes", "Widths")]
     [InlineData("no-equals-sign", "path=value", "")]
     public void BadAssignmentsNameTheProblemAndTheKnownKeys(string assignment, string expected, string known)
     {

@@ -81,6 +81,25 @@ public class VideoRunTests
             Assert.True(File.Exists(Path.Combine(run, "evaluation", "plots", "next_frames.png")));
             Assert.Contains("Next-frame prediction", html);
             Assert.Contains("copy the last frame", html);
+            // The validation clips the probes carved (about 1/6 of the 60 training clips) are scored too, for choices.
+            Assert.InRange(r.Evaluation.ValidationSize, 5, 15);
+            Assert.Equal(r.Evaluation.ValidationSize, (int)section.Summary["val_nextframe_clips"]);
+            Assert.True(section.Summary["val_copylast_mse"] > 0);
+            Assert.True(double.IsFinite(summary.RootElement.GetProperty("val_nextframe_mse").GetDouble()));
+
+            // The clip embedding has no weights of its own: evaluate may change it, and the probes then read 2 x 8 features.
+            var both = CheckpointEvaluation.Run(new EvaluateRequest
+            {
+                Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, Baselines = false, OutDirectory = dir.Combine("both"),
+                Set = ["encoder.video.embedding=MeanFrameAndLastState"],
+            });
+            Assert.Equal(Pretext.Encoders.ClipEmbedding.MeanFrameAndLastState, both.Config.Encoder.Video.Embedding);
+            Assert.NotEmpty(both.Evaluation.For(Pretext.Evaluation.Protocol.LinearProbe));
+            var weights = Assert.Throws<ArgumentException>(() => CheckpointEvaluation.Run(new EvaluateRequest
+            {
+                Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, Set = ["encoder.video.pooling=Flatten"],
+            }));
+            Assert.Contains("encoder.video.embedding", weights.Message);
         }
         else
         {

@@ -195,8 +195,9 @@ public static class AudioClips
             }
             if (problems.Count > 0 && !clip.SkipBad)
                 throw new InvalidDataException(
-                    $"{problems.Count} audio file(s) of {name} cannot be used:{Environment.NewLine}{string.Join(Environment.NewLine, problems.Take(20).Select(p => "  - " + p))}" +
-                    $"{(problems.Count > 20 ? $"{Environment.NewLine}  - ... and {problems.Count - 20} more" : "")}{Environment.NewLine}To fix it: {BadFileFix}.");
+                    // One line, as every error (issue 24); every file is still found in this one pass.
+                    $"{problems.Count} audio file(s) of {name} cannot be used: {string.Join("; ", problems.Take(20))}" +
+                    $"{(problems.Count > 20 ? $"; and {problems.Count - 20} more" : "")}. To fix it: {BadFileFix}.");
             if (problems.Count > 0)
                 options.Log?.Invoke($"{name}: left out {problems.Count} unusable file(s): {string.Join("; ", problems.Take(10))}{(problems.Count > 10 ? "; ..." : "")}.");
             if (keep.Count == 0)

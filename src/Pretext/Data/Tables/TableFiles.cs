@@ -212,6 +212,12 @@ public static class TableFiles
             values, cats, labels, classNames, ids, entities);
     }
 
+    private static readonly HashSet<string> NonFiniteTokens = new(StringComparer.OrdinalIgnoreCase)
+        { "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan", "+nan", "-nan", "∞", "-∞" };
+
+    /// <summary>How files write infinity and NaN (Python, R, Excel exports), which a numeric column must not take silently.</summary>
+    internal static bool IsNonFiniteToken(string value) => NonFiniteTokens.Contains(value.Trim());
+
     private static ColumnKind InferKind(List<RawRow> rows, int j, bool forceCategorical)
     {
         bool number = !forceCategorical, boolean = true, any = false;
@@ -221,7 +227,8 @@ public static class TableFiles
             if (IsMissing(cell)) continue;
             any = true;
             var v = cell!.Trim();
-            if (number && !double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) number = false;
+            // "inf" or "nan" in a column of numbers is a bad number (refused when the row is read), not a reason to read the column as categories.
+            if (number && !IsNonFiniteToken(v) && !double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) number = false;
             if (boolean && !TrueTokens.Contains(v) && !FalseTokens.Contains(v)) boolean = false;
             if (!number && !boolean) return ColumnKind.Categorical;
         }
@@ -259,7 +266,10 @@ internal sealed class RowLayout(string path, string unit, string[] names, int[] 
         {
             var cell = row.Cells[numeric[k]];
             if (TableFiles.IsMissing(cell)) { values[k] = float.NaN; continue; }
-            if (!double.TryParse(cell, NumberStyles.Float, c, out var v) || !double.IsFinite(v))
+            bool parsed = double.TryParse(cell, NumberStyles.Float, c, out var v);
+            if ((parsed && !double.IsFinite(v)) || (!parsed && TableFiles.IsNonFiniteToken(cell!)))
+                throw new InvalidDataException($"{Where(row)}, column '{names[numeric[k]]}': '{cell!.Trim()}' is not a finite number. Fix the value, or write '?' or leave it empty for a missing value.");
+            if (!parsed)
                 throw new InvalidDataException($"{Where(row)}, column '{names[numeric[k]]}': '{cell}' is not a number, and the column is numeric{(declared[numeric[k]] is not null ? " (declared so)" : forcedNumeric.Contains(numeric[k]) ? " (table.columns.numeric, or the model's)" : " (its other values are)")}. Fix the value, write '?' or leave it empty for a missing value, or read the column as categorical (--set table.columns.categorical=[{names[numeric[k]]}]).");
             values[k] = (float)v;
         }

@@ -86,7 +86,12 @@ public static class VideoClips
         var frames = new List<(string Name, Func<ImageResult> Decode)>();
         if (Directory.Exists(clip))
         {
-            foreach (var f in FramesIn(clip)) frames.Add((Path.GetFileName(f), () => ImageResult.FromMemory(File.ReadAllBytes(f), ColorComponents.RedGreenBlueAlpha)));
+            foreach (var f in FramesIn(clip)) frames.Add((Path.GetFileName(f), () =>
+            {
+                var bytes = File.ReadAllBytes(f);
+                EncodedImageCheck.Check(bytes); // a damaged JPEG header can hang the decoder; a cut-off frame decodes as grey rows
+                return ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlueAlpha);
+            }));
         }
         else
         {

@@ -50,7 +50,7 @@ public sealed class AudioModality : IModality
             return (train, needTest ? new AudioSamples(fetcher.LoadAudio(dataset, DataSplit.Test, audio.Clip, read).Dataset, FilletsVoices.LineOf) : null);
         }
         if (!Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"'{dataset}' is neither a known audio data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Audio).Select(e => e.Name))}) nor an existing folder of audio files.");
+            throw new DirectoryNotFoundException(DataPathHints.NotReadable(dataset, Modality.Audio, "a folder of WAV or Ogg Vorbis files"));
         return HeldOut.Split(new AudioSamples(AudioFolder.Load(dataset, audio.Clip, read).Dataset), dataset, needTest);
     }
 

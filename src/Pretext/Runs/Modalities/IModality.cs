@@ -48,9 +48,10 @@ public interface IModality
     /// <summary>
     /// Evaluations of this kind of data beyond the label protocols, written into <paramref name="outDirectory"/> and returned as
     /// report sections (video: next-frame error on the test clips against copying the last frame, a strip of predicted frames);
-    /// none by default. Runs on <paramref name="test"/> only after every choice was made on the training side.
+    /// none by default. Runs on <paramref name="test"/> only after every choice was made on the training side; <paramref name="train"/> is
+    /// the labelled training split the label protocols carved their validation split from (video scores the same validation clips, for choices).
     /// </summary>
-    IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet test, string outDirectory, IRunObserver observer) => [];
+    IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer) => [];
 }
 
 /// <summary>What pretraining trains on: the completed config and the unlabelled encoder inputs (disposed with this).</summary>

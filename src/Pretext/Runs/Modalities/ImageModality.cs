@@ -32,7 +32,9 @@ public sealed class ImageModality : IModality
     {
         var enc = config.Encoder with { InChannels = channels ?? config.Encoder.InChannels, ImageSize = imageSize ?? config.Encoder.ImageSize };
         if (enc.Modality != Modality.Image) throw new ArgumentException($"--encoder {enc.Kind} reads text; it trains with a text method on text data.");
-        if (enc.InChannels is not (1 or 3)) throw new ArgumentException("--channels must be 1 or 3.");
+        if (enc.InChannels is not (1 or 3)) throw new ArgumentException($"--channels must be 1 (grey) or 3 (RGB), got {enc.InChannels}.");
+        if (enc.ImageSize < 1)
+            throw new ArgumentException($"--image-size must be a positive number of pixels, got {enc.ImageSize}; the preset is {config.Encoder.ImageSize}.");
         var aug = config.Augment with { Size = enc.ImageSize };
         if (aug.Mean.Length != enc.InChannels)
             aug = enc.InChannels == 3 ? aug with { Mean = [0.5f, 0.5f, 0.5f], Std = [0.25f, 0.25f, 0.25f] } : aug with { Mean = [0.5f], Std = [0.25f] };
@@ -49,7 +51,9 @@ public sealed class ImageModality : IModality
             return (new ImageSamples(train), test is null ? null : new ImageSamples(test));
         }
         if (!Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"'{dataset}' is neither a known data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Image).Select(e => e.Name))}) nor an existing image folder.");
+            throw new DirectoryNotFoundException(DataPathHints.NotReadable(dataset, Modality.Image, "a folder of images (one sub-folder per class, or none)"));
+        if (DataPathHints.KindOfFolder(dataset) is { } kind && kind != Modality.Image)
+            throw new InvalidDataException(DataPathHints.NotReadable(dataset, Modality.Image, "a folder of images (one sub-folder per class, or none)"));
         var all = new ImageSamples(ImageFolderDataset.Load(dataset, config.Encoder.ImageSize, config.Encoder.InChannels, config.Images.Options(log)));
         return HeldOut.Split(all, dataset, needTest);
     }

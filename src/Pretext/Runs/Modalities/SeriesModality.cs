@@ -73,7 +73,7 @@ public sealed class SeriesModality : IModality
             return (fetcher.LoadSeries(name, series.Columns, series.ReadOptions), name, true);
         }
         if (SeriesFiles.IsSeriesFile(dataset)) return (SeriesFiles.Read(dataset, series.Columns, series.ReadOptions), dataset, false);
-        throw new FileNotFoundException($"'{dataset}' is neither a known series data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Series).Select(e => e.Name))}) nor an existing .csv or .parquet file.");
+        throw new FileNotFoundException(DataPathHints.NotReadable(dataset, Modality.Series, "a .csv or .parquet file"));
     }
 
     /// <summary>

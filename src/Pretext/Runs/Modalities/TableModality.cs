@@ -50,7 +50,7 @@ public sealed class TableModality : IModality
             return (tr, te);
         }
         if (!TableFiles.IsTableFile(dataset))
-            throw new FileNotFoundException($"'{dataset}' is neither a known table ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Table).Select(e => e.Name))}) nor an existing .csv, .parquet, .arff or .data file.");
+            throw new FileNotFoundException(DataPathHints.NotReadable(dataset, Modality.Table, "a .csv, .parquet, .arff or .data file"));
         var all = TableFiles.Read(dataset, columns);
         Describe(all, log);
         return HeldOut.Split(new TableSamples(all), dataset, needTest);

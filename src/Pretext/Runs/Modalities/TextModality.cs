@@ -40,7 +40,9 @@ public sealed class TextModality : IModality
             return (train, needTest && entry.Splits.Contains(DataSplit.Test) ? new TextSamples(fetcher.LoadText(dataset, DataSplit.Test).Dataset) : null);
         }
         if (!File.Exists(dataset) && !Directory.Exists(dataset))
-            throw new FileNotFoundException($"'{dataset}' is neither a known text corpus ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Text).Select(e => e.Name))}) nor an existing file or folder of documents.");
+            throw new FileNotFoundException(DataPathHints.NotReadable(dataset, Modality.Text, "a file or folder of documents"));
+        if ((Directory.Exists(dataset) ? DataPathHints.KindOfFolder(dataset) : DataPathHints.KindOfFile(dataset)) is { } kind && kind != Modality.Text)
+            throw new InvalidDataException(DataPathHints.NotReadable(dataset, Modality.Text, "a file or folder of documents"));
         return HeldOut.Split(new TextSamples(TextFiles.Load(dataset, new TextFileOptions { Log = log }).Dataset), dataset, needTest);
     }
 

@@ -57,7 +57,7 @@ public sealed class VideoModality : IModality
             return (train, test);
         }
         if (!Directory.Exists(dataset))
-            throw new DirectoryNotFoundException($"'{dataset}' is neither a known video data set ({string.Join(", ", DataCatalog.All.Where(e => e.Modality == Modality.Video).Select(e => e.Name))}) nor an existing folder of clips (animated GIFs or folders of PNG/JPEG frames).");
+            throw new DirectoryNotFoundException(DataPathHints.NotReadable(dataset, Modality.Video, "a folder of clips (animated GIFs or folders of PNG/JPEG frames)"));
         var load = VideoClips.Load(dataset, new VideoClipOptions { Frames = v.Frames, Size = v.Size, Channels = v.Channels, SkipBad = config.Video.SkipBad, Log = log });
         return HeldOut.Split(new VideoSamples(load.Dataset), dataset, needTest);
     }
@@ -110,16 +110,30 @@ public sealed class VideoModality : IModality
 
     /// <summary>
     /// A method that predicts frames is scored on every test clip against copying the last frame (<see cref="FramePrediction"/>), and
-    /// <c>evaluation.video.stripClips</c> test clips are drawn as true and predicted frames (plots/next_frames.png). Other methods: nothing.
+    /// <c>evaluation.video.stripClips</c> test clips are drawn as true and predicted frames (plots/next_frames.png); the validation clips the
+    /// label protocols carved from <paramref name="train"/> (same fraction and seed) are scored the same way, for choices. Other methods: nothing.
     /// </summary>
-    public IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet test, string outDirectory, IRunObserver observer)
+    public IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer)
     {
         if (method is not IFramePredictor predictor) return [];
         var clips = inputs.Encode(test);
         var c = CultureInfo.InvariantCulture;
+        var ev = config.Evaluation;
         FramePredictionResult r;
+        FramePredictionResult? v = null;
         using (ModeScope.Eval(method.Module))
         {
+            if (train.Labels is { } labels)
+            {
+                var (_, valIdx) = ValidationSplit.Carve(labels, train.SampleId, ev.ValidationFraction, ev.ValidationSeed, train.GroupId);
+                if (valIdx.Length > 0)
+                {
+                    using var valSet = train.Subset(valIdx, train.Name + " (validation)");
+                    var valClips = inputs.Encode(valSet);
+                    observer.Message($"Next-frame prediction on {valClips.Count} validation clips against copying the last frame ...");
+                    v = FramePrediction.Evaluate(predictor, valClips, batchSize: 16);
+                }
+            }
             observer.Message($"Next-frame prediction on {clips.Count} test clips against copying the last frame ...");
             r = FramePrediction.Evaluate(predictor, clips, batchSize: 16);
         }
@@ -144,6 +158,20 @@ public sealed class VideoModality : IModality
             ["copy the last frame", r.CopyLastMse.ToString("G4", c)],
             ["an all-black frame", r.BlankMse.ToString("G4", c)],
         ];
+        var summary = new Dictionary<string, double>
+        {
+            ["nextframe_mse"] = r.ModelMse, ["copylast_mse"] = r.CopyLastMse, ["nextframe_below_copylast"] = r.BelowCopyLast, ["nextframe_clips"] = r.Clips, ["blank_mse"] = r.BlankMse,
+        };
+        var paragraphs = new List<string>();
+        if (v is not null)
+        {
+            summary["val_nextframe_mse"] = v.ModelMse;
+            summary["val_copylast_mse"] = v.CopyLastMse;
+            summary["val_nextframe_below_copylast"] = v.BelowCopyLast;
+            summary["val_blank_mse"] = v.BlankMse;
+            summary["val_nextframe_clips"] = v.Clips;
+            paragraphs.Add(string.Create(c, $"On the {v.Clips} validation clips (carved from the training clips as for the probes; what choices read): {v.ModelMse:G4} against {v.CopyLastMse:G4} for copy-last ({FramePrediction.Relative(v.BelowCopyLast)} copy-last) and {v.BlankMse:G4} for an all-black frame."));
+        }
         var perStep = string.Join(", ", r.ModelMsePerStep.Select((m, t) => string.Create(c, $"{t + 1}: {m:G3}/{r.CopyLastMsePerStep[t]:G3}")));
         return
         [
@@ -154,14 +182,12 @@ public sealed class VideoModality : IModality
                     string.Create(c, $"Mean squared pixel error (pixels in [0, 1]) of one-step predictions of frames 1..{clips.SampleShape[0] - 1} of {r.Clips} test clips, each from the true frames before it: ") +
                     string.Create(c, $"{r.ModelMse:G4} against {r.CopyLastMse:G4} for copying the last frame ({FramePrediction.Relative(r.BelowCopyLast)} copy-last) and {r.BlankMse:G4} for an all-black frame."),
                     $"Per predicted frame (model/copy-last): {perStep}.",
+                    .. paragraphs,
                 ],
                 Header = ["predictor", "MSE per pixel"],
                 Rows = rows,
                 Images = images,
-                Summary = new Dictionary<string, double>
-                {
-                    ["nextframe_mse"] = r.ModelMse, ["copylast_mse"] = r.CopyLastMse, ["nextframe_below_copylast"] = r.BelowCopyLast, ["nextframe_clips"] = r.Clips, ["blank_mse"] = r.BlankMse,
-                },
+                Summary = summary,
             },
         ];
     }
