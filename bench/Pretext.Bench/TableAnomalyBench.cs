@@ -16,9 +16,11 @@ namespace Pretext.Bench;
 /// test: the held-out fifth). The rarest class (or the preset's positive class) is the anomaly; labels are used for nothing but the
 /// metrics. Each scorer's setting is chosen by validation AUPRC (then AUROC, then the order tried); test is read once per setting. With
 /// so few anomalies (unbalanced: 2 in validation, 2 in test) one run says little, so it is repeated over --seeds run seeds (pretraining,
-/// validation carve, isolation forest); the test part stays the fixed held-out fifth.
+/// validation carve, isolation forest); the test part stays the fixed held-out fifth. --anomaly-classes names several classes as the
+/// anomalies instead, and --ignore-classes leaves classes out of the metrics (they stay in pretraining and in the reference records):
+/// Shuttle as ODDS uses it is --anomaly-classes Fpv.Close,Fpv.Open,Bypass,Bpv.Close,Bpv.Open --ignore-classes High.
 ///   Pretext.Bench tables-anomaly [--dataset unbalanced] [--methods scarf,vime,dae] [--steps 300] [--seeds 5] [--threads 1]
-///       [--run-dir runs/bench-tables-anomaly] [--out runs/bench-tables-anomaly/results.json]
+///       [--anomaly-classes A,B] [--ignore-classes C] [--run-dir runs/bench-tables-anomaly] [--out runs/bench-tables-anomaly/results.json]
 /// </summary>
 internal static class TableAnomalyBench
 {
@@ -33,6 +35,8 @@ internal static class TableAnomalyBench
         string dataset = a.Get("dataset", "unbalanced");
         var methods = a.Get("methods", "scarf,vime,dae").Split(',', StringSplitOptions.RemoveEmptyEntries);
         int steps = a.Int("steps", 300), threads = a.Int("threads", 1), seeds = a.Int("seeds", 5);
+        var anomalyClasses = a.Get("anomaly-classes", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var ignoredClasses = a.Get("ignore-classes", "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         string runDir = a.Get("run-dir", Path.Combine("runs", "bench-tables-anomaly"));
         string output = a.Get("out", Path.Combine(runDir, "results.json"));
         string load = Machine.LoadAverage();
@@ -40,7 +44,7 @@ internal static class TableAnomalyBench
         var perSeed = new List<Seeded>();
         for (int seed = 0; seed < seeds; seed++)
         {
-            var result = RunSeed(dataset, methods, steps, threads, seed, Path.Combine(runDir, $"seed{seed}"), clock);
+            var result = RunSeed(dataset, methods, steps, threads, seed, Path.Combine(runDir, $"seed{seed}"), clock, anomalyClasses, ignoredClasses);
             perSeed.Add(result);
             Print($"{dataset}, seed {seed} ({result.AnomalyClass} as anomalies; validation {result.ValidationRecords} records with {result.ValidationAnomalies}, test {result.TestRecords} with {result.TestAnomalies}): each scorer's setting chosen by validation AUPRC", result.Rows);
         }
@@ -92,10 +96,11 @@ internal static class TableAnomalyBench
     }
 
     /// <summary>Pretraining with run seed <paramref name="seed"/>, the validation part carved with it, every scorer measured.</summary>
-    private static Seeded RunSeed(string dataset, string[] methods, int steps, int threads, int seed, string runDir, Stopwatch clock)
+    private static Seeded RunSeed(string dataset, string[] methods, int steps, int threads, int seed, string runDir, Stopwatch clock,
+        string[] anomalyClasses, string[] ignoredClasses)
     {
         var candidates = new List<Candidate>();
-        bool[]? anomalous = null;
+        bool[]? anomalous = null, counted = null;
         ReadingPart[]? parts = null;
         string? anomalyClass = null;
         var pretrainSeconds = new Dictionary<string, double>();
@@ -117,8 +122,20 @@ internal static class TableAnomalyBench
                 var reference = records.IndicesOf(ReadingPart.Reference);
                 if (anomalous is null)
                 {
-                    anomalyClass = RecordScoring.AnomalyClassOf(records.ClassNames, records.Labels, saved.Evaluation.Table.PositiveClass is { Length: > 0 } p ? p : null)!;
-                    anomalous = [.. records.Labels!.Select(l => records.ClassNames[l] == anomalyClass)];
+                    foreach (var c in anomalyClasses.Concat(ignoredClasses))
+                        if (!records.ClassNames.Contains(c)) throw new ArgumentException($"{dataset} has no class '{c}'; its classes are {string.Join(", ", records.ClassNames)}.");
+                    if (anomalyClasses.Length > 0)
+                    {
+                        anomalyClass = string.Join(", ", anomalyClasses);
+                        anomalous = [.. records.Labels!.Select(l => anomalyClasses.Contains(records.ClassNames[l]))];
+                    }
+                    else
+                    {
+                        anomalyClass = RecordScoring.AnomalyClassOf(records.ClassNames, records.Labels, saved.Evaluation.Table.PositiveClass is { Length: > 0 } p ? p : null)!;
+                        anomalous = [.. records.Labels!.Select(l => records.ClassNames[l] == anomalyClass)];
+                    }
+                    if (ignoredClasses.Length > 0) anomalyClass += $" (left out of the metrics: {string.Join(", ", ignoredClasses)})";
+                    counted = [.. records.Labels!.Select(l => !ignoredClasses.Contains(records.ClassNames[l]))];
                     parts = records.Parts;
                     Baselines(records, saved, checkpoint, reference, seed, candidates);
                 }
@@ -129,10 +146,10 @@ internal static class TableAnomalyBench
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{clock.Elapsed.TotalSeconds,5:F0} s] seed {seed}, {name}: {steps} steps ({pretrainSeconds[name]} s), scored"));
         }
-        var all = candidates.Select(c => Measure(c, parts!, anomalous!)).ToList();
+        var all = candidates.Select(c => Measure(c, parts!, anomalous!, counted!)).ToList();
         var rows = all.GroupBy(r => r.Scorer).Select(g => Choose(g).First()).ToList();
         Row? Best(string group) => Choose(rows.Where(r => r.Group == group)).FirstOrDefault();
-        int Count(ReadingPart part, bool onlyAnomalies) => Enumerable.Range(0, parts!.Length).Count(i => parts[i] == part && (!onlyAnomalies || anomalous![i]));
+        int Count(ReadingPart part, bool onlyAnomalies) => Enumerable.Range(0, parts!.Length).Count(i => parts[i] == part && counted![i] && (!onlyAnomalies || anomalous![i]));
         return new Seeded(seed, anomalyClass!, Count(ReadingPart.Validation, false), Count(ReadingPart.Validation, true), Count(ReadingPart.Test, false), Count(ReadingPart.Test, true),
             pretrainSeconds, rows, Best(Pretrained), Best(NoLearning), all);
     }
@@ -167,11 +184,11 @@ internal static class TableAnomalyBench
 
     private static IOrderedEnumerable<Row> Choose(IEnumerable<Row> rows) => rows.OrderByDescending(r => r.ValAuprc).ThenByDescending(r => r.ValAuroc);
 
-    private static Row Measure(Candidate c, ReadingPart[] parts, bool[] anomalous)
+    private static Row Measure(Candidate c, ReadingPart[] parts, bool[] anomalous, bool[] counted)
     {
         DetectionMetrics? Of(ReadingPart part)
         {
-            var idx = Enumerable.Range(0, parts.Length).Where(i => parts[i] == part).ToArray();
+            var idx = Enumerable.Range(0, parts.Length).Where(i => parts[i] == part && counted[i]).ToArray();
             return DetectionMetrics.Of([.. idx.Select(i => c.Scores[i])], [.. idx.Select(i => anomalous[i])], double.PositiveInfinity);
         }
         var val = Of(ReadingPart.Validation);

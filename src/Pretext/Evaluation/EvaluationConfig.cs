@@ -106,8 +106,15 @@ public sealed record TableEvaluationOptions
     public string PositiveClass { get; init; } = "";
     /// <summary>Gradient-boosted trees on the raw columns beside logistic regression, at the baseline's label budgets (labels from the training part only).</summary>
     public bool GradientBoostedTrees { get; init; } = true;
-    /// <summary>The trees' fixed settings.</summary>
+    /// <summary>The trees' settings when there is no validation split (or <see cref="TreeCandidates"/> is empty).</summary>
     public TreeOptions Trees { get; init; } = new();
+    /// <summary>
+    /// Settings the trees choose among on the validation split, for each label subset (<see cref="GradientBoostedTrees.FitChosen"/>):
+    /// 4, 15 or 31 leaves, at least 2 or 10 rows a leaf, 100 or 300 rounds, learning rate 0.1 (12 fits a subset).
+    /// </summary>
+    public TreeOptions[] TreeCandidates { get; init; } =
+        [.. from leaves in new[] { 4, 15, 31 } from minimum in new[] { 2, 10 } from rounds in new[] { 100, 300 }
+            select new TreeOptions { Leaves = leaves, MinimumLeafRows = minimum, Iterations = rounds }];
 }
 
 /// <summary>Evaluations beyond classification accuracy, combinable.</summary>

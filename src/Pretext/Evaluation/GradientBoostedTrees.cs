@@ -6,8 +6,8 @@ using static TorchSharp.torch;
 namespace Pretext.Evaluation;
 
 /// <summary>
-/// Settings of <see cref="GradientBoostedTrees"/>, fixed in advance (never chosen on test): LightGBM's defaults (Ke et al. 2017) except
-/// where few labels need otherwise.
+/// Settings of <see cref="GradientBoostedTrees"/> (never chosen on test): LightGBM's defaults (Ke et al. 2017) except where few labels
+/// need otherwise; the table evaluation chooses among several on the validation split (<see cref="TableEvaluationOptions.TreeCandidates"/>).
 /// </summary>
 public sealed record TreeOptions
 {
@@ -89,6 +89,30 @@ public static class GradientBoostedTrees
             result[k] = predicted;
         }
         return result;
+    }
+
+    /// <summary>
+    /// Fits every one of <paramref name="candidates"/> on the same rows and keeps the one whose predictions of the validation rows
+    /// <paramref name="validationX"/> are most accurate against <paramref name="validationY"/> (ties to the earlier candidate); returns its
+    /// predictions of <paramref name="testX"/> and of the validation rows, and its index. Test rows play no part in the choice.
+    /// </summary>
+    /// <exception cref="ArgumentException">No candidate, or validation rows and labels that do not match.</exception>
+    public static (int[] Test, int[] Validation, int Chosen) FitChosen(Tensor trainX, int[] trainY, int classes, Tensor testX,
+        Tensor validationX, int[] validationY, IReadOnlyList<TreeOptions> candidates, int seed)
+    {
+        if (candidates.Count == 0) throw new ArgumentException("Trees need at least one candidate setting to choose among.");
+        if (validationX.dim() != 2 || validationX.shape[0] != validationY.Length || validationY.Length == 0)
+            throw new ArgumentException($"The validation rows ({validationX.shape[0]}) need one label each ({validationY.Length}), at least one.");
+        int[][]? best = null;
+        int chosen = -1;
+        double bestAccuracy = -1;
+        for (int c = 0; c < candidates.Count; c++)
+        {
+            var p = FitPredict(trainX, trainY, classes, [validationX, testX], candidates[c], seed);
+            double accuracy = p[0].Zip(validationY, (a, b) => a == b ? 1.0 : 0.0).Average();
+            if (accuracy > bestAccuracy) (bestAccuracy, best, chosen) = (accuracy, p, c);
+        }
+        return (best![1], best[0], chosen);
     }
 
     /// <summary>The rows as ML.NET reads them (materialised: the trainer passes over them more than once); rows to predict get a placeholder label.</summary>

@@ -293,7 +293,8 @@ public static class Evaluating
                         observer.BeginStage($"{modality.BaselineName} (no learning) + gradient-boosted trees", budgets[Protocol.Trees].Sum(b => b.Subsets.Length));
                         done = 0;
                         foreach (var budget in budgets[Protocol.Trees])
-                            pending.Add(Boosted(budget, baseTrain, trainY, baseTest, validating ? baseVal : null, classes, plan.TreeSettings, () => observer.Report(++done)));
+                            pending.Add(Boosted(budget, baseTrain, trainY, baseTest, validating ? (baseVal, valY) : null, classes, plan.TreeSettings, plan.TreeCandidates,
+                                observer, () => observer.Report(++done)));
                         observer.EndStage();
                     }
                     if (joint)
@@ -417,22 +418,40 @@ public static class Evaluating
         return result;
     }
 
-    /// <summary>Gradient-boosted trees per subset of <paramref name="budget"/>, with fixed settings (nothing is chosen, on validation or test).</summary>
-    private static Pending Boosted(Budget budget, Tensor trainX, int[] trainY, Tensor testX, Tensor? valX, int classes, TreeOptions options, Action progress)
+    /// <summary>
+    /// Gradient-boosted trees per subset of <paramref name="budget"/>: with a validation split and <paramref name="candidates"/>, each
+    /// subset keeps the candidate its validation rows score best (<see cref="GradientBoostedTrees.FitChosen"/>); else <paramref name="fixedOptions"/>.
+    /// </summary>
+    private static Pending Boosted(Budget budget, Tensor trainX, int[] trainY, Tensor testX, (Tensor X, int[] Y)? validation, int classes,
+        TreeOptions fixedOptions, IReadOnlyList<TreeOptions> candidates, IRunObserver observer, Action progress)
     {
         var test = new List<int[]>();
         var val = new List<int[]>();
+        var chosen = new List<string>();
         foreach (var set in budget.Subsets)
         {
             using var scope = NewDisposeScope();
             using var ix = tensor(set.Indices);
-            var predicted = GradientBoostedTrees.FitPredict(trainX.index_select(0, ix), [.. set.Indices.Select(i => trainY[i])], classes,
-                valX is null ? [testX] : [testX, valX], options, set.Seed);
-            test.Add(predicted[0]);
-            if (valX is not null) val.Add(predicted[1]);
+            var x = trainX.index_select(0, ix);
+            int[] y = [.. set.Indices.Select(i => trainY[i])];
+            if (validation is { } v && candidates.Count > 0)
+            {
+                var fit = GradientBoostedTrees.FitChosen(x, y, classes, testX, v.X, v.Y, candidates, set.Seed);
+                test.Add(fit.Test);
+                val.Add(fit.Validation);
+                var c = candidates[fit.Chosen];
+                chosen.Add($"{c.Leaves} leaves, >= {c.MinimumLeafRows} rows, {c.Iterations} rounds");
+            }
+            else
+            {
+                var predicted = GradientBoostedTrees.FitPredict(x, y, classes, validation is null ? [testX] : [testX, validation.Value.X], fixedOptions, set.Seed);
+                test.Add(predicted[0]);
+                if (validation is not null) val.Add(predicted[1]);
+            }
             progress();
         }
-        return new Pending(Protocol.Trees, budget, test, valX is null ? null : val);
+        if (chosen.Count > 0) observer.Message($"Trees, {budget.Describe()}: chosen on validation: {string.Join("; ", chosen)}.");
+        return new Pending(Protocol.Trees, budget, test, validation is null ? null : val);
     }
 
     /// <summary>The budgets label propagation runs at: counts per class and fractions under 10 %, where labels are few.</summary>

@@ -42,4 +42,26 @@ public class GradientBoostedTreesTests
             Assert.Throws<ArgumentException>(() => GradientBoostedTrees.FitPredict(x, y, 2, [tx], new TreeOptions(), 0));
         }
     }
+
+    [Fact]
+    public void TheCandidateChosenIsTheOneTheValidationRowsScoreBest()
+    {
+        var (x, y) = Data(300, 0);
+        var (vx, vy) = Data(150, 1);
+        var (tx, _) = Data(100, 2);
+        using (x) using (vx) using (tx)
+        {
+            // A tree that may not split (every leaf needs more rows than there are) predicts one class; one that may split learns the rule.
+            var stump = new TreeOptions { MinimumLeafRows = 1000, Iterations = 5 };
+            var able = new TreeOptions();
+            var fit = GradientBoostedTrees.FitChosen(x, y, 3, tx, vx, vy, [stump, able, able], seed: 1);
+            Assert.Equal(1, fit.Chosen); // the better one, and of two equal ones the earlier
+            var alone = GradientBoostedTrees.FitPredict(x, y, 3, [tx, vx], able, seed: 1);
+            Assert.Equal(alone[0], fit.Test);
+            Assert.Equal(alone[1], fit.Validation);
+            Assert.Single(GradientBoostedTrees.FitChosen(x, y, 3, tx, vx, vy, [stump], seed: 1).Test.Distinct());
+            Assert.Throws<ArgumentException>(() => GradientBoostedTrees.FitChosen(x, y, 3, tx, vx, vy, [], 1));
+            Assert.Throws<ArgumentException>(() => GradientBoostedTrees.FitChosen(x, y, 3, tx, vx, vy[..10], [able], 1));
+        }
+    }
 }

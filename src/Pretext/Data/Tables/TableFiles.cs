@@ -60,12 +60,12 @@ public sealed record TableColumns
 /// </summary>
 public static class TableFiles
 {
-    private static readonly string[] Extensions = [".csv", ".parquet", ".arff", ".data"];
+    private static readonly string[] Extensions = [".csv", ".parquet", ".arff", ".data", ".rda", ".rdata"];
     private static readonly HashSet<string> MissingTokens = new(["", "?", "NA", "N/A", "null", "NaN", "nan"], StringComparer.OrdinalIgnoreCase);
     internal static readonly HashSet<string> TrueTokens = new(["true", "yes", "t", "y"], StringComparer.OrdinalIgnoreCase);
     internal static readonly HashSet<string> FalseTokens = new(["false", "no", "f", "n"], StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Whether <paramref name="path"/> is an existing .csv, .parquet, .arff or .data (CSV) file.</summary>
+    /// <summary>Whether <paramref name="path"/> is an existing .csv, .parquet, .arff, .data (CSV) or .rda/.RData (R data frame) file.</summary>
     public static bool IsTableFile(string path) => File.Exists(path) && Extensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Reads and types <paramref name="path"/>.</summary>
@@ -78,6 +78,7 @@ public static class TableFiles
         if (!File.Exists(path)) throw new FileNotFoundException($"Table file '{path}' does not exist.", path);
         formatName ??= path;
         var raw = formatName.EndsWith(".arff", StringComparison.OrdinalIgnoreCase) ? ArffReader.Read(path)
+            : formatName.EndsWith(".rda", StringComparison.OrdinalIgnoreCase) || formatName.EndsWith(".rdata", StringComparison.OrdinalIgnoreCase) ? RDataReader.Read(path)
             : formatName.EndsWith(".parquet", StringComparison.OrdinalIgnoreCase) ? ReadParquet(path)
             : ReadCsv(path, columns.Names);
         return Infer(raw, columns, name ?? path);

@@ -160,6 +160,8 @@ public sealed record EvaluationPlan
     /// <summary>Fractions of gradient-boosted trees on the baseline's features (tables); they also run at the counts per class.</summary>
     public IReadOnlyList<double> TreeFractions { get; init; } = [];
     public TreeOptions TreeSettings { get; init; } = new();
+    /// <summary>Tree settings chosen among on the validation split (empty: <see cref="TreeSettings"/> only).</summary>
+    public IReadOnlyList<TreeOptions> TreeCandidates { get; init; } = [];
     /// <summary>Report F1 beside accuracy: of <see cref="PositiveClass"/> for two classes, macro F1 otherwise.</summary>
     public bool F1 { get; init; }
     public string PositiveClass { get; init; } = "";

@@ -123,6 +123,7 @@ public sealed class TableModality : IModality
         Trees = ev.Baseline && ev.Table.GradientBoostedTrees,
         TreeFractions = ev.Baseline && ev.Table.GradientBoostedTrees ? ev.LinearFractions : [],
         TreeSettings = ev.Table.Trees,
+        TreeCandidates = ev.Table.TreeCandidates,
         // Tables are often unbalanced (credit-g 30 % bad, unbalanced 1.4 % Active): F1 beside accuracy.
         F1 = true,
         PositiveClass = ev.Table.PositiveClass,
