@@ -245,6 +245,7 @@ public class ErrorCatalogueTests : IClassFixture<ErrorCatalogueTests.Fixture>
 
     public static TheoryData<string> CaseIds() => new(Cases.Select(c => c.Id));
 
+    private static readonly Regex Digits = new(@"\d[\d,.]*", RegexOptions.Compiled);
     private static readonly Regex MachineSpecific = new(@"this machine has \d+", RegexOptions.Compiled);
 
     /// <summary>Runs one case in a fresh folder; returns the error line with the folder written as DIR.</summary>
@@ -316,7 +317,9 @@ public class ErrorCatalogueTests : IClassFixture<ErrorCatalogueTests.Fixture>
         foreach (var words in c.Expect) Assert.Contains(words, line);
         var doc = ErrorsDoc();
         if (doc is not null && Environment.GetEnvironmentVariable("PRETEXT_WRITE_ERRORS_DOC") is null)
-            Assert.True(doc.Contains(DocMessage(line)), $"docs/errors.md does not show {id}'s message as it is now:\n{DocMessage(line)}\n(set PRETEXT_WRITE_ERRORS_DOC=1 and run this test class to rewrite the page)");
+            // Numbers are masked: a checkpoint's header size or a tensor count moves with every new setting, the words should not.
+            Assert.True(Digits.Replace(doc, "#").Contains(Digits.Replace(DocMessage(line), "#")),
+                $"docs/errors.md does not show {id}'s message as it is now:\n{DocMessage(line)}\n(set PRETEXT_WRITE_ERRORS_DOC=1 and run this test class to rewrite the page)");
     }
 
     [Fact]
