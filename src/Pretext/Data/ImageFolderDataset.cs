@@ -96,7 +96,7 @@ public static class ImageFolderDataset
                 progress.Done();
                 return;
             }
-            if (HeaderSize(bytes) is { } dims && (long)dims.Width * dims.Height > options.MaxPixels)
+            if (DeclaredSize(bytes) is { } dims && (long)dims.Width * dims.Height > options.MaxPixels)
             {
                 oversized[i] = dims;
                 progress.Done();
@@ -213,7 +213,7 @@ public static class ImageFolderDataset
         if (output.Length != channels * size * size)
             throw new ArgumentException($"The output holds {output.Length} bytes; {channels} x {size} x {size} are needed.", nameof(output));
         if (EncodedImageCheck.Problem(bytes) is { } problem) throw new InvalidDataException(problem);
-        if (HeaderSize(bytes) is { } d && (long)d.Width * d.Height > maxPixels)
+        if (DeclaredSize(bytes) is { } d && (long)d.Width * d.Height > maxPixels)
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                 $"the image is {d.Width:N0} x {d.Height:N0} = {(double)d.Width * d.Height / 1e6:0.#} megapixels, above the limit of {maxPixels / 1e6:0.#}"));
         try
@@ -251,9 +251,11 @@ public static class ImageFolderDataset
     public static (int Width, int Height)? HeaderSize(string file) => HeaderSize(File.ReadAllBytes(file));
 
     /// <summary>As <see cref="HeaderSize(string)"/>, for the file's bytes.</summary>
-    public static (int Width, int Height)? HeaderSize(byte[] bytes)
+    public static (int Width, int Height)? HeaderSize(byte[] bytes) => EncodedImageCheck.Problem(bytes) is null ? DeclaredSize(bytes) : null;
+
+    /// <summary>The header's width and height of bytes whose framing was already checked (<see cref="EncodedImageCheck"/>).</summary>
+    private static (int Width, int Height)? DeclaredSize(byte[] bytes)
     {
-        if (EncodedImageCheck.Problem(bytes) is not null) return null;
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);

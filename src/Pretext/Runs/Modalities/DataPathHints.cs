@@ -10,16 +10,17 @@ namespace Pretext.Runs.Modalities;
 /// </summary>
 internal static class DataPathHints
 {
-    private static readonly Dictionary<string, Modality> KindOfExtension = new(StringComparer.OrdinalIgnoreCase)
-    {
-        [".png"] = Modality.Image, [".jpg"] = Modality.Image, [".jpeg"] = Modality.Image, [".bmp"] = Modality.Image,
-        [".tga"] = Modality.Image, [".psd"] = Modality.Image,
-        [".txt"] = Modality.Text, [".md"] = Modality.Text, [".eml"] = Modality.Text, [".mbox"] = Modality.Text,
-        [".html"] = Modality.Text, [".htm"] = Modality.Text, [".jsonl"] = Modality.Text,
-        [".wav"] = Modality.Audio, [".ogg"] = Modality.Audio,
-        [".arff"] = Modality.Table,
-        [".gif"] = Modality.Video,
-    };
+    /// <summary>
+    /// Extensions that say what a file holds: the image and audio sources' own lists (a .gif is read as a video clip here: the video
+    /// source takes animated GIFs whole), plus documents and ARFF tables. .csv and .parquet are series or tables, so left out.
+    /// </summary>
+    private static readonly Dictionary<string, Modality> KindOfExtension =
+        ImageFolderDataset.ImageExtensions.Where(e => e != ".gif").Select(e => (e, Modality.Image))
+            .Concat(AudioFolder.Extensions.Select(e => (e, Modality.Audio)))
+            .Concat(new[] { ".txt", ".md", ".eml", ".mbox", ".html", ".htm", ".jsonl" }.Select(e => (e, Modality.Text)))
+            .Append((".arff", Modality.Table))
+            .Append((".gif", Modality.Video))
+            .ToDictionary(p => p.Item1, p => p.Item2, StringComparer.OrdinalIgnoreCase);
 
     private static string Noun(Modality m) => m switch
     {
