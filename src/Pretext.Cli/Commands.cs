@@ -116,7 +116,7 @@ internal static class Commands
             PretextCli.SetThreads(cfg.Train.Threads);
             string run = p.GetValue(runDir)!;
             bool resuming = p.GetValue(resume);
-            Pretraining.RefuseMissingResume(run, resuming); // before the data loads
+            Pretraining.CheckRunFolder(run, resuming); // before the data loads
             using (var train = PretrainRequest.TrainingSamples(cfg, p.GetValue(dataDir), Console.WriteLine))
             {
                 var r = ConsoleObserver.Run(o =>

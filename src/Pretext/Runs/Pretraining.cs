@@ -214,7 +214,7 @@ public static class Pretraining
         double? minutes = null, string? longerRun = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
-        RefuseMissingResume(runDirectory, resume);
+        CheckRunFolder(runDirectory, resume);
         var modality = ModalityCatalog.Get(MethodRegistry.Get(config.Method).ModalityFor(config.Encoder.Modality));
         using var prepared = modality.PrepareRun(config, train, runDirectory, resume, observer, cancel);
         var (run, budget) = WithinBudget(ForData(prepared.Config, prepared.Data, observer), runDirectory, resume, minutes, longerRun);
@@ -239,11 +239,13 @@ public static class Pretraining
     }
 
     /// <summary>
+    /// Checks a run folder before any data loads: one that cannot hold a run is refused (<see cref="CheckWritableRunFolder"/>), and
     /// --resume of a run folder that does not exist is a mistyped path, not a new run: refused, naming sibling run folders with
     /// similar names. A folder that exists without a checkpoint yet (a run stopped before its first) starts from step 0.
     /// </summary>
+    /// <exception cref="IOException">The folder cannot hold a run (a file, below a file, not writable).</exception>
     /// <exception cref="DirectoryNotFoundException"><paramref name="resume"/> and no folder at <paramref name="runDirectory"/>.</exception>
-    public static void RefuseMissingResume(string runDirectory, bool resume)
+    public static void CheckRunFolder(string runDirectory, bool resume)
     {
         CheckWritableRunFolder(runDirectory);
         if (!resume || Directory.Exists(runDirectory)) return;

@@ -37,7 +37,7 @@ public static class Quickstart
     public static QuickstartResult Run(QuickstartOptions options, IRunObserver? observer = null, CancellationToken cancel = default)
     {
         observer ??= NullObserver.Instance;
-        Pretraining.RefuseMissingResume(options.RunDirectory, options.Resume);
+        Pretraining.CheckRunFolder(options.RunDirectory, options.Resume);
         var config = Presets.For("simclr", options.Dataset, options.Threads);
         if (options.Fast) config = Presets.Fast(config);
         var images = ModalityCatalog.Get(Modality.Image);
