@@ -15,6 +15,7 @@ using Pretext.Bench;
 //   `tables-stream`   `pretext score` and `pretext cluster` on a 1,000,000-row CSV read in chunks: rows/s and peak memory (TableStreamBench.cs)
 //   `tables-anomaly`  AUROC/AUPRC of the pretrained record scorers against isolation forest, PCA and raw kNN on a table (TableAnomalyBench.cs)
 //   `chaos`           a small pretraining killed with SIGKILL at random moments (some inside checkpoint writes) and resumed, against the same run left alone (ChaosBench.cs)
+//   `minilm`          all-MiniLM-L6-v2 imported from ONNX against ONNX Runtime on 100 sentences of each of three sets: token and sentence cosines (MiniLmBench.cs)
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
@@ -36,9 +37,10 @@ return mode switch
     "tables-stream" => TableStreamBench.Run(rest),
     "tables-anomaly" => TableAnomalyBench.Run(rest),
     "mlnet" => MlNetBench.Run(rest),
+    "minilm" => MiniLmBench.Run(rest),
     "audio" => AudioBench.Run(rest),
     "chaos" => ChaosBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio, chaos."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos."),
 };
 
 static int Fail(string message)

@@ -26,6 +26,8 @@ public sealed record PyTorchForm(string Module, JsonObject Arguments, Func<strin
     /// <exception cref="NotSupportedException">The family has no PyTorch form yet; the message lists those that have.</exception>
     public static PyTorchForm For(EncoderConfig config) => config.Kind switch
     {
+        EncoderKind.Transformer when config.Text.PostNorm || config.Text.LayerNormEps != 1e-5 => throw new NotSupportedException(
+            "This text Transformer is in BERT's post-LN layout (an imported encoder, pretext import --onnx); pretext_model.py's TextTransformer is pre-LN, so it has no PyTorch form yet."),
         EncoderKind.ResNet => new("ResNet", new JsonObject
         {
             ["in_channels"] = config.InChannels, ["widths"] = Ints(config.Widths), ["blocks"] = Ints(config.Blocks),

@@ -45,6 +45,10 @@ public sealed record TextEncoderConfig
     public TextPooling Pooling { get; init; } = TextPooling.Mean;
     /// <summary>Causal attention (each position sees only itself and earlier ones); set by causal language modelling's preset.</summary>
     public bool Causal { get; init; }
+    /// <summary>BERT's post-LN Transformer (<see cref="TransformerOptions.PostNorm"/>); set by `pretext import --onnx` for BERT-family encoders.</summary>
+    public bool PostNorm { get; init; }
+    /// <summary>Epsilon of the Transformer's layer norms (torch's 1e-5; BERT's 1e-12).</summary>
+    public double LayerNormEps { get; init; } = 1e-5;
 
     /// <summary>Ids no masking, subsampling or pair making may ever touch: pad, [CLS], [SEP], [MASK].</summary>
     public int[] SpecialIds() => new[] { PadId, ClsId, SepId, MaskId }.Distinct().ToArray();
@@ -67,6 +71,7 @@ public sealed record TextEncoderConfig
     {
         VocabSize = VocabSize, MaxLength = MaxLength, PadId = PadId, Dim = Dim, Depth = Depth, Heads = Heads,
         MlpRatio = MlpRatio, Dropout = Dropout, Pooling = Pooling, Causal = Causal, Precision = precision,
+        PostNorm = PostNorm, LayerNormEps = LayerNormEps,
     });
 
     public WordEmbeddingEncoder BuildWordEmbedding() => new(VocabSize, Dim, MaxLength, PadId);

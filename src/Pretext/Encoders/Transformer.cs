@@ -33,6 +33,14 @@ public sealed record TransformerOptions
     public bool Causal { get; init; }
     /// <summary>Precision of the matrix products (the residual stream and layer norms stay fp32).</summary>
     public Precision Precision { get; init; } = Precision.Float32;
+    /// <summary>
+    /// BERT's post-LN layout (Devlin et al. 2019; Vaswani et al. 2017) instead of Pretext's pre-LN one: the layer norm (the
+    /// <c>norm</c> weights) is applied to the embeddings, each block normalises after its residual additions, and there is no
+    /// final norm. Same parameters and checkpoint keys; set by encoders imported from BERT-family models (all-MiniLM-L6-v2).
+    /// </summary>
+    public bool PostNorm { get; init; }
+    /// <summary>Epsilon of every layer norm (torch's 1e-5; BERT's 1e-12).</summary>
+    public double LayerNormEps { get; init; } = 1e-5;
 
     internal void Validate()
     {
@@ -42,6 +50,7 @@ public sealed record TransformerOptions
         if (Dim < 1 || Depth < 1 || Heads < 1 || MlpRatio < 1) throw new ArgumentException($"Transformer dim, depth, heads and MLP ratio must be positive (got {Dim}, {Depth}, {Heads}, {MlpRatio}).");
         if (Dim % Heads != 0) throw new ArgumentException($"Transformer dim {Dim} is not divisible by its {Heads} heads.");
         if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"Dropout must lie in [0, 1), got {Dropout}.");
+        if (!(LayerNormEps > 0 && LayerNormEps < 1)) throw new ArgumentException($"Layer norm epsilon must lie in (0, 1), got {LayerNormEps}.");
         // Under a causal mask the first position has seen only itself ([CLS]), so its output says nothing about the text.
         if (Causal && Pooling == TextPooling.Cls) throw new ArgumentException("A causal Transformer cannot pool at [CLS]: the first position sees no other token. Use pooling Last or Mean.");
     }
@@ -51,7 +60,8 @@ public sealed record TransformerOptions
 /// Transformer encoder for token sequences (Vaswani et al. 2017, in BERT's encoder-only form, Devlin et
 /// al. 2019): token embeddings plus learned positional embeddings, dropout, <c>Depth</c> pre-LN blocks
 /// with multi-head self-attention that masks padded keys, a final layer norm, then mean pooling over
-/// non-pad tokens, the [CLS] output or the last non-pad token's output. With <see cref="TransformerOptions.Causal"/> the
+/// non-pad tokens, the [CLS] output or the last non-pad token's output. With <see cref="TransformerOptions.PostNorm"/> it is
+/// BERT's post-LN form instead: layer norm on the embeddings, post-LN blocks, no final norm. With <see cref="TransformerOptions.Causal"/> the
 /// attention also masks later positions (GPT's decoder-only form). Input (B, L) int64 with L &lt;= MaxLength; output (B, Dim) fp32.
 /// Weights start as in BERT: normal(0, 0.02) for matrices and embeddings, zero biases, unit norms.
 /// </summary>
@@ -71,8 +81,8 @@ public sealed class TransformerEncoder : Encoder, ITokenEncoder
         positions = new Parameter(empty(options.MaxLength, options.Dim));
         var compute = new ComputeOptions(options.Precision);
         blocks = new ModuleList<TransformerBlock>(Enumerable.Range(0, options.Depth)
-            .Select(_ => new TransformerBlock(options.Dim, options.Heads, options.MlpRatio, compute, options.Dropout, layerNormEps: 1e-5)).ToArray());
-        norm = LayerNorm(options.Dim);
+            .Select(_ => new TransformerBlock(options.Dim, options.Heads, options.MlpRatio, compute, options.Dropout, options.LayerNormEps, options.PostNorm)).ToArray());
+        norm = LayerNorm(options.Dim, eps: options.LayerNormEps);
         RegisterComponents();
         using var noGrad = no_grad();
         foreach (var (name, p) in named_parameters())
@@ -100,9 +110,10 @@ public sealed class TransformerEncoder : Encoder, ITokenEncoder
         // (B, 1, L, L): query t sees key s when s is not padding and, causally, s <= t.
         if (options.Causal) keyMask = keyMask.logical_and(ones(l, l, ScalarType.Bool, ids.device).tril());
         var x = tokens.forward(ids).add(positions.narrow(0, 0, l));
+        if (options.PostNorm) x = norm.forward(x);   // BERT: LayerNorm(word + position + segment), then dropout
         x = TokenInput.Dropout(x, options.Dropout, training, noise);
         foreach (var block in blocks) x = block.Forward(x, keyMask, noise);
-        return norm.forward(x).MoveToOuterDisposeScope();
+        return (options.PostNorm ? x : norm.forward(x)).MoveToOuterDisposeScope();
     }
 
     public Tensor Pool(Tensor tokenOutputs, Tensor ids) => options.Pooling switch

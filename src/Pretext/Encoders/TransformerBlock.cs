@@ -56,7 +56,8 @@ public sealed class MultiHeadSelfAttention : Module<Tensor, Tensor>
 
 /// <summary>
 /// The one pre-LN Transformer block of Pretext (ViT, eq. 2-3; Xiong et al. 2020): x + Drop(MSA(LN(x))), then
-/// x + Drop(MLP(LN(x))) with a GELU MLP. The residual stream and layer norms stay fp32; attention and MLP
+/// x + Drop(MLP(LN(x))) with a GELU MLP. With <c>postNorm</c> it is BERT's post-LN block instead (the original Transformer's):
+/// LN(x + Drop(MSA(x))), then LN(x + Drop(MLP(x))), with the same parameters (norm1 after attention, norm2 after the MLP). The residual stream and layer norms stay fp32; attention and MLP
 /// matrix products run in the compute dtype (mixed precision). Input and output (B, T, D) fp32.
 /// The Vision Transformer, MAE's decoder and the text <see cref="TransformerEncoder"/> (with padding masks
 /// and dropout) all use it.
@@ -68,12 +69,15 @@ public sealed class TransformerBlock : Module<Tensor, Tensor>
     private readonly MixedLinear fc1, fc2;
     private readonly ScalarType compute;
     private readonly double dropout;
+    private readonly bool postNorm;
 
     /// <param name="mlpRatio">Hidden width of the MLP as a multiple of <paramref name="dim"/>.</param>
     /// <param name="dropout">Dropout on attention probabilities and on both residual branches while training (0.1 in BERT; 0 in ViT).</param>
-    /// <param name="layerNormEps">1e-6 as in ViT's reference code; 1e-5 (torch's default) in the text encoder.</param>
-    public TransformerBlock(int dim, int heads, double mlpRatio, ComputeOptions compute, double dropout = 0, double layerNormEps = 1e-6) : base(nameof(TransformerBlock))
+    /// <param name="layerNormEps">1e-6 as in ViT's reference code; 1e-5 (torch's default) in the text encoder; 1e-12 in BERT.</param>
+    /// <param name="postNorm">BERT's post-LN order instead of pre-LN.</param>
+    public TransformerBlock(int dim, int heads, double mlpRatio, ComputeOptions compute, double dropout = 0, double layerNormEps = 1e-6, bool postNorm = false) : base(nameof(TransformerBlock))
     {
+        this.postNorm = postNorm;
         if (!(dropout >= 0 && dropout < 1)) throw new ArgumentException($"Dropout must lie in [0, 1), got {dropout}.");
         this.compute = compute.ComputeType;
         this.dropout = dropout;
@@ -94,6 +98,13 @@ public sealed class TransformerBlock : Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, Tensor? keyMask, Generator? noise)
     {
         using var scope = NewDisposeScope();
+        if (postNorm)
+        {
+            var a = attn.Forward(x.to(compute), keyMask, dropout, noise).to(ScalarType.Float32);
+            x = norm1.forward(x.add(TokenInput.Dropout(a, dropout, training, noise)));
+            var m = fc2.forward(functional.gelu(fc1.forward(x.to(compute)))).to(ScalarType.Float32);
+            return norm2.forward(x.add(TokenInput.Dropout(m, dropout, training, noise))).MoveToOuterDisposeScope();
+        }
         var h = attn.Forward(norm1.forward(x).to(compute), keyMask, dropout, noise).to(ScalarType.Float32);
         x = x.add(TokenInput.Dropout(h, dropout, training, noise));
         h = fc2.forward(functional.gelu(fc1.forward(norm2.forward(x).to(compute)))).to(ScalarType.Float32);

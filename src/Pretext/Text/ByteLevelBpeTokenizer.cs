@@ -276,5 +276,14 @@ public static class TextTokenizers
     /// <summary>Reads a tokenizer file written by <see cref="ITextTokenizer.Save"/>.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="InvalidDataException">Not a tokenizer file this version reads.</exception>
-    public static ITextTokenizer Load(string path) => ByteLevelBpeTokenizer.Load(path);
+    public static ITextTokenizer Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Tokenizer file '{path}' does not exist.", path);
+        string json = File.ReadAllText(path, Encoding.UTF8);
+        JsonNode? root;
+        try { root = JsonNode.Parse(json); }
+        catch (JsonException) { return ByteLevelBpeTokenizer.FromJson(json, path); }   // its message says what is wrong
+        // A WordPiece vocabulary comes with an imported encoder (pretext import --onnx); a trained tokenizer is byte-level BPE.
+        return WordPieceTokenizer.IsFormat(root) ? WordPieceTokenizer.FromJson(root, path) : ByteLevelBpeTokenizer.FromJson(json, path);
+    }
 }
