@@ -85,6 +85,7 @@ internal static class Commands
         var transductive = new Option<bool>("--transductive") { Description = "Pretrain on a labelled folder's held-out test fifth too (without its labels); by default it stays out, as evaluate scores on it." };
         var labelPattern = LabelPatternOption();
         var config = new Option<string?>("--config") { Description = "A config file, JSON or YAML (.json, .yaml, .yml), with any of config.json's keys, e.g. an earlier run's config.json or {\"train\": {\"epochs\": 2}}: laid over the preset of its method and data set; options given on the command line (and --set) override it. The resolved config is written to <run-dir>/config.json." };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from the encoder of this checkpoint (its shape, weights and, for text, its tokenizer) instead of fresh weights, e.g. one `pretext import --onnx` wrote: domain-adaptive pretraining. The method's heads and the optimiser start fresh; --resume of such a run takes the same --init-from." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --run-dir from its newest checkpoint, exactly: it keeps the run's recorded length (--epochs/--max-steps given now are ignored, with a notice); other training options must match the run's." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
@@ -92,7 +93,7 @@ internal static class Commands
         var cmd = new Command("pretrain", "Pretrain an encoder without labels; checkpoints resume exactly.")
         {
             dataset, runDir, method, epochs, maxSteps, minutes, batch, lr, optimizer, wd, warmup, temperature, seed, precision, layout,
-            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, transductive, skipBad, maxMegapixels, labelPattern, config, set, device, threads, dataDir,
+            encoder, hidden, widths, blocks, imageSize, channels, ckptEvery, keep, resume, initFrom, transductive, skipBad, maxMegapixels, labelPattern, config, set, device, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -107,7 +108,7 @@ internal static class Commands
                 Encoder = p.GetValue(encoder), Hidden = ParseInts(p.GetValue(hidden), "--hidden"), Widths = ParseInts(p.GetValue(widths), "--widths"),
                 Blocks = ParseInts(p.GetValue(blocks), "--blocks"), ImageSize = p.GetValue(imageSize), Channels = p.GetValue(channels), Layout = p.GetValue(layout),
                 Set = p.GetValue(set) ?? [], Transductive = p.GetValue(transductive), SkipBad = p.GetValue(skipBad), MaxMegapixels = p.GetValue(maxMegapixels),
-                LabelPattern = p.GetValue(labelPattern),
+                LabelPattern = p.GetValue(labelPattern), InitFrom = p.GetValue(initFrom),
             };
             if (p.GetValue(minutes) is double budget && !(budget > 0)) throw new ArgumentException($"--minutes must be a positive number of minutes, got {budget}.");
             if (ComputeDevice.Parse(p.GetValue(device)!).type != DeviceType.CPU)

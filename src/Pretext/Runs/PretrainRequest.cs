@@ -56,6 +56,8 @@ public sealed record PretrainRequest
     public string? LabelPattern { get; init; }
     /// <summary><c>path=value</c> overrides of any config field (<see cref="ConfigOverrides"/>), applied last.</summary>
     public IReadOnlyList<string> Set { get; init; } = [];
+    /// <summary>A checkpoint whose encoder (shape, weights and a text encoder's tokenizer) the run starts from (<see cref="RunConfig.InitFrom"/>).</summary>
+    public string? InitFrom { get; init; }
 
     /// <summary>The method this request runs: the one named, else the default of the catalogued data set's modality (images for folders).</summary>
     /// <summary>
@@ -202,9 +204,35 @@ public sealed record PretrainRequest
             Video = cfg.Video with { SkipBad = SkipBad || cfg.Video.SkipBad },
         };
         cfg = AudioModality.WithLabelPattern(cfg, LabelPattern, dataset);
+        if (InitFrom is not null) cfg = WithInitFrom(cfg, InitFrom);
         cfg = ConfigOverrides.Apply(cfg with { Transductive = Transductive || cfg.Transductive }, Set);
         cfg.Train.Validate();
         return cfg;
+    }
+
+    /// <summary>
+    /// <paramref name="cfg"/> starting from the encoder of <paramref name="checkpoint"/>: its encoder config (shape; a text encoder's
+    /// tokenizer, by absolute path, and its layout), with the run's own precision, pretraining windows and causal masking (the method's).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No such checkpoint, or its text tokenizer is missing.</exception>
+    /// <exception cref="ArgumentException">The checkpoint's encoder is of another kind than the method trains.</exception>
+    public static RunConfig WithInitFrom(RunConfig cfg, string checkpoint)
+    {
+        if (!File.Exists(checkpoint)) throw new FileNotFoundException($"--init-from: checkpoint '{checkpoint}' does not exist.", checkpoint);
+        var source = Pretraining.ReadConfig(checkpoint);
+        if (source.Encoder.Kind != cfg.Encoder.Kind)
+            throw new ArgumentException($"--init-from: '{checkpoint}' holds a {source.Encoder.Kind} encoder, but {cfg.Method} on {cfg.Dataset} trains a {cfg.Encoder.Kind}; choose a method and data set of that encoder.");
+        var encoder = source.Encoder with { Precision = cfg.Encoder.Precision };
+        if (encoder.Modality == Data.Modality.Text)
+        {
+            string tokenizer = Path.GetFullPath(TextModality.TokenizerPath(source, checkpoint));
+            if (!File.Exists(tokenizer)) throw new FileNotFoundException($"--init-from: the tokenizer of '{checkpoint}' is missing: expected '{tokenizer}'. Keep the checkpoint inside its run folder.", tokenizer);
+            encoder = encoder with
+            {
+                Text = encoder.Text with { Tokenizer = tokenizer, PretrainingWindows = cfg.Encoder.Text.PretrainingWindows, Causal = cfg.Encoder.Text.Causal },
+            };
+        }
+        return cfg with { Encoder = encoder, InitFrom = Path.GetFullPath(checkpoint) };
     }
 
     private static string Article(Modality m) => m switch

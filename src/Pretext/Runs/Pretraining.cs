@@ -328,7 +328,15 @@ public static class Pretraining
         Directory.CreateDirectory(runDirectory);
 
         // The trainer validates the options and sets the thread count (TrainerOptions.Threads) for the steps.
+        // --init-from: the encoder's weights are read first, so the method below is built from the run's seed as without it.
+        bool initialise = config.InitFrom is not null && !(resume && latest is not null);
+        var (initial, initialStep) = initialise ? EncoderWeights(config.InitFrom!) : (null, 0L);
         var method = Create(entry, config);
+        if (initial is not null)
+        {
+            CopyInto(method.Encoder, initial, config.InitFrom!);
+            observer.Message($"Encoder weights from {config.InitFrom} (step {initialStep}); the {method.Name} heads and the optimiser start fresh.");
+        }
         using var optimizer = new Training.Optimizer(method.ParameterGroups(), config.Train.Optimizer);
         long startStep = 0;
         if (resume && latest is not null)
@@ -422,6 +430,34 @@ public static class Pretraining
         method.Dispose();
         return new PretrainResult(runDirectory, folder.Latest!, trainer.TotalSteps, seconds,
             stepsDone * (double)config.Train.BatchSize / Math.Max(seconds, 1e-9), lastLoss, lastCollapse, verdict);
+    }
+
+    /// <summary>The encoder tensors of a checkpoint, by the encoder's own names (copies; the checkpoint's model is disposed).</summary>
+    private static (Dictionary<string, Tensor> Tensors, long Step) EncoderWeights(string checkpoint)
+    {
+        var (source, _, step) = LoadMethod(checkpoint);
+        using (source)
+            return (source.Encoder.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope()), step);
+    }
+
+    /// <summary>Copies <paramref name="tensors"/> into <paramref name="encoder"/> (names and shapes must match exactly) and disposes them.</summary>
+    /// <exception cref="InvalidDataException">A tensor is missing or misshapen: the checkpoint's encoder is not this run's.</exception>
+    private static void CopyInto(Encoders.Encoder encoder, Dictionary<string, Tensor> tensors, string checkpoint)
+    {
+        try
+        {
+            using var noGrad = no_grad();
+            foreach (var (name, t) in encoder.state_dict())
+            {
+                if (!tensors.TryGetValue(name, out var s) || !s.shape.SequenceEqual(t.shape))
+                    throw new InvalidDataException($"--init-from '{checkpoint}': its encoder {(s is null ? "lacks" : $"has another shape of")} '{name}' ([{string.Join(",", t.shape)}] here); a --set that changes the encoder's shape cannot be combined with --init-from.");
+                t.copy_(s);
+            }
+        }
+        finally
+        {
+            foreach (var t in tensors.Values) t.Dispose();
+        }
     }
 
     internal static void AtomicJson(string path, string json) => Export.AtomicFile.WriteText(path, w => w.Write(json));

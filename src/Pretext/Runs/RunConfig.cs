@@ -20,6 +20,12 @@ public sealed record RunConfig
     /// set's test split always does.
     /// </summary>
     public bool Transductive { get; init; }
+    /// <summary>
+    /// A checkpoint whose encoder weights a new run starts from instead of fresh ones (pretrain --init-from; e.g. an encoder imported by
+    /// `pretext import --onnx`, for domain-adaptive pretraining); the encoder's shape and, for text, its tokenizer come from it. The
+    /// method's heads and the optimiser start fresh. Null: weights from the seed.
+    /// </summary>
+    public string? InitFrom { get; init; }
     public EncoderConfig Encoder { get; init; } = new();
     /// <summary>Per-method options, one property per method (each method's file adds its own).</summary>
     public MethodSettings Methods { get; init; } = new();
