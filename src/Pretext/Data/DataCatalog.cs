@@ -254,6 +254,35 @@ public static class DataCatalog
     };
 
     /// <summary>
+    /// Pima Indians diabetes (UCI; Smith et al. 1988) as Weka ships it: 768 women of Pima heritage, 8 numeric measurements,
+    /// tested_negative (500) or tested_positive (268) for diabetes. The file writes an unmeasured value as 0 in plas, pres, skin, insu
+    /// and mass (a blood pressure of 0 is not a reading); they are read as the file has them. No official split (the run layer holds
+    /// out a stratified fifth).
+    /// </summary>
+    public static CatalogEntry Diabetes { get; } = new(
+        "diabetes", Modality.Table, "768 patients x 8 numeric measurements (Pima Indians diabetes, Weka ARFF), 268 tested_positive / 500 negative",
+        ["tested_negative", "tested_positive"], DataFormat.TableFile, ["diabetes.arff"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("weka", "doc/weka/examples"),
+        Table = new Tables.TableColumns { Label = "class" },
+    };
+
+    /// <summary>
+    /// UCI image segmentation (Statlog; Brodley) as Weka ships it: 3x3 regions of outdoor images, 19 numeric features, 7 classes
+    /// (brickface, sky, foliage, cement, window, path, grass). Official split: Weka's segment-challenge.arff (1,500 rows) is the training
+    /// part and segment-test.arff (810 rows) the test part, read one after the other.
+    /// </summary>
+    public static CatalogEntry Segment { get; } = new(
+        "segment", Modality.Table, "2,310 image regions x 19 numeric features (UCI image segmentation, Weka ARFF), 7 classes; 1,500 train / 810 test files",
+        ["brickface", "sky", "foliage", "cement", "window", "path", "grass"], DataFormat.TableFile,
+        ["segment-challenge.arff", "segment-test.arff"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("weka", "doc/weka/examples"),
+        Table = new Tables.TableColumns { Label = "class" },
+        OfficialTrainRows = 1500,
+    };
+
+    /// <summary>
     /// UCI letter recognition (Frey and Slate 1991): 20,000 capital letters in 20 fonts, 16 integer shape statistics, 26 classes;
     /// headerless CSV. Official split as UCI states it: train on the first 16,000 rows, test on the last 4,000. OpenCV's documentation
     /// package ships it (96 MB download, 274 MB installed, so scripts/setup.sh does not install it by default).
@@ -286,7 +315,6 @@ public static class DataCatalog
         Table = new Tables.TableColumns { Label = "Class" },
     };
 
-    /// <summary>Every catalogued data set, images first.</summary>
     /// <summary>
     /// Moving MNIST (Srivastava et al. 2015), generated with a fixed seed from MNIST's own files (shared with <see cref="Mnist"/>
     /// in the cache): train clips from the training digits, test clips from the test digits.
@@ -299,7 +327,8 @@ public static class DataCatalog
         Npm = Mnist.Npm, WebMirror = Mnist.WebMirror, CacheName = "mnist",
     };
 
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Letter, Shuttle, MovingMnist];
+    /// <summary>Every catalogued data set, images first.</summary>
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Diabetes, Segment, Letter, Shuttle, MovingMnist];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

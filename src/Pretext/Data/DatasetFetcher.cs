@@ -218,16 +218,29 @@ public sealed class DatasetFetcher : IDisposable
     /// <summary>
     /// Reads a catalogued table: every row, typed with the entry's columns unless <paramref name="columns"/> names others
     /// (<see cref="Tables.TableFiles"/>). The split is the caller's (<see cref="CatalogEntry.OfficialTrainRows"/>, else a held-out fifth).
-    /// Fetches the file first when the cache lacks it or holds an invalid copy.
+    /// A table shipped as several files (a training file and a test file) is their rows in the entry's file order, ids prefixed with
+    /// the file's name (<see cref="Tables.TableRows.Concat"/>); the first file must hold exactly <see cref="CatalogEntry.OfficialTrainRows"/>
+    /// rows. Fetches the files first when the cache lacks them or holds invalid copies.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown name, or not a table.</exception>
-    /// <exception cref="DatasetUnavailableException">The file is not cached and cannot be fetched.</exception>
+    /// <exception cref="DatasetUnavailableException">The files are not cached and cannot be fetched.</exception>
+    /// <exception cref="InvalidDataException">The files do not fit together (other columns, or a training file of another length).</exception>
     public Tables.TableRows LoadTable(string name, Tables.TableColumns? columns = null, CancellationToken cancellationToken = default)
     {
         var entry = Require(name, DataFormat.TableFile);
         bool asCatalogued = columns is null || columns == entry.Table;
-        var read = Load(entry, entry.Files, entry.Name, paths => (Path: paths[0], Rows: Tables.TableFiles.Read(paths[0], entry.Table!, entry.Name)), cancellationToken);
-        return asCatalogued ? read.Rows : Tables.TableFiles.Read(read.Path, columns!, entry.Name);
+        var read = Load(entry, entry.Files, entry.Name, paths => (Paths: paths, Rows: ReadTable(entry, paths, entry.Table!)), cancellationToken);
+        return asCatalogued ? read.Rows : ReadTable(entry, read.Paths, columns!);
+    }
+
+    private static Tables.TableRows ReadTable(CatalogEntry entry, IReadOnlyList<string> paths, Tables.TableColumns columns)
+    {
+        if (paths.Count == 1) return Tables.TableFiles.Read(paths[0], columns, entry.Name);
+        var parts = paths.Select(p => (Name: Path.GetFileNameWithoutExtension(p), Rows: Tables.TableFiles.Read(p, columns, entry.Name))).ToList();
+        if (entry.OfficialTrainRows > 0 && parts[0].Rows.Count != entry.OfficialTrainRows)
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"'{paths[0]}' holds {parts[0].Rows.Count:N0} rows; '{entry.Name}' trains on exactly the {entry.OfficialTrainRows:N0} rows of its official training file. Delete it and run `{entry.GetCommand}`."));
+        return Tables.TableRows.Concat(entry.Name, parts);
     }
 
     public void Dispose() => ownedHttp?.Dispose();

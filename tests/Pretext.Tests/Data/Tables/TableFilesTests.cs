@@ -163,6 +163,55 @@ public class TableFilesTests
         var unbalanced = TableFiles.Read(Path.Combine(folder, "unbalanced.arff"), DataCatalog.Unbalanced.Table!);
         Assert.Equal(856, unbalanced.Count);
         Assert.Equal(12, unbalanced.Labels!.Count(y => y == 0));
+        var diabetes = TableFiles.Read(Path.Combine(folder, "diabetes.arff"), DataCatalog.Diabetes.Table!);
+        Assert.Equal(768, diabetes.Count);
+        Assert.Equal(["preg", "plas", "pres", "skin", "insu", "mass", "pedi", "age"], diabetes.NumericNames);
+        Assert.Empty(diabetes.CategoricalNames);
+        Assert.Equal(DataCatalog.Diabetes.ClassNames, diabetes.ClassNames);
+        Assert.Equal(268, diabetes.Labels!.Count(y => y == 1));
+        foreach (var (file, rows, perClass) in new[]
+        {
+            ("segment-challenge.arff", 1500, new[] { 205, 220, 208, 220, 204, 236, 207 }),
+            ("segment-test.arff", 810, new[] { 125, 110, 122, 110, 126, 94, 123 }),
+        })
+        {
+            var segment = TableFiles.Read(Path.Combine(folder, file), DataCatalog.Segment.Table!);
+            Assert.Equal(rows, segment.Count);
+            Assert.Equal(19, segment.NumericNames.Length);
+            Assert.Empty(segment.CategoricalNames);
+            Assert.Equal(DataCatalog.Segment.ClassNames, segment.ClassNames);
+            Assert.Equal(perClass, DataCatalog.Segment.ClassNames.Select((_, c) => segment.Labels!.Count(y => y == c)));
+        }
+    }
+
+    /// <summary>The run layer's splits of the two new Weka sets: segment's two files as train and test, diabetes's stratified fifth.</summary>
+    [Fact]
+    public void DiabetesAndSegmentSplitAsCatalogued()
+    {
+        if (!File.Exists("/usr/share/doc/weka/examples/segment-test.arff")) return; // the Debian package is not installed here
+        using var dir = new TempDirectory();
+        var modality = new Pretext.Runs.Modalities.TableModality();
+        var (train, test) = modality.Load("segment", Pretext.Runs.Presets.Table("segment", 1), dir.Combine("cache"), null, needTest: true);
+        using (train)
+        using (test)
+        {
+            Assert.Equal(1500, train.Count);
+            Assert.Equal(810, test!.Count);
+            Assert.All(Enumerable.Range(0, train.Count), i => Assert.StartsWith("segment-challenge:", train.SampleId(i)));
+            Assert.All(Enumerable.Range(0, test.Count), i => Assert.StartsWith("segment-test:", test.SampleId(i)));
+            Assert.Equal(94, test.Labels!.Count(y => y == DataCatalog.Segment.ClassNames.ToList().IndexOf("path")));
+        }
+        var config = Pretext.Runs.Presets.Table("diabetes", 1);
+        Assert.Equal("tested_positive", config.Evaluation.Table.PositiveClass);
+        (train, test) = modality.Load("diabetes", config, dir.Combine("cache"), null, needTest: true);
+        using (train)
+        using (test)
+        {
+            Assert.Equal(768, train.Count + test!.Count);
+            Assert.Equal(154, test.Count);
+            Assert.Equal(54, test.Labels!.Count(y => y == 1));
+        }
+        Assert.True(File.Exists(dir.Combine("cache", "diabetes", "diabetes.arff")));
     }
 }
 
@@ -188,5 +237,49 @@ public class TableFetcherTests
         Assert.Equal("credit-g", rows.Name);
         Assert.Equal([0, 1], rows.Labels!);
         Assert.True(File.Exists(dir.Combine("cache", "credit-g", "credit-g.arff")));
+    }
+
+    [Fact]
+    public void ATableOfTwoFilesIsTheirRowsInOrderWithIdsThatNameTheFile()
+    {
+        using var dir = new TempDirectory();
+        var folder = Path.Combine(dir.Combine("system"), "doc", "weka", "examples");
+        Directory.CreateDirectory(folder);
+        const string header = "@relation segment\n@attribute a numeric\n@attribute class {brickface,sky,foliage,cement,window,path,grass}\n@data\n";
+        var train = string.Concat(Enumerable.Range(0, 1500).Select(i => $"{i},{(i % 2 == 0 ? "sky" : "grass")}\n"));
+        File.WriteAllText(Path.Combine(folder, "segment-challenge.arff"), header + train);
+        File.WriteAllText(Path.Combine(folder, "segment-test.arff"), header + "7,path\n8,window\n");
+        var options = new DatasetFetcherOptions
+        {
+            CacheFolder = dir.Combine("cache"), SystemDataFolder = dir.Combine("system"), Sources = DataSources.Cache | DataSources.SystemPackage,
+        };
+        using (var fetcher = new DatasetFetcher(options))
+        {
+            var rows = fetcher.LoadTable("segment");
+            Assert.Equal(1502, rows.Count);
+            Assert.Equal("segment-challenge:5", rows.Ids[0]); // line 5 of the training file
+            Assert.Equal(["segment-test:5", "segment-test:6"], rows.Ids[^2..]);
+            Assert.Equal([5, 4], rows.Labels![^2..]);
+            Assert.Equal(7f, rows.Numeric(1500, 0));
+        }
+        // A training file of another length than the official split's is refused with what to do, not split in the wrong place.
+        File.WriteAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-challenge.arff"), header + "1,sky\n");
+        File.WriteAllText(Path.Combine(folder, "segment-challenge.arff"), header + "1,sky\n");
+        using (var fetcher = new DatasetFetcher(options))
+        {
+            var e = Assert.Throws<InvalidDataException>(() => fetcher.LoadTable("segment"));
+            Assert.Contains("holds 1 rows", e.Message);
+            Assert.Contains("pretext data get segment", e.Message);
+        }
+        // Parts with other columns do not join.
+        File.WriteAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-challenge.arff"), header + train);
+        File.WriteAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-test.arff"),
+            "@relation segment\n@attribute b numeric\n@attribute class {brickface,sky,foliage,cement,window,path,grass}\n@data\n1,sky\n");
+        File.WriteAllText(Path.Combine(folder, "segment-test.arff"), File.ReadAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-test.arff")));
+        using (var fetcher = new DatasetFetcher(options))
+        {
+            var e = Assert.Throws<InvalidDataException>(() => fetcher.LoadTable("segment"));
+            Assert.Contains("different columns", e.Message);
+        }
     }
 }
