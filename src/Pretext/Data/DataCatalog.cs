@@ -42,7 +42,18 @@ public enum NpmContent
 /// <summary>A Debian package that installs a data set's files.</summary>
 /// <param name="Package">Package name, for `apt-get install`.</param>
 /// <param name="Folder">Where it puts the files, relative to <see cref="DatasetFetcherOptions.SystemDataFolder"/> (/usr/share).</param>
-public sealed record DebianSource(string Package, string Folder);
+public sealed record DebianSource(string Package, string Folder)
+{
+    /// <summary>
+    /// When the package is not installed, the fetcher may download its .deb (`apt-get download`, no root needed, nothing installed) and
+    /// take the files out of it (`dpkg-deb --fsys-tarfile`): for a package whose installation pulls in far more than the files
+    /// (r-cran-mlbench depends on R). Off: the package must be installed.
+    /// </summary>
+    public bool Download { get; init; }
+
+    /// <summary>Where a file of this package is installed on a Debian system (/usr/share/FOLDER/NAME, normalised): its path inside the .deb.</summary>
+    public string InstalledPath(string baseName) => Path.GetFullPath(Path.Combine("/usr/share", Folder, baseName));
+}
 
 /// <summary>
 /// A cache file the fetcher packs into one uncompressed tar from the many small files a Debian package installs
@@ -311,7 +322,8 @@ public static class DataCatalog
         ["Rad.Flow", "Fpv.Close", "Fpv.Open", "High", "Bypass", "Bpv.Close", "Bpv.Open"], DataFormat.TableFile, ["Shuttle.rda"], [DataSplit.Train, DataSplit.Test])
     {
         // R packages install below /usr/lib/R, not /usr/share: the folder is relative to the system data folder.
-        Debian = new DebianSource("r-cran-mlbench", "../lib/R/site-library/mlbench/data"),
+        // Installing r-cran-mlbench installs R (r-base-core); its 1 MB .deb holds the 370 KB file, so the fetcher downloads and opens it.
+        Debian = new DebianSource("r-cran-mlbench", "../lib/R/site-library/mlbench/data") { Download = true },
         Table = new Tables.TableColumns { Label = "Class" },
     };
 

@@ -239,6 +239,85 @@ public class TableFetcherTests
         Assert.True(File.Exists(dir.Combine("cache", "credit-g", "credit-g.arff")));
     }
 
+    private static string Script(TempDirectory dir, string name, string body)
+    {
+        var path = dir.Combine(name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("The apt-get and dpkg-deb stand-ins are shell scripts.");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    /// <summary>A .deb built with dpkg-deb holding <paramref name="content"/> at Shuttle.rda's installed path (null: no such file).</summary>
+    private static string? FakeMlbench(TempDirectory dir, string name, byte[]? content)
+    {
+        var root = dir.Combine(name);
+        Directory.CreateDirectory(Path.Combine(root, "DEBIAN"));
+        File.WriteAllText(Path.Combine(root, "DEBIAN", "control"),
+            "Package: r-cran-mlbench\nVersion: 2.1-3-1\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: stand-in\n");
+        var data = Path.Combine(root, "usr", "lib", "R", "site-library", "mlbench", "data");
+        Directory.CreateDirectory(data);
+        File.WriteAllText(Path.Combine(data, "README"), "other file");
+        if (content is not null) File.WriteAllBytes(Path.Combine(data, "Shuttle.rda"), content);
+        var deb = dir.Combine(name + ".deb");
+        using var build = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dpkg-deb", ["--build", "--root-owner-group", root, deb])
+        { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        build.WaitForExit();
+        return build.ExitCode == 0 ? deb : null;
+    }
+
+    /// <summary>
+    /// Shuttle without R: the fetcher downloads r-cran-mlbench's .deb (here a stand-in apt-get copies one built in the test), takes
+    /// Shuttle.rda out with the real dpkg-deb and reads it; every way that fails is one line naming the command.
+    /// </summary>
+    [Fact]
+    public void ShuttleIsTakenOutOfTheDownloadedPackageAndFailuresNameTheCommand()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/dpkg-deb")) return; // not a Debian system
+        using var dir = new TempDirectory();
+        var good = FakeMlbench(dir, "good", RDataReaderTests.LabelledFrame("Class"));
+        Assert.NotNull(good);
+        var empty = FakeMlbench(dir, "empty", null)!;
+        var broken = FakeMlbench(dir, "broken", "not an R file"u8.ToArray())!;
+        DatasetFetcherOptions Options(string cache, string aptGet, string dpkgDeb = "dpkg-deb", List<string>? log = null) => new()
+        {
+            CacheFolder = dir.Combine(cache), SystemDataFolder = dir.Combine("no-system"), AptGetExecutable = aptGet, DpkgDebExecutable = dpkgDeb,
+            Sources = DataSources.Cache | DataSources.SystemPackage | DataSources.DebianDownload, Log = log is null ? null : log.Add,
+        };
+        string AptCopying(string deb) => Script(dir, "apt-" + Path.GetFileNameWithoutExtension(deb),
+            $"[ \"$1\" = download ] && [ \"$2\" = r-cran-mlbench ] && cp '{deb}' ./r-cran-mlbench_2.1-3-1_all.deb");
+
+        var log = new List<string>();
+        using (var fetcher = new DatasetFetcher(Options("cache", AptCopying(good!), log: log)))
+        {
+            var rows = fetcher.LoadTable("shuttle");
+            Assert.Equal(3, rows.Count);
+            Assert.Equal(["a", "b"], rows.ClassNames);
+        }
+        Assert.True(File.Exists(dir.Combine("cache", "shuttle", "Shuttle.rda")));
+        Assert.Contains(log, l => l.Contains("download r-cran-mlbench", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("read: 3 rows", StringComparison.Ordinal));
+
+        string Refusal(DatasetFetcherOptions options)
+        {
+            using var fetcher = new DatasetFetcher(options);
+            var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.LoadTable("shuttle"));
+            Assert.Contains("dpkg-deb --fsys-tarfile r-cran-mlbench_*.deb | tar -xO ./usr/lib/R/site-library/mlbench/data/Shuttle.rda", e.Message); // the fix by hand
+            Assert.False(File.Exists(Path.Combine(options.CacheFolder!, "shuttle", "Shuttle.rda")));
+            return e.Message.Split('\n').Single(l => l.Contains("Debian package download r-cran-mlbench:", StringComparison.Ordinal));
+        }
+        var noAptGet = Refusal(Options("c1", dir.Combine("no-apt-get")));
+        Assert.Contains("could not start", noAptGet);
+        Assert.Contains("apt-get must be on PATH", noAptGet);
+        Assert.Contains("`apt-get download r-cran-mlbench` exited with code 100: E: Unable to locate package r-cran-mlbench",
+            Refusal(Options("c2", Script(dir, "apt-fails", "echo 'E: Unable to locate package r-cran-mlbench' >&2; exit 100"))));
+        Assert.Contains("left no .deb file", Refusal(Options("c3", Script(dir, "apt-nothing", "exit 0"))));
+        Assert.Contains("dpkg-deb must be on PATH", Refusal(Options("c4", AptCopying(good!), dpkgDeb: dir.Combine("no-dpkg-deb"))));
+        Assert.Contains("exited with code 2", Refusal(Options("c5", AptCopying(good!), dpkgDeb: Script(dir, "dpkg-fails", "echo 'dpkg-deb: error: broken' >&2; exit 2"))));
+        Assert.Contains("has no file /usr/lib/R/site-library/mlbench/data/Shuttle.rda", Refusal(Options("c6", AptCopying(empty))));
+        Assert.Contains("is not valid", Refusal(Options("c7", AptCopying(broken))));
+    }
+
     [Fact]
     public void ATableOfTwoFilesIsTheirRowsInOrderWithIdsThatNameTheFile()
     {
