@@ -446,7 +446,7 @@ public sealed class DatasetFetcher : IDisposable
                     Install(entry, folder, baseName, $"{what} ({deb.Name}:{member})", output => ExtractMember(deb.FullName, member, output, ct));
                     any = true;
                 }
-                catch (Exception e) when (e is InvalidDataException or IOException)
+                catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
                 {
                     attempts.Add($"{what}: {e.Message}");
                 }

@@ -51,11 +51,12 @@ internal static class ExternalCommand
                 {
                     readOutput?.Invoke(output);
                 }
-                catch (Exception e) when (e is IOException or InvalidDataException or FormatException)
+                catch (Exception e)
                 {
                     readFailure = e;
                 }
-                output.CopyTo(Stream.Null); // drain what the reader left, so the tool can finish
+                try { output.CopyTo(Stream.Null); } // drain what the reader left, so the tool can finish
+                catch (IOException) { } // the tool was killed
             });
             while (!process.WaitForExit(200))
             {
@@ -76,7 +77,10 @@ internal static class ExternalCommand
                 if (errorText.Length > 600) errorText = errorText[^600..];
                 return $"`{display}` exited with code {process.ExitCode}: {errorText}";
             }
-            if (readFailure is not null) throw new InvalidDataException($"the output of `{display}` could not be read: {readFailure.Message}", readFailure);
+            // Output that is not what the reader expects is bad data; anything else (a cache that cannot be written) is the reader's own error.
+            if (readFailure is InvalidDataException or FormatException or EndOfStreamException)
+                throw new InvalidDataException($"the output of `{display}` could not be read: {readFailure.Message}", readFailure);
+            if (readFailure is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(readFailure);
             return null;
         }
     }
