@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Pretext.Training;
@@ -40,7 +39,7 @@ internal static class StreamChaosBench
             string data = Path.Combine(work, "sensors.csv");
             File.WriteAllText(data, Sensors(readings));
             string model = Path.Combine(work, "model");
-            var (pc, po) = RunToEnd(exe, ["pretrain", "--dataset", data, "--method", "forecast", "--transductive", "--run-dir", model, "--max-steps", "2",
+            var (pc, po) = ChaosBench.RunToEnd(exe, ["pretrain", "--dataset", data, "--method", "forecast", "--transductive", "--run-dir", model, "--max-steps", "2",
                 "--batch-size", "16", "--threads", "1", .. Small], 0);
             if (pc != 0) throw new InvalidOperationException($"pretraining the stream's model failed (exit {pc}):\n{po}");
             string checkpoint = Path.Combine(model, "checkpoints", "step-00000002.safetensors");
@@ -52,7 +51,7 @@ internal static class StreamChaosBench
 
             var clock = Stopwatch.StartNew();
             string refState = Path.Combine(work, "reference"), refScores = Path.Combine(work, "reference.csv");
-            var (rc, ro) = RunToEnd(exe, Args(refState, refScores), delayMs);
+            var (rc, ro) = ChaosBench.RunToEnd(exe, Args(refState, refScores), delayMs);
             if (rc != 0) throw new InvalidOperationException($"the uninterrupted stream failed (exit {rc}):\n{ro}");
             Console.WriteLine(FormattableString.Invariant($"uninterrupted stream: {2 * readings} readings in {clock.Elapsed.TotalSeconds:F1} s (with the {delayMs} ms write pause)"));
 
@@ -62,7 +61,7 @@ internal static class StreamChaosBench
             var log = new List<string>();
             for (int k = 0; k < kills; k++)
             {
-                var (p, lines) = Machine.StartCapturing(Start(exe, Args(state, scores), delayMs));
+                var (p, lines) = Machine.StartCapturing(ChaosBench.Start(exe, Args(state, scores), delayMs));
                 starts++;
                 var wait = Stopwatch.StartNew();
                 string when;
@@ -99,11 +98,11 @@ internal static class StreamChaosBench
                 log.Add($"kill {k + 1} {when}: {Lines(scores)} score lines so far{(hadTemp ? " (killed mid-write)" : "")}");
             }
             // The last start runs to the end of the file.
-            var (lc, lo) = RunToEnd(exe, Args(state, scores), delayMs);
+            var (lc, lo) = ChaosBench.RunToEnd(exe, Args(state, scores), delayMs);
             starts++;
             if (lc != 0) { Console.WriteLine(lo); return 1; }
 
-            bool stateEqual = Tensors(Path.Combine(refState, "stream.safetensors")) == Tensors(stateFile);
+            bool stateEqual = ChaosBench.Tensors(Path.Combine(refState, "stream.safetensors")) == ChaosBench.Tensors(stateFile);
             var reference = LastScores(refScores);
             var chaos = LastScores(scores);
             int missing = reference.Keys.Count(key => !chaos.ContainsKey(key));
@@ -146,21 +145,6 @@ internal static class StreamChaosBench
         return sb.ToString();
     }
 
-    private static ProcessStartInfo Start(string exe, string[] args, int delayMs)
-    {
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var x in args) psi.ArgumentList.Add(x);
-        if (delayMs > 0) psi.Environment[SafeTensors.WriteDelayVariable] = delayMs.ToString(CultureInfo.InvariantCulture);
-        return psi;
-    }
-
-    private static (int Code, string Output) RunToEnd(string exe, string[] args, int delayMs)
-    {
-        var (p, lines) = Machine.StartCapturing(Start(exe, args, delayMs));
-        p.WaitForExit();
-        lock (lines) return (p.ExitCode, string.Join('\n', lines));
-    }
-
     private static long Lines(string file)
     {
         try { return File.Exists(file) ? File.ReadLines(file).LongCount() : 0; }
@@ -180,20 +164,5 @@ internal static class StreamChaosBench
             if (second > 0) last[line[..second]] = line[(second + 1)..];
         }
         return last;
-    }
-
-    /// <summary>A digest of every tensor's name and bytes, independent of metadata order.</summary>
-    private static string Tensors(string file)
-    {
-        var (tensors, _) = SafeTensors.Load(file);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (var (name, t) in tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
-        {
-            sha.AppendData(Encoding.UTF8.GetBytes(name));
-            using var c = t.contiguous();
-            sha.AppendData(c.bytes.ToArray());
-            t.Dispose();
-        }
-        return Convert.ToHexString(sha.GetHashAndReset());
     }
 }
