@@ -206,7 +206,7 @@ internal static class ChaosBench
     }
 
     /// <summary>48 small 24-bit BMPs in two classes, deterministic: the run needs no download (BMP: no compression to write).</summary>
-    private static void MakeImages(string folder)
+    internal static void MakeImages(string folder)
     {
         const int w = 20, h = 20, stride = (w * 3 + 3) / 4 * 4;
         foreach (var cls in new[] { "a", "b" })

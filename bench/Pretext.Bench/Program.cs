@@ -15,6 +15,9 @@ using Pretext.Bench;
 //   `tables-stream`   `pretext score` and `pretext cluster` on a 1,000,000-row CSV read in chunks: rows/s and peak memory (TableStreamBench.cs)
 //   `tables-anomaly`  AUROC/AUPRC of the pretrained record scorers against isolation forest, PCA and raw kNN on a table (TableAnomalyBench.cs)
 //   `chaos`           a small pretraining killed with SIGKILL at random moments (some inside checkpoint writes) and resumed, against the same run left alone (ChaosBench.cs)
+//   `chaos-stream`    `pretext stream` on a sensor file killed at random moments (some inside state writes) and restarted, against the same stream left alone (StreamChaosBench.cs)
+//   `soak`            20,000 steps of a small model in this process: resident memory growth and live tensor count after warm-up (SoakBench.cs)
+//   `images-load`     8,000 mixed-size PNGs (some above 100 megapixels) loaded by `pretext pretrain`: peak memory, seconds, oversized ones reported (ImageFolderBench.cs)
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
@@ -38,7 +41,10 @@ return mode switch
     "mlnet" => MlNetBench.Run(rest),
     "audio" => AudioBench.Run(rest),
     "chaos" => ChaosBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio, chaos."),
+    "soak" => SoakBench.Run(rest),
+    "chaos-stream" => StreamChaosBench.Run(rest),
+    "images-load" => ImageFolderBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, audio, chaos, chaos-stream, soak, images-load."),
 };
 
 static int Fail(string message)

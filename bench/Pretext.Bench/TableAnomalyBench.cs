@@ -47,6 +47,10 @@ internal static class TableAnomalyBench
             var result = RunSeed(dataset, methods, steps, threads, seed, Path.Combine(runDir, $"seed{seed}"), clock, anomalyClasses, ignoredClasses);
             perSeed.Add(result);
             Print($"{dataset}, seed {seed} ({result.AnomalyClass} as anomalies; validation {result.ValidationRecords} records with {result.ValidationAnomalies}, test {result.TestRecords} with {result.TestAnomalies}): each scorer's setting chosen by validation AUPRC", result.Rows);
+            Console.WriteLine("Reference records by class (share): " + string.Join(", ", result.ReferenceClassShare.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:P1}"))));
+            if (result.ValidationAurocByClass.Values.FirstOrDefault()?.Count > 1)
+                foreach (var (scorer, perClass) in result.ValidationAurocByClass)
+                    Console.WriteLine($"  validation AUROC by anomalous class, {scorer}: " + string.Join(", ", perClass.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F3}"))));
         }
         // Over seeds (pretraining seed and validation carve; the test part is the fixed held-out fifth): each scorer's chosen setting's test numbers.
         var summary = perSeed.SelectMany(r => r.Rows).GroupBy(r => (r.Group, r.Scorer)).Select(g => new
@@ -76,7 +80,34 @@ internal static class TableAnomalyBench
     }
 
     private sealed record Seeded(int Seed, string AnomalyClass, int ValidationRecords, int ValidationAnomalies, int TestRecords, int TestAnomalies,
-        Dictionary<string, double> PretrainSeconds, List<Row> Rows, Row? BestPretrained, Row? BestBaseline, List<Row> AllSettings);
+        Dictionary<string, double> PretrainSeconds, List<Row> Rows, Row? BestPretrained, Row? BestBaseline, List<Row> AllSettings,
+        Dictionary<string, double> ReferenceClassShare, Dictionary<string, Dictionary<string, double>> ValidationAurocByClass);
+
+    /// <summary>
+    /// A diagnostic, on validation only (it chooses nothing): each chosen scorer's AUROC for every anomalous class alone against the normal
+    /// records, so a scorer that ranks one class of anomalies well and another backwards shows which.
+    /// </summary>
+    private static Dictionary<string, Dictionary<string, double>> ValidationAurocByClass(List<Row> rows, List<Candidate> candidates, ReadingPart[] parts,
+        bool[] anomalous, bool[] counted, int[] labels, string[] classNames)
+    {
+        var validation = Enumerable.Range(0, parts.Length).Where(i => parts[i] == ReadingPart.Validation && counted[i]).ToArray();
+        var normal = validation.Where(i => !anomalous[i]).ToArray();
+        var anomalyLabels = validation.Where(i => anomalous[i]).Select(i => labels[i]).Distinct().Order().ToArray();
+        var result = new Dictionary<string, Dictionary<string, double>>();
+        foreach (var row in rows)
+        {
+            var scores = candidates.First(c => c.Scorer == row.Scorer && c.Setting == row.Setting).Scores;
+            var perClass = new Dictionary<string, double>();
+            foreach (int c in anomalyLabels)
+            {
+                var idx = normal.Concat(validation.Where(i => anomalous[i] && labels[i] == c)).ToArray();
+                var metrics = DetectionMetrics.Of([.. idx.Select(i => scores[i])], [.. idx.Select(i => anomalous[i])], double.PositiveInfinity);
+                perClass[$"{classNames[c]} ({idx.Length - normal.Length})"] = Math.Round(metrics?.Auroc ?? double.NaN, 3);
+            }
+            result[$"{row.Scorer} ({row.Setting})"] = perClass;
+        }
+        return result;
+    }
 
     private static double Sd(IEnumerable<double> values)
     {
@@ -103,6 +134,9 @@ internal static class TableAnomalyBench
         bool[]? anomalous = null, counted = null;
         ReadingPart[]? parts = null;
         string? anomalyClass = null;
+        int[]? labels = null;
+        string[]? classNames = null;
+        long[]? referenceRecords = null;
         var pretrainSeconds = new Dictionary<string, double>();
         foreach (var name in methods)
         {
@@ -137,6 +171,9 @@ internal static class TableAnomalyBench
                     if (ignoredClasses.Length > 0) anomalyClass += $" (left out of the metrics: {string.Join(", ", ignoredClasses)})";
                     counted = [.. records.Labels!.Select(l => !ignoredClasses.Contains(records.ClassNames[l]))];
                     parts = records.Parts;
+                    labels = [.. records.Labels!];
+                    classNames = [.. records.ClassNames];
+                    referenceRecords = reference;
                     Baselines(records, saved, checkpoint, reference, seed, candidates);
                 }
                 foreach (int k in new[] { 5, 10, 20 })
@@ -150,8 +187,11 @@ internal static class TableAnomalyBench
         var rows = all.GroupBy(r => r.Scorer).Select(g => Choose(g).First()).ToList();
         Row? Best(string group) => Choose(rows.Where(r => r.Group == group)).FirstOrDefault();
         int Count(ReadingPart part, bool onlyAnomalies) => Enumerable.Range(0, parts!.Length).Count(i => parts[i] == part && counted![i] && (!onlyAnomalies || anomalous![i]));
+        var byClass = ValidationAurocByClass(rows, candidates, parts!, anomalous!, counted!, labels!, classNames!);
+        var referenceShare = classNames!.Select((name, c) => (name, share: referenceRecords!.Count(i => labels![i] == c) / (double)referenceRecords!.Length))
+            .Where(x => x.share > 0).ToDictionary(x => x.name, x => Math.Round(x.share, 4));
         return new Seeded(seed, anomalyClass!, Count(ReadingPart.Validation, false), Count(ReadingPart.Validation, true), Count(ReadingPart.Test, false), Count(ReadingPart.Test, true),
-            pretrainSeconds, rows, Best(Pretrained), Best(NoLearning), all);
+            pretrainSeconds, rows, Best(Pretrained), Best(NoLearning), all, referenceShare, byClass);
     }
 
     /// <summary>No-learning scorers on the encoded raw columns (standardised numbers, missing indicators, categories one-hot), fitted on the reference records.</summary>

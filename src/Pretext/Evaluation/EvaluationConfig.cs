@@ -109,7 +109,7 @@ public sealed record VideoEvaluationOptions
 /// <summary>What the table evaluation adds to the general fields of <see cref="EvaluationConfig"/>.</summary>
 public sealed record TableEvaluationOptions
 {
-    /// <summary>Class whose F1 is reported for two-class tables (credit-g: bad; unbalanced: Active); class 1 when no class has this name. More classes: macro F1.</summary>
+    /// <summary>Class whose F1 is reported for two-class tables (credit-g: bad; unbalanced: Active; diabetes: tested_positive); class 1 when no class has this name. More classes: macro F1.</summary>
     public string PositiveClass { get; init; } = "";
     /// <summary>Gradient-boosted trees on the raw columns beside logistic regression, at the baseline's label budgets (labels from the training part only).</summary>
     public bool GradientBoostedTrees { get; init; } = true;

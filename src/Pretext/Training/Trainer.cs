@@ -226,12 +226,13 @@ public sealed class Trainer
 
     private string SaveCheckpoint(CheckpointFolder folder, long step, Optimizer optimizer)
     {
+        // Frees the finiteness checks' temporaries and the optimiser's step-count tensor when the checkpoint is written.
+        using var scope = NewDisposeScope();
         var state = task.Module.state_dict();
         foreach (var (k, t) in state)
         {
             if (!t.is_floating_point()) continue;
-            using var finite = t.isfinite().all();
-            if (!finite.item<bool>())
+            if (!t.isfinite().all().item<bool>())
                 throw new TrainingDivergedException(step, double.NaN, folder.Latest);
         }
         var path = folder.PathFor(step);
