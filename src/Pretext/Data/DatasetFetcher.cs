@@ -162,6 +162,22 @@ public sealed class DatasetFetcher : IDisposable
     }
 
     /// <summary>
+    /// The source digits of one split of a catalogued video set: Moving MNIST's MNIST digits of that split, uint8 (N, 1, 28, 28) with
+    /// their classes, named "mnist/train" or "mnist/test" (the frame encoder's single-digit probe reads them). Fetches the files first
+    /// when the cache lacks them.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name, or not a video set generated from digits.</exception>
+    /// <exception cref="DatasetUnavailableException">No source had a valid copy of some file.</exception>
+    public TensorDataset LoadVideoDigits(string name, DataSplit split, CancellationToken cancellationToken = default)
+    {
+        var entry = Require(name, DataFormat.MovingMnistDigits);
+        var (imagesName, labelsName) = entry.FileNames(split);
+        var datasetName = $"mnist/{(split == DataSplit.Train ? "train" : "test")}";
+        return Load(entry, [imagesName, labelsName], datasetName,
+            paths => IdxReader.LoadImages(paths[0], paths[1], datasetName, DataCatalog.Mnist.ClassNames, FixHint(entry)), cancellationToken);
+    }
+
+    /// <summary>
     /// Loads one split of a catalogued text corpus. SpamAssassin: its fixed split (<see cref="SpamAssassinCorpus"/>),
     /// every mail read with <see cref="MailParser"/>, labels ham (0) and spam (1), sources "GROUP/FILE"; mails without
     /// readable text are left out and listed in <see cref="TextLoad.Skipped"/>. WordNet: all glosses

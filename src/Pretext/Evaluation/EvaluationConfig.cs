@@ -97,6 +97,13 @@ public sealed record VideoEvaluationOptions
     public Data.Video.VideoLabel Label { get; init; } = Data.Video.VideoLabel.Digit;
     /// <summary>Test clips shown in the PNG strip of true and predicted frames (methods that predict frames).</summary>
     public int StripClips { get; init; } = 3;
+    /// <summary>
+    /// Moving MNIST only: frames of single MNIST training digits for the frame encoder's linear probe on single digits (a validation part
+    /// carved from them chooses the probes' penalties); 0 turns the probe off.
+    /// </summary>
+    public int SingleDigitTrainFrames { get; init; } = 6000;
+    /// <summary>Frames of single MNIST test digits the single-digit probe is scored on.</summary>
+    public int SingleDigitTestFrames { get; init; } = 2000;
 }
 
 /// <summary>What the table evaluation adds to the general fields of <see cref="EvaluationConfig"/>.</summary>
