@@ -20,6 +20,8 @@ need_apt_bare=()
 [ -d /usr/share/games/fillets-ng/sound/airplane/nl ] || need_apt_bare+=(fillets-ng-data-nl)
 # Weka's ARFF examples (credit-g, unbalanced) for the table data sets; without its recommends (6.6 MB; Java is a dependency).
 # UCI letter recognition comes with opencv-doc (96 MB download, 274 MB installed): not installed here, `pretext data get letter` says how.
+# Statlog Shuttle's r-cran-mlbench is not installed either (it depends on R): `pretext data get shuttle` downloads its 1 MB .deb
+# with apt-get download and takes the one file out with dpkg-deb; nothing here needs R.
 [ -f /usr/share/doc/weka/examples/credit-g.arff ] || need_apt_bare+=(weka)
 # LightGBM's native library (the gradient-boosted trees baseline of table evaluations) links GCC's OpenMP runtime.
 ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1' || [ -f /usr/lib/x86_64-linux-gnu/libgomp.so.1 ] || need_apt_bare+=(libgomp1)

@@ -149,7 +149,7 @@ internal static class ChaosBench
         }
     }
 
-    private static ProcessStartInfo Start(string exe, string[] args, int delayMs)
+    internal static ProcessStartInfo Start(string exe, string[] args, int delayMs)
     {
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var x in args) psi.ArgumentList.Add(x);
@@ -157,7 +157,7 @@ internal static class ChaosBench
         return psi;
     }
 
-    private static (int Code, string Output) RunToEnd(string exe, string[] args, int delayMs)
+    internal static (int Code, string Output) RunToEnd(string exe, string[] args, int delayMs)
     {
         var (p, lines) = Machine.StartCapturing(Start(exe, args, delayMs));
         p.WaitForExit();
@@ -191,7 +191,7 @@ internal static class ChaosBench
         File.ReadLines(Path.Combine(run, "metrics.csv")).Skip(1).Select(l => string.Join(',', l.Split(',').Take(4))).ToList();
 
     /// <summary>A digest of every tensor's name and bytes (model and optimiser), independent of metadata order.</summary>
-    private static string Tensors(string checkpoint)
+    internal static string Tensors(string checkpoint)
     {
         var (tensors, _) = SafeTensors.Load(checkpoint);
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -16,6 +16,7 @@ using Pretext.Bench;
 //   `tables-anomaly`  AUROC/AUPRC of the pretrained record scorers against isolation forest, PCA and raw kNN on a table (TableAnomalyBench.cs)
 //   `chaos`           a small pretraining killed with SIGKILL at random moments (some inside checkpoint writes) and resumed, against the same run left alone (ChaosBench.cs)
 //   `minilm`          all-MiniLM-L6-v2 imported from ONNX against ONNX Runtime on 100 sentences of each of three sets: token and sentence cosines (MiniLmBench.cs)
+//   `chaos-stream`    `pretext stream` on a sensor file killed at random moments (some inside state writes) and restarted, against the same stream left alone (StreamChaosBench.cs)
 //   `soak`            20,000 steps of a small model in this process: resident memory growth and live tensor count after warm-up (SoakBench.cs)
 //   `images-load`     8,000 mixed-size PNGs (some above 100 megapixels) loaded by `pretext pretrain`: peak memory, seconds, oversized ones reported (ImageFolderBench.cs)
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
@@ -43,8 +44,9 @@ return mode switch
     "audio" => AudioBench.Run(rest),
     "chaos" => ChaosBench.Run(rest),
     "soak" => SoakBench.Run(rest),
+    "chaos-stream" => StreamChaosBench.Run(rest),
     "images-load" => ImageFolderBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, soak, images-load."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load."),
 };
 
 static int Fail(string message)

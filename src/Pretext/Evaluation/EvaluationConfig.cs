@@ -97,12 +97,19 @@ public sealed record VideoEvaluationOptions
     public Data.Video.VideoLabel Label { get; init; } = Data.Video.VideoLabel.Digit;
     /// <summary>Test clips shown in the PNG strip of true and predicted frames (methods that predict frames).</summary>
     public int StripClips { get; init; } = 3;
+    /// <summary>
+    /// Moving MNIST only: frames of single MNIST training digits for the frame encoder's linear probe on single digits (a validation part
+    /// carved from them chooses the probes' penalties); 0 turns the probe off.
+    /// </summary>
+    public int SingleDigitTrainFrames { get; init; } = 6000;
+    /// <summary>Frames of single MNIST test digits the single-digit probe is scored on.</summary>
+    public int SingleDigitTestFrames { get; init; } = 2000;
 }
 
 /// <summary>What the table evaluation adds to the general fields of <see cref="EvaluationConfig"/>.</summary>
 public sealed record TableEvaluationOptions
 {
-    /// <summary>Class whose F1 is reported for two-class tables (credit-g: bad; unbalanced: Active); class 1 when no class has this name. More classes: macro F1.</summary>
+    /// <summary>Class whose F1 is reported for two-class tables (credit-g: bad; unbalanced: Active; diabetes: tested_positive); class 1 when no class has this name. More classes: macro F1.</summary>
     public string PositiveClass { get; init; } = "";
     /// <summary>Gradient-boosted trees on the raw columns beside logistic regression, at the baseline's label budgets (labels from the training part only).</summary>
     public bool GradientBoostedTrees { get; init; } = true;

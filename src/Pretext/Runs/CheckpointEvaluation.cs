@@ -108,7 +108,7 @@ public static class CheckpointEvaluation
                 if (File.Exists(Path.Combine(run, "metrics.csv"))) File.Copy(Path.Combine(run, "metrics.csv"), Path.Combine(dir, "metrics.csv"), overwrite: true);
                 else MetricsLog.Create(Path.Combine(dir, "metrics.csv"), Pretraining.MetricColumns).Dispose();
                 if (File.Exists(Path.Combine(run, Continuations.FileName))) File.Copy(Path.Combine(run, Continuations.FileName), Path.Combine(dir, Continuations.FileName), overwrite: true);
-                var sections = modality.EvaluateMore(method, cfg, inputs, trainSlice ?? trainAll, testSlice ?? testAll, dir, observer);
+                var sections = modality.EvaluateMore(method, cfg, inputs, trainSlice ?? trainAll, testSlice ?? testAll, dir, observer, ds, request.DataDirectory);
                 return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds, sections)) { Sections = sections };
             }
         }

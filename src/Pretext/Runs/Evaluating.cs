@@ -65,14 +65,36 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
         return budget is null ? null : NeededAt(budget);
     }
 
+    /// <summary>The protocols that learn from the labels alone, which the pretrained pipeline is measured against, in the order ties go to.</summary>
+    public static readonly Protocol[] BaselineProtocols = [Protocol.FromScratch, Protocol.Baseline, Protocol.Trees];
+
+    /// <summary>
+    /// The strongest of <see cref="BaselineProtocols"/> at <paramref name="budget"/>: the highest test accuracy among those run there (ties to
+    /// the earlier in that order); null when fewer than two were run. Test numbers are compared here, not chosen on: the pretrained pipeline
+    /// is chosen on validation (<see cref="BestPretrained"/>) before this, and taking the strongest baseline on test can only favour the
+    /// baselines.
+    /// </summary>
+    public Score? BestBaseline(string budget)
+    {
+        var run = BaselineProtocols.Select(p => Find(p, budget)).OfType<Score>().ToList();
+        return run.Count < 2 ? null : run.Aggregate((a, b) => b.Accuracy > a.Accuracy ? b : a);
+    }
+
     /// <summary><see cref="LabelsNeeded"/> at <paramref name="budget"/> (<see cref="Score.Budget"/>); null without a pretrained score there.</summary>
     public LabelsNeeded? NeededAt(string budget)
     {
         if (BestPretrained(budget) is not { } best) return null;
         var scratch = Find(Protocol.FromScratch, budget);
+        var strongest = BestBaseline(budget);
         return new LabelsNeeded(best.PerClass is int n ? $"{n} per class" : $"{RunReport.Key(best.Fraction)} %", best.Labels, best.Subsets, RunReport.Key(best.Protocol),
             100 * best.Accuracy, 100 * best.AccuracyStd, scratch is null ? null : 100 * scratch.Accuracy, scratch is null ? null : 100 * scratch.AccuracyStd,
-            Find(Protocol.Baseline, budget) is { } b ? 100 * b.Accuracy : null, ScratchLabelsToReach(best.Accuracy));
+            Find(Protocol.Baseline, budget) is { } b ? 100 * b.Accuracy : null, ScratchLabelsToReach(best.Accuracy))
+        {
+            Trees = Find(Protocol.Trees, budget) is { } t ? 100 * t.Accuracy : null,
+            BestBaseline = strongest is null ? null : RunReport.Key(strongest.Protocol),
+            BestBaselineAccuracy = strongest is null ? null : 100 * strongest.Accuracy,
+            BestBaselineStd = strongest is null ? null : 100 * strongest.AccuracyStd,
+        };
     }
 
     /// <summary>
@@ -97,15 +119,27 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
 
 /// <summary>
 /// What pretraining buys at one label budget: the best pretrained pipeline (chosen on validation) against the same
-/// architecture trained from scratch and the no-learning baseline, and how many labels from scratch needs to match it.
-/// Accuracies in %, means over the label subsets, with their standard deviations.
+/// architecture trained from scratch, the no-learning baseline and (tables) gradient-boosted trees, the strongest of those, and how
+/// many labels from scratch needs to match it. Accuracies in %, means over the label subsets, with their standard deviations.
 /// </summary>
 /// <param name="Budget">"10 per class", "1 %".</param>
 /// <param name="Pipeline">"linear" (frozen encoder, linear probe) or "finetune".</param>
 /// <param name="ScratchLabelsToMatch">Labels from scratch needs to reach <paramref name="Pretrained"/>, read off its curve; null when
 /// it does not within the budgets run.</param>
 public sealed record LabelsNeeded(string Budget, int Labels, int Subsets, string Pipeline, double Pretrained, double PretrainedStd,
-    double? Scratch, double? ScratchStd, double? Baseline, double? ScratchLabelsToMatch);
+    double? Scratch, double? ScratchStd, double? Baseline, double? ScratchLabelsToMatch)
+{
+    /// <summary>Gradient-boosted trees on the baseline's features (tables), or null when they were not run.</summary>
+    public double? Trees { get; init; }
+    /// <summary>
+    /// The strongest of the baselines run at this budget (<see cref="EvaluationResult.BestBaseline"/>): "scratch", "baseline" or "trees";
+    /// null when fewer than two were run.
+    /// </summary>
+    public string? BestBaseline { get; init; }
+    /// <summary>Its test accuracy (%) and standard deviation over the subsets.</summary>
+    public double? BestBaselineAccuracy { get; init; }
+    public double? BestBaselineStd { get; init; }
+}
 
 /// <summary>k-means agreement with the labels on one input representation.</summary>
 public sealed record ClusterScore(double Nmi, double Ari, double Inertia);

@@ -186,7 +186,7 @@ public static class Presets
                 LinearFractions = [1.0, 0.1, 0.01], ScratchFractions = [1.0, 0.1, 0.01], FineTuneFractions = [1.0, 0.1, 0.01],
                 PerClass = [10], TrainedPerClass = [10], KnnK = 20,
                 Supervised = new Evaluation.SupervisedOptions { Steps = 300, MinEpochs = 10, BatchSize = 128, LearningRate = 1e-3, WeightDecay = 1e-4 },
-                Table = new Evaluation.TableEvaluationOptions { PositiveClass = entry?.Name switch { "credit-g" => "bad", "unbalanced" => "Active", _ => "" } },
+                Table = new Evaluation.TableEvaluationOptions { PositiveClass = entry?.Name switch { "credit-g" => "bad", "unbalanced" => "Active", "diabetes" => "tested_positive", _ => "" } },
             },
         };
     }

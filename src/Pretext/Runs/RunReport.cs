@@ -18,8 +18,9 @@ public sealed record ScoreSummary(string Protocol, double Fraction, int? PerClas
 /// label subsets were drawn, and <c>_f1</c> / <c>_f1_std</c> when F1 was measured; protocols are
 /// <see cref="RunReport.Key(Protocol)"/>'s names; counts per class read <c>linear_10_per_class</c>. The headline: for every
 /// budget below all labels, <c>labels_{L}_pretrained</c> (L labels in all; <c>labels_{p}pct_*</c> for a fraction p %),
-/// <c>labels_{L}_pipeline</c>, <c>labels_{L}_scratch</c> and <c>labels_{L}_baseline</c>, accuracies in % (means over the
-/// subsets), the pretrained one being the pipeline with the best validation accuracy. Clustering and anomaly detection add clustering_nmi, clustering_ari,
+/// <c>labels_{L}_pipeline</c>, <c>labels_{L}_scratch</c>, <c>labels_{L}_baseline</c> and <c>labels_{L}_trees</c>, accuracies in % (means
+/// over the subsets), the pretrained one being the pipeline with the best validation accuracy; where two or more of those baselines ran,
+/// <c>labels_{L}_best_baseline</c> (its protocol key) and <c>labels_{L}_best_baseline_accuracy</c>, the strongest on test. Clustering and anomaly detection add clustering_nmi, clustering_ari,
 /// clustering_raw_nmi, clustering_raw_ari, anomaly_auroc, anomaly_auprc, anomaly_raw_auroc, anomaly_raw_auprc and, for
 /// methods that reconstruct, anomaly_reconstruction_auroc and anomaly_reconstruction_auprc ("raw": the no-learning baseline's features).
 /// </summary>
@@ -187,6 +188,11 @@ public static class RunReport
             if (ev.Find(Protocol.FromScratch, budget) is { } scratch) flat[$"labels_{name}_scratch"] = 100 * scratch.Accuracy;
             if (ev.Find(Protocol.Baseline, budget) is { } baseline) flat[$"labels_{name}_baseline"] = 100 * baseline.Accuracy;
             if (ev.Find(Protocol.Trees, budget) is { } trees) flat[$"labels_{name}_trees"] = 100 * trees.Accuracy;
+            if (ev.BestBaseline(budget) is { } strongest)
+            {
+                flat[$"labels_{name}_best_baseline"] = Key(strongest.Protocol);
+                flat[$"labels_{name}_best_baseline_accuracy"] = 100 * strongest.Accuracy;
+            }
         }
         var headline = ev.Headline();
         if (ev.Clustering is { } k)
@@ -238,8 +244,11 @@ public static class RunReport
         {
             string.Create(c, $"Labels needed: with {h.Labels} labels ({h.Budget}), the pretrained encoder ({pipeline}, chosen on validation) reaches {h.Pretrained:F2} %")
             + (h.Scratch is double s ? string.Create(c, $", training from scratch {s:F2} % ({h.Pretrained - s:+0.00;-0.00} points)") : "")
-            + (h.Baseline is double b ? string.Create(c, $", {ev.Baseline} {b:F2} %") : "") + (h.Subsets > 1 ? $" (means over {h.Subsets} label subsets)." : "."),
+            + (h.Baseline is double b ? string.Create(c, $", {ev.Baseline} {b:F2} %") : "")
+            + (h.Trees is double t ? string.Create(c, $", gradient-boosted trees {t:F2} %") : "") + (h.Subsets > 1 ? $" (means over {h.Subsets} label subsets)." : "."),
         };
+        if (h.BestBaseline is { } strongest && h.BestBaselineAccuracy is double best)
+            lines.Add(string.Create(c, $"Against the strongest baseline at this budget, {BaselineName(strongest, ev)} ({best:F2} %), the pretrained encoder is {h.Pretrained - best:+0.00;-0.00} points."));
         if (h.Scratch is not null)
             lines.Add(h.ScratchLabelsToMatch is double n
                 ? string.Create(c, $"Training from scratch needs about {n:F0} labels to match that ({n / h.Labels:F1}x as many).")
@@ -344,6 +353,14 @@ public static class RunReport
         return html;
     }
 
+    /// <summary>A baseline protocol's key ("scratch", "baseline", "trees") in words, for the headline.</summary>
+    private static string BaselineName(string key, EvaluationResult ev) => key switch
+    {
+        "scratch" => "training from scratch",
+        "trees" => $"gradient-boosted trees on the {ev.Baseline}",
+        _ => $"logistic regression on the {ev.Baseline}",
+    };
+
     private static string PipelineName(string key) => key switch
     {
         "finetune" => "fine-tuned",
@@ -359,15 +376,33 @@ public static class RunReport
         report.AddHeading("Labels needed");
         foreach (var line in HeadlineLines(ev)) report.AddParagraph(line);
         string Mean(double? v, double? sd, int n) => v is null ? "-" : n > 1 && sd is not null ? $"{v:F2} ± {sd:F2}" : $"{v:F2}";
-        report.AddTable("Test accuracy (%) with few labels: the pretrained pipeline chosen on validation, from scratch, and no learning",
-            ["labels", "pretrained pipeline", "pretrained", "from scratch", "gain (points)", $"{ev.Baseline} (no learning)", "labels from scratch needs to match"],
-            rows.Select(h => new[]
+        // Trees and the strongest baseline get columns only where some budget has them (tables; several baselines run).
+        bool trees = rows.Any(h => h.Trees is not null), strongest = rows.Any(h => h.BestBaseline is not null);
+        string[] headers = ["labels", "pretrained pipeline", "pretrained", "from scratch", "gain (points)", $"{ev.Baseline} (no learning)",
+            .. trees ? [$"trees on the {ev.Baseline}"] : Array.Empty<string>(),
+            .. strongest ? ["strongest baseline (test)", "pretrained - strongest (points)"] : Array.Empty<string>(),
+            "labels from scratch needs to match"];
+        string F2(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+        string Points(double v) => v.ToString("+0.00;-0.00", CultureInfo.InvariantCulture);
+        string[] Row(LabelsNeeded h)
+        {
+            var cells = new List<string>
             {
                 $"{h.Budget} ({h.Labels})", PipelineName(h.Pipeline), Mean(h.Pretrained, h.PretrainedStd, h.Subsets),
-                Mean(h.Scratch, h.ScratchStd, h.Subsets), h.Scratch is double s ? (h.Pretrained - s).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) : "-",
-                h.Baseline is double b ? b.ToString("F2", CultureInfo.InvariantCulture) : "-",
-                h.ScratchLabelsToMatch is double n ? n.ToString("F0", CultureInfo.InvariantCulture) : h.Scratch is null ? "-" : "more than evaluated",
-            }));
+                Mean(h.Scratch, h.ScratchStd, h.Subsets), h.Scratch is double s ? Points(h.Pretrained - s) : "-",
+                h.Baseline is double b ? F2(b) : "-",
+            };
+            if (trees) cells.Add(h.Trees is double t ? F2(t) : "-");
+            if (strongest)
+            {
+                cells.Add(h.BestBaseline is { } k ? $"{BaselineName(k, ev)}, {Mean(h.BestBaselineAccuracy, h.BestBaselineStd, h.Subsets)}" : "-");
+                cells.Add(h.BestBaselineAccuracy is double best ? Points(h.Pretrained - best) : "-");
+            }
+            cells.Add(h.ScratchLabelsToMatch is double n ? n.ToString("F0", CultureInfo.InvariantCulture) : h.Scratch is null ? "-" : "more than evaluated");
+            return [.. cells];
+        }
+        report.AddTable("Test accuracy (%) with few labels: the pretrained pipeline chosen on validation, from scratch, and no learning",
+            headers, rows.Select(Row));
     }
 
     private static List<(string, string)> Facts(PretrainResult pre, EvaluationResult ev)

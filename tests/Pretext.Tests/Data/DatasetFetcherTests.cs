@@ -34,9 +34,9 @@ public sealed class DatasetFetcherTests
     [Fact]
     public void OneCatalogueForEveryModality()
     {
-        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet", "suthaharan-single-hop", "suthaharan-multi-hop", "fillets-speaker", "fillets-language", "credit-g", "unbalanced", "letter", "shuttle", "moving-mnist"], DataCatalog.All.Select(e => e.Name));
+        Assert.Equal(["fashion-mnist", "mnist", "spamassassin", "wordnet", "suthaharan-single-hop", "suthaharan-multi-hop", "fillets-speaker", "fillets-language", "credit-g", "unbalanced", "diabetes", "segment", "letter", "shuttle", "moving-mnist"], DataCatalog.All.Select(e => e.Name));
         var e = Assert.Throws<ArgumentException>(() => DataCatalog.Get("cifar10"));
-        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language, credit-g, unbalanced, letter, shuttle, moving-mnist.", e.Message);
+        Assert.Contains("Known data sets: fashion-mnist, mnist, spamassassin, wordnet, suthaharan-single-hop, suthaharan-multi-hop, fillets-speaker, fillets-language, credit-g, unbalanced, diabetes, segment, letter, shuttle, moving-mnist.", e.Message);
 
         Assert.True(DataCatalog.TryGet("WordNet", out var wordNet));
         Assert.Same(DataCatalog.WordNet, wordNet);

@@ -38,7 +38,7 @@ public class VideoRunTests
             {
                 KnnK = 5, PerClass = [2], TrainedPerClass = [2], Seeds = 2, Probe = cfg.Evaluation.Probe with { Iterations = 30 },
                 Supervised = cfg.Evaluation.Supervised with { Steps = 2, BatchSize = 8 }, Maps = new Pretext.Evaluation.EmbeddingMapOptions { Samples = 0 },
-                Video = cfg.Evaluation.Video with { StripClips = 2 },
+                Video = cfg.Evaluation.Video with { StripClips = 2, SingleDigitTrainFrames = 60, SingleDigitTestFrames = 30 },
             },
         };
     }
@@ -73,7 +73,8 @@ public class VideoRunTests
         string html = File.ReadAllText(r.ReportPath);
         if (method == "nextframe")
         {
-            var section = Assert.Single(r.Sections);
+            Assert.Equal(["Next-frame prediction", "Frame encoder on single digits"], r.Sections.Select(x => x.Heading));
+            var section = r.Sections[0];
             Assert.Equal(30, (int)section.Summary["nextframe_clips"]);
             Assert.True(section.Summary["copylast_mse"] > 0);
             Assert.True(double.IsFinite(section.Summary["nextframe_mse"]));
@@ -104,9 +105,17 @@ public class VideoRunTests
         else
         {
             // Time contrast predicts no frames: no prediction section, no strip.
-            Assert.Empty(r.Sections);
+            Assert.Equal(["Frame encoder on single digits"], r.Sections.Select(x => x.Heading));
             Assert.False(summary.RootElement.TryGetProperty("copylast_mse", out _));
         }
+        // Every method's frame encoder is probed on single digits: the label protocols' counts per class (2, two subsets) and all labels,
+        // beside the raw pixels, in the report and summary.json.
+        var digits = r.Sections.Single(x => x.Heading == "Frame encoder on single digits");
+        Assert.Equal(["features", "2 per class", "100 %"], digits.Header);
+        Assert.Equal(["frame encoder", "raw pixels (no learning)"], digits.Rows.Select(row => row[0]));
+        foreach (var key in new[] { "single_digit_linear_2pc", "single_digit_linear_100", "single_digit_pixels_2pc", "val_single_digit_linear_100" })
+            Assert.InRange(summary.RootElement.GetProperty(key).GetDouble(), 0, 1);
+        Assert.Contains("Frame encoder on single digits", html);
     }
 
     [Fact]

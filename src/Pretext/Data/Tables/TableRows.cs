@@ -60,6 +60,34 @@ public sealed class TableRows
             Labels is null ? null : [.. indices.Select(i => Labels[i])], ClassNames, [.. indices.Select(i => Ids[i])],
             Entities is null ? null : [.. indices.Select(i => Entities[i])]);
     }
+
+    /// <summary>
+    /// The rows of <paramref name="parts"/> one after another (a data set shipped as a training file and a test file), each part's ids
+    /// prefixed with its name and a colon so that line numbers of different files stay apart ("segment-test:110").
+    /// </summary>
+    /// <exception cref="InvalidDataException">The parts differ in their columns, declared values, classes, or in having labels or entities.</exception>
+    public static TableRows Concat(string name, IReadOnlyList<(string Name, TableRows Rows)> parts)
+    {
+        if (parts.Count == 0) throw new ArgumentException("No parts to join.", nameof(parts));
+        var first = parts[0].Rows;
+        foreach (var (partName, r) in parts.Skip(1))
+        {
+            string? differs =
+                !r.NumericNames.SequenceEqual(first.NumericNames) || !r.CategoricalNames.SequenceEqual(first.CategoricalNames) ? "columns"
+                : r.DeclaredValues.Length != first.DeclaredValues.Length || r.DeclaredValues.Zip(first.DeclaredValues).Any(p => !p.First.SequenceEqual(p.Second)) ? "declared category values"
+                : !r.ClassNames.SequenceEqual(first.ClassNames) ? "classes"
+                : (r.Labels is null) != (first.Labels is null) ? "label column"
+                : (r.Entities is null) != (first.Entities is null) ? "entity column"
+                : null;
+            if (differs is not null)
+                throw new InvalidDataException($"'{partName}' and '{parts[0].Name}' of '{name}' have different {differs}; the parts of one data set must share them.");
+        }
+        return new TableRows(name, first.NumericNames, first.CategoricalNames, first.DeclaredValues,
+            [.. parts.SelectMany(p => p.Rows.numeric)], [.. parts.SelectMany(p => p.Rows.categorical)],
+            first.Labels is null ? null : [.. parts.SelectMany(p => p.Rows.Labels!)], first.ClassNames,
+            [.. parts.SelectMany(p => p.Rows.Ids.Select(id => $"{p.Name}:{id}"))],
+            first.Entities is null ? null : [.. parts.SelectMany(p => p.Rows.Entities!)]);
+    }
 }
 
 /// <summary>

@@ -50,8 +50,11 @@ public interface IModality
     /// report sections (video: next-frame error on the test clips against copying the last frame, a strip of predicted frames);
     /// none by default. Runs on <paramref name="test"/> only after every choice was made on the training side; <paramref name="train"/> is
     /// the labelled training split the label protocols carved their validation split from (video scores the same validation clips, for choices).
+    /// <paramref name="dataset"/> and <paramref name="dataDirectory"/> are the evaluated data set's name and cache folder (video reads Moving MNIST's
+    /// single digits from there).
     /// </summary>
-    IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer) => [];
+    IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer,
+        string dataset, string? dataDirectory) => [];
 }
 
 /// <summary>What pretraining trains on: the completed config and the unlabelled encoder inputs (disposed with this).</summary>

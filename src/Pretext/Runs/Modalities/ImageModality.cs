@@ -54,7 +54,7 @@ public sealed class ImageModality : IModality
             throw new DirectoryNotFoundException(DataPathHints.NotReadable(dataset, Modality.Image, "a folder of images (one sub-folder per class, or none)"));
         if (DataPathHints.KindOfFolder(dataset) is { } kind && kind != Modality.Image)
             throw new InvalidDataException(DataPathHints.NotReadable(dataset, Modality.Image, "a folder of images (one sub-folder per class, or none)"));
-        var all = new ImageSamples(ImageFolderDataset.Load(dataset, config.Encoder.ImageSize, config.Encoder.InChannels, config.Images.Options(log)));
+        var all = new ImageSamples(ImageFolderDataset.Load(dataset, config.Encoder.ImageSize, config.Encoder.InChannels, config.Images.Options(log, dataDir)));
         return HeldOut.Split(all, dataset, needTest);
     }
 

@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace Pretext.Runs.Modalities;
 
 /// <summary>
-/// Tables: the catalogued credit-g, unbalanced and letter sets, or a CSV, Parquet or ARFF file (<see cref="TableFiles"/>; columns from
-/// <c>table.columns</c>). A row is one sample. Split: the official one where the data has it (letter: the first 16,000 rows), else a
+/// Tables: the catalogued credit-g, unbalanced, diabetes, segment, letter and shuttle sets, or a CSV, Parquet or ARFF file (<see cref="TableFiles"/>; columns from
+/// <c>table.columns</c>). A row is one sample. Split: the official one where the data has it (letter: the first 16,000 rows; segment: its training file), else a
 /// seeded class-stratified held-out fifth (<see cref="HeldOut"/>), kept out of pretraining. Encoders read rows encoded with
 /// <see cref="TableEncoding"/>, fitted on the training rows when pretraining starts and kept in the config and every checkpoint. The
 /// no-learning baseline is logistic regression on the encoded raw columns (numbers, missing indicators, categories one-hot).

@@ -111,11 +111,67 @@ public sealed class VideoModality : IModality
     /// <summary>
     /// A method that predicts frames is scored on every test clip against copying the last frame (<see cref="FramePrediction"/>), and
     /// <c>evaluation.video.stripClips</c> test clips are drawn as true and predicted frames (plots/next_frames.png); the validation clips the
-    /// label protocols carved from <paramref name="train"/> (same fraction and seed) are scored the same way, for choices. Other methods: nothing.
+    /// label protocols carved from <paramref name="train"/> (same fraction and seed) are scored the same way, for choices. On Moving MNIST, every
+    /// method's frame encoder is also probed on single MNIST digits (<see cref="SingleDigitProbe"/>).
     /// </summary>
-    public IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer)
+    public IReadOnlyList<ReportSection> EvaluateMore(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer,
+        string dataset, string? dataDirectory)
     {
-        if (method is not IFramePredictor predictor) return [];
+        var sections = new List<ReportSection>();
+        if (method is IFramePredictor predictor) sections.Add(NextFrameSection(predictor, method, config, inputs, train, test, outDirectory, observer));
+        if (SingleDigitSection(method, config, dataset, dataDirectory, observer) is { } digits) sections.Add(digits);
+        return sections;
+    }
+
+    /// <summary>
+    /// Moving MNIST with a frame encoder: its linear probe on single MNIST digits (<see cref="SingleDigitProbe"/>), frames of the training
+    /// digits placed with the training stream's seed + 1 and of the test digits with the test stream's + 1; the counts per class and subsets
+    /// of the label protocols, the validation fraction of the evaluation. Null for folders of clips or when
+    /// <c>evaluation.video.singleDigitTrainFrames</c> is 0.
+    /// </summary>
+    private ReportSection? SingleDigitSection(ISslMethod method, RunConfig config, string dataset, string? dataDirectory, IRunObserver observer)
+    {
+        var ev = config.Evaluation;
+        var o = ev.Video;
+        if (!IsCatalogued(dataset) || o.SingleDigitTrainFrames <= 0 || o.SingleDigitTestFrames <= 0 || method.Encoder is not Encoders.FrameSequenceEncoder encoder) return null;
+        var c = CultureInfo.InvariantCulture;
+        double fraction = ev.ValidationFraction > 0 ? ev.ValidationFraction : 1.0 / 6;
+        observer.Message($"The frame encoder's linear probe on single MNIST digits ({o.SingleDigitTrainFrames:N0} training and {o.SingleDigitTestFrames:N0} test frames) ...");
+        using var fetcher = new DatasetFetcher(new DatasetFetcherOptions { CacheFolder = dataDirectory, Log = observer.Message });
+        string name = DataCatalog.Get(dataset).Name;
+        using var trainDigits = fetcher.LoadVideoDigits(name, DataSplit.Train);
+        using var testDigits = fetcher.LoadVideoDigits(name, DataSplit.Test);
+        var r = SingleDigitProbe.Evaluate(encoder, trainDigits, testDigits, o.SingleDigitTrainFrames, o.SingleDigitTestFrames,
+            unchecked(MovingMnist.StreamSeed(config.Video.Seed, DataSplit.Train) + 1), unchecked(MovingMnist.StreamSeed(config.Video.Seed, DataSplit.Test) + 1),
+            fraction, ev.PerClass, ev.Seeds, ev.Probe);
+        string Budget(DigitProbeScore s) => s.PerClass is int k ? $"{k} per class" : "100 %";
+        string Key(DigitProbeScore s) => s.PerClass is int k ? $"{k}pc" : "100";
+        string Cell(DigitProbeScore s) => s.Test.Length > 1
+            ? string.Create(c, $"{100 * s.TestMean:F2} ± {100 * s.TestStd:F2} ({100 * s.ValidationMean:F2})")
+            : string.Create(c, $"{100 * s.TestMean:F2} ({100 * s.ValidationMean:F2})");
+        var summary = new Dictionary<string, double>();
+        foreach (var (prefix, scores) in new[] { ("single_digit_linear", r.Encoder), ("single_digit_pixels", r.Pixels) })
+            foreach (var s in scores)
+            {
+                summary[$"{prefix}_{Key(s)}"] = s.TestMean;
+                summary[$"{prefix}_{Key(s)}_std"] = s.TestStd;
+                summary[$"val_{prefix}_{Key(s)}"] = s.ValidationMean;
+            }
+        return new ReportSection("Frame encoder on single digits")
+        {
+            Paragraphs =
+            [
+                "Frame encoder: " + string.Join(", ", r.Encoder.Select(s => $"{Budget(s)} {Cell(s)}")) + "; raw pixels: " + string.Join(", ", r.Pixels.Select(s => $"{Budget(s)} {Cell(s)}")) + " (test %, validation in brackets).",
+                string.Create(c, $"Linear probe for the class of a single MNIST digit placed at a uniform random position in an otherwise black {encoder.Config.Size}x{encoder.Config.Size} frame, read by the frame encoder alone (no temporal model): test accuracy in % on {r.TestFrames:N0} frames of MNIST test digits, mean ± std over {ev.Seeds} label subsets where labels are few, validation accuracy ({r.ValidationFrames:N0} frames carved from the training digits' frames; they choose each probe's penalty) in brackets. Labels come from the other {r.PoolFrames:N0} training frames. Raw pixels: logistic regression on the frame pooled to {SingleDigitProbe.BaselineSide}x{SingleDigitProbe.BaselineSide}."),
+            ],
+            Header = ["features", .. r.Encoder.Select(Budget)],
+            Rows = [["frame encoder", .. r.Encoder.Select(Cell)], ["raw pixels (no learning)", .. r.Pixels.Select(Cell)]],
+            Summary = summary,
+        };
+    }
+
+    private static ReportSection NextFrameSection(IFramePredictor predictor, ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test, string outDirectory, IRunObserver observer)
+    {
         var clips = inputs.Encode(test);
         var c = CultureInfo.InvariantCulture;
         var ev = config.Evaluation;
@@ -173,23 +229,20 @@ public sealed class VideoModality : IModality
             paragraphs.Add(string.Create(c, $"On the {v.Clips} validation clips (carved from the training clips as for the probes; what choices read): {v.ModelMse:G4} against {v.CopyLastMse:G4} for copy-last ({FramePrediction.Relative(v.BelowCopyLast)} copy-last) and {v.BlankMse:G4} for an all-black frame."));
         }
         var perStep = string.Join(", ", r.ModelMsePerStep.Select((m, t) => string.Create(c, $"{t + 1}: {m:G3}/{r.CopyLastMsePerStep[t]:G3}")));
-        return
-        [
-            new ReportSection("Next-frame prediction")
-            {
-                Paragraphs =
-                [
-                    string.Create(c, $"Mean squared pixel error (pixels in [0, 1]) of one-step predictions of frames 1..{clips.SampleShape[0] - 1} of {r.Clips} test clips, each from the true frames before it: ") +
-                    string.Create(c, $"{r.ModelMse:G4} against {r.CopyLastMse:G4} for copying the last frame ({FramePrediction.Relative(r.BelowCopyLast)} copy-last) and {r.BlankMse:G4} for an all-black frame."),
-                    $"Per predicted frame (model/copy-last): {perStep}.",
-                    .. paragraphs,
-                ],
-                Header = ["predictor", "MSE per pixel"],
-                Rows = rows,
-                Images = images,
-                Summary = summary,
-            },
-        ];
+        return new ReportSection("Next-frame prediction")
+        {
+            Paragraphs =
+            [
+                string.Create(c, $"Mean squared pixel error (pixels in [0, 1]) of one-step predictions of frames 1..{clips.SampleShape[0] - 1} of {r.Clips} test clips, each from the true frames before it: ") +
+                string.Create(c, $"{r.ModelMse:G4} against {r.CopyLastMse:G4} for copying the last frame ({FramePrediction.Relative(r.BelowCopyLast)} copy-last) and {r.BlankMse:G4} for an all-black frame."),
+                $"Per predicted frame (model/copy-last): {perStep}.",
+                .. paragraphs,
+            ],
+            Header = ["predictor", "MSE per pixel"],
+            Rows = rows,
+            Images = images,
+            Summary = summary,
+        };
     }
 
     /// <summary>Clips read as they are; no augmentation for supervised training; raw first and last frames as the baseline.</summary>

@@ -9,7 +9,7 @@ namespace Pretext.Tests.Data.Tables;
 public class RDataReaderTests
 {
     /// <summary>R's XDR serialization written by hand: big-endian ints and doubles, as save() writes them.</summary>
-    private sealed class Xdr
+    internal sealed class Xdr
     {
         private readonly MemoryStream bytes = new();
 
@@ -44,6 +44,23 @@ public class RDataReaderTests
         w.Node().Reference(3).Strings("data.frame");
         w.Node().Symbol("row.names").Int(13).Int(2).Int(int.MinValue).Int(-3).Nil();
         w.Nil();                                                         // the end of the saved objects
+        return w.ToArray();
+    }
+
+    /// <summary>save(d, ...) of d = data.frame(V1 = c(1.5, 2, 3), LABEL = factor(c("b", "a", "b"))): a small labelled frame.</summary>
+    internal static byte[] LabelledFrame(string label)
+    {
+        var w = new Xdr().Raw("RDX2\nX\n").Int(2).Int(0x40001).Int(0x20300);
+        w.Node().Symbol("d");                                           // references: 1 d
+        w.Int(0x313).Int(2);                                             // a list with attributes and the object bit: 2 columns
+        w.Int(14).Int(3).Real(1.5).Real(2).Real(3);
+        w.Int(0x30D).Int(3).Int(2).Int(1).Int(2);                        // factor codes
+        w.Node().Symbol("levels").Strings("a", "b");                    // 2 levels
+        w.Node().Symbol("class").Strings("factor").Nil();               // 3 class
+        w.Node().Symbol("names").Strings("V1", label);                  // 4 names
+        w.Node().Reference(3).Strings("data.frame");
+        w.Node().Symbol("row.names").Int(13).Int(2).Int(int.MinValue).Int(-3).Nil();
+        w.Nil();
         return w.ToArray();
     }
 
@@ -104,14 +121,20 @@ public class RDataReaderTests
     [Fact]
     public void ShuttleReadsAsDocumentedWhenPresent()
     {
-        // Debian's r-cran-mlbench (xz-compressed); or a copy in the data cache (docs/tables.md says how to get it without R).
+        // Debian's r-cran-mlbench (xz-compressed); or a copy in the data cache (`pretext data get shuttle` puts it there without R).
         var candidates = new[]
         {
             "/usr/lib/R/site-library/mlbench/data/Shuttle.rda",
             Path.Combine(DataCatalog.ResolveCacheFolder(), "shuttle", "Shuttle.rda"),
         };
         var path = candidates.FirstOrDefault(File.Exists);
-        if (path is null) return; // neither is here
+        if (path is null)
+        {
+            // CI fetches it (`pretext data get shuttle`, which takes it out of the downloaded .deb) and sets this, so there it must be here.
+            if (Environment.GetEnvironmentVariable("PRETEXT_REQUIRE_SHUTTLE") == "1")
+                Assert.Fail("Shuttle.rda is neither installed nor in the data cache, and PRETEXT_REQUIRE_SHUTTLE=1: run `pretext data get shuttle`.");
+            return; // neither is here
+        }
         var rows = TableFiles.Read(path, DataCatalog.Shuttle.Table!);
         Assert.Equal(58000, rows.Count);
         Assert.Equal(9, rows.NumericNames.Length);

@@ -163,6 +163,55 @@ public class TableFilesTests
         var unbalanced = TableFiles.Read(Path.Combine(folder, "unbalanced.arff"), DataCatalog.Unbalanced.Table!);
         Assert.Equal(856, unbalanced.Count);
         Assert.Equal(12, unbalanced.Labels!.Count(y => y == 0));
+        var diabetes = TableFiles.Read(Path.Combine(folder, "diabetes.arff"), DataCatalog.Diabetes.Table!);
+        Assert.Equal(768, diabetes.Count);
+        Assert.Equal(["preg", "plas", "pres", "skin", "insu", "mass", "pedi", "age"], diabetes.NumericNames);
+        Assert.Empty(diabetes.CategoricalNames);
+        Assert.Equal(DataCatalog.Diabetes.ClassNames, diabetes.ClassNames);
+        Assert.Equal(268, diabetes.Labels!.Count(y => y == 1));
+        foreach (var (file, rows, perClass) in new[]
+        {
+            ("segment-challenge.arff", 1500, new[] { 205, 220, 208, 220, 204, 236, 207 }),
+            ("segment-test.arff", 810, new[] { 125, 110, 122, 110, 126, 94, 123 }),
+        })
+        {
+            var segment = TableFiles.Read(Path.Combine(folder, file), DataCatalog.Segment.Table!);
+            Assert.Equal(rows, segment.Count);
+            Assert.Equal(19, segment.NumericNames.Length);
+            Assert.Empty(segment.CategoricalNames);
+            Assert.Equal(DataCatalog.Segment.ClassNames, segment.ClassNames);
+            Assert.Equal(perClass, DataCatalog.Segment.ClassNames.Select((_, c) => segment.Labels!.Count(y => y == c)));
+        }
+    }
+
+    /// <summary>The run layer's splits of the two new Weka sets: segment's two files as train and test, diabetes's stratified fifth.</summary>
+    [Fact]
+    public void DiabetesAndSegmentSplitAsCatalogued()
+    {
+        if (!File.Exists("/usr/share/doc/weka/examples/segment-test.arff")) return; // the Debian package is not installed here
+        using var dir = new TempDirectory();
+        var modality = new Pretext.Runs.Modalities.TableModality();
+        var (train, test) = modality.Load("segment", Pretext.Runs.Presets.Table("segment", 1), dir.Combine("cache"), null, needTest: true);
+        using (train)
+        using (test)
+        {
+            Assert.Equal(1500, train.Count);
+            Assert.Equal(810, test!.Count);
+            Assert.All(Enumerable.Range(0, train.Count), i => Assert.StartsWith("segment-challenge:", train.SampleId(i)));
+            Assert.All(Enumerable.Range(0, test.Count), i => Assert.StartsWith("segment-test:", test.SampleId(i)));
+            Assert.Equal(94, test.Labels!.Count(y => y == DataCatalog.Segment.ClassNames.ToList().IndexOf("path")));
+        }
+        var config = Pretext.Runs.Presets.Table("diabetes", 1);
+        Assert.Equal("tested_positive", config.Evaluation.Table.PositiveClass);
+        (train, test) = modality.Load("diabetes", config, dir.Combine("cache"), null, needTest: true);
+        using (train)
+        using (test)
+        {
+            Assert.Equal(768, train.Count + test!.Count);
+            Assert.Equal(154, test.Count);
+            Assert.Equal(54, test.Labels!.Count(y => y == 1));
+        }
+        Assert.True(File.Exists(dir.Combine("cache", "diabetes", "diabetes.arff")));
     }
 }
 
@@ -188,5 +237,128 @@ public class TableFetcherTests
         Assert.Equal("credit-g", rows.Name);
         Assert.Equal([0, 1], rows.Labels!);
         Assert.True(File.Exists(dir.Combine("cache", "credit-g", "credit-g.arff")));
+    }
+
+    private static string Script(TempDirectory dir, string name, string body)
+    {
+        var path = dir.Combine(name);
+        File.WriteAllText(path, "#!/bin/sh\n" + body + "\n");
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("The apt-get and dpkg-deb stand-ins are shell scripts.");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        return path;
+    }
+
+    /// <summary>A .deb built with dpkg-deb holding <paramref name="content"/> at Shuttle.rda's installed path (null: no such file).</summary>
+    private static string? FakeMlbench(TempDirectory dir, string name, byte[]? content)
+    {
+        var root = dir.Combine(name);
+        Directory.CreateDirectory(Path.Combine(root, "DEBIAN"));
+        File.WriteAllText(Path.Combine(root, "DEBIAN", "control"),
+            "Package: r-cran-mlbench\nVersion: 2.1-3-1\nArchitecture: all\nMaintainer: test <t@example.org>\nDescription: stand-in\n");
+        var data = Path.Combine(root, "usr", "lib", "R", "site-library", "mlbench", "data");
+        Directory.CreateDirectory(data);
+        File.WriteAllText(Path.Combine(data, "README"), "other file");
+        if (content is not null) File.WriteAllBytes(Path.Combine(data, "Shuttle.rda"), content);
+        var deb = dir.Combine(name + ".deb");
+        using var build = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dpkg-deb", ["--build", "--root-owner-group", root, deb])
+        { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        build.WaitForExit();
+        return build.ExitCode == 0 ? deb : null;
+    }
+
+    /// <summary>
+    /// Shuttle without R: the fetcher downloads r-cran-mlbench's .deb (here a stand-in apt-get copies one built in the test), takes
+    /// Shuttle.rda out with the real dpkg-deb and reads it; every way that fails is one line naming the command.
+    /// </summary>
+    [Fact]
+    public void ShuttleIsTakenOutOfTheDownloadedPackageAndFailuresNameTheCommand()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/dpkg-deb")) return; // not a Debian system
+        using var dir = new TempDirectory();
+        var good = FakeMlbench(dir, "good", RDataReaderTests.LabelledFrame("Class"));
+        Assert.NotNull(good);
+        var empty = FakeMlbench(dir, "empty", null)!;
+        var broken = FakeMlbench(dir, "broken", "not an R file"u8.ToArray())!;
+        DatasetFetcherOptions Options(string cache, string aptGet, string dpkgDeb = "dpkg-deb", List<string>? log = null) => new()
+        {
+            CacheFolder = dir.Combine(cache), SystemDataFolder = dir.Combine("no-system"), AptGetExecutable = aptGet, DpkgDebExecutable = dpkgDeb,
+            Sources = DataSources.Cache | DataSources.SystemPackage | DataSources.DebianDownload, Log = log is null ? null : log.Add,
+        };
+        string AptCopying(string deb) => Script(dir, "apt-" + Path.GetFileNameWithoutExtension(deb),
+            $"[ \"$1\" = download ] && [ \"$2\" = r-cran-mlbench ] && cp '{deb}' ./r-cran-mlbench_2.1-3-1_all.deb");
+
+        var log = new List<string>();
+        using (var fetcher = new DatasetFetcher(Options("cache", AptCopying(good!), log: log)))
+        {
+            var rows = fetcher.LoadTable("shuttle");
+            Assert.Equal(3, rows.Count);
+            Assert.Equal(["a", "b"], rows.ClassNames);
+        }
+        Assert.True(File.Exists(dir.Combine("cache", "shuttle", "Shuttle.rda")));
+        Assert.Contains(log, l => l.Contains("download r-cran-mlbench", StringComparison.Ordinal));
+        Assert.Contains(log, l => l.Contains("read: 3 rows", StringComparison.Ordinal));
+
+        string Refusal(DatasetFetcherOptions options)
+        {
+            using var fetcher = new DatasetFetcher(options);
+            var e = Assert.Throws<DatasetUnavailableException>(() => fetcher.LoadTable("shuttle"));
+            Assert.Contains("dpkg-deb --fsys-tarfile r-cran-mlbench_*.deb | tar -xO ./usr/lib/R/site-library/mlbench/data/Shuttle.rda", e.Message); // the fix by hand
+            Assert.False(File.Exists(Path.Combine(options.CacheFolder!, "shuttle", "Shuttle.rda")));
+            return e.Message.Split('\n').Single(l => l.Contains("Debian package download r-cran-mlbench:", StringComparison.Ordinal));
+        }
+        var noAptGet = Refusal(Options("c1", dir.Combine("no-apt-get")));
+        Assert.Contains("could not start", noAptGet);
+        Assert.Contains("apt-get must be on PATH", noAptGet);
+        Assert.Contains("`apt-get download r-cran-mlbench` exited with code 100: E: Unable to locate package r-cran-mlbench",
+            Refusal(Options("c2", Script(dir, "apt-fails", "echo 'E: Unable to locate package r-cran-mlbench' >&2; exit 100"))));
+        Assert.Contains("left no .deb file", Refusal(Options("c3", Script(dir, "apt-nothing", "exit 0"))));
+        Assert.Contains("dpkg-deb must be on PATH", Refusal(Options("c4", AptCopying(good!), dpkgDeb: dir.Combine("no-dpkg-deb"))));
+        Assert.Contains("exited with code 2", Refusal(Options("c5", AptCopying(good!), dpkgDeb: Script(dir, "dpkg-fails", "echo 'dpkg-deb: error: broken' >&2; exit 2"))));
+        Assert.Contains("has no file /usr/lib/R/site-library/mlbench/data/Shuttle.rda", Refusal(Options("c6", AptCopying(empty))));
+        Assert.Contains("is not valid", Refusal(Options("c7", AptCopying(broken))));
+    }
+
+    [Fact]
+    public void ATableOfTwoFilesIsTheirRowsInOrderWithIdsThatNameTheFile()
+    {
+        using var dir = new TempDirectory();
+        var folder = Path.Combine(dir.Combine("system"), "doc", "weka", "examples");
+        Directory.CreateDirectory(folder);
+        const string header = "@relation segment\n@attribute a numeric\n@attribute class {brickface,sky,foliage,cement,window,path,grass}\n@data\n";
+        var train = string.Concat(Enumerable.Range(0, 1500).Select(i => $"{i},{(i % 2 == 0 ? "sky" : "grass")}\n"));
+        File.WriteAllText(Path.Combine(folder, "segment-challenge.arff"), header + train);
+        File.WriteAllText(Path.Combine(folder, "segment-test.arff"), header + "7,path\n8,window\n");
+        var options = new DatasetFetcherOptions
+        {
+            CacheFolder = dir.Combine("cache"), SystemDataFolder = dir.Combine("system"), Sources = DataSources.Cache | DataSources.SystemPackage,
+        };
+        using (var fetcher = new DatasetFetcher(options))
+        {
+            var rows = fetcher.LoadTable("segment");
+            Assert.Equal(1502, rows.Count);
+            Assert.Equal("segment-challenge:5", rows.Ids[0]); // line 5 of the training file
+            Assert.Equal(["segment-test:5", "segment-test:6"], rows.Ids[^2..]);
+            Assert.Equal([5, 4], rows.Labels![^2..]);
+            Assert.Equal(7f, rows.Numeric(1500, 0));
+        }
+        // A training file of another length than the official split's is refused with what to do, not split in the wrong place.
+        File.WriteAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-challenge.arff"), header + "1,sky\n");
+        File.WriteAllText(Path.Combine(folder, "segment-challenge.arff"), header + "1,sky\n");
+        using (var fetcher = new DatasetFetcher(options))
+        {
+            var e = Assert.Throws<InvalidDataException>(() => fetcher.LoadTable("segment"));
+            Assert.Contains("holds 1 rows", e.Message);
+            Assert.Contains("pretext data get segment", e.Message);
+        }
+        // Parts with other columns do not join.
+        File.WriteAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-challenge.arff"), header + train);
+        File.WriteAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-test.arff"),
+            "@relation segment\n@attribute b numeric\n@attribute class {brickface,sky,foliage,cement,window,path,grass}\n@data\n1,sky\n");
+        File.WriteAllText(Path.Combine(folder, "segment-test.arff"), File.ReadAllText(Path.Combine(dir.Combine("cache"), "segment", "segment-test.arff")));
+        using (var fetcher = new DatasetFetcher(options))
+        {
+            var e = Assert.Throws<InvalidDataException>(() => fetcher.LoadTable("segment"));
+            Assert.Contains("different columns", e.Message);
+        }
     }
 }
