@@ -67,28 +67,41 @@ internal sealed class DecodedImageCache
     /// <summary>How many entries the cache holds.</summary>
     public int Count => entries.Count;
 
-    /// <summary>Copies the cached pixels of <paramref name="relative"/> into <paramref name="output"/> when its file is unchanged.</summary>
-    public bool TryRead(string relative, FileInfo file, Span<byte> output)
+    /// <summary>
+    /// Copies the cached pixels of every file of <paramref name="files"/> (named <paramref name="names"/>, relative to the folder) whose
+    /// length and last-write time are unchanged into its slot of <paramref name="pixels"/>, in one pass over the cache file; returns
+    /// which were copied. A read failure part-way counts as no cache: every file is then decoded.
+    /// </summary>
+    public bool[] ReadUnchanged(IReadOnlyList<string> names, IReadOnlyList<string> files, byte[] pixels)
     {
-        if (!entries.TryGetValue(relative, out var e) || e.Length != file.Length || e.Ticks != file.LastWriteTimeUtc.Ticks) return false;
+        var read = new bool[files.Count];
+        if (entries.Count == 0) return read;
         try
         {
             using var stream = File.OpenRead(path);
-            stream.Seek(blobStart + e.Offset, SeekOrigin.Begin);
-            stream.ReadExactly(output);
-            return true;
+            for (int i = 0; i < files.Count; i++)
+            {
+                if (!entries.TryGetValue(names[i], out var e)) continue;
+                var file = new FileInfo(files[i]);
+                if (e.Length != file.Length || e.Ticks != file.LastWriteTimeUtc.Ticks) continue;
+                stream.Seek(blobStart + e.Offset, SeekOrigin.Begin);
+                stream.ReadExactly(pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes));
+                read[i] = true;
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return false;
+            Array.Clear(read);
         }
+        return read;
     }
 
     /// <summary>
-    /// Writes the cache of the images <paramref name="keep"/> (indices into <paramref name="files"/>; their pixels are at the same
-    /// index of <paramref name="pixels"/>), atomically. A failure to write only costs the next run a decode: it is logged, not thrown.
+    /// Writes the cache of the images <paramref name="keep"/> (indices into <paramref name="files"/>, named <paramref name="names"/>
+    /// relative to the folder; their pixels are at the same index of <paramref name="pixels"/>), atomically. A failure to write only
+    /// costs the next run a decode: it is logged, not thrown.
     /// </summary>
-    public static void Write(string path, string root, IReadOnlyList<string> files, IReadOnlyList<int> keep, byte[] pixels, int sampleBytes, Action<string>? log)
+    public static void Write(string path, IReadOnlyList<string> names, IReadOnlyList<string> files, IReadOnlyList<int> keep, byte[] pixels, int sampleBytes, Action<string>? log)
     {
         try
         {
@@ -102,7 +115,7 @@ internal sealed class DecodedImageCache
                 foreach (int i in keep)
                 {
                     var info = new FileInfo(files[i]);
-                    writer.Write(Path.GetRelativePath(root, files[i]).Replace(Path.DirectorySeparatorChar, '/'));
+                    writer.Write(names[i]);
                     writer.Write(info.Length);
                     writer.Write(info.LastWriteTimeUtc.Ticks);
                 }

@@ -89,18 +89,16 @@ public static class ImageFolderDataset
         var pixels = new byte[(long)files.Count * sampleBytes];
         var failures = new string?[files.Count];
         var oversized = new (int Width, int Height)?[files.Count];
-        var progress = new DecodeProgress(root, files.Count, options.Log);
+        var names = files.Select(f => Relative(root, f)).ToArray();
         string? cachePath = options.CacheFolder is { } cacheFolder ? DecodedImageCache.FileFor(cacheFolder, root, size, channels, options.MaxPixels) : null;
         var cache = cachePath is null ? null : DecodedImageCache.Open(cachePath, sampleBytes, options.Log);
-        int fromCache = 0;
+        // Unchanged files' pixels come from the cache in one pass over its file; only the rest are read and decoded.
+        var cached = cache?.ReadUnchanged(names, files, pixels) ?? new bool[files.Count];
+        int fromCache = cached.Count(c => c);
+        var progress = new DecodeProgress(root, files.Count - fromCache, options.Log);
         Parallel.For(0, files.Count, new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism }, i =>
         {
-            if (cache is not null && cache.TryRead(Relative(root, files[i]), new FileInfo(files[i]), pixels.AsSpan((int)((long)i * sampleBytes), sampleBytes)))
-            {
-                Interlocked.Increment(ref fromCache);
-                progress.Done();
-                return;
-            }
+            if (cached[i]) return;
             var bytes = File.ReadAllBytes(files[i]); // I/O errors are not "bad images": let them surface as they are.
             // The framing first (a damaged JPEG header can hang the decoder; a file cut short decodes as grey rows), then the
             // header: an image too large to decode safely is left out before its pixels cost any memory.
@@ -165,7 +163,7 @@ public static class ImageFolderDataset
                     (fromCache < files.Count ? $"; the other {files.Count - fromCache:N0} (new, changed or not decodable) were checked again." : "."));
             // Rewritten when anything was decoded or an entry went stale (a file removed, changed, or now undecodable).
             if (fromCache != keep.Count || cache.Count != keep.Count)
-                DecodedImageCache.Write(cachePath!, root, files, keep, pixels, sampleBytes, options.Log);
+                DecodedImageCache.Write(cachePath!, names, files, keep, pixels, sampleBytes, options.Log);
         }
 
         byte[] kept = pixels;
@@ -176,7 +174,7 @@ public static class ImageFolderDataset
                 Array.Copy(pixels, (long)keep[k] * sampleBytes, kept, (long)k * sampleBytes, sampleBytes);
         }
         var data = torch.tensor(kept, new long[] { keep.Count, channels, size, size }, ScalarType.Byte);
-        var ids = keep.Select(i => Relative(root, files[i])).ToArray();
+        var ids = keep.Select(i => names[i]).ToArray();
         var dataset = new TensorDataset(root, data, labels is null ? null : keep.Select(i => labels[i]).ToArray(), classNames, ids);
         return new ImageFolderLoad(dataset, skipped);
     }
