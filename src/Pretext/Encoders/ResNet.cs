@@ -19,6 +19,11 @@ public sealed record ResNetOptions
     public int[] Blocks { get; init; } = [1, 1, 1, 1];
     /// <summary>Precision and memory layout.</summary>
     public ComputeOptions Compute { get; init; } = ComputeOptions.Default;
+    /// <summary>
+    /// The ImageNet stem (He et al. 2016): a 7x7 stride-2 convolution and a 3x3 stride-2 max-pool, so 224x224 inputs reach the
+    /// first stage at 56x56; false: the small-image stem (3x3 stride 1, no pooling).
+    /// </summary>
+    public bool ImageNetStem { get; init; }
 
     /// <summary>The ResNet-18 layout for small images (He et al. 2016, CIFAR variant) at the given widths.</summary>
     public static ResNetOptions ResNet18(int inChannels = 1, int imageSize = 28) =>
@@ -68,7 +73,8 @@ internal sealed class BasicBlock : Module<Tensor, Tensor>
 
 /// <summary>
 /// ResNet for small images: 3x3 stride-1 stem, no max-pool, one stage per width (stride 2 after the
-/// first), global average pooling. Input (B, C, H, W) fp32; output (B, Widths[^1]) fp32.
+/// first), global average pooling; or, with <see cref="ResNetOptions.ImageNetStem"/>, ImageNet's 7x7 stride-2 stem and 3x3
+/// stride-2 max-pool. Input (B, C, H, W) fp32; output (B, Widths[^1]) fp32.
 /// </summary>
 public sealed class ResNet : Encoder
 {
@@ -82,7 +88,7 @@ public sealed class ResNet : Encoder
         options.Validate();
         this.options = options;
         var c = options.Compute;
-        stem = new MixedConv2d(options.InChannels, options.Widths[0], 3, 1, 1, c);
+        stem = options.ImageNetStem ? new MixedConv2d(options.InChannels, options.Widths[0], 7, 2, 3, c) : new MixedConv2d(options.InChannels, options.Widths[0], 3, 1, 1, c);
         stemBn = BatchNorm2d(options.Widths[0]);
         var blocks = new List<(string, Module<Tensor, Tensor>)>();
         int inC = options.Widths[0];
@@ -113,6 +119,7 @@ public sealed class ResNet : Encoder
         var c = options.Compute;
         var h = c.ToLayout(x.dtype == c.ComputeType ? x : x.to(c.ComputeType));
         h = functional.relu(stemBn.forward(stem.forward(h)));
+        if (options.ImageNetStem) h = functional.max_pool2d(h, [3L, 3L], [2L, 2L], [1L, 1L]);
         h = stages.forward(h);
         h = h.mean([2L, 3L]);
         return (h.dtype == ScalarType.Float32 ? h : h.to(ScalarType.Float32)).MoveToOuterDisposeScope();
