@@ -70,6 +70,14 @@ public sealed record EvaluationConfig
     /// statistics) holds what the pretrained features miss. Needs dense baseline features (not TF-IDF).
     /// </summary>
     public bool ProbeWithBaseline { get; init; }
+    /// <summary>
+    /// Images: a baseline row of the 512 ImageNet features of the ResNet-18 in the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18
+    /// (<see cref="ImageNetResNet18"/>; images resized to 224 x 224), with the frozen encoder's probes (kNN, and the linear probe at its
+    /// budgets and label subsets). Off by default: at 224 x 224 a CPU thread extracts about ten images a second (docs/evaluation.md).
+    /// </summary>
+    public bool ResNet18 { get; init; }
+    /// <summary>Images per batch of the ResNet-18 feature extraction.</summary>
+    public int ResNet18BatchSize { get; init; } = 32;
     public PropagationOptions Propagation { get; init; } = new();
     /// <summary>Evaluations beyond classification accuracy.</summary>
     public EvaluationExtras Extras { get; init; } = EvaluationExtras.None;

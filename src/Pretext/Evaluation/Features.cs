@@ -167,6 +167,10 @@ public enum Protocol
     /// (<see cref="EvaluationConfig.ProbeWithBaseline"/>).
     /// </summary>
     LinearWithBaseline,
+    /// <summary>Logistic regression on the ImageNet ResNet-18 features (<see cref="ImageNetResNet18"/>), at the linear probe's budgets.</summary>
+    ResNet18,
+    /// <summary>Weighted kNN on the ImageNet ResNet-18 features, every training label.</summary>
+    ResNet18Knn,
 }
 
 /// <summary>

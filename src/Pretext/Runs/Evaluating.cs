@@ -39,7 +39,7 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
     public Score? Find(Protocol protocol, string budget) => Scores.FirstOrDefault(s => s.Protocol == protocol && s.Budget == budget);
 
     /// <summary>The label budgets scored (fractions and counts per class), most labels first.</summary>
-    public IReadOnlyList<string> Budgets => Scores.Where(s => s.Protocol != Protocol.Knn).OrderByDescending(s => s.Labels).Select(s => s.Budget).Distinct().ToList();
+    public IReadOnlyList<string> Budgets => Scores.Where(s => s.Protocol is not (Protocol.Knn or Protocol.ResNet18Knn)).OrderByDescending(s => s.Labels).Select(s => s.Budget).Distinct().ToList();
 
     /// <summary>
     /// The pretrained pipeline (frozen linear probe, fine-tuning, fine-tuning then distillation, label propagation, or the probe on frozen
@@ -65,8 +65,11 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
         return budget is null ? null : NeededAt(budget);
     }
 
-    /// <summary>The protocols that learn from the labels alone, which the pretrained pipeline is measured against, in the order ties go to.</summary>
-    public static readonly Protocol[] BaselineProtocols = [Protocol.FromScratch, Protocol.Baseline, Protocol.Trees];
+    /// <summary>
+    /// The baselines the pretrained pipeline is measured against, in the order ties go to: those that learn from the labels alone, and
+    /// the ImageNet ResNet-18 features (pretrained elsewhere, on labelled ImageNet) when that row was asked for.
+    /// </summary>
+    public static readonly Protocol[] BaselineProtocols = [Protocol.FromScratch, Protocol.Baseline, Protocol.Trees, Protocol.ResNet18];
 
     /// <summary>
     /// The strongest of <see cref="BaselineProtocols"/> at <paramref name="budget"/>: the highest test accuracy among those run there (ties to
@@ -91,6 +94,7 @@ public sealed record EvaluationResult(IReadOnlyList<Score> Scores, string? F1Kin
             Find(Protocol.Baseline, budget) is { } b ? 100 * b.Accuracy : null, ScratchLabelsToReach(best.Accuracy))
         {
             Trees = Find(Protocol.Trees, budget) is { } t ? 100 * t.Accuracy : null,
+            ResNet18 = Find(Protocol.ResNet18, budget) is { } r ? 100 * r.Accuracy : null,
             BestBaseline = strongest is null ? null : RunReport.Key(strongest.Protocol),
             BestBaselineAccuracy = strongest is null ? null : 100 * strongest.Accuracy,
             BestBaselineStd = strongest is null ? null : 100 * strongest.AccuracyStd,
@@ -131,6 +135,9 @@ public sealed record LabelsNeeded(string Budget, int Labels, int Subsets, string
 {
     /// <summary>Gradient-boosted trees on the baseline's features (tables), or null when they were not run.</summary>
     public double? Trees { get; init; }
+    /// <summary>Logistic regression on the ImageNet ResNet-18 features (<see cref="EvaluationConfig.ResNet18"/>), or null when it was not run.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public double? ResNet18 { get; init; }
     /// <summary>
     /// The strongest of the baselines run at this budget (<see cref="EvaluationResult.BestBaseline"/>): "scratch", "baseline" or "trees";
     /// null when fewer than two were run.
@@ -339,6 +346,9 @@ public static class Evaluating
                             validating ? (baseVal, valY) : null, classes, ev, probe, observer));
                 }
 
+                if (ev.ResNet18 && baselines)
+                    pending.AddRange(ImageNetRows(modality, trainData, testData, pool, valIdx, trainY, valY, budgets[Protocol.LinearProbe], plan.Knn, classes, ev, observer));
+
                 // Final scoring: the only place test labels are read, after every prediction and choice is made.
                 var testY = test.Labels;
                 var scores = pending.Select(p => p.Score(testY, valY, classes, positive, plan.F1)).ToList();
@@ -486,6 +496,46 @@ public static class Evaluating
         }
         if (chosen.Count > 0) observer.Message($"Trees, {budget.Describe()}: chosen on validation: {string.Join("; ", chosen)}.");
         return new Pending(Protocol.Trees, budget, test, validation is null ? null : val);
+    }
+
+    /// <summary>
+    /// The ImageNet ResNet-18 rows (<see cref="EvaluationConfig.ResNet18"/>): its 512 features of every training and test image, then the
+    /// frozen encoder's probes on them: kNN over the labelled pool when <paramref name="knn"/>, and a linear probe on each subset of
+    /// <paramref name="budgets"/> (the linear probe's, so the same labelled samples), its penalty chosen on the validation split.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not image data.</exception>
+    /// <exception cref="FileNotFoundException">The package is not in the NuGet cache; the message names the fix.</exception>
+    private static List<Pending> ImageNetRows(IModality modality, IDataset trainData, IDataset testData, long[] pool, long[] valIdx, int[] trainY, int[] valY,
+        List<Budget> budgets, bool knn, int classes, EvaluationConfig ev, IRunObserver observer)
+    {
+        if (modality.Kind != Modality.Image)
+            throw new ArgumentException($"evaluation.resnet18 adds the {ImageNetResNet18.Title} row to image data; this is {modality.Kind.ToString().ToLowerInvariant()} data.");
+        using var network = ImageNetResNet18.Load();
+        observer.Message($"{ImageNetResNet18.Title}: {network.Source}; images resized to {ImageNetResNet18.Side} x {ImageNetResNet18.Side}, batches of {ev.ResNet18BatchSize}.");
+        observer.BeginStage($"Extracting {ImageNetResNet18.Title}", trainData.Count + testData.Count);
+        using var trainF = network.Extract(trainData, ev.ResNet18BatchSize, (d, _) => observer.Report(d));
+        using var testF = network.Extract(testData, ev.ResNet18BatchSize, (d, _) => observer.Report(trainData.Count + d));
+        observer.EndStage();
+        using var vi = tensor(valIdx);
+        using var valF = trainF.index_select(0, vi);
+        bool validating = valIdx.Length > 0;
+        var result = new List<Pending>();
+        observer.BeginStage($"kNN and linear probes on the {ImageNetResNet18.Title}", (knn ? 1 : 0) + budgets.Sum(b => b.Subsets.Length));
+        int done = 0;
+        if (knn)
+        {
+            using var ix = tensor(pool);
+            using var bank = trainF.index_select(0, ix);
+            var bankY = pool.Select(i => trainY[i]).ToArray();
+            int[] Neighbours(Tensor q) => Knn.Predict(bank, bankY, q, classes, ev.KnnK, ev.KnnTemperature);
+            var all = new Budget(1.0, null, [(ev.SubsetSeed, pool)], pool.Length);
+            result.Add(new Pending(Protocol.ResNet18Knn, all, [Neighbours(testF)], validating ? [Neighbours(valF)] : null));
+            observer.Report(++done);
+        }
+        foreach (var budget in budgets)
+            result.Add(Probed(Protocol.ResNet18, budget, trainF, trainY, testF, validating ? (valF, valY) : null, classes, ev.Probe, () => observer.Report(++done)));
+        observer.EndStage();
+        return result;
     }
 
     /// <summary>The budgets label propagation runs at: counts per class and fractions under 10 %, where labels are few.</summary>

@@ -80,7 +80,7 @@ public sealed record RunSummary
 /// <summary>Writes a run's pictures, summary.json and self-contained report.html from its files and results, for every modality.</summary>
 public static class RunReport
 {
-    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.LinearWithBaseline, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated, Protocol.Trees];
+    private static readonly Protocol[] Curve = [Protocol.LinearProbe, Protocol.FineTune, Protocol.Distilled, Protocol.Propagated, Protocol.LinearWithBaseline, Protocol.FromScratch, Protocol.ScratchDistilled, Protocol.Baseline, Protocol.BaselinePropagated, Protocol.Trees, Protocol.ResNet18];
 
     /// <summary>"100" for 1.0, "10" for 0.1, "1" for 0.01, "0.1" for 0.001.</summary>
     public static string Key(double fraction) => LabelSubsets.PercentKey(fraction);
@@ -99,6 +99,8 @@ public static class RunReport
         Protocol.BaselinePropagated => "baseline_propagated",
         Protocol.Trees => "trees",
         Protocol.LinearWithBaseline => "linear_with_baseline",
+        Protocol.ResNet18 => "resnet18",
+        Protocol.ResNet18Knn => "resnet18_knn",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -110,12 +112,14 @@ public static class RunReport
     public static (string[] Header, IReadOnlyList<string[]> Rows) AccuracyTable(EvaluationResult ev)
     {
         bool tuned = ev.For(Protocol.FineTune).Count > 0;
+        bool resnet = ev.For(Protocol.ResNet18).Count > 0 || ev.For(Protocol.ResNet18Knn).Count > 0;
         string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture) + " %";
-        string[] Row(string labels, string probe, string? fineTuned, string scratch, string gain, string baseline) =>
-            tuned ? [labels, probe, fineTuned ?? "-", scratch, gain, baseline] : [labels, probe, scratch, gain, baseline];
+        string[] Row(string labels, string probe, string? fineTuned, string scratch, string gain, string baseline, string imageNet) =>
+            [labels, probe, .. tuned ? new[] { fineTuned ?? "-" } : [], scratch, gain, baseline, .. resnet ? new[] { imageNet } : []];
         var header = Row("labels", "pretrained (frozen, linear)", "pretrained (fine-tuned)", "from scratch",
-            tuned ? "gain (best on validation)" : "gain", $"{ev.Baseline} (no learning)");
-        var rows = new List<string[]> { Row("kNN, all labels", double.IsNaN(ev.Knn) ? "-" : P(ev.Knn), "", "", "", "") };
+            tuned ? "gain (best on validation)" : "gain", $"{ev.Baseline} (no learning)", ImageNetResNet18.Title);
+        var resnetKnn = ev.Find(Protocol.ResNet18Knn, 1.0);
+        var rows = new List<string[]> { Row("kNN, all labels", double.IsNaN(ev.Knn) ? "-" : P(ev.Knn), "", "", "", "", resnetKnn is null ? "-" : P(resnetKnn.Accuracy)) };
         foreach (var budget in ev.Budgets)
         {
             if (ev.Find(Protocol.LinearProbe, budget) is not { } l) continue;
@@ -126,7 +130,8 @@ public static class RunReport
             string gain = s is null ? "-" : (100 * (best.Accuracy - s.Accuracy)).ToString("+0.00;-0.00", CultureInfo.InvariantCulture) + " pts"
                 + (tuned ? $" ({(best.Protocol == Protocol.LinearProbe ? "linear" : Title(best.Protocol))})" : "");
             rows.Add(Row(l.PerClass is int n ? $"{n} per class ({l.Labels})" : $"{Key(l.Fraction)} % ({l.Labels})", P(l.Accuracy),
-                f is null ? "-" : P(f.Accuracy), s is null ? "-" : P(s.Accuracy), gain, b is null ? "-" : P(b.Accuracy)));
+                f is null ? "-" : P(f.Accuracy), s is null ? "-" : P(s.Accuracy), gain, b is null ? "-" : P(b.Accuracy),
+                ev.Find(Protocol.ResNet18, budget) is { } r ? P(r.Accuracy) : "-"));
         }
         return (header, rows);
     }
@@ -145,6 +150,8 @@ public static class RunReport
         Protocol.BaselinePropagated => "labels propagated on the baseline",
         Protocol.Trees => "gradient-boosted trees",
         Protocol.LinearWithBaseline => "linear probe on frozen + baseline features",
+        Protocol.ResNet18 => ImageNetResNet18.Title + ", linear probe",
+        Protocol.ResNet18Knn => ImageNetResNet18.Title + ", kNN",
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
@@ -158,7 +165,7 @@ public static class RunReport
     };
 
     /// <summary>The flat key of a score: knn, or {protocol}_{percent}.</summary>
-    public static string Key(Score s) => s.Protocol == Protocol.Knn ? "knn" : $"{Key(s.Protocol)}_{s.Budget}";
+    public static string Key(Score s) => s.Protocol is Protocol.Knn or Protocol.ResNet18Knn ? Key(s.Protocol) : $"{Key(s.Protocol)}_{s.Budget}";
 
     /// <summary>The summary of a run (<paramref name="pre"/>: what is known of its pretraining) and its evaluation.</summary>
     /// <param name="sections">What the data's modality added beyond the label protocols; their numbers become flat keys.</param>
@@ -188,6 +195,7 @@ public static class RunReport
             if (ev.Find(Protocol.FromScratch, budget) is { } scratch) flat[$"labels_{name}_scratch"] = 100 * scratch.Accuracy;
             if (ev.Find(Protocol.Baseline, budget) is { } baseline) flat[$"labels_{name}_baseline"] = 100 * baseline.Accuracy;
             if (ev.Find(Protocol.Trees, budget) is { } trees) flat[$"labels_{name}_trees"] = 100 * trees.Accuracy;
+            if (ev.Find(Protocol.ResNet18, budget) is { } resnet) flat[$"labels_{name}_resnet18"] = 100 * resnet.Accuracy;
             if (ev.BestBaseline(budget) is { } strongest)
             {
                 flat[$"labels_{name}_best_baseline"] = Key(strongest.Protocol);
@@ -245,7 +253,8 @@ public static class RunReport
             string.Create(c, $"Labels needed: with {h.Labels} labels ({h.Budget}), the pretrained encoder ({pipeline}, chosen on validation) reaches {h.Pretrained:F2} %")
             + (h.Scratch is double s ? string.Create(c, $", training from scratch {s:F2} % ({h.Pretrained - s:+0.00;-0.00} points)") : "")
             + (h.Baseline is double b ? string.Create(c, $", {ev.Baseline} {b:F2} %") : "")
-            + (h.Trees is double t ? string.Create(c, $", gradient-boosted trees {t:F2} %") : "") + (h.Subsets > 1 ? $" (means over {h.Subsets} label subsets)." : "."),
+            + (h.Trees is double t ? string.Create(c, $", gradient-boosted trees {t:F2} %") : "")
+            + (h.ResNet18 is double r ? string.Create(c, $", {ImageNetResNet18.Title} {r:F2} %") : "") + (h.Subsets > 1 ? $" (means over {h.Subsets} label subsets)." : "."),
         };
         if (h.BestBaseline is { } strongest && h.BestBaselineAccuracy is double best)
             lines.Add(string.Create(c, $"Against the strongest baseline at this budget, {BaselineName(strongest, ev)} ({best:F2} %), the pretrained encoder is {h.Pretrained - best:+0.00;-0.00} points."));
@@ -358,6 +367,7 @@ public static class RunReport
     {
         "scratch" => "training from scratch",
         "trees" => $"gradient-boosted trees on the {ev.Baseline}",
+        "resnet18" => $"logistic regression on the {ImageNetResNet18.Title}",
         _ => $"logistic regression on the {ev.Baseline}",
     };
 
@@ -430,6 +440,9 @@ public static class RunReport
         if (ev.Find(Protocol.Knn, 1.0) is { } knn)
             report.AddKeyValueTable($"kNN on the frozen embeddings (k={config.KnnK}, all labels)",
                 ev.F1Kind is null ? [("accuracy", Pct(knn.Accuracy) + " %")] : [("accuracy", Pct(knn.Accuracy) + " %"), (ev.F1Kind, F4(knn.F1!.Value))]);
+        if (ev.Find(Protocol.ResNet18Knn, 1.0) is { } resnetKnn)
+            report.AddKeyValueTable($"kNN on the {ImageNetResNet18.Title} (k={config.KnnK}, all labels)",
+                ev.F1Kind is null ? [("accuracy", Pct(resnetKnn.Accuracy) + " %")] : [("accuracy", Pct(resnetKnn.Accuracy) + " %"), (ev.F1Kind, F4(resnetKnn.F1!.Value))]);
         if (used.Length == 0) return;
         report.AddHeading("Label efficiency");
         string subsets = ev.Seeds > 1
