@@ -73,7 +73,7 @@ public sealed record EvaluationConfig
     /// <summary>
     /// Images: a baseline row of the 512 ImageNet features of the ResNet-18 in the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18
     /// (<see cref="ImageNetResNet18"/>; images resized to 224 x 224), with the frozen encoder's probes (kNN, and the linear probe at its
-    /// budgets and label subsets). Off by default: at 224 x 224 a CPU thread extracts about ten images a second (docs/evaluation.md).
+    /// budgets and label subsets). Off by default: at 224 x 224 one CPU thread extracted about 15 images a second here (66 ms each, docs/evaluation.md).
     /// </summary>
     public bool ResNet18 { get; init; }
     /// <summary>Images per batch of the ResNet-18 feature extraction.</summary>

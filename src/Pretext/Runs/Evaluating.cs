@@ -137,6 +137,7 @@ public sealed record LabelsNeeded(string Budget, int Labels, int Subsets, string
     public double? Trees { get; init; }
     /// <summary>Logistic regression on the ImageNet ResNet-18 features (<see cref="EvaluationConfig.ResNet18"/>), or null when it was not run.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    [System.Text.Json.Serialization.JsonPropertyName("resnet18")]
     public double? ResNet18 { get; init; }
     /// <summary>
     /// The strongest of the baselines run at this budget (<see cref="EvaluationResult.BestBaseline"/>): "scratch", "baseline" or "trees";
@@ -198,6 +199,7 @@ public static class Evaluating
         var plan = modality.Plan(config.Evaluation);
         if (!baselines) plan = plan with { FromScratch = false, Baseline = false, Trees = false };
         var ev = config.Evaluation;
+        if (ev.ResNet18 && baselines) CheckImageNetRow(modality);
         var trainY = train.Labels;
         // The number of classes comes from the training side alone; a test label outside it is simply never predicted.
         int classes = Math.Max(train.ClassNames.Count, trainY.Max() + 1);
@@ -503,13 +505,9 @@ public static class Evaluating
     /// frozen encoder's probes on them: kNN over the labelled pool when <paramref name="knn"/>, and a linear probe on each subset of
     /// <paramref name="budgets"/> (the linear probe's, so the same labelled samples), its penalty chosen on the validation split.
     /// </summary>
-    /// <exception cref="ArgumentException">Not image data.</exception>
-    /// <exception cref="FileNotFoundException">The package is not in the NuGet cache; the message names the fix.</exception>
     private static List<Pending> ImageNetRows(IModality modality, IDataset trainData, IDataset testData, long[] pool, long[] valIdx, int[] trainY, int[] valY,
         List<Budget> budgets, bool knn, int classes, EvaluationConfig ev, IRunObserver observer)
     {
-        if (modality.Kind != Modality.Image)
-            throw new ArgumentException($"evaluation.resnet18 adds the {ImageNetResNet18.Title} row to image data; this is {modality.Kind.ToString().ToLowerInvariant()} data.");
         using var network = ImageNetResNet18.Load();
         observer.Message($"{ImageNetResNet18.Title}: {network.Source}; images resized to {ImageNetResNet18.Side} x {ImageNetResNet18.Side}, batches of {ev.ResNet18BatchSize}.");
         observer.BeginStage($"Extracting {ImageNetResNet18.Title}", trainData.Count + testData.Count);
@@ -536,6 +534,16 @@ public static class Evaluating
             result.Add(Probed(Protocol.ResNet18, budget, trainF, trainY, testF, validating ? (valF, valY) : null, classes, ev.Probe, () => observer.Report(++done)));
         observer.EndStage();
         return result;
+    }
+
+    /// <summary>Refuses the ResNet-18 row before any work is done where it cannot run.</summary>
+    /// <exception cref="ArgumentException">Not image data.</exception>
+    /// <exception cref="FileNotFoundException">The package is not in the NuGet cache; the message names the fix.</exception>
+    private static void CheckImageNetRow(IModality modality)
+    {
+        if (modality.Kind != Modality.Image)
+            throw new ArgumentException($"evaluation.resnet18 adds the {ImageNetResNet18.Title} row to image data; this is {modality.Kind.ToString().ToLowerInvariant()} data.");
+        if (ImageNetResNet18.FindPackage() is null) throw new FileNotFoundException(ImageNetResNet18.MissingMessage(null));
     }
 
     /// <summary>The budgets label propagation runs at: counts per class and fractions under 10 %, where labels are few.</summary>

@@ -86,8 +86,26 @@ public sealed class ImageNetResNet18Tests
             var none = Assert.Throws<FileNotFoundException>(() => ImageNetResNet18.Load());
             Assert.StartsWith($"The NuGet package {ImageNetResNet18.Package} {ImageNetResNet18.Version} is not in the NuGet cache", none.Message);
             Assert.DoesNotContain('\n', none.Message);
+            // The evaluation refuses before any work: no stage (feature extraction, probes) begins.
+            using var train = new ImageSamples(TestData.Blobs(12, classes: 3, seed: 1));
+            using var test = new ImageSamples(TestData.Blobs(6, classes: 3, seed: 2));
+            using var method = new FrozenMethod();
+            var config = TinyConfig();
+            var observer = new StageRecorder();
+            var refused = Assert.Throws<FileNotFoundException>(() => Evaluating.Run(method, config, new ImageModality.ImageInputs(config), train, test, observer));
+            Assert.Equal(none.Message, refused.Message);
+            Assert.Empty(observer.Stages);
         }
         finally { Environment.SetEnvironmentVariable("NUGET_PACKAGES", saved); }
+    }
+
+    private sealed class StageRecorder : IRunObserver
+    {
+        public List<string> Stages { get; } = [];
+        public void BeginStage(string name, long total) => Stages.Add(name);
+        public void Report(long done, string? status = null) { }
+        public void EndStage(string? summary = null) { }
+        public void Message(string text) { }
     }
 
     /// <summary>A stand-in pretrained method: an MLP encoder that is never trained here.</summary>
@@ -108,21 +126,24 @@ public sealed class ImageNetResNet18Tests
         public StepOutput ComputeLoss(Batch batch, TrainingProgress progress) => throw new NotSupportedException("not trained here");
     }
 
+    /// <summary>Probes only (no training from scratch, no maps), the ResNet-18 row on.</summary>
+    private static RunConfig TinyConfig() => new()
+    {
+        Encoder = new EncoderConfig { Kind = EncoderKind.Mlp, Hidden = [16] },
+        Evaluation = new EvaluationConfig
+        {
+            LinearFractions = [1.0], PerClass = [2], Seeds = 2, TrainedPerClass = [], ScratchFractions = [], KnnK = 5, ResNet18 = true,
+            Probe = new LinearProbeOptions { Iterations = 100, WeightDecays = [0, 1e-3] }, Maps = new EmbeddingMapOptions { Samples = 0 },
+        },
+    };
+
     [Fact]
     public void TheEvaluationsResNet18RowRunsTheFrozenProbesOnItsFeatures()
     {
         using var train = TestData.Blobs(36, classes: 3, seed: 1);
         using var test = TestData.Blobs(12, classes: 3, seed: 2);
         using var method = new FrozenMethod();
-        var config = new RunConfig
-        {
-            Encoder = new EncoderConfig { Kind = EncoderKind.Mlp, Hidden = [16] },
-            Evaluation = new EvaluationConfig
-            {
-                LinearFractions = [1.0], PerClass = [2], Seeds = 2, TrainedPerClass = [], ScratchFractions = [], KnnK = 5, ResNet18 = true,
-                Probe = new LinearProbeOptions { Iterations = 100, WeightDecays = [0, 1e-3] }, Maps = new EmbeddingMapOptions { Samples = 0 },
-            },
-        };
+        var config = TinyConfig();
         var r = Evaluating.Run(method, config, new ImageModality.ImageInputs(config), new ImageSamples(train), new ImageSamples(test));
         var knn = Assert.Single(r.For(Protocol.ResNet18Knn));
         var probes = r.For(Protocol.ResNet18);
