@@ -41,7 +41,6 @@ import json
 import math
 import os
 import resource
-import statistics
 import struct
 import sys
 import time
@@ -277,7 +276,7 @@ def train(a):
             step_ms.append(1000 * (time.perf_counter() - t0))
     del it  # shuts the workers down and reaps them, so their CPU time and memory show in RUSAGE_CHILDREN
 
-    median = statistics.median_low(step_ms)
+    median = sorted(step_ms)[len(step_ms) // 2]  # the element StepBench.cs takes (upper median)
     print(json.dumps(dict(
         bench='simclr_step_peer',
         samples_per_second=round(a.batch * 1000 / median, 1),
@@ -286,7 +285,7 @@ def train(a):
         threads=a.threads, batch=a.batch,
         widths='-'.join(map(str, widths)), blocks='-'.join(map(str, blocks)),
         precision='BFloat16' if bf16 else 'Float32', layout='ChannelsLast' if channels_last else 'Contiguous',
-        steps_measured=len(step_ms), data='fashion-mnist',
+        steps_measured=len(step_ms), data='fashion-mnist' if os.path.abspath(a.data) == FASHION_MNIST else a.data,
         cpu_seconds=round(cpu_seconds(), 2),
         workers=a.workers,
         peak_rss_workers_mb=round(peak_rss_mb(resource.RUSAGE_CHILDREN)) if a.workers > 0 else 0,
