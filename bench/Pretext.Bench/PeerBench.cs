@@ -17,7 +17,9 @@ namespace Pretext.Bench;
 /// the GEMM peak each reaches at that precision (measured in this process with TorchSharp, in a python3 child with PyTorch).
 ///   Pretext.Bench peer [--rounds 3] [--precision Float32|BFloat16] [--layout ChannelsLast|Contiguous] [--widths 32,64,128,256]
 ///       [--blocks 2,2,2,2] [--batch 256] [--threads 2] [--steps 12] [--warmup 3] [--workers 1] [--max-other-cpu 0.05]
-///       [--python /usr/bin/python3]
+///       [--python /usr/bin/python3] [--peer-precision P] [--peer-layout L]
+/// --peer-precision and --peer-layout run the peer with settings of its own (default: Pretext's), to compare against the peer's
+/// best rather than its like-for-like run.
 /// </summary>
 internal static class PeerBench
 {
@@ -32,6 +34,8 @@ internal static class PeerBench
         string widths = a.Get("widths", "32,64,128,256"), blocks = a.Get("blocks", "2,2,2,2");
         var precision = ComputeOptions.Resolve(Enum.Parse<Precision>(a.Get("precision", "Float32"), true));
         var layout = Enum.Parse<MemoryLayout>(a.Get("layout", "ChannelsLast"), true);
+        var peerPrecision = ComputeOptions.Resolve(Enum.Parse<Precision>(a.Get("peer-precision", precision.ToString()), true));
+        var peerLayout = Enum.Parse<MemoryLayout>(a.Get("peer-layout", layout.ToString()), true);
         if (rounds < 1 || !(maxOther >= 0 && maxOther <= 1)) return Fail("--rounds must be at least 1 and --max-other-cpu in [0, 1] (a share of the machine).");
 
         string python = a.Get("python", DefaultPython);
@@ -42,17 +46,19 @@ internal static class PeerBench
                         "(OpenBLAS, which python3-torch recommends, runs its fp32 matrix products; without it Debian's reference BLAS does, tens of times slower).");
 
         double flopsPerImage = ModelFlops.SimClrTrainingPerImage(1, 28, BenchArgs.Ints(widths), BenchArgs.Ints(blocks), BenchArgs.Ints(widths)[^1], 128);
-        string[] common = ["--widths", widths, "--blocks", blocks, "--precision", precision.ToString(), "--layout", layout.ToString(),
-            "--batch", Inv(batch), "--threads", Inv(threads), "--steps", Inv(steps), "--warmup", Inv(warmup)];
+        string[] shape = ["--widths", widths, "--blocks", blocks, "--batch", Inv(batch), "--threads", Inv(threads), "--steps", Inv(steps), "--warmup", Inv(warmup)];
+        string[] pretextArgs = ["step", .. shape, "--precision", precision.ToString(), "--layout", layout.ToString()];
+        string[] peerArgs = [script, .. shape, "--precision", peerPrecision.ToString(), "--layout", peerLayout.ToString(), "--workers", Inv(workers)];
 
-        Console.WriteLine($"peer: PyTorch {torchVersion} against Pretext, {precision} {layout}, widths {widths}, blocks {blocks}, batch {batch}, {threads} threads, " +
+        string peerSettings = peerPrecision == precision && peerLayout == layout ? "" : $" (peer: {peerPrecision} {peerLayout})";
+        Console.WriteLine($"peer: PyTorch {torchVersion} against Pretext, {precision} {layout}{peerSettings}, widths {widths}, blocks {blocks}, batch {batch}, {threads} threads, " +
                           $"{rounds} rounds; runs where other processes took more than {maxOther:P1} of the machine are discarded. Load average {Machine.LoadAverage()}.");
         double pretextPeak = GemmPeak(precision, layout, threads);
-        var peerGemm = RunChild(python, [script, "--gemm", "--precision", precision.ToString(), "--layout", layout.ToString(), "--threads", Inv(threads)], threads);
+        var peerGemm = RunChild(python, [script, "--gemm", "--precision", peerPrecision.ToString(), "--layout", peerLayout.ToString(), "--threads", Inv(threads)], threads);
         double peerPeak = peerGemm.Json?["gflops"]?.GetValue<double>() ?? double.NaN;
         string blas = peerGemm.Json?["blas"]?.GetValue<string>() ?? "unknown";
-        Console.WriteLine($"GEMM peak ({precision}, {threads} threads): Pretext/TorchSharp {pretextPeak:F1} GFLOP/s, PyTorch {peerPeak:F1} GFLOP/s (peer BLAS: {blas}).");
-        if (precision == Precision.Float32 && !blas.Contains("openblas", StringComparison.OrdinalIgnoreCase))
+        Console.WriteLine($"GEMM peak ({threads} threads): Pretext/TorchSharp {pretextPeak:F1} GFLOP/s ({precision}), PyTorch {peerPeak:F1} GFLOP/s ({peerPrecision}; BLAS: {blas}).");
+        if (peerPrecision == Precision.Float32 && !blas.Contains("openblas", StringComparison.OrdinalIgnoreCase))
             Console.WriteLine("warning: the peer's fp32 linear layers run on Debian's reference BLAS (apt-get install libopenblas0-pthread gives PyTorch OpenBLAS); " +
                               "its fp32 figures then understate what a PyTorch user gets.");
 
@@ -64,8 +70,8 @@ internal static class PeerBench
             foreach (var side in order)
             {
                 var run = side == "pretext"
-                    ? RunChild(Environment.ProcessPath!, SelfArguments(["step", .. common]))
-                    : RunChild(python, [script, .. common, "--workers", Inv(workers)], threads);
+                    ? RunChild(Environment.ProcessPath!, SelfArguments(pretextArgs))
+                    : RunChild(python, peerArgs, threads);
                 if (run.Json is null)
                 {
                     Console.WriteLine($"round {r} {side}: failed (exit {run.ExitCode}):");
@@ -110,7 +116,8 @@ internal static class PeerBench
             ["ratio"] = ratio is double q ? Math.Round(q, 3) : null,
             ["pretext"] = pretext,
             ["peer"] = peer,
-            ["precision"] = precision.ToString(), ["layout"] = layout.ToString(), ["widths"] = widths.Replace(',', '-'), ["blocks"] = blocks.Replace(',', '-'),
+            ["precision"] = precision.ToString(), ["layout"] = layout.ToString(),
+            ["peer_precision"] = peerPrecision.ToString(), ["peer_layout"] = peerLayout.ToString(), ["widths"] = widths.Replace(',', '-'), ["blocks"] = blocks.Replace(',', '-'),
             ["batch"] = batch, ["threads"] = threads, ["rounds"] = rounds, ["runs_discarded"] = discarded.Count,
             ["max_other_cpu"] = maxOther, ["training_gflop_per_image"] = Math.Round(flopsPerImage / 1e9, 4),
             ["torch"] = torchVersion, ["peer_blas"] = blas, ["load_average_end"] = Machine.LoadAverage(),
