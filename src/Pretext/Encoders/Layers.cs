@@ -37,8 +37,8 @@ public sealed class MixedConv2d : Module<Tensor, Tensor>
     /// This convolution followed by <paramref name="bn"/>: in training mode the two layers as they are; in eval mode one
     /// convolution whose weight and bias carry the batch norm's running statistics and affine scale (folded in fp32 on every
     /// call, a cost of the weights' size, so nothing goes stale when training resumes). Embedding and evaluation then skip a
-    /// memory-bound pass over every activation: the quickstart encoder's eval forward at batch 512 on one thread ran 1.1-1.4x faster
-    /// in 12 alternating pairs on a loaded 2-core machine, bf16 and fp32 (docs/benchmarks.md, "Embedding throughput").
+    /// memory-bound pass over every activation: the quickstart encoder's eval forward at batch 512 on one thread ran 1.09-1.42x
+    /// faster in 9 of 9 alternating pairs on a loaded 2-core machine, bf16 and fp32 (docs/benchmarks.md, "Embedding throughput").
     /// </summary>
     public Tensor ForwardWithBatchNorm(Tensor x, BatchNorm2d bn)
     {
