@@ -17,7 +17,8 @@ tuned for speed beyond what such a user would do. It mirrors Pretext's quickstar
               brightness and contrast jitter 0.4 with p=0.8 in random order, standardised with Fashion-MNIST's mean
               0.2860 and std 0.3530 (src/Pretext/Augmentations/ImageAugmentationConfig.cs)
   precision   Float32, or BFloat16: torch.autocast('cpu', dtype=torch.bfloat16) around the forward passes, fp32 master
-              weights (Pretext's mixed precision); the loss in fp32 either way
+              weights (Pretext's mixed precision); the loss in fp32 either way. Under autocast the projection head's linear
+              layers run in bf16 too, where Pretext runs its head in fp32 (about 0.2 % of the step's FLOPs)
   layout      Contiguous, or ChannelsLast: model and inputs .to(memory_format=torch.channels_last)
 
 The views are made per sample in --workers DataLoader worker processes (default 1, torchvision-style transforms written
