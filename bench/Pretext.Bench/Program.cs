@@ -20,6 +20,8 @@ using Pretext.Bench;
 //   `soak`            20,000 steps of a small model in this process: resident memory growth and live tensor count after warm-up (SoakBench.cs)
 //   `images-load`     8,000 mixed-size PNGs (some above 100 megapixels) loaded by `pretext pretrain`: peak memory, seconds, oversized ones reported (ImageFolderBench.cs)
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
+//   `peer`            the step against a plain PyTorch SimCLR loop (bench/peer/simclr_peer.py), alternating runs, busy-machine runs discarded (PeerBench.cs)
+//   `embed-speed`     the quickstart encoder's embedding throughput against its training samples/s, one JSON line (EmbedSpeedBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
@@ -46,7 +48,9 @@ return mode switch
     "soak" => SoakBench.Run(rest),
     "chaos-stream" => StreamChaosBench.Run(rest),
     "images-load" => ImageFolderBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load."),
+    "peer" => PeerBench.Run(rest),
+    "embed-speed" => EmbedSpeedBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load, peer, embed-speed."),
 };
 
 static int Fail(string message)

@@ -38,27 +38,8 @@ internal static class StepBench
             Train = preset.Train with { BatchSize = batch, MaxSteps = steps + warmup, Epochs = 1000, CheckpointEvery = 0 },
         };
 
-        // Real Fashion-MNIST images when available (the quickstart's data), else the same shape of random pixels.
-        TensorDataset data;
-        string source;
-        try
-        {
-            using var f = new DatasetFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.SystemPackage });
-            data = f.LoadSplit("fashion-mnist", DataSplit.Train);
-            source = "fashion-mnist";
-        }
-        catch (IOException)
-        {
-            data = new TensorDataset("random", torch.randint(0, 256, [Math.Max(4096, batch * 2), 1, 28, 28], dtype: torch.ScalarType.Byte));
-            source = "random";
-        }
-
-        using var method = Pretraining.CreateMethod(cfg);
-        using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
-        var trainer = new Trainer(method, new UnlabelledView(data), MethodRegistry.Get("simclr").Views(cfg.Setup), cfg.Train);
-        var stepMs = new List<double>();
-        trainer.Run(optimizer, 0, null, r => { if (r.Step > warmup) stepMs.Add(1000.0 * batch / r.SamplesPerSecond); });
-        stepMs.Sort();
+        var (data, source) = LoadData(batch);
+        var stepMs = MeasureSteps(cfg, data, warmup);
         double median = stepMs[stepMs.Count / 2];
         long peakKb = File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
             .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture)).FirstOrDefault();
@@ -72,8 +53,40 @@ internal static class StepBench
             widths = string.Join("-", cfg.Encoder.Widths), blocks = string.Join("-", cfg.Encoder.Blocks),
             precision = ComputeOptions.Resolve(cfg.Encoder.Precision).ToString(), layout = cfg.Encoder.Layout.ToString(),
             steps_measured = stepMs.Count, data = source,
+            // The process's own CPU time (all its threads), so `peer` can tell how much of the machine other processes took meanwhile.
+            cpu_seconds = Math.Round(System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, 2),
         }));
         data.Dispose();
         return 0;
+    }
+
+    /// <summary>Real Fashion-MNIST training images when available (the quickstart's data), else the same shape of random pixels.</summary>
+    public static (TensorDataset Data, string Source) LoadData(int batch)
+    {
+        try
+        {
+            using var f = new DatasetFetcher(new DatasetFetcherOptions { Sources = DataSources.Cache | DataSources.SystemPackage });
+            return (f.LoadSplit("fashion-mnist", DataSplit.Train), "fashion-mnist");
+        }
+        catch (IOException)
+        {
+            return (new TensorDataset("random", torch.randint(0, 256, [Math.Max(4096, batch * 2), 1, 28, 28], dtype: torch.ScalarType.Byte)), "random");
+        }
+    }
+
+    /// <summary>
+    /// Trains <paramref name="cfg"/>'s SimCLR for its <see cref="TrainerOptions.MaxSteps"/> steps through the real loop and returns
+    /// the step times in ms after the first <paramref name="warmup"/>, sorted.
+    /// </summary>
+    public static List<double> MeasureSteps(RunConfig cfg, IDataset data, int warmup)
+    {
+        using var method = Pretraining.CreateMethod(cfg);
+        using var optimizer = new Pretext.Training.Optimizer(method.ParameterGroups(), cfg.Train.Optimizer);
+        var trainer = new Trainer(method, new UnlabelledView(data), MethodRegistry.Get("simclr").Views(cfg.Setup), cfg.Train);
+        var stepMs = new List<double>();
+        int batch = cfg.Train.BatchSize;
+        trainer.Run(optimizer, 0, null, r => { if (r.Step > warmup) stepMs.Add(1000.0 * batch / r.SamplesPerSecond); });
+        stepMs.Sort();
+        return stepMs;
     }
 }

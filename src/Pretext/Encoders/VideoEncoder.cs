@@ -44,6 +44,13 @@ public enum ClipEmbedding
     LastState,
     /// <summary>Both, concatenated (2 D).</summary>
     MeanFrameAndLastState,
+    /// <summary>
+    /// The frame encoder's last feature map averaged over its positions and the clip's frames (the last width, before the linear
+    /// layer): the same wherever a digit stands, so a probe need not learn each pattern at every place.
+    /// </summary>
+    MapMean,
+    /// <summary>The last feature map's maximum over positions, averaged over the frames (the last width): whether a pattern is anywhere in the frame.</summary>
+    MapMax,
 }
 
 /// <summary>
@@ -85,7 +92,14 @@ public sealed class FrameSequenceEncoder : Encoder
     }
 
     public VideoEncoderConfig Config => config;
-    public override int FeatureDim => config.Embedding == ClipEmbedding.MeanFrameAndLastState ? 2 * config.Dim : config.Dim;
+    public override int FeatureDim => config.Embedding switch
+    {
+        ClipEmbedding.MeanFrameAndLastState => 2 * config.Dim,
+        ClipEmbedding.MapMean or ClipEmbedding.MapMax => config.Widths[^1],
+        _ => config.Dim,
+    };
+    /// <summary>Whether the clip embedding reads the last feature map (pass it to <see cref="Embed"/>).</summary>
+    public bool EmbeddingReadsMaps => config.Embedding is ClipEmbedding.MapMean or ClipEmbedding.MapMax;
     public override long[] InputShape => [config.Frames, config.Channels, config.Size, config.Size];
     /// <summary>Channels of the last convolution; a decoder mirrors from there.</summary>
     public int LastWidth => config.Widths[^1];
@@ -134,17 +148,28 @@ public sealed class FrameSequenceEncoder : Encoder
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var v = EncodeFrames(x);
-        return Embed(v, config.Embedding == ClipEmbedding.MeanFrame ? null : Context(v)).MoveToOuterDisposeScope();
+        var maps = EmbeddingReadsMaps ? new List<Tensor>() : null;
+        var v = EncodeFrames(x, maps);
+        bool needsContext = config.Embedding is ClipEmbedding.LastState or ClipEmbedding.MeanFrameAndLastState;
+        return Embed(v, needsContext ? Context(v) : null, maps?[^1]).MoveToOuterDisposeScope();
     }
 
     /// <summary>
-    /// The clip embedding from the frame vectors (B, T, D) and, unless the embedding is the mean frame vector, the temporal model's states
-    /// (B, T, D) over them (<see cref="Context"/>), for methods that computed both already.
+    /// The clip embedding from the frame vectors (B, T, D), the temporal model's states (B, T, D) over them (<see cref="Context"/>) for the
+    /// embeddings that read them, and the last feature map (B * T, C, s, s) of <see cref="EncodeFrames(Tensor, List{Tensor})"/> for those that
+    /// read it (<see cref="EmbeddingReadsMaps"/>), for methods that computed them already.
     /// </summary>
-    public Tensor Embed(Tensor frameVectors, Tensor? context)
+    public Tensor Embed(Tensor frameVectors, Tensor? context, Tensor? lastMap = null)
     {
         if (config.Embedding == ClipEmbedding.MeanFrame) return frameVectors.mean([1]);
+        if (EmbeddingReadsMaps)
+        {
+            if (lastMap is null) throw new ArgumentException($"The {config.Embedding} clip embedding needs the frame encoder's last feature map.");
+            using var mapScope = NewDisposeScope();
+            long b = frameVectors.shape[0], t = frameVectors.shape[1];
+            var perFrame = config.Embedding == ClipEmbedding.MapMean ? lastMap.mean([2, 3]) : lastMap.amax([2, 3]);
+            return perFrame.view(b, t, lastMap.shape[1]).mean([1]).MoveToOuterDisposeScope();
+        }
         if (context is null) throw new ArgumentException($"The {config.Embedding} clip embedding needs the temporal model's states.");
         using var scope = NewDisposeScope();
         var last = context.select(1, context.shape[1] - 1);

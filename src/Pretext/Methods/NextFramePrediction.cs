@@ -112,17 +112,17 @@ public sealed class NextFramePrediction : nn.Module, ISslMethod, IFramePredictor
     {
         using var scope = NewDisposeScope();
         var c = encoder.Config;
-        var maps = skips > 0 ? new List<Tensor>() : null;
+        var maps = skips > 0 || encoder.EmbeddingReadsMaps ? new List<Tensor>() : null;
         var vectors = encoder.EncodeFrames(x, maps);
         var context = encoder.Context(vectors);
-        embedding = encoder.Embed(vectors, context).MoveToOuterDisposeScope();
+        embedding = encoder.Embed(vectors, context, maps?[^1]).MoveToOuterDisposeScope();
         long b = x.shape[0], t = x.shape[1] - 1;
         int side = c.Size >> c.Widths.Length;
         var h = seed.forward(context.narrow(1, 0, t).reshape(b * t, c.Dim)).relu().view(b * t, c.Widths[^1], side, side);
         int level = c.Widths.Length - 1;
         foreach (var layer in decoder.children().Cast<Module<Tensor, Tensor>>())
         {
-            if (maps is not null && layer is ConvTranspose2d)
+            if (skips > 0 && maps is not null && layer is ConvTranspose2d)
             {
                 // Frame t's map (and frame t - 1's) at this scale for the prediction of frame t + 1, t = 0..T-2.
                 var m = maps[level];

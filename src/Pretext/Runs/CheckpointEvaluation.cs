@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Pretext.Data;
 using Pretext.Evaluation;
 using Pretext.Reporting;
@@ -35,6 +36,12 @@ public sealed record EvaluateRequest
     public int? LimitTest { get; init; }
     /// <summary>Audio folders: classes from file names by this regular expression with a "label" group (<see cref="AudioModality.WithLabelPattern"/>).</summary>
     public string? LabelPattern { get; init; }
+    /// <summary>
+    /// A config file (JSON or YAML, <see cref="Runs.ConfigFile"/>): its <c>evaluation</c> section, and <c>encoder.text.pooling</c> /
+    /// <c>encoder.video.embedding</c> if it gives them, are laid over the checkpoint's config before the options above and <see cref="Set"/>;
+    /// the rest of it (a run's whole config.json, say) is left to the checkpoint, with a notice.
+    /// </summary>
+    public string? ConfigFile { get; init; }
     /// <summary><c>evaluation.key=value</c> overrides.</summary>
     public IReadOnlyList<string> Set { get; init; } = [];
     /// <summary>Where summary.json, plots and report.html go; null: &lt;run&gt;/evaluation.</summary>
@@ -69,9 +76,17 @@ public static class CheckpointEvaluation
             if (!a.TrimStart().StartsWith("evaluation.", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--set '{a}': evaluate only changes evaluation settings (evaluation.<key>=<value>), {PoolingKey} and {VideoEmbeddingKey}; the rest of the config comes from the checkpoint.");
         if (request.Seeds is < 1) throw new ArgumentException($"--seeds must be at least 1; got {request.Seeds}.");
-        var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint, pooling.Count == 0 ? null : c => ConfigOverrides.Apply(c, pooling));
+        var file = request.ConfigFile is null ? null : Runs.ConfigFile.Read(request.ConfigFile);
+        var (fileModel, fileEvaluation) = file is null ? (null, null) : SplitConfigFile(file, log);
+        Func<RunConfig, RunConfig>? model = fileModel is null && pooling.Count == 0 ? null : c =>
+        {
+            if (fileModel is not null) c = ConfigOverrides.Merge(c, fileModel, file!.Path);
+            return ConfigOverrides.Apply(c, pooling);
+        };
+        var (method, cfg, step) = Pretraining.LoadMethod(request.Checkpoint, model);
         using (method)
         {
+            if (fileEvaluation is not null) cfg = ConfigOverrides.Merge(cfg, fileEvaluation, file!.Path);
             var ev = cfg.Evaluation;
             if (request.Fractions is { } fr)
                 ev = ev with { LinearFractions = fr, ScratchFractions = fr, Text = ev.Text with { Fractions = fr } };
@@ -112,6 +127,46 @@ public static class CheckpointEvaluation
                 return new CheckpointEvaluationResult(result, cfg, ds, RunReport.Write(dir, cfg, pre, result, ds, sections)) { Sections = sections };
             }
         }
+    }
+
+    /// <summary>
+    /// What evaluate takes from a config file: the weightless model keys (<see cref="WeightlessKeys"/>) it gives, and its
+    /// <c>evaluation</c> section, each as an object for <see cref="ConfigOverrides.Merge"/> (null when the file gives none).
+    /// Every other key is the checkpoint's to decide; they are named in one notice, so a run's whole config.json can be passed.
+    /// </summary>
+    private static (JsonObject? Model, JsonObject? Evaluation) SplitConfigFile(ConfigFile file, Action<string>? log)
+    {
+        JsonObject? model = null;
+        foreach (var key in WeightlessKeys)
+        {
+            var path = key.Split('.');
+            JsonNode? node = file.Values;
+            foreach (var part in path)
+                node = node is JsonObject o && ConfigOverrides.Match(o, part) is string k ? o[k] : null;
+            if (node is null) continue;
+            model ??= new JsonObject();
+            var at = model;
+            for (int i = 0; i < path.Length - 1; i++)
+            {
+                if (at[path[i]] is not JsonObject next) at[path[i]] = next = new JsonObject();
+                at = next;
+            }
+            at[path[^1]] = node.DeepClone();
+        }
+        JsonObject? evaluation = null;
+        string? e = ConfigOverrides.Match(file.Values, "evaluation");
+        if (e is not null)
+        {
+            if (file.Values[e] is not JsonObject section)
+                throw new InvalidDataException($"{file.Path}: 'evaluation' is a section of evaluation settings, but the file gives it {ConfigFile.Describe(file.Values[e])}. Give the keys inside it instead.");
+            evaluation = new JsonObject { ["evaluation"] = section.DeepClone() };
+        }
+        var rest = file.Values.Select(p => p.Key).Where(k => k != e).ToList();
+        if (rest.Count > 0)
+            log?.Invoke($"{file.Path}: evaluate uses its 'evaluation' section{(model is null ? "" : $" and {string.Join(", ", WeightlessKeys)}")}; {string.Join(", ", rest.Select(k => $"'{k}'"))} come{(rest.Count == 1 ? "s" : "")} from the checkpoint and {(rest.Count == 1 ? "is" : "are")} left as {(rest.Count == 1 ? "it is" : "they are")} there.");
+        if (evaluation is null && model is null)
+            throw new InvalidDataException($"{file.Path}: gives no 'evaluation' section (nor {string.Join(" or ", WeightlessKeys)}), so it would change nothing; put the evaluation settings under 'evaluation:'.");
+        return (model, evaluation);
     }
 
     /// <summary>A class-stratified slice of about <paramref name="limit"/> samples (seed 0), or null when no limit applies.</summary>

@@ -183,10 +183,11 @@ public static class PyTorchInterchange
     }
 
     /// <summary>
-    /// The tensors of a weights file, by name: safetensors (pretext_model.save_weights), else a TorchScript module saved by
-    /// torch.jit.script(...).save or torch.jit.trace(...).save, whose state_dict carries the module's own names.
+    /// The tensors of a weights file, by name: safetensors (pretext_model.save_weights); a TorchScript module saved by
+    /// torch.jit.script(...).save or torch.jit.trace(...).save, whose state_dict carries the module's own names; or a pickled
+    /// state dict, torch.save(model.state_dict(), path), read with TorchSharp.PyBridge's unpickler.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is neither; the message says how to save one.</exception>
+    /// <exception cref="InvalidDataException">The file is none of these; the message says how to save one.</exception>
     private static Dictionary<string, Tensor> ReadWeights(string path)
     {
         if (LooksLikeSafeTensors(path)) return SafeTensors.Load(path).Tensors;
@@ -194,11 +195,39 @@ public static class PyTorchInterchange
         try { module = jit.load(path); }
         catch (Exception e) when (e is ExternalException or ArgumentException)
         {
-            throw new InvalidDataException($"'{path}' is neither safetensors nor a TorchScript module ({FirstLine(e.Message)}). Save the weights with " +
-                "pretext_model.save_weights(model, path), or the module with torch.jit.trace(model, x).save(path); pickled state dicts (torch.save(model.state_dict())) are not read.");
+            // Both torch.jit's files and torch.save's (since PyTorch 1.6) are zip archives; a state dict has no code to load.
+            return ReadPickledStateDict(path, FirstLine(e.Message));
         }
         using (module)
             return module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
+    }
+
+    /// <summary>A pickled state dict (torch.save(model.state_dict())): names to tensors, or the error that says how to save one.</summary>
+    private static Dictionary<string, Tensor> ReadPickledStateDict(string path, string notScript)
+    {
+        System.Collections.Hashtable table;
+        try
+        {
+            using var stream = File.OpenRead(path);
+            table = TorchSharp.PyBridge.PyTorchUnpickler.UnpickleStateDict(stream);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"'{path}' is neither safetensors, a TorchScript module ({notScript}) nor a pickled state dict ({FirstLine(e.Message)}). " +
+                "Save the weights with pretext_model.save_weights(model, path), torch.save(model.state_dict(), path), or the module with torch.jit.trace(model, x).save(path).");
+        }
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in table)
+        {
+            if (entry.Key is string name && entry.Value is Tensor t) tensors[name] = t.DetachFromDisposeScope();
+            else
+            {
+                foreach (var done in tensors.Values) done.Dispose();
+                throw new InvalidDataException($"'{path}' is a pickle, but not a state dict of tensors (entry '{entry.Key}' holds {entry.Value?.GetType().Name ?? "nothing"}). " +
+                    "Save model.state_dict(), not the model or an optimiser: torch.save(model.state_dict(), path).");
+            }
+        }
+        return tensors;
     }
 
     /// <summary>An 8-byte little-endian header length that fits the file, followed by a JSON object.</summary>

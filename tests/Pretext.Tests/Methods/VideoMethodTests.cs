@@ -125,6 +125,70 @@ public class VideoMethodTests
     }
 
     [Fact]
+    public void TheMapEmbeddingsPoolTheLastMapOverPositionsAndFramesAndIgnoreWhereAPatternStands()
+    {
+        using var clips = TestVideo.Clips(2);
+        using var x = clips.Gather([0, 1]);
+        using var noGrad = no_grad();
+        foreach (var embedding in new[] { ClipEmbedding.MapMean, ClipEmbedding.MapMax })
+        {
+            manual_seed(5);
+            using var encoder = (TestVideo.TinyEncoder with { Pooling = FramePooling.Flatten, Embedding = embedding }).Build();
+            Assert.True(encoder.EmbeddingReadsMaps);
+            Assert.Equal(TestVideo.TinyEncoder.Widths[^1], encoder.FeatureDim);
+            using var a = encoder.forward(x);
+            Assert.Equal(new long[] { 2, encoder.FeatureDim }, a.shape);
+            // Slow reference: each frame's last map alone, pooled position by position, then the frames averaged.
+            var maps = new List<Tensor>();
+            using var vectors = encoder.EncodeFrames(x, maps);
+            var last = maps[^1];
+            long frames = x.shape[1], channels = last.shape[1], side = last.shape[2];
+            for (int clip = 0; clip < 2; clip++)
+                for (int ch = 0; ch < channels; ch++)
+                {
+                    double sum = 0;
+                    for (int f = 0; f < frames; f++)
+                    {
+                        double pooled = embedding == ClipEmbedding.MapMean ? 0 : double.NegativeInfinity;
+                        for (int i = 0; i < side; i++)
+                            for (int j = 0; j < side; j++)
+                            {
+                                double v = last[clip * frames + f, ch, i, j].item<float>();
+                                pooled = embedding == ClipEmbedding.MapMean ? pooled + v / (side * side) : Math.Max(pooled, v);
+                            }
+                        sum += pooled;
+                    }
+                    Assert.Equal(sum / frames, a[clip, ch].item<float>(), 4);
+                }
+            foreach (var m in maps) m.Dispose();
+            Assert.Throws<ArgumentException>(() => encoder.Embed(vectors, null));
+            // The next-frame method hands out the same embedding from its own pass, with and without decoder skips.
+            foreach (int skips in new[] { 0, 2 })
+            {
+                using var method = NextFrame(skips: skips, pooling: FramePooling.Flatten, embedding: embedding);
+                using var predicted = method.Predict(x, out var fromMethod);
+                using (fromMethod)
+                using (var direct = method.Encoder.forward(x))
+                    Assert.True(fromMethod.allclose(direct, rtol: 1e-5, atol: 1e-6));
+            }
+
+            // A blob moved by a multiple of the encoder's total stride (4), away from the borders, keeps the map embeddings;
+            // the flattened frame vectors' mean moves.
+            using var here = zeros(new long[] { 1, frames, 1, 32, 32 });
+            using var there = zeros(new long[] { 1, frames, 1, 32, 32 });
+            here.index_put_(ones(1), TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(8, 12), TensorIndex.Slice(8, 11));
+            there.index_put_(ones(1), TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(16, 20), TensorIndex.Slice(20, 23));
+            using var eHere = encoder.forward(here);
+            using var eThere = encoder.forward(there);
+            Assert.True(eHere.allclose(eThere, rtol: 1e-5, atol: 1e-6));
+            using var flat = (TestVideo.TinyEncoder with { Pooling = FramePooling.Flatten, Embedding = ClipEmbedding.MeanFrame }).Build();
+            using var fHere = flat.forward(here);
+            using var fThere = flat.forward(there);
+            Assert.False(fHere.allclose(fThere, rtol: 1e-5, atol: 1e-6));
+        }
+    }
+
+    [Fact]
     public void TheResidualPredictorStartsFromTheLastFrame()
     {
         using var m = NextFrame(skips: 2, pooling: FramePooling.Flatten);

@@ -197,9 +197,10 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
             pm.save_weights(model, weights)
             pm.write_safetensors(features, {"features": f})
             torch.jit.trace(model, x).save(sys.argv[5])
+            torch.save(model.state_dict(), sys.argv[6])
             """);
         PythonTorch.Run(dir.Path, dir.File("train.py"), export, dir.File("inputs.safetensors"), dir.File("trained.safetensors"), dir.File("features.safetensors"),
-            dir.File("traced.pt"));
+            dir.File("traced.pt"), dir.File("state_dict.pt"));
         using var theirs = ReadFeatures(dir.File("features.safetensors"));
         using (before)
         {
@@ -213,7 +214,8 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         Assert.True(code == 0, stdout + stderr);
         Assert.Contains(Path.Combine(run, "checkpoints", "step-00000000.safetensors"), stdout);
         var traced = PyTorchInterchange.Import(export, dir.File("traced.pt"), dir.Combine("imported-torchscript"));
-        foreach (var (source, checkpoint) in new[] { ("safetensors", Path.Combine(run, "checkpoints", "step-00000000.safetensors")), ("TorchScript", traced.Checkpoint) })
+        var pickled = PyTorchInterchange.Import(export, dir.File("state_dict.pt"), dir.Combine("imported-pickle"));
+        foreach (var (source, checkpoint) in new[] { ("safetensors", Path.Combine(run, "checkpoints", "step-00000000.safetensors")), ("TorchScript", traced.Checkpoint), ("torch.save state dict", pickled.Checkpoint) })
         {
             var (imported, config, _) = Pretraining.LoadMethod(checkpoint);
             using (imported)
@@ -258,6 +260,28 @@ public class PyTorchInterchangeTests(ITestOutputHelper output)
         using var ours = enc.Apply(rows);
         Assert.Equal(ours.shape, theirs.shape);
         Assert.True(MaxDiff(ours, theirs) < 1e-6, $"encode_rows gave {string.Join(",", theirs.data<float>().ToArray())}; Pretext {string.Join(",", ours.data<float>().ToArray())}.");
+    }
+
+    [Fact]
+    public void AWeightsFileOfNoKnownFormIsRefusedNamingTheFileAndTheThreeWaysToSaveOne()
+    {
+        using var dir = new TempDirectory();
+        var (cfg, inputs) = Sample(EncoderKind.ResNet);
+        inputs.Dispose();
+        using (var method = Pretraining.CreateMethod(cfg)) PyTorchInterchange.Export(method.Encoder, cfg, dir.Combine("export"));
+        // Random bytes, and a zip archive (the container of TorchScript and of torch.save) that holds neither.
+        File.WriteAllBytes(dir.File("noise.pt"), Enumerable.Range(0, 300).Select(i => (byte)(i * 37 % 251)).ToArray());
+        using (var zip = System.IO.Compression.ZipFile.Open(dir.File("other.pt"), System.IO.Compression.ZipArchiveMode.Create))
+        using (var w = new StreamWriter(zip.CreateEntry("other/readme.txt").Open())) w.Write("not weights");
+        foreach (var name in new[] { "noise.pt", "other.pt" })
+        {
+            var e = Assert.Throws<InvalidDataException>(() => PyTorchInterchange.Import(dir.Combine("export"), dir.File(name), dir.Combine("run-" + name)));
+            Assert.Contains(name, e.Message);
+            Assert.Contains("torch.save(model.state_dict(), path)", e.Message);
+            Assert.Contains("torch.jit.trace", e.Message);
+            Assert.Contains("save_weights", e.Message);
+            Assert.False(Directory.Exists(Path.Combine(dir.Combine("run-" + name), "checkpoints")) && Directory.EnumerateFiles(Path.Combine(dir.Combine("run-" + name), "checkpoints")).Any());
+        }
     }
 
     [Fact]

@@ -101,6 +101,30 @@ public class VideoRunTests
                 Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, Set = ["encoder.video.pooling=Flatten"],
             }));
             Assert.Contains("encoder.video.embedding", weights.Message);
+
+            // evaluate --config: the file's evaluation section and clip embedding are laid over the checkpoint's, --set wins over the
+            // file, and its other sections (here train) are the checkpoint's, with a notice naming them.
+            string yaml = dir.Combine("eval.yaml");
+            File.WriteAllText(yaml, "train:\n  epochs: 99\nencoder:\n  video:\n    embedding: MapMax\nevaluation:\n  seeds: 1\n  knn_k: 3\n");
+            var lines = new List<string>();
+            var fromFile = CheckpointEvaluation.Run(new EvaluateRequest
+            {
+                Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, Baselines = false, OutDirectory = dir.Combine("file"),
+                ConfigFile = yaml, Set = ["evaluation.knnK=4"],
+            }, log: lines.Add);
+            Assert.Equal(Pretext.Encoders.ClipEmbedding.MapMax, fromFile.Config.Encoder.Video.Embedding);
+            Assert.Equal(4, fromFile.Config.Evaluation.KnnK);
+            Assert.All(fromFile.Evaluation.For(Pretext.Evaluation.Protocol.LinearProbe).Where(s => s.PerClass is not null), s => Assert.Equal(1, s.Subsets));
+            Assert.Equal(cfg.Train.Epochs, fromFile.Config.Train.Epochs);
+            Assert.Contains(lines, l => l.Contains("eval.yaml") && l.Contains("'train'") && l.Contains("from the checkpoint"));
+            string useless = dir.Combine("useless.json");
+            File.WriteAllText(useless, "{\"train\": {\"epochs\": 3}}");
+            var nothing = Assert.Throws<InvalidDataException>(() => CheckpointEvaluation.Run(new EvaluateRequest
+            {
+                Checkpoint = pre.FinalCheckpoint, DataDirectory = dir.Path, ConfigFile = useless,
+            }));
+            Assert.Contains("useless.json", nothing.Message);
+            Assert.Contains("evaluation", nothing.Message);
         }
         else
         {
