@@ -33,8 +33,8 @@ blocks, precision, layout, steps_measured, data) and the peer's own (cpu_seconds
       [--layout Contiguous|ChannelsLast] [--batch 256] [--threads 2] [--steps 20] [--warmup 3] [--workers 1]
   /usr/bin/python3 bench/peer/simclr_peer.py --gemm [--precision ...] [--threads 2] [--size 1024] [--seconds 2]
       measured matmul rate (GFLOP/s) of this PyTorch at that precision: the peak MFU is taken against
-  /usr/bin/python3 bench/peer/simclr_peer.py --out DIR (--max-steps S | --max-minutes M) (--save-every N | --save-every-minutes M)
-      [--epochs 5] [shape, precision, threads and workers as above]
+  /usr/bin/python3 bench/peer/simclr_peer.py --out DIR (--save-every N | --save-every-minutes M) [--epochs 5] [--minutes M]
+      [--max-steps S] [--max-minutes M] [shape, precision, threads and workers as above]
       pretraining for time to accuracy: the encoder's state_dict saved (torch.save, under the names `pretext export` gives
       the ResNet, so `pretext import` reads it) with DIR/manifest.json listing each save's step and cumulative pretraining
       seconds, save time left out (pretrain() below; scored by `Pretext.Bench time-to-accuracy`)
@@ -331,8 +331,9 @@ def write_json_atomic(path, obj):
 
 
 def pretrain(a):
-    """Pretraining for time to accuracy: the preset's schedule (--epochs of warm-up then cosine, as in train()), run until
-    --max-steps or --max-minutes of pretraining time, saving the encoder's state_dict every --save-every steps and/or every
+    """Pretraining for time to accuracy: the preset's schedule (--epochs of warm-up then cosine, as in train()), cut to what fits
+    in --minutes as `pretext pretrain --minutes` cuts it, run to its end or until --max-steps or --max-minutes of pretraining
+    time, saving the encoder's state_dict every --save-every steps and/or every
     --save-every-minutes of pretraining time, and at the end. Pretraining time is the sum of the steps' times (from asking the
     loader for the batch to the end of the optimiser step, as the throughput mode and Pretext's Trainer clock it); time spent
     saving is left out. --out/manifest.json lists every save with its step and cumulative pretraining seconds, rewritten after
@@ -342,8 +343,6 @@ def pretrain(a):
     widths, blocks = [int(v) for v in a.widths.split(',')], [int(v) for v in a.blocks.split(',')]
     if len(widths) != len(blocks):
         raise SystemExit(f'error: --widths ({len(widths)}) and --blocks ({len(blocks)}) need the same number of stages')
-    if a.max_steps <= 0 and a.max_minutes <= 0:
-        raise SystemExit('error: pretraining needs --max-steps or --max-minutes (or both: whichever comes first)')
     if a.save_every <= 0 and a.save_every_minutes <= 0:
         raise SystemExit('error: pretraining needs --save-every STEPS or --save-every-minutes M (or both)')
     bf16 = a.precision.lower() == 'bfloat16'
@@ -364,12 +363,16 @@ def pretrain(a):
     total = max(1, round(a.epochs * steps_per_epoch))
     warmup = round(a.warmup_epochs * steps_per_epoch)
     last_step = total if a.max_steps <= 0 else min(total, a.max_steps)
+    # --minutes: as `pretext pretrain --minutes`, time the steps rate_from+1..decide_at inside the learning-rate warm-up, then
+    # cut the schedule to the steps that fit (5 % kept in hand), cosine over exactly those; steps already taken are unchanged.
+    decide_at = max(1, min(min(max(warmup, 6), 100), a.save_every if a.save_every > 0 else 100, total - 1)) if a.minutes > 0 else -1
+    rate_from, rate_from_seconds = decide_at // 3, 0.0
     manifest = dict(
         format='simclr-peer-checkpoints', version=1, torch=torch.__version__, blas=blas_library(),
         widths=widths, blocks=blocks, batch=a.batch, threads=a.threads, workers=a.workers, epochs=a.epochs,
         warmup_epochs=a.warmup_epochs, schedule_steps=total, lr=a.lr, temperature=a.temperature, seed=a.seed,
         precision='BFloat16' if bf16 else 'Float32', layout='ChannelsLast' if fmt == torch.channels_last else 'Contiguous',
-        data=os.path.abspath(a.data), images=len(images), max_steps=a.max_steps, max_minutes=a.max_minutes,
+        data=os.path.abspath(a.data), images=len(images), max_steps=a.max_steps, max_minutes=a.max_minutes, minutes=a.minutes,
         save_every=a.save_every, save_every_minutes=a.save_every_minutes,
         encoder_input='standardised images ((pixels in [0, 1] - %g) / %g)' % (MEAN, STD), saves=[])
 
@@ -396,6 +399,20 @@ def pretrain(a):
         opt.step()
         seconds += time.perf_counter() - t0
         step += 1
+        if step == rate_from:
+            rate_from_seconds = seconds
+        if step == decide_at:
+            per_step = (seconds - rate_from_seconds) / (decide_at - rate_from)
+            fits = max(10, step + 1, int(a.minutes * 60 / (per_step * 1.05)))
+            decision = f'time budget {a.minutes:g} min: {per_step:.3f} s/step over steps {rate_from + 1}-{decide_at}; '
+            if fits < total:
+                total = fits
+                last_step = min(last_step, total)
+                decision += f'schedule cut to {total} steps ({total / steps_per_epoch:.2f} epochs)'
+            else:
+                decision += f'the full {total} steps are kept'
+            manifest['schedule_steps'], manifest['budget_decision'] = total, decision
+            print(json.dumps(dict(decision=decision)), flush=True)
         out_of_time = a.max_minutes > 0 and seconds >= a.max_minutes * 60
         due = (a.save_every > 0 and step % a.save_every == 0) or (a.save_every_minutes > 0 and seconds >= next_save_seconds)
         if due or out_of_time or step == last_step:
@@ -499,6 +516,8 @@ def main(argv=None):
     p.add_argument('--warmup-epochs', type=float, default=0.5)
     p.add_argument('--max-steps', type=int, default=0, help='with --out: stop after this many steps (0: the whole schedule)')
     p.add_argument('--max-minutes', type=float, default=0, help='with --out: stop after this much pretraining time (0: no limit)')
+    p.add_argument('--minutes', type=float, default=0,
+                   help='with --out: time budget as `pretext pretrain --minutes`: cut the schedule to the steps that fit (0: none)')
     p.add_argument('--save-every', type=int, default=0, help='with --out: save the encoder every this many steps')
     p.add_argument('--save-every-minutes', type=float, default=0, help='with --out: save every this many minutes of pretraining time')
     p.add_argument('--embed', metavar='STATE', help='print the features of the first --count images of --data from this saved encoder')
