@@ -93,7 +93,14 @@ internal static class TimeToAccuracyBench
             {
                 if (points.ContainsKey(save.Step)) continue;
                 clock.Restart();
-                double accuracy = 100 * probe.Score(checkpointOf(save));
+                int quarter = 0;
+                double accuracy = 100 * probe.Score(checkpointOf(save), (done, total) =>
+                {
+                    // A save takes minutes to score on a few cores: say how far the feature extraction has got, every quarter.
+                    if (total <= 0 || 4 * done < (quarter + 1) * total) return;
+                    quarter = (int)Math.Min(4, 4 * done / total);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name} step {save.Step}: features {done:N0}/{total:N0} ({clock.Elapsed.TotalSeconds:F0} s)"));
+                });
                 done(save);
                 points[save.Step] = new CurvePoint(save.Step, save.PretrainSeconds / 60, Math.Round(accuracy, 2));
                 WriteCurve(csv, points.Values);

@@ -167,7 +167,8 @@ public sealed class ValidationProbe : IDisposable
     }
 
     /// <summary>Validation accuracy (0-1) of the linear probe on the encoder of <paramref name="checkpoint"/>.</summary>
-    public double Score(string checkpoint)
+    /// <param name="progress">Called with (images embedded, images to embed) as the features are extracted.</param>
+    public double Score(string checkpoint, Action<long, long>? progress = null)
     {
         var (method, cfg, _) = Pretraining.LoadMethod(checkpoint, precision is Precision p ? c => c with { Encoder = c.Encoder with { Precision = p } } : null);
         using (method)
@@ -178,7 +179,7 @@ public sealed class ValidationProbe : IDisposable
             using var inputs = modality.InputsFor(cfg, checkpoint);
             using var scope = NewDisposeScope();
             var data = inputs.Encode(slice ?? train);
-            var features = Features.Extract(method.Encoder, data, inputs.Normalization, inputs.FeatureBatchSize);
+            var features = Features.Extract(method.Encoder, data, inputs.Normalization, inputs.FeatureBatchSize, progress);
             var poolF = features.index_select(0, tensor(pool));
             var valF = features.index_select(0, tensor(validation));
             using var probe = LinearProbe.Train(poolF, poolY, classes, cfg.Evaluation.Probe, (valF, validationY));
