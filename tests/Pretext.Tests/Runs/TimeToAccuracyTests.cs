@@ -68,6 +68,32 @@ public class TimeToAccuracyTests
     }
 
     [Fact]
+    public void APretextRunsCheckpointsGetTheirStepsTimeFromMetricsCsvLessTheWritesOfEveryCheckpoint()
+    {
+        // A run that wrote a checkpoint every 2 steps and kept the last two: the writes of the deleted ones cost time too.
+        using var dir = new TempDirectory();
+        var cfg = Presets.For("simclr", "fashion-mnist", threads: 1);
+        cfg = cfg with { Train = cfg.Train with { CheckpointEvery = 2, KeepCheckpoints = 2 } };
+        File.WriteAllText(dir.File("config.json"), cfg.ToJson());
+        Directory.CreateDirectory(dir.Combine("checkpoints"));
+        foreach (var step in new[] { 4, 6 }) File.WriteAllText(dir.File(Path.Combine("checkpoints", $"step-{step:D8}.safetensors")), "");
+        using (var log = Pretext.Reporting.MetricsLog.Create(dir.File("metrics.csv"), Pretraining.MetricColumns))
+        {
+            double t = 0;
+            for (int s = 1; s <= 6; s++)
+            {
+                t += 2 + (s is 3 or 5 ? 0.25 : 0);   // 2 s a step, 0.25 s more after each write (steps 2 and 4)
+                log.Append(new Dictionary<string, double> { ["step"] = s, ["epoch"] = 0, ["loss"] = 1, ["lr"] = 0.1, ["collapse_std"] = 0.5, ["samples_per_second"] = 1, ["elapsed_seconds"] = t });
+            }
+        }
+        var saves = TimeToAccuracy.PretextCheckpoints(dir.Path);
+        Assert.Equal([4L, 6L], saves.Select(s => s.Step));
+        Assert.Equal(8.0, saves[0].PretrainSeconds, 9);
+        Assert.Equal(12.0, saves[1].PretrainSeconds, 9);
+        Assert.EndsWith("step-00000006.safetensors", saves[1].Path);
+    }
+
+    [Fact]
     public void ThePeersManifestListsItsSavesInStepOrderAndAMissingFileIsNamed()
     {
         using var dir = new TempDirectory();
