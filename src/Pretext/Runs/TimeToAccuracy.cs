@@ -128,7 +128,8 @@ public static class TimeToAccuracy
 /// The frozen linear probe of `pretext evaluate` at 100 % of the labels, scored on the validation split only: the training
 /// split's validation part is carved as evaluation carves it (<see cref="ValidationSplit"/>, the config's fraction and seed),
 /// the probe is fitted on every other training label with its penalty chosen on validation
-/// (<see cref="LinearProbe.Train"/>, the config's probe options), and its accuracy on validation is the score. The test split
+/// (<see cref="LinearProbe.Train"/>, the config's probe options), and its accuracy on validation is the score (as evaluate's
+/// validation figures: the penalty choice makes it slightly optimistic, alike for every encoder scored). The test split
 /// is never read. The training split is loaded once, so many checkpoints of one data set are cheap to score one after another.
 /// </summary>
 public sealed class ValidationProbe : IDisposable
