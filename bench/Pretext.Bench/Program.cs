@@ -22,6 +22,7 @@ using Pretext.Bench;
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 //   `peer`            the step against a plain PyTorch SimCLR loop (bench/peer/simclr_peer.py), alternating runs, busy-machine runs discarded (PeerBench.cs)
 //   `embed-speed`     the quickstart encoder's embedding throughput against its training samples/s, one JSON line (EmbedSpeedBench.cs)
+//   `time-to-accuracy` minutes of pretraining to reach linear-probe thresholds on validation, Pretext against the peer (TimeToAccuracyBench.cs)
 // `--text` (the older spelling of the text mode) still works.
 if (args.Contains("--text")) args = ["text", .. args.Where(a => a != "--text")];
 var mode = args.Length > 0 && !args[0].StartsWith('-') ? args[0] : "step";
@@ -50,7 +51,8 @@ return mode switch
     "images-load" => ImageFolderBench.Run(rest),
     "peer" => PeerBench.Run(rest),
     "embed-speed" => EmbedSpeedBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load, peer, embed-speed."),
+    "time-to-accuracy" => TimeToAccuracyBench.Run(rest),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load, peer, embed-speed, time-to-accuracy."),
 };
 
 static int Fail(string message)

@@ -33,6 +33,13 @@ blocks, precision, layout, steps_measured, data) and the peer's own (cpu_seconds
       [--layout Contiguous|ChannelsLast] [--batch 256] [--threads 2] [--steps 20] [--warmup 3] [--workers 1]
   /usr/bin/python3 bench/peer/simclr_peer.py --gemm [--precision ...] [--threads 2] [--size 1024] [--seconds 2]
       measured matmul rate (GFLOP/s) of this PyTorch at that precision: the peak MFU is taken against
+  /usr/bin/python3 bench/peer/simclr_peer.py --out DIR (--save-every N | --save-every-minutes M) [--epochs 5] [--minutes M]
+      [--max-steps S] [--max-minutes M] [shape, precision, threads and workers as above]
+      pretraining for time to accuracy: the encoder's state_dict saved (torch.save, under the names `pretext export` gives
+      the ResNet, so `pretext import` reads it) with DIR/manifest.json listing each save's step and cumulative pretraining
+      seconds, save time left out (pretrain() below; scored by `Pretext.Bench time-to-accuracy`)
+  /usr/bin/python3 bench/peer/simclr_peer.py --embed STATE [--count 8] [--widths ... --blocks ...] [--data DIR]
+      features of the first images of DIR from a saved encoder, as JSON (the import test compares them with Pretext's)
   /usr/bin/python3 bench/peer/simclr_peer.py --ntxent FILE
       NT-Xent of {"z1": [[..]], "z2": [[..]], "temperature": t} (the parity test against Pretext's loss)
 """
@@ -129,43 +136,54 @@ class SimCLRViews(torch.utils.data.Dataset):
 # ---------------------------------------------------------------- model
 
 class BasicBlock(nn.Module):
+    """Two 3x3 conv-BN layers and an identity or 1x1 conv-BN shortcut, under torchvision's names (conv1, bn1, conv2, bn2,
+    downsample.0/.1), the names `pretext export` gives the ResNet, so a saved state_dict imports with `pretext import`."""
+
     def __init__(self, cin, cout, stride):
         super().__init__()
         self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(cout)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = nn.Identity()
+        self.downsample = None
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, 0, bias=False), nn.BatchNorm2d(cout))
 
     def forward(self, x):
         h = F.relu(self.bn1(self.conv1(x)))
         h = self.bn2(self.conv2(h))
-        return F.relu(h + self.shortcut(x))
+        return F.relu(h + (x if self.downsample is None else self.downsample(x)))
 
 
 class ResNet(nn.Module):
-    """ResNet for small images: 3x3 stride-1 stem, no max-pool, stride 2 at the start of every stage after the first."""
+    """ResNet for small images: 3x3 stride-1 stem, no max-pool, stride 2 at the start of every stage after the first.
+    Named as the exported module (pretext_model.ResNet: conv1, bn1, layer1.0.conv1, layer2.0.downsample.0, ...), but it
+    reads standardised images, as a PyTorch user's transforms produce them, where the exported module standardises itself."""
 
     def __init__(self, widths, blocks, in_channels=1):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU())
-        layers, cin = [], widths[0]
+        self.conv1 = nn.Conv2d(in_channels, widths[0], 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.stages = len(widths)
+        cin = widths[0]
         for s, (w, n) in enumerate(zip(widths, blocks)):
+            layer = []
             for b in range(n):
-                layers.append(BasicBlock(cin, w, 2 if s > 0 and b == 0 else 1))
+                layer.append(BasicBlock(cin, w, 2 if s > 0 and b == 0 else 1))
                 cin = w
-        self.stages = nn.Sequential(*layers)
+            setattr(self, f'layer{s + 1}', nn.Sequential(*layer))
         self.feature_dim = widths[-1]
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-        for m in self.stages:
-            nn.init.zeros_(m.bn2.weight)
+            elif isinstance(m, BasicBlock):
+                nn.init.zeros_(m.bn2.weight)
 
     def forward(self, x):
-        return self.stages(self.stem(x)).mean((2, 3))
+        x = F.relu(self.bn1(self.conv1(x)))
+        for s in range(self.stages):
+            x = getattr(self, f'layer{s + 1}')(x)
+        return x.mean((2, 3))
 
 
 class SimCLR(nn.Module):
@@ -296,6 +314,137 @@ def train(a):
     )))
 
 
+def save_encoder(encoder, path):
+    """The encoder's state_dict as torch.save writes it (what most PyTorch code saves; `pretext import` reads it), tensors
+    made contiguous fp32 NCHW so the file does not depend on --layout, written to a temporary name and renamed."""
+    state = {k: (v.float() if v.is_floating_point() else v).contiguous() for k, v in encoder.state_dict().items()}
+    tmp = path + '.tmp'
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path, obj):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def pretrain(a):
+    """Pretraining for time to accuracy: the preset's schedule (--epochs of warm-up then cosine, as in train()), cut to what fits
+    in --minutes as `pretext pretrain --minutes` cuts it, run to its end or until --max-steps or --max-minutes of pretraining
+    time, saving the encoder's state_dict every --save-every steps and/or every
+    --save-every-minutes of pretraining time, and at the end. Pretraining time is the sum of the steps' times (from asking the
+    loader for the batch to the end of the optimiser step, as the throughput mode and Pretext's Trainer clock it); time spent
+    saving is left out. --out/manifest.json lists every save with its step and cumulative pretraining seconds, rewritten after
+    each save, so a killed run keeps the saves made so far."""
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    widths, blocks = [int(v) for v in a.widths.split(',')], [int(v) for v in a.blocks.split(',')]
+    if len(widths) != len(blocks):
+        raise SystemExit(f'error: --widths ({len(widths)}) and --blocks ({len(blocks)}) need the same number of stages')
+    if a.save_every <= 0 and a.save_every_minutes <= 0:
+        raise SystemExit('error: pretraining needs --save-every STEPS or --save-every-minutes M (or both)')
+    bf16 = a.precision.lower() == 'bfloat16'
+    fmt = torch.channels_last if a.layout.lower() == 'channelslast' else torch.contiguous_format
+    os.makedirs(a.out, exist_ok=True)
+    manifest_path = os.path.join(a.out, 'manifest.json')
+    if os.path.exists(manifest_path):
+        raise SystemExit(f'error: {manifest_path} exists: this folder holds a peer run already; choose another --out')
+
+    images = read_idx_images(a.data)
+    loader = torch.utils.data.DataLoader(SimCLRViews(images), batch_size=a.batch, shuffle=True, drop_last=True,
+                                         num_workers=a.workers)
+    model = SimCLR(ResNet(widths, blocks)).to(memory_format=fmt)
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    opt = LARS([dict(params=decay), dict(params=no_decay, weight_decay=0.0, lars=False)], lr=a.lr)
+    steps_per_epoch = len(images) // a.batch
+    total = max(1, round(a.epochs * steps_per_epoch))
+    warmup = round(a.warmup_epochs * steps_per_epoch)
+    last_step = total if a.max_steps <= 0 else min(total, a.max_steps)
+    # --minutes: as `pretext pretrain --minutes`, time the steps rate_from+1..decide_at inside the learning-rate warm-up, then
+    # cut the schedule to the steps that fit (5 % kept in hand), cosine over exactly those; steps already taken are unchanged.
+    decide_at = max(1, min(min(max(warmup, 6), 100), a.save_every if a.save_every > 0 else 100, total - 1)) if a.minutes > 0 else -1
+    rate_from, rate_from_seconds = decide_at // 3, 0.0
+    manifest = dict(
+        format='simclr-peer-checkpoints', version=1, torch=torch.__version__, blas=blas_library(),
+        widths=widths, blocks=blocks, batch=a.batch, threads=a.threads, workers=a.workers, epochs=a.epochs,
+        warmup_epochs=a.warmup_epochs, schedule_steps=total, lr=a.lr, temperature=a.temperature, seed=a.seed,
+        precision='BFloat16' if bf16 else 'Float32', layout='ChannelsLast' if fmt == torch.channels_last else 'Contiguous',
+        data=os.path.abspath(a.data), images=len(images), max_steps=a.max_steps, max_minutes=a.max_minutes, minutes=a.minutes,
+        save_every=a.save_every, save_every_minutes=a.save_every_minutes,
+        encoder_input='standardised images ((pixels in [0, 1] - %g) / %g)' % (MEAN, STD), saves=[])
+
+    model.train()
+    seconds, next_save_seconds, step, loss = 0.0, a.save_every_minutes * 60, 0, None
+    it = iter(loader)
+    while step < last_step:
+        t0 = time.perf_counter()
+        try:
+            v1, v2 = next(it)
+        except StopIteration:
+            it = iter(loader)
+            v1, v2 = next(it)
+        v1, v2 = v1.to(memory_format=fmt), v2.to(memory_format=fmt)
+        for g in opt.param_groups:
+            g['lr'] = warmup_cosine(step, a.lr, warmup, total)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+            z1, z2 = model(v1), model(v2)
+        loss = nt_xent(z1, z2, a.temperature)
+        if not math.isfinite(loss.item()):
+            raise SystemExit(f'error: loss became {loss.item()} at step {step}')
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        seconds += time.perf_counter() - t0
+        step += 1
+        if step == rate_from:
+            rate_from_seconds = seconds
+        if step == decide_at:
+            per_step = (seconds - rate_from_seconds) / (decide_at - rate_from)
+            fits = max(10, step + 1, int(a.minutes * 60 / (per_step * 1.05)))
+            decision = f'time budget {a.minutes:g} min: {per_step:.3f} s/step over steps {rate_from + 1}-{decide_at}; '
+            if fits < total:
+                total = fits
+                last_step = min(last_step, total)
+                decision += f'schedule cut to {total} steps ({total / steps_per_epoch:.2f} epochs)'
+            else:
+                decision += f'the full {total} steps are kept'
+            manifest['schedule_steps'], manifest['budget_decision'] = total, decision
+            print(json.dumps(dict(decision=decision)), flush=True)
+        out_of_time = a.max_minutes > 0 and seconds >= a.max_minutes * 60
+        due = (a.save_every > 0 and step % a.save_every == 0) or (a.save_every_minutes > 0 and seconds >= next_save_seconds)
+        if due or out_of_time or step == last_step:
+            while a.save_every_minutes > 0 and next_save_seconds <= seconds:
+                next_save_seconds += a.save_every_minutes * 60
+            name = f'step-{step:08d}.pt'
+            save_encoder(model.encoder, os.path.join(a.out, name))
+            manifest['saves'].append(dict(step=step, pretrain_seconds=round(seconds, 3), epoch=round(step / steps_per_epoch, 3),
+                                          loss=round(loss.item(), 5), lr=opt.param_groups[0]['lr'], file=name))
+            write_json_atomic(manifest_path, manifest)
+            print(json.dumps(dict(saved=name, step=step, pretrain_minutes=round(seconds / 60, 2), loss=round(loss.item(), 4))), flush=True)
+        if out_of_time:
+            break
+    del it
+    print(json.dumps(dict(bench='simclr_pretrain_peer', steps=step, schedule_steps=total, pretrain_seconds=round(seconds, 1),
+                          saves=len(manifest['saves']), out=a.out, cpu_seconds=round(cpu_seconds(), 2))), flush=True)
+
+
+def embed(a):
+    """Features of the first --count images of --data from the encoder in the state_dict file --embed (eval mode, fp32,
+    standardised as in training), as {"features": [[...], ...]} on stdout: the import test compares them with Pretext's."""
+    torch.set_num_threads(a.threads)
+    widths, blocks = [int(v) for v in a.widths.split(',')], [int(v) for v in a.blocks.split(',')]
+    encoder = ResNet(widths, blocks)
+    encoder.load_state_dict(torch.load(a.embed))
+    encoder.eval()
+    x = (read_idx_images(a.data)[:a.count].float() / 255 - MEAN) / STD
+    with torch.no_grad():
+        features = encoder(x)
+    print(json.dumps(dict(features=features.tolist())))
+
+
 def blas_library():
     """The BLAS shared library this process mapped (torch's fp32 matmuls run there): Debian's reference libblas unless
     OpenBLAS (which libtorch1.13 recommends) is installed."""
@@ -362,9 +511,26 @@ def main(argv=None):
     p.add_argument('--size', type=int, default=1024)
     p.add_argument('--seconds', type=float, default=2.0)
     p.add_argument('--ntxent', metavar='FILE', help='print NT-Xent of the embeddings in FILE instead of training')
+    p.add_argument('--out', help='pretrain for time to accuracy, saving the encoder and manifest.json into this folder')
+    p.add_argument('--epochs', type=float, default=5, help='schedule length in epochs (the preset: 5; warm-up then cosine over them)')
+    p.add_argument('--warmup-epochs', type=float, default=0.5)
+    p.add_argument('--max-steps', type=int, default=0, help='with --out: stop after this many steps (0: the whole schedule)')
+    p.add_argument('--max-minutes', type=float, default=0, help='with --out: stop after this much pretraining time (0: no limit)')
+    p.add_argument('--minutes', type=float, default=0,
+                   help='with --out: time budget as `pretext pretrain --minutes`: cut the schedule to the steps that fit (0: none)')
+    p.add_argument('--save-every', type=int, default=0, help='with --out: save the encoder every this many steps')
+    p.add_argument('--save-every-minutes', type=float, default=0, help='with --out: save every this many minutes of pretraining time')
+    p.add_argument('--embed', metavar='STATE', help='print the features of the first --count images of --data from this saved encoder')
+    p.add_argument('--count', type=int, default=8)
     a = p.parse_args(argv)
     if a.ntxent:
         ntxent_file(a.ntxent)
+    elif a.embed:
+        embed(a)
+    elif a.out:
+        if a.batch < 2 or a.threads < 1:
+            raise SystemExit('error: --batch >= 2 and --threads >= 1')
+        pretrain(a)
     elif a.gemm:
         gemm(a)
     else:
