@@ -31,6 +31,8 @@ if [ "${1:-}" = "--with-test-tools" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is None)' 2>/dev/null \
     || need_apt_bare+=(python3-torch)
+  # OpenBLAS runs PyTorch's fp32 matrix products; without it (python3-torch only recommends it) the peer of bench/peer is slow.
+  ls /usr/lib/x86_64-linux-gnu/libopenblas*.so* >/dev/null 2>&1 || need_apt_bare+=(libopenblas0-pthread)
 fi
 if [ $(( ${#need_apt[@]} + ${#need_apt_bare[@]} )) -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
