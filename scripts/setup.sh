@@ -25,6 +25,8 @@ need_apt_bare=()
 [ -f /usr/share/doc/weka/examples/credit-g.arff ] || need_apt_bare+=(weka)
 # LightGBM's native library (the gradient-boosted trees baseline of table evaluations) links GCC's OpenMP runtime.
 ldconfig -p 2>/dev/null | grep -q 'libgomp\.so\.1' || [ -f /usr/lib/x86_64-linux-gnu/libgomp.so.1 ] || need_apt_bare+=(libgomp1)
+# tcmalloc: ./pretext preloads it (libtorch's peak memory less than half of glibc malloc's at the same speed; docs/benchmarks.md).
+[ -f "/usr/lib/$(uname -m)-linux-gnu/libtcmalloc_minimal.so.4" ] || need_apt_bare+=(libtcmalloc-minimal4)
 # Headless Chromium renders report.html in the report screenshot test; Debian's PyTorch (python3-torch, CPU) is the peer of
 # the PyTorch export/import round-trip tests (docs/pytorch.md); only the test run asks for them.
 if [ "${1:-}" = "--with-test-tools" ]; then

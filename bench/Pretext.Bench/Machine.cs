@@ -7,6 +7,18 @@ namespace Pretext.Bench;
 internal static class Machine
 {
     /// <summary>The 1-, 5- and 15-minute load averages as /proc/loadavg gives them ("" off Linux).</summary>
+    /// <summary>Where Debian's tcmalloc (libtcmalloc-minimal4) is, or null; `./pretext` preloads it when present.</summary>
+    public static string? Tcmalloc() =>
+        new[] { "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4" }.FirstOrDefault(File.Exists);
+
+    /// <summary>An allocator option: "system" (null: glibc's malloc), "auto" (tcmalloc where installed), or a library's path.</summary>
+    public static string? Allocator(string option) => option switch
+    {
+        "system" => null,
+        "auto" => Tcmalloc(),
+        _ => File.Exists(option) ? option : throw new ArgumentException($"No allocator library at '{option}'; give system, auto or the path of one (apt-get install libtcmalloc-minimal4)."),
+    };
+
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 
     /// <summary>

@@ -17,7 +17,8 @@ namespace Pretext.Bench;
 /// the GEMM peak each reaches at that precision (measured in this process with TorchSharp, in a python3 child with PyTorch).
 ///   Pretext.Bench peer [--rounds 3] [--precision Float32|BFloat16] [--layout ChannelsLast|Contiguous] [--widths 32,64,128,256]
 ///       [--blocks 2,2,2,2] [--batch 256] [--threads 2] [--steps 12] [--warmup 3] [--workers 1] [--max-other-cpu 0.05]
-///       [--python /usr/bin/python3] [--peer-precision P] [--peer-layout L]
+///       [--python /usr/bin/python3] [--peer-precision P] [--peer-layout L] [--pretext-malloc auto|system|PATH] [--peer-malloc system|auto|PATH]
+/// The malloc options preload an allocator into that side's child (LD_PRELOAD): auto is tcmalloc where installed, as `./pretext` does.
 /// --peer-precision and --peer-layout run the peer with settings of its own (default: Pretext's), to compare against the peer's
 /// best rather than its like-for-like run.
 /// </summary>
@@ -39,6 +40,7 @@ internal static class PeerBench
         if (rounds < 1 || !(maxOther >= 0 && maxOther <= 1)) return Fail("--rounds must be at least 1 and --max-other-cpu in [0, 1] (a share of the machine).");
 
         string python = a.Get("python", DefaultPython);
+        string? pretextMalloc = Machine.Allocator(a.Get("pretext-malloc", "auto")), peerMalloc = Machine.Allocator(a.Get("peer-malloc", "system"));
         string script = Path.Combine(Machine.RepositoryRoot(), "bench", "peer", "simclr_peer.py");
         if (!File.Exists(script)) return Fail($"The peer script is missing: {script}.");
         if (PythonTorchVersion(python) is not string torchVersion)
@@ -70,8 +72,8 @@ internal static class PeerBench
             foreach (var side in order)
             {
                 var run = side == "pretext"
-                    ? RunChild(Environment.ProcessPath!, SelfArguments(pretextArgs))
-                    : RunChild(python, peerArgs, threads);
+                    ? RunChild(Environment.ProcessPath!, SelfArguments(pretextArgs), preload: pretextMalloc)
+                    : RunChild(python, peerArgs, threads, peerMalloc);
                 if (run.Json is null)
                 {
                     Console.WriteLine($"round {r} {side}: failed (exit {run.ExitCode}):");
@@ -120,7 +122,7 @@ internal static class PeerBench
             ["peer_precision"] = peerPrecision.ToString(), ["peer_layout"] = peerLayout.ToString(), ["widths"] = widths.Replace(',', '-'), ["blocks"] = blocks.Replace(',', '-'),
             ["batch"] = batch, ["threads"] = threads, ["rounds"] = rounds, ["runs_discarded"] = discarded.Count,
             ["max_other_cpu"] = maxOther, ["training_gflop_per_image"] = Math.Round(flopsPerImage / 1e9, 4),
-            ["torch"] = torchVersion, ["peer_blas"] = blas, ["load_average_end"] = Machine.LoadAverage(),
+            ["torch"] = torchVersion, ["peer_blas"] = blas, ["pretext_malloc"] = pretextMalloc ?? "glibc", ["peer_malloc"] = peerMalloc ?? "glibc", ["load_average_end"] = Machine.LoadAverage(),
         }.ToJsonString());
         return ratio is null ? 1 : 0;
     }
@@ -133,10 +135,12 @@ internal static class PeerBench
     /// </summary>
     private sealed record ChildRun(JsonObject? Json, List<string> Lines, int ExitCode, MachineCpuTimes Before, MachineCpuTimes After, double ObserverCpuSeconds, double WallSeconds);
 
-    private static ChildRun RunChild(string file, IEnumerable<string> args, int? blasThreads = null)
+    private static ChildRun RunChild(string file, IEnumerable<string> args, int? blasThreads = null, string? preload = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in args) psi.ArgumentList.Add(arg);
+        // The allocator of this side (null: glibc's malloc); the parent's own LD_PRELOAD is never passed on implicitly.
+        if (preload is null) psi.Environment.Remove("LD_PRELOAD"); else psi.Environment["LD_PRELOAD"] = preload;
         // OpenBLAS's pthread build (what python3-torch's recommends pull in) sizes its own pool from the cores, not from
         // torch.set_num_threads: hold it to the run's threads as well.
         if (blasThreads is int n) psi.Environment["OPENBLAS_NUM_THREADS"] = n.ToString(CultureInfo.InvariantCulture);

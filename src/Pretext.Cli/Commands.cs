@@ -209,6 +209,10 @@ internal static class Commands
             Console.WriteLine(gpus > 0
                 ? $"devices: cpu, {string.Join(", ", Enumerable.Range(0, gpus).Select(i => $"cuda:{i}"))}"
                 : $"devices: cpu (no CUDA: {ComputeDevice.CudaFix})");
+            // Which malloc libtorch's tensors come from: ./pretext preloads tcmalloc where installed (peak memory; docs/benchmarks.md).
+            bool tcmalloc = File.Exists("/proc/self/maps") && File.ReadLines("/proc/self/maps").Any(l => l.Contains("libtcmalloc", StringComparison.Ordinal));
+            Console.WriteLine(tcmalloc ? "allocator: tcmalloc"
+                : "allocator: glibc malloc (./pretext preloads tcmalloc when libtcmalloc-minimal4 is installed: less than half the peak memory in training)");
             return 0;
         }));
         return cmd;
