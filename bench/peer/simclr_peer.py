@@ -231,6 +231,27 @@ class LARS(torch.optim.Optimizer):
                 p.add_(buf, alpha=-g['lr'])
 
 
+def train_step(model, opt, loader, it, fmt, bf16, lr, temperature, step):
+    """One SimCLR step on the loader's next pair of views (a new pass over the data when it runs out): returns the iterator and the loss."""
+    try:
+        v1, v2 = next(it)
+    except StopIteration:
+        it = iter(loader)
+        v1, v2 = next(it)
+    v1, v2 = v1.to(memory_format=fmt), v2.to(memory_format=fmt)
+    for g in opt.param_groups:
+        g['lr'] = lr
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
+        z1, z2 = model(v1), model(v2)
+    loss = nt_xent(z1, z2, temperature)
+    if not math.isfinite(loss.item()):
+        raise SystemExit(f'error: loss became {loss.item()} at step {step}')
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return it, loss
+
+
 def warmup_cosine(step, base_lr, warmup, total):
     if warmup > 0 and step < warmup:
         return base_lr * (step + 1) / warmup
@@ -275,22 +296,7 @@ def train(a):
     it = iter(loader)
     for step in range(a.warmup + a.steps):
         t0 = time.perf_counter()
-        try:
-            v1, v2 = next(it)
-        except StopIteration:
-            it = iter(loader)
-            v1, v2 = next(it)
-        v1, v2 = v1.to(memory_format=fmt), v2.to(memory_format=fmt)
-        for g in opt.param_groups:
-            g['lr'] = warmup_cosine(step, a.lr, warmup, total)
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
-            z1, z2 = model(v1), model(v2)
-        loss = nt_xent(z1, z2, a.temperature)
-        if not math.isfinite(loss.item()):
-            raise SystemExit(f'error: loss became {loss.item()} at step {step}')
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        it, loss = train_step(model, opt, loader, it, fmt, bf16, warmup_cosine(step, a.lr, warmup, total), a.temperature, step)
         if step >= a.warmup:
             step_ms.append(1000 * (time.perf_counter() - t0))
     del it  # shuts the workers down and reaps them, so their CPU time and memory show in RUSAGE_CHILDREN
@@ -381,22 +387,7 @@ def pretrain(a):
     it = iter(loader)
     while step < last_step:
         t0 = time.perf_counter()
-        try:
-            v1, v2 = next(it)
-        except StopIteration:
-            it = iter(loader)
-            v1, v2 = next(it)
-        v1, v2 = v1.to(memory_format=fmt), v2.to(memory_format=fmt)
-        for g in opt.param_groups:
-            g['lr'] = warmup_cosine(step, a.lr, warmup, total)
-        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=bf16):
-            z1, z2 = model(v1), model(v2)
-        loss = nt_xent(z1, z2, a.temperature)
-        if not math.isfinite(loss.item()):
-            raise SystemExit(f'error: loss became {loss.item()} at step {step}')
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        it, loss = train_step(model, opt, loader, it, fmt, bf16, warmup_cosine(step, a.lr, warmup, total), a.temperature, step)
         seconds += time.perf_counter() - t0
         step += 1
         if step == rate_from:

@@ -12,7 +12,8 @@ namespace Pretext.Tests.Runs;
 /// </summary>
 public class PeerScriptTests
 {
-    private static string Script
+    /// <summary>bench/peer/simclr_peer.py of this checkout.</summary>
+    internal static string Script
     {
         get
         {

@@ -121,16 +121,7 @@ public class TimeToAccuracyTests
         Assert.Throws<ArgumentException>(() => TimeToAccuracy.PeerCheckpoints(dir.Path));
     }
 
-    private static string Script
-    {
-        get
-        {
-            var root = AppContext.BaseDirectory;
-            while (!File.Exists(Path.Combine(root, "Pretext.slnx")))
-                root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException($"No Pretext.slnx above {AppContext.BaseDirectory}.");
-            return Path.Combine(root, "bench", "peer", "simclr_peer.py");
-        }
-    }
+    private static string Script => PeerScriptTests.Script;
 
     /// <summary>An IDX image file of <paramref name="n"/> random 28x28 images; returns the pixels.</summary>
     private static byte[] WriteIdx(string folder, int n)
