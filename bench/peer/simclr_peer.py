@@ -270,16 +270,17 @@ def cpu_seconds():
     return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
 
 
-def train(a):
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
+def layout(a):
+    """--widths and --blocks as lists of stages, refused when their lengths differ."""
     widths, blocks = [int(v) for v in a.widths.split(',')], [int(v) for v in a.blocks.split(',')]
     if len(widths) != len(blocks):
         raise SystemExit(f'error: --widths ({len(widths)}) and --blocks ({len(blocks)}) need the same number of stages')
-    bf16 = a.precision.lower() == 'bfloat16'
-    channels_last = a.layout.lower() == 'channelslast'
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return widths, blocks
 
+
+def setup(a, widths, blocks, fmt):
+    """The two-view loader of the training images, the SimCLR model in memory format fmt, LARS (no decay or adaptation on
+    biases and norms) and the number of training images: what the throughput and the pretraining modes share."""
     images = read_idx_images(a.data)
     loader = torch.utils.data.DataLoader(SimCLRViews(images), batch_size=a.batch, shuffle=True, drop_last=True,
                                          num_workers=a.workers)
@@ -287,7 +288,19 @@ def train(a):
     decay = [p for p in model.parameters() if p.dim() > 1]
     no_decay = [p for p in model.parameters() if p.dim() <= 1]
     opt = LARS([dict(params=decay), dict(params=no_decay, weight_decay=0.0, lars=False)], lr=a.lr)
-    steps_per_epoch = len(images) // a.batch
+    return loader, model, opt, len(images)
+
+
+def train(a):
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    widths, blocks = layout(a)
+    bf16 = a.precision.lower() == 'bfloat16'
+    channels_last = a.layout.lower() == 'channelslast'
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+
+    loader, model, opt, n_images = setup(a, widths, blocks, fmt)
+    steps_per_epoch = n_images // a.batch
     total = 5 * steps_per_epoch
     warmup = round(0.5 * steps_per_epoch)
 
@@ -346,9 +359,7 @@ def pretrain(a):
     each save, so a killed run keeps the saves made so far."""
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    widths, blocks = [int(v) for v in a.widths.split(',')], [int(v) for v in a.blocks.split(',')]
-    if len(widths) != len(blocks):
-        raise SystemExit(f'error: --widths ({len(widths)}) and --blocks ({len(blocks)}) need the same number of stages')
+    widths, blocks = layout(a)
     if a.save_every <= 0 and a.save_every_minutes <= 0:
         raise SystemExit('error: pretraining needs --save-every STEPS or --save-every-minutes M (or both)')
     bf16 = a.precision.lower() == 'bfloat16'
@@ -358,14 +369,8 @@ def pretrain(a):
     if os.path.exists(manifest_path):
         raise SystemExit(f'error: {manifest_path} exists: this folder holds a peer run already; choose another --out')
 
-    images = read_idx_images(a.data)
-    loader = torch.utils.data.DataLoader(SimCLRViews(images), batch_size=a.batch, shuffle=True, drop_last=True,
-                                         num_workers=a.workers)
-    model = SimCLR(ResNet(widths, blocks)).to(memory_format=fmt)
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    no_decay = [p for p in model.parameters() if p.dim() <= 1]
-    opt = LARS([dict(params=decay), dict(params=no_decay, weight_decay=0.0, lars=False)], lr=a.lr)
-    steps_per_epoch = len(images) // a.batch
+    loader, model, opt, n_images = setup(a, widths, blocks, fmt)
+    steps_per_epoch = n_images // a.batch
     total = max(1, round(a.epochs * steps_per_epoch))
     warmup = round(a.warmup_epochs * steps_per_epoch)
     last_step = total if a.max_steps <= 0 else min(total, a.max_steps)
@@ -378,7 +383,7 @@ def pretrain(a):
         widths=widths, blocks=blocks, batch=a.batch, threads=a.threads, workers=a.workers, epochs=a.epochs,
         warmup_epochs=a.warmup_epochs, schedule_steps=total, lr=a.lr, temperature=a.temperature, seed=a.seed,
         precision='BFloat16' if bf16 else 'Float32', layout='ChannelsLast' if fmt == torch.channels_last else 'Contiguous',
-        data=os.path.abspath(a.data), images=len(images), max_steps=a.max_steps, max_minutes=a.max_minutes, minutes=a.minutes,
+        data=os.path.abspath(a.data), images=n_images, max_steps=a.max_steps, max_minutes=a.max_minutes, minutes=a.minutes,
         save_every=a.save_every, save_every_minutes=a.save_every_minutes,
         encoder_input='standardised images ((pixels in [0, 1] - %g) / %g)' % (MEAN, STD), saves=[])
 
@@ -426,8 +431,7 @@ def embed(a):
     """Features of the first --count images of --data from the encoder in the state_dict file --embed (eval mode, fp32,
     standardised as in training), as {"features": [[...], ...]} on stdout: the import test compares them with Pretext's."""
     torch.set_num_threads(a.threads)
-    widths, blocks = [int(v) for v in a.widths.split(',')], [int(v) for v in a.blocks.split(',')]
-    encoder = ResNet(widths, blocks)
+    encoder = ResNet(*layout(a))
     encoder.load_state_dict(torch.load(a.embed))
     encoder.eval()
     x = (read_idx_images(a.data)[:a.count].float() / 255 - MEAN) / STD
