@@ -89,7 +89,7 @@ public sealed class ImageNetResNet18Tests
             // The evaluation refuses before any work: no stage (feature extraction, probes) begins.
             using var train = new ImageSamples(TestData.Blobs(12, classes: 3, seed: 1));
             using var test = new ImageSamples(TestData.Blobs(6, classes: 3, seed: 2));
-            using var method = new FrozenMethod();
+            using var method = new Pretext.Tests.Runs.EvaluatingTests.ReconstructingMethod();
             var config = TinyConfig();
             var observer = new StageRecorder();
             var refused = Assert.Throws<FileNotFoundException>(() => Evaluating.Run(method, config, new ImageModality.ImageInputs(config), train, test, observer));
@@ -108,24 +108,6 @@ public sealed class ImageNetResNet18Tests
         public void Message(string text) { }
     }
 
-    /// <summary>A stand-in pretrained method: an MLP encoder that is never trained here.</summary>
-    private sealed class FrozenMethod : nn.Module, ISslMethod
-    {
-        private readonly MlpEncoder encoder;
-        public FrozenMethod() : base(nameof(FrozenMethod))
-        {
-            manual_seed(1);
-            encoder = new MlpEncoder(new MlpOptions { InputShape = [1, 28, 28], Hidden = [16] });
-            RegisterComponents();
-        }
-        public string Name => "frozen";
-        public int ViewCount => 1;
-        public Encoder Encoder => encoder;
-        public nn.Module Module => this;
-        public IReadOnlyList<ParameterGroup> ParameterGroups() => ParameterGroup.SplitDecay(named_parameters());
-        public StepOutput ComputeLoss(Batch batch, TrainingProgress progress) => throw new NotSupportedException("not trained here");
-    }
-
     /// <summary>Probes only (no training from scratch, no maps), the ResNet-18 row on.</summary>
     private static RunConfig TinyConfig() => new()
     {
@@ -142,7 +124,7 @@ public sealed class ImageNetResNet18Tests
     {
         using var train = TestData.Blobs(36, classes: 3, seed: 1);
         using var test = TestData.Blobs(12, classes: 3, seed: 2);
-        using var method = new FrozenMethod();
+        using var method = new Pretext.Tests.Runs.EvaluatingTests.ReconstructingMethod();
         var config = TinyConfig();
         var r = Evaluating.Run(method, config, new ImageModality.ImageInputs(config), new ImageSamples(train), new ImageSamples(test));
         var knn = Assert.Single(r.For(Protocol.ResNet18Knn));

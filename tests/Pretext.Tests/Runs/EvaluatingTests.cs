@@ -13,8 +13,11 @@ public class EvaluatingTests
 {
     public EvaluatingTests() => set_num_threads(1);
 
-    /// <summary>A stand-in autoencoder: an MLP encoder whose "reconstruction error" is the mean squared (normalised) input.</summary>
-    private sealed class ReconstructingMethod : nn.Module, ISslMethod, IReconstructionScorer
+    /// <summary>
+    /// A stand-in autoencoder: an MLP encoder (never trained here) whose "reconstruction error" is the mean squared (normalised) input;
+    /// also the stand-in pretrained method of other evaluation tests.
+    /// </summary>
+    internal sealed class ReconstructingMethod : nn.Module, ISslMethod, IReconstructionScorer
     {
         private readonly MlpEncoder encoder;
         public ReconstructingMethod() : base(nameof(ReconstructingMethod))
