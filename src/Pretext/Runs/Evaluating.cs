@@ -237,22 +237,8 @@ public static class Evaluating
                 testF = Features.Extract(method.Encoder, testData, inputs.Normalization, inputs.FeatureBatchSize, (d, _) => observer.Report(trainData.Count + d));
                 observer.EndStage();
                 using (var vi = tensor(valIdx)) valF = trainF.index_select(0, vi);
-                observer.BeginStage("kNN and linear probes", (plan.Knn ? 1 : 0) + budgets[Protocol.LinearProbe].Sum(b => b.Subsets.Length));
-                int done = 0;
-                if (plan.Knn)
-                {
-                    // Every labelled training sample outside the validation split is in the bank.
-                    using var ix = tensor(pool);
-                    using var bank = trainF.index_select(0, ix);
-                    var bankY = pool.Select(i => trainY[i]).ToArray();
-                    int[] Neighbours(Tensor q) => Knn.Predict(bank, bankY, q, classes, ev.KnnK, ev.KnnTemperature);
-                    var all = new Budget(1.0, null, [(ev.SubsetSeed, pool)], pool.Length);
-                    pending.Add(new Pending(Protocol.Knn, all, [Neighbours(testF)], validating ? [Neighbours(valF)] : null));
-                    observer.Report(++done);
-                }
-                foreach (var budget in budgets[Protocol.LinearProbe])
-                    pending.Add(Probed(Protocol.LinearProbe, budget, trainF, trainY, testF, validating ? (valF, valY) : null, classes, ev.Probe, () => observer.Report(++done)));
-                observer.EndStage();
+                pending.AddRange(FrozenRows("kNN and linear probes", Protocol.Knn, Protocol.LinearProbe, trainF, testF, validating ? valF : null, pool, trainY, valY,
+                    budgets[Protocol.LinearProbe], plan.Knn, classes, ev, observer));
                 if (ev.Propagate)
                     pending.AddRange(Propagated(Protocol.Propagated, Few(budgets[Protocol.LinearProbe]), pool, trainF, trainY, testF,
                         validating ? (valF, valY) : null, classes, ev, ev.Probe, observer));
@@ -516,9 +502,20 @@ public static class Evaluating
         observer.EndStage();
         using var vi = tensor(valIdx);
         using var valF = trainF.index_select(0, vi);
-        bool validating = valIdx.Length > 0;
+        return FrozenRows($"kNN and linear probes on the {ImageNetResNet18.Title}", Protocol.ResNet18Knn, Protocol.ResNet18, trainF, testF,
+            valIdx.Length > 0 ? valF : null, pool, trainY, valY, budgets, knn, classes, ev, observer);
+    }
+
+    /// <summary>
+    /// The probes on frozen features: kNN (protocol <paramref name="knnProtocol"/>) with every labelled training sample outside the
+    /// validation split in its bank when <paramref name="knn"/>, and a linear probe (<paramref name="linearProtocol"/>) on each subset of
+    /// <paramref name="budgets"/>, its penalty chosen on the validation features <paramref name="valF"/> (null: no validation split).
+    /// </summary>
+    private static List<Pending> FrozenRows(string stage, Protocol knnProtocol, Protocol linearProtocol, Tensor trainF, Tensor testF, Tensor? valF,
+        long[] pool, int[] trainY, int[] valY, List<Budget> budgets, bool knn, int classes, EvaluationConfig ev, IRunObserver observer)
+    {
         var result = new List<Pending>();
-        observer.BeginStage($"kNN and linear probes on the {ImageNetResNet18.Title}", (knn ? 1 : 0) + budgets.Sum(b => b.Subsets.Length));
+        observer.BeginStage(stage, (knn ? 1 : 0) + budgets.Sum(b => b.Subsets.Length));
         int done = 0;
         if (knn)
         {
@@ -527,11 +524,11 @@ public static class Evaluating
             var bankY = pool.Select(i => trainY[i]).ToArray();
             int[] Neighbours(Tensor q) => Knn.Predict(bank, bankY, q, classes, ev.KnnK, ev.KnnTemperature);
             var all = new Budget(1.0, null, [(ev.SubsetSeed, pool)], pool.Length);
-            result.Add(new Pending(Protocol.ResNet18Knn, all, [Neighbours(testF)], validating ? [Neighbours(valF)] : null));
+            result.Add(new Pending(knnProtocol, all, [Neighbours(testF)], valF is null ? null : [Neighbours(valF)]));
             observer.Report(++done);
         }
         foreach (var budget in budgets)
-            result.Add(Probed(Protocol.ResNet18, budget, trainF, trainY, testF, validating ? (valF, valY) : null, classes, ev.Probe, () => observer.Report(++done)));
+            result.Add(Probed(linearProtocol, budget, trainF, trainY, testF, valF is null ? null : (valF, valY), classes, ev.Probe, () => observer.Report(++done)));
         observer.EndStage();
         return result;
     }
