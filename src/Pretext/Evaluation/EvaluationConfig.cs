@@ -49,6 +49,11 @@ public sealed record EvaluationConfig
     /// <summary>Encoder learning rate as a multiple of the head's when fine-tuning (0.1: the pretrained features move slowly while the random head settles).</summary>
     public double FineTuneEncoderLrScale { get; init; } = 0.1;
     /// <summary>
+    /// Fine-tuning starts its head from a linear probe on the pretrained encoder's frozen features of the labelled subset, on
+    /// standardised features (<see cref="SupervisedOptions.HeadFromProbe"/>, LP-FT); training from scratch is unchanged.
+    /// </summary>
+    public bool FineTuneFromProbe { get; init; }
+    /// <summary>
     /// Score the no-learning baseline (a linear probe on raw pixels for images, on TF-IDF for text) on the same label subsets
     /// as the linear probe: what the data gives without any learning from the unlabelled samples.
     /// </summary>

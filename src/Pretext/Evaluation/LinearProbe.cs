@@ -112,6 +112,14 @@ public static class LinearProbe
     public sealed class Model(Tensor? mean, Tensor? std, Tensor weight, Tensor bias, double weightDecay) : IDisposable
     {
         public double WeightDecay { get; } = weightDecay;
+        /// <summary>(D, classes) weights on standardised features.</summary>
+        public Tensor Weight => weight;
+        /// <summary>(classes) biases.</summary>
+        public Tensor Bias => bias;
+        /// <summary>The standardisation's feature means (null when the probe does not standardise).</summary>
+        public Tensor? Mean => mean;
+        /// <summary>The standardisation's feature standard deviations (null when the probe does not standardise).</summary>
+        public Tensor? Std => std;
 
         /// <summary>(N, classes) logits of raw features <paramref name="x"/> (N, D).</summary>
         public Tensor Logits(Tensor x)

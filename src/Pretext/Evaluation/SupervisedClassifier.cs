@@ -22,6 +22,8 @@ public sealed class SupervisedClassifier : ITrainingTask
     private readonly double encoderLrScale;
     private readonly Normalize? normalize;
     private readonly bool standardizeFeatures;
+    private readonly bool headFromProbe;
+    private readonly int numClasses;
     private readonly nn.Module[] frozenNorms;
     private int[]? labels;
     private Tensor? mean, std;
@@ -37,7 +39,10 @@ public sealed class SupervisedClassifier : ITrainingTask
     /// <param name="standardizeFeatures">Standardise the features the head sees with their mean and std over the training data,
     /// measured once by <see cref="Prepare"/> on the starting encoder (<see cref="SupervisedOptions.StandardizeFeatures"/>).</param>
     /// <param name="freezeNorms">Keep the encoder's batch-norm layers in evaluation mode during training (<see cref="SupervisedOptions.FreezeNorms"/>).</param>
-    public SupervisedClassifier(Encoder encoder, int numClasses, double encoderLrScale, Normalize? normalize, bool standardizeFeatures, bool freezeNorms = false)
+    /// <param name="headFromProbe">Start the head from a linear probe fitted by <see cref="Prepare"/> on the starting encoder's features, which it
+    /// then standardises as that probe does (<see cref="SupervisedOptions.HeadFromProbe"/>).</param>
+    public SupervisedClassifier(Encoder encoder, int numClasses, double encoderLrScale, Normalize? normalize, bool standardizeFeatures, bool freezeNorms = false,
+        bool headFromProbe = false)
     {
         frozenNorms = freezeNorms
             ? [.. encoder.modules().Where(m => m is TorchSharp.Modules.BatchNorm1d or TorchSharp.Modules.BatchNorm2d)]
@@ -46,6 +51,8 @@ public sealed class SupervisedClassifier : ITrainingTask
         this.encoderLrScale = encoderLrScale;
         this.normalize = normalize;
         this.standardizeFeatures = standardizeFeatures;
+        this.headFromProbe = headFromProbe;
+        this.numClasses = numClasses;
         head = new MlpHead(encoder.FeatureDim, [], numClasses, name: "classifier");
         module = new EncoderWithHead(encoder, head);
     }
@@ -84,11 +91,24 @@ public sealed class SupervisedClassifier : ITrainingTask
         if (softTargets is not null && softTargets.shape[0] != data.Count)
             throw new ArgumentException($"{softTargets.shape[0]} soft targets for the {data.Count} samples of '{data.Name}'.");
         labels = softTargets is not null ? [] : data.Labels ?? throw new ArgumentException($"Supervised training needs labelled data; '{data.Name}' has no labels.");
-        if (!standardizeFeatures) return;
+        if (headFromProbe && softTargets is not null) throw new InvalidOperationException("A head started from a linear probe needs labels, not a teacher's soft targets.");
+        if (!standardizeFeatures && !headFromProbe) return;
         using var scope = NewDisposeScope();
         using var f = Features.Extract(encoder, data, normalize);
-        var (m, s) = Features.Moments(f);
         mean?.Dispose(); std?.Dispose();
+        if (headFromProbe)
+        {
+            // The probe's penalty is chosen on a held-out fifth of the labelled subset: nothing outside it is read here.
+            using var probe = LinearProbe.Train(f, labels, numClasses, new LinearProbeOptions());
+            using var noGrad = no_grad();
+            var state = head.state_dict();
+            state["layers.out.weight"].copy_(probe.Weight.t());
+            state["layers.out.bias"].copy_(probe.Bias);
+            mean = probe.Mean!.clone().MoveToOuterDisposeScope();
+            std = probe.Std!.clone().MoveToOuterDisposeScope();
+            return;
+        }
+        var (m, s) = Features.Moments(f);
         mean = m.MoveToOuterDisposeScope();
         std = s.MoveToOuterDisposeScope();
     }

@@ -37,6 +37,12 @@ public sealed record SupervisedOptions
     /// scratch both see (null: the pretraining's smallest crop, at least 0.5); 1 keeps whole images, flips only.
     /// </summary>
     public double? CropScaleMin { get; init; }
+    /// <summary>
+    /// Fine-tuning: start the head where a linear probe on the starting encoder's frozen features of the labelled subset ends
+    /// (LP-FT, Kumar et al. 2022), standardising the features as that probe does, instead of from random weights. The encoder's
+    /// first steps then follow gradients of a head that already reads its features, not of a random one.
+    /// </summary>
+    public bool HeadFromProbe { get; init; }
 }
 
 /// <summary>
@@ -145,7 +151,7 @@ public static class SupervisedTraining
     {
         if (train.Labels is null) throw new ArgumentException("Supervised training needs labelled training data.");
         if (subset.Length == 0) throw new ArgumentException("The labelled subset is empty.");
-        using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures, options.FreezeNorms);
+        using var task = new SupervisedClassifier(encoder, numClasses, encoderLrScale, normalize, options.StandardizeFeatures, options.FreezeNorms, options.HeadFromProbe);
         return Train(task, encoder, new SubsetView(train, subset), targets, augment, normalize, TrainerOptionsFor(subset.Length, options), progress);
     }
 

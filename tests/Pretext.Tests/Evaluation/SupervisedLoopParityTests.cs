@@ -218,4 +218,36 @@ public class SupervisedLoopParityTests
         manual_seed(1);
         Assert.Equal(expected, SupervisedTraining.TrainAndPredict(b, 1.0, train, [5], train, null, null, 4, options));
     }
+
+    [Fact]
+    public void AHeadFromProbeStartsWhereTheLinearProbeOnTheFrozenFeaturesEnds()
+    {
+        using var train = Data(40, 6);
+        var subset = new SubsetView(train, Enumerable.Range(0, 40).Select(i => (long)i).ToArray());
+        var normalize = new Normalize([0f], [1f]);
+        manual_seed(4);
+        using var encoder = new DropoutEncoder();
+        using var task = new SupervisedClassifier(encoder, 4, 0.1, normalize, standardizeFeatures: false, headFromProbe: true);
+        task.Prepare(subset);
+
+        using var features = Features.Extract(encoder, subset, normalize);
+        using var probe = LinearProbe.Train(features, subset.Labels!, 4, new LinearProbeOptions());
+        using var expected = probe.Logits(features);
+        using var actual = task.Logits(subset);
+        Assert.True(actual.allclose(expected, rtol: 1e-4, atol: 1e-5), "the head's first logits are the probe's");
+        // The probe reads these features well; a random head would be near chance on 4 classes.
+        Assert.True(Metrics.Accuracy(task.Predict(subset), subset.Labels!) > 0.6);
+    }
+
+    [Fact]
+    public void AHeadFromProbeRefusesSoftTargets()
+    {
+        using var train = Data(12, 7);
+        manual_seed(4);
+        using var encoder = new DropoutEncoder();
+        using var soft = full(12, 4, 0.25f);
+        using var task = new SupervisedClassifier(encoder, 4, 0.1, null, standardizeFeatures: false, headFromProbe: true).WithSoftTargets(soft, 1.0);
+        var e = Assert.Throws<InvalidOperationException>(() => task.Prepare(train));
+        Assert.Contains("soft targets", e.Message);
+    }
 }

@@ -190,7 +190,7 @@ public sealed record EvaluationPlan
         Baseline = ev.Baseline,
         LinearFractions = ev.LinearFractions,
         FineTuneFractions = ev.FineTuneFractions,
-        FineTuning = ev.FineTuneCropScaleMin is double crop ? ev.Supervised with { CropScaleMin = crop } : ev.Supervised,
+        FineTuning = ev.Supervised with { CropScaleMin = ev.FineTuneCropScaleMin ?? ev.Supervised.CropScaleMin, HeadFromProbe = ev.FineTuneFromProbe },
         FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
         ScratchFractions = ev.ScratchFractions,
         Scratch = ev.Supervised,

@@ -122,7 +122,7 @@ public sealed class SeriesModality : IModality
             LinearProbe = o.LinearProbe, FineTune = ev.FineTune || ev.FineTuneFractions.Length > 0, FromScratch = o.FromScratch, Baseline = raw,
             LinearFractions = o.LinearProbe ? o.Fractions : [],
             FineTuneFractions = ev.FineTuneFractions,
-            FineTuning = o.Supervised,
+            FineTuning = o.Supervised with { HeadFromProbe = ev.FineTuneFromProbe },
             FineTuneEncoderLrScale = ev.FineTuneEncoderLrScale,
             ScratchFractions = o.FromScratch ? o.Fractions : [],
             Scratch = o.Supervised,

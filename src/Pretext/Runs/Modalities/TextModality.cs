@@ -77,7 +77,7 @@ public sealed class TextModality : IModality
             LinearFractions = o.LinearProbe ? o.Fractions : [],
             FineTuneFractions = o.FineTune ? o.Fractions : [],
             // Text fine-tuning trains encoder and head at one rate (o.FineTuning sets the lower, BERT-style rate for both).
-            FineTuning = o.FineTuning,
+            FineTuning = o.FineTuning with { HeadFromProbe = ev.FineTuneFromProbe },
             FineTuneEncoderLrScale = 1.0,
             ScratchFractions = o.FromScratch ? o.Fractions : [],
             Scratch = o.Scratch,
