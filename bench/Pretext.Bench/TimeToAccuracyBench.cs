@@ -17,7 +17,7 @@ namespace Pretext.Bench;
 /// into an export of the reference config with the peer's widths and blocks. Pretext's pretraining time per checkpoint comes
 /// from its metrics.csv less checkpoint writes (<see cref="TimeToAccuracy.PretrainSeconds"/>), the peer's from its manifest.json.
 /// Scores already in --out's curve CSVs are kept, so scoring can stop and go on in another session, and runs still training
-/// can be scored as far as they got. Writes --out/curve.csv (side, step, minutes, accuracy) and --out/time-to-accuracy.json
+/// can be scored as far as they got. Writes --out/curve.csv (side, step, minutes, accuracy), --out/curve.png (the curves) and --out/time-to-accuracy.json
 /// (the curves, the first checkpoint at or above each threshold, the ratio of minutes).
 ///   dotnet run -c Release --project bench/Pretext.Bench -- time-to-accuracy --out runs/tta [--pretext-run runs/tta-pretext]
 ///       [--peer-run runs/tta-peer] [--thresholds 85,88] [--threads 2] [--precision Float32] [--limit-train N]
@@ -146,6 +146,11 @@ internal static class TimeToAccuracyBench
             foreach (var p in curve)
                 combined.Append(CultureInfo.InvariantCulture, $"{name},{p.Step},{p.Minutes:R},{p.Accuracy:R}\n");
         File.WriteAllText(Path.Combine(outDir, "curve.csv"), combined.ToString());
+        // The picture people look at first: accuracy against minutes of pretraining, one line per side.
+        var drawn = curves.Where(c => c.Value.Count > 0).Select(c => (c.Key, c.Value.Select(p => p.Minutes).ToArray(), c.Value.Select(p => p.Accuracy).ToArray())).ToList();
+        if (drawn.Count > 0)
+            Pretext.Reporting.Plots.LinePlot(Path.Combine(outDir, "curve.png"), "Time to accuracy: linear probe on the validation split",
+                "minutes of pretraining", "validation accuracy (%)", drawn);
         File.WriteAllText(Path.Combine(outDir, "time-to-accuracy.json"), json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine(json.ToJsonString());
         return 0;
