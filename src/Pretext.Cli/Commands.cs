@@ -177,8 +177,8 @@ internal static class Commands
             };
             PretextCli.SetThreads(p.GetValue(threads));
             var r = ConsoleObserver.Run(o => CheckpointEvaluation.Run(request, o, Console.WriteLine));
+            // The score lines were printed as the evaluation finished (its observer); the headline comes last, once.
             foreach (var line in RunReport.HeadlineLines(r.Evaluation)) Console.WriteLine(line);
-            foreach (var line in RunReport.Lines(r.Evaluation)) Console.WriteLine(line);
             foreach (var section in r.Sections)
                 foreach (var paragraph in section.Paragraphs) Console.WriteLine($"{section.Heading}: {paragraph}");
             if (r.Evaluation.Clustering is { } c)

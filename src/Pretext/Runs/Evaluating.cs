@@ -340,7 +340,7 @@ public static class Evaluating
                 // Final scoring: the only place test labels are read, after every prediction and choice is made.
                 var testY = test.Labels;
                 var scores = pending.Select(p => p.Score(testY, valY, classes, positive, plan.F1)).ToList();
-                foreach (var s in scores) observer.Message(Describe(s, f1Kind));
+                foreach (var s in scores) observer.Message(Describe(s, f1Kind, modality.BaselineName));
                 EmbeddingInsight? insight = null;
                 if (plan.Maps && test.Count >= 4)
                 {
@@ -588,15 +588,16 @@ public static class Evaluating
     /// <summary>"100 %" for 1.0, "1 %" for 0.01.</summary>
     private static string Percent(double fraction) => RunReport.Key(fraction) + " %";
 
-    /// <summary>One line for a score: protocol, labels, accuracy (and F1) with their spread over subsets.</summary>
-    public static string Describe(Score s, string? f1Kind)
+    /// <summary>One line for a score: protocol, labels, accuracy (and F1) with their spread over subsets; rows of the no-learning
+    /// baseline are named by what it is when <paramref name="baseline"/> is given ("raw pixels (no learning)").</summary>
+    public static string Describe(Score s, string? f1Kind, string? baseline = null)
     {
         var c = CultureInfo.InvariantCulture;
         string acc = s.Subsets > 1 ? string.Create(c, $"{100 * s.Accuracy:F2} ± {100 * s.AccuracyStd:F2} %") : string.Create(c, $"{100 * s.Accuracy:F2} %");
         string f1 = s.F1 is double f ? (s.Subsets > 1 ? string.Create(c, $", {f1Kind} {f:F4} ± {s.F1Std:F4}") : string.Create(c, $", {f1Kind} {f:F4}")) : "";
         string budget = s.PerClass is int n ? $"{n} per class" : Percent(s.Fraction);
         string val = s.ValidationAccuracy is double v ? string.Create(c, $" (validation {100 * v:F2} %)") : "";
-        return $"{RunReport.Title(s.Protocol)}, {budget} ({s.Labels} labels): {acc}{f1}{val}";
+        return $"{(baseline is null ? RunReport.Title(s.Protocol) : RunReport.Title(s.Protocol, baseline))}, {budget} ({s.Labels} labels): {acc}{f1}{val}";
     }
 
     /// <summary>Index of the class named <paramref name="name"/> (any case), else 1 (the usual positive label of two classes).</summary>

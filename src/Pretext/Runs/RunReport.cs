@@ -155,12 +155,15 @@ public static class RunReport
         _ => throw new ArgumentOutOfRangeException(nameof(protocol), protocol, null),
     };
 
-    private static string Title(Protocol protocol, EvaluationResult ev) => protocol switch
+    private static string Title(Protocol protocol, EvaluationResult ev) => Title(protocol, ev.Baseline);
+
+    /// <summary><see cref="Title(Protocol)"/>, with the rows that involve the no-learning baseline named by what it is (<paramref name="baseline"/>: "raw pixels", "TF-IDF").</summary>
+    public static string Title(Protocol protocol, string baseline) => protocol switch
     {
-        Protocol.Baseline => $"{ev.Baseline} (no learning)",
-        Protocol.BaselinePropagated => $"{ev.Baseline}, labels propagated",
-        Protocol.Trees => $"gradient-boosted trees on the {ev.Baseline} (no learning)",
-        Protocol.LinearWithBaseline => $"linear probe on frozen features + {ev.Baseline}",
+        Protocol.Baseline => $"{baseline} (no learning)",
+        Protocol.BaselinePropagated => $"{baseline}, labels propagated",
+        Protocol.Trees => $"gradient-boosted trees on the {baseline} (no learning)",
+        Protocol.LinearWithBaseline => $"linear probe on frozen features + {baseline}",
         _ => Title(protocol),
     };
 
@@ -267,7 +270,7 @@ public static class RunReport
 
     /// <summary>One console line per score.</summary>
     public static IEnumerable<string> Lines(EvaluationResult ev) =>
-        ev.Scores.Select(s => s.Protocol == Protocol.Baseline ? Evaluating.Describe(s, ev.F1Kind).Replace(Title(Protocol.Baseline), Title(Protocol.Baseline, ev)) : Evaluating.Describe(s, ev.F1Kind));
+        ev.Scores.Select(s => Evaluating.Describe(s, ev.F1Kind, ev.Baseline));
 
     /// <summary>Writes plots/, summary.json and report.html into <paramref name="runDir"/>; returns the report's path.</summary>
     /// <param name="sections">What the data's modality added beyond the label protocols (<see cref="IModality.EvaluateMore"/>).</param>
