@@ -6,7 +6,6 @@ namespace Pretext.Bench;
 /// <summary>What the benches read about the machine and their processes: load average, a process's memory, the repository.</summary>
 internal static class Machine
 {
-    /// <summary>The 1-, 5- and 15-minute load averages as /proc/loadavg gives them ("" off Linux).</summary>
     /// <summary>Where Debian's tcmalloc (libtcmalloc-minimal4) is, or null; `./pretext` preloads it when present.</summary>
     public static string? Tcmalloc() =>
         new[] { "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4" }.FirstOrDefault(File.Exists);
@@ -19,6 +18,7 @@ internal static class Machine
         _ => File.Exists(option) ? option : throw new ArgumentException($"No allocator library at '{option}'; give system, auto or the path of one (apt-get install libtcmalloc-minimal4)."),
     };
 
+    /// <summary>The 1-, 5- and 15-minute load averages as /proc/loadavg gives them ("" off Linux).</summary>
     public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "";
 
     /// <summary>

@@ -23,6 +23,14 @@ internal static class TestData
         return all.item<bool>();
     }
 
+    /// <summary>Cosine similarity of two equally long vectors, accumulated in double.</summary>
+    public static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double dot = 0, na = 0, nb = 0;
+        for (int i = 0; i < a.Length; i++) { dot += a[i] * (double)b[i]; na += a[i] * (double)a[i]; nb += b[i] * (double)b[i]; }
+        return dot / Math.Sqrt(na * nb);
+    }
+
     public static TensorDataset Blobs(int n, int classes = 4, int seed = 0)
     {
         var rng = new Random(seed);

@@ -33,13 +33,6 @@ public sealed class ImageNetResNet18Tests
         return f.ToArray();
     }
 
-    private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++) { dot += a[i] * (double)b[i]; na += a[i] * (double)a[i]; nb += b[i] * (double)b[i]; }
-        return dot / Math.Sqrt(na * nb);
-    }
-
     [Fact]
     public void FeaturesMatchOnnxRuntimeOnTheSamePixels()
     {
@@ -58,7 +51,7 @@ public sealed class ImageNetResNet18Tests
             float[] reference = Reference(folder, pixels.mul(255).contiguous().data<float>().ToArray());
             float[] ours;
             using (no_grad()) ours = network.Encoder.forward(network.Preprocess(image)).data<float>().ToArray();
-            double cosine = Cosine(ours, reference);
+            double cosine = TestData.Cosine(ours, reference);
             double maxDiff = ours.Zip(reference, (a, b) => Math.Abs(a - b)).Max(), scale = reference.Max(Math.Abs);
             Assert.True(cosine > 0.99999, $"cosine {cosine}");
             Assert.True(maxDiff < 1e-3 * scale, $"max difference {maxDiff} of largest {scale}");
@@ -66,7 +59,7 @@ public sealed class ImageNetResNet18Tests
         // The channel order is read: the same image given as BGR gives other features.
         float[] swapped;
         using (no_grad()) swapped = network.Encoder.forward(network.Preprocess(rgb.flip(1))).data<float>().ToArray();
-        Assert.True(Cosine(swapped, Reference(folder, rgb.mul(255).contiguous().data<float>().ToArray())) < 0.999);
+        Assert.True(TestData.Cosine(swapped, Reference(folder, rgb.mul(255).contiguous().data<float>().ToArray())) < 0.999);
     }
 
     [Fact]

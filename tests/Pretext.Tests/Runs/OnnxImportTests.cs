@@ -45,13 +45,6 @@ public sealed class OnnxImportTests
         return results.First().AsTensor<float>().ToArray();
     }
 
-    private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double dot = 0, na = 0, nb = 0;
-        for (int i = 0; i < a.Length; i++) { dot += a[i] * (double)b[i]; na += a[i] * (double)a[i]; nb += b[i] * (double)b[i]; }
-        return dot / Math.Sqrt(na * nb);
-    }
-
     [Fact]
     public void ImportedMiniLmGivesOnnxRuntimesOutputsAndPreLnDoesNot()
     {
@@ -88,11 +81,11 @@ public sealed class OnnxImportTests
                 for (int j = 0; j < rows[i].Length; j++)
                 {
                     int o = (i * l + j) * d;
-                    minCos = Math.Min(minCos, Cosine(tokens.AsSpan(o, d), reference.AsSpan(o, d)));
+                    minCos = Math.Min(minCos, TestData.Cosine(tokens.AsSpan(o, d), reference.AsSpan(o, d)));
                     for (int k = 0; k < d; k++) { maxDiff = Math.Max(maxDiff, Math.Abs(tokens[o + k] - reference[o + k])); mean[k] += reference[o + k] / rows[i].Length; }
                 }
                 // Mean pooling over the non-pad tokens: the sentence embedding of sentence-transformers (before its L2 normalisation).
-                Assert.True(Cosine(pooled.AsSpan(i * d, d), mean) > 0.99999, $"sentence {i}");
+                Assert.True(TestData.Cosine(pooled.AsSpan(i * d, d), mean) > 0.99999, $"sentence {i}");
             }
             Assert.True(minCos > 0.99999, $"token cosine {minCos}");
             Assert.True(maxDiff < 1e-4, $"largest difference {maxDiff}");
@@ -102,7 +95,7 @@ public sealed class OnnxImportTests
             preLn.load_state_dict(encoder.state_dict());
             preLn.eval();
             var other = preLn.EncodeTokens(input).contiguous().data<float>().ToArray();
-            Assert.True(Cosine(other.AsSpan(0, d), reference.AsSpan(0, d)) < 0.9, "the pre-LN layout should not match BERT's outputs");
+            Assert.True(TestData.Cosine(other.AsSpan(0, d), reference.AsSpan(0, d)) < 0.9, "the pre-LN layout should not match BERT's outputs");
             preLn.Dispose();
         }
 
