@@ -51,7 +51,8 @@ public static class Features
 
     /// <summary>Per-feature mean and standard deviation (clamped at 1e-6) over the rows of <paramref name="features"/> (N, D), each (1, D): what standardising features divides by.</summary>
     public static (Tensor Mean, Tensor Std) Moments(Tensor features) =>
-        (features.mean([0L], keepdim: true), features.std(0, keepdim: true).clamp_min(1e-6));
+        // One row has no unbiased spread (NaN); its biased one, 0, standardises it to zeros instead.
+        (features.mean([0L], keepdim: true), features.std(0, unbiased: features.shape[0] > 1, keepdim: true).clamp_min(1e-6));
 
     /// <summary>The raw samples at <paramref name="indices"/> (all when null), flattened to (n, prod(SampleShape)) fp32: the no-learning baseline input.</summary>
     public static Tensor Raw(IDataset data, long[]? indices = null, int batchSize = 1024)

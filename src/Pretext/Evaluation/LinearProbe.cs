@@ -60,7 +60,8 @@ public static class LinearProbe
         var y = tensor(trainY.Select(v => (long)v).ToArray());
 
         double bestWd = options.WeightDecays[0];
-        if (options.WeightDecays.Length > 1)
+        // One labelled sample and no validation split leaves nothing to hold out: it is fitted at the first penalty.
+        if (options.WeightDecays.Length > 1 && (validation is not null || trainY.Length > 1))
         {
             // A random order of the samples, capped at SelectionSamples. Each penalty is fitted on them and scored on the
             // validation split when there is one, else the first fifth is held out to score on.

@@ -250,4 +250,17 @@ public class SupervisedLoopParityTests
         var e = Assert.Throws<InvalidOperationException>(() => task.Prepare(train));
         Assert.Contains("soft targets", e.Message);
     }
+
+    [Fact]
+    public void AHeadFromProbeTrainsOnASingleLabelledSample()
+    {
+        using var train = Data(8, 4);
+        var options = new SupervisedOptions { Steps = 3, MinEpochs = 1, BatchSize = 16, Seed = 1, HeadFromProbe = true };
+        manual_seed(2);
+        using var encoder = new DropoutEncoder();
+        var predicted = SupervisedTraining.TrainAndPredict(encoder, 1.0, train, [5], train, null, new Normalize([0f], [1f]), 4, options);
+        Assert.Equal(8, predicted.Length);
+        Assert.All(predicted, c => Assert.InRange(c, 0, 3));
+        Assert.All(encoder.parameters(), p => Assert.False(p.isnan().any().item<bool>(), "no NaN weights after training"));
+    }
 }
