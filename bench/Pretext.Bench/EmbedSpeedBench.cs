@@ -59,6 +59,14 @@ internal static class EmbedSpeedBench
         var stepMs = StepBench.MeasureSteps(cfg, data, warmup);
         double trainSps = trainBatch * 1000.0 / stepMs[stepMs.Count / 2];
         double embedIps = images / embedSeconds;
+        // MFU of both sides against the same measured peak (the peer runner's): embedding is one forward pass an image, a
+        // training sample two views forward and backward (ModelFlops), so the ratio can only exceed their FLOP ratio by the
+        // inference path's better use of the hardware.
+        var precision = ComputeOptions.Resolve(cfg.Encoder.Precision);
+        var enc = cfg.Encoder;
+        double forwardFlops = ModelFlops.ResNetForward(enc.InChannels, enc.ImageSize, enc.Widths, enc.Blocks).Total;
+        double trainFlops = ModelFlops.SimClrTrainingPerImage(enc.InChannels, enc.ImageSize, enc.Widths, enc.Blocks, enc.Widths[^1], 128); // the SimCLR preset's head: d -> d -> 128
+        double peak = PeerBench.GemmPeak(precision, cfg.Encoder.Layout, threads);
         Console.WriteLine(JsonSerializer.Serialize(new
         {
             bench = "embed_speed",
@@ -66,6 +74,10 @@ internal static class EmbedSpeedBench
             train_samples_per_second = Math.Round(trainSps, 1),
             ratio = Math.Round(embedIps / trainSps, 2),
             target_ratio = 10,
+            flop_ratio = Math.Round(trainFlops / forwardFlops, 2),
+            peak_gflops = Math.Round(peak, 1),
+            embed_mfu = Math.Round(embedIps * forwardFlops / 1e9 / peak, 3),
+            train_mfu = Math.Round(trainSps * trainFlops / 1e9 / peak, 3),
             embed_seconds = Math.Round(embedSeconds, 2),
             data_preparation_seconds = Math.Round(prepSeconds, 3),
             images, batch, train_batch = trainBatch, steps_measured = stepMs.Count, threads,

@@ -165,7 +165,7 @@ internal static class PeerBench
         Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? [typeof(PeerBench).Assembly.Location, .. args] : args;
 
     /// <summary>torch.__version__ of <paramref name="python"/>, or null when it is missing or cannot import torch.</summary>
-    private static string? PythonTorchVersion(string python)
+    internal static string? PythonTorchVersion(string python)
     {
         if (!File.Exists(python)) return null;
         var (process, lines) = Machine.StartCapturing(new ProcessStartInfo(python, ["-c", "import torch; print(torch.__version__)"])

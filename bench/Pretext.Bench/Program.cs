@@ -21,6 +21,7 @@ using Pretext.Bench;
 //   `images-load`     8,000 mixed-size PNGs (some above 100 megapixels) loaded by `pretext pretrain`: peak memory, seconds, oversized ones reported (ImageFolderBench.cs)
 //   `mlnet`           docs/mlnet.md's example: a checkpoint's embeddings into an ML.NET trainer on labelled image folders, accuracy (MlNetBench.cs)
 //   `peer`            the step against a plain PyTorch SimCLR loop (bench/peer/simclr_peer.py), alternating runs, busy-machine runs discarded (PeerBench.cs)
+//   `layers`          the step's convolutions one by one (forward, backward, batch norm + ReLU, inference), against the peer's with --peer (LayerBench.cs)
 //   `embed-speed`     the quickstart encoder's embedding throughput against its training samples/s, one JSON line (EmbedSpeedBench.cs)
 //   `time-to-accuracy` minutes of pretraining to reach linear-probe thresholds on validation, Pretext against the peer (TimeToAccuracyBench.cs)
 // `--text` (the older spelling of the text mode) still works.
@@ -51,8 +52,9 @@ return mode switch
     "images-load" => ImageFolderBench.Run(rest),
     "peer" => PeerBench.Run(rest),
     "embed-speed" => EmbedSpeedBench.Run(rest),
+    "layers" => LayerBench.Run(rest),
     "time-to-accuracy" => TimeToAccuracyBench.Run(rest),
-    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load, peer, embed-speed, time-to-accuracy."),
+    _ => Fail($"Unknown mode '{mode}'. Modes: step, methods, row, curation, curve, probe, propagate, text, series, stream, serve, tables-stream, tables-anomaly, mlnet, minilm, audio, chaos, chaos-stream, soak, images-load, peer, embed-speed, layers, time-to-accuracy."),
 };
 
 static int Fail(string message)

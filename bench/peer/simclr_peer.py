@@ -40,6 +40,9 @@ blocks, precision, layout, steps_measured, data) and the peer's own (cpu_seconds
       seconds, save time left out (pretrain() below; scored by `Pretext.Bench time-to-accuracy`)
   /usr/bin/python3 bench/peer/simclr_peer.py --embed STATE [--count 8] [--widths ... --blocks ...] [--data DIR]
       features of the first images of DIR from a saved encoder, as JSON (the import test compares them with Pretext's)
+  /usr/bin/python3 bench/peer/simclr_peer.py --layers [--reps 7] [shape, batch, precision, layout and threads as above]
+      each convolution of the layout timed (forward, backward, batch norm + ReLU, inference), one JSON line (the peer side of
+      `Pretext.Bench layers --peer`)
   /usr/bin/python3 bench/peer/simclr_peer.py --ntxent FILE
       NT-Xent of {"z1": [[..]], "z2": [[..]], "temperature": t} (the parity test against Pretext's loss)
 """
@@ -480,6 +483,83 @@ def gemm(a):
                           blas=blas_library())))
 
 
+def conv_layers(widths, blocks, in_channels=1, size=28):
+    """The convolutions of the ResNet above in forward order: (name, in, out, kernel, stride, input side)."""
+    out = lambda side, k, stride: (side + 2 * (k // 2) - k) // stride + 1
+    layers = [('conv1', in_channels, widths[0], 3, 1, size)]
+    side, c = size, widths[0]
+    for s, (w, n) in enumerate(zip(widths, blocks)):
+        for b in range(n):
+            stride = 2 if s > 0 and b == 0 else 1
+            layers.append((f'layer{s + 1}.{b}.conv1', c, w, 3, stride, side))
+            o = out(side, 3, stride)
+            layers.append((f'layer{s + 1}.{b}.conv2', w, w, 3, 1, o))
+            if stride != 1 or c != w:
+                layers.append((f'layer{s + 1}.{b}.downsample.0', c, w, 1, stride, side))
+            side, c = o, w
+    return layers
+
+
+def layer_times(a):
+    """Each convolution of the layout at one view's batch, as `Pretext.Bench layers` times it (LayerBench.cs): the training
+    forward, its backward (the stem's input needs no gradient), training batch norm + ReLU forward and backward, and the
+    inference conv with a bias (the folded batch norm) + ReLU under no_grad; tensors in the compute dtype and memory format,
+    the median of --reps timed calls after one untimed call, in milliseconds."""
+    torch.set_num_threads(a.threads)
+    widths, blocks = layout(a)
+    dtype = torch.bfloat16 if a.precision.lower() == 'bfloat16' else torch.float32
+    fmt = torch.channels_last if a.layout.lower() == 'channelslast' else torch.contiguous_format
+
+    def median(timed):
+        timed()
+        t = sorted(timed() for _ in range(a.reps))
+        return t[len(t) // 2]
+
+    def clock(fn):
+        t0 = time.perf_counter()
+        fn()
+        return 1000 * (time.perf_counter() - t0)
+
+    rows = []
+    for name, cin, cout, k, stride, side in conv_layers(widths, blocks):
+        o = (side + 2 * (k // 2) - k) // stride + 1
+        x = torch.randn(a.batch, cin, side, side).to(dtype).to(memory_format=fmt).requires_grad_(name != 'conv1')
+        w = (torch.randn(cout, cin, k, k) * 0.05).to(dtype).to(memory_format=fmt).requires_grad_(True)
+        bias = torch.zeros(cout, dtype=dtype)
+        gamma, beta = torch.ones(cout, requires_grad=True), torch.zeros(cout, requires_grad=True)
+        run_mean, run_var = torch.zeros(cout), torch.ones(cout)
+        grad = torch.randn(a.batch, cout, o, o).to(dtype).to(memory_format=fmt)
+        conv = lambda: F.conv2d(x, w, stride=stride, padding=k // 2)
+
+        def clear():
+            for t in (x, w, gamma, beta):
+                t.grad = None
+
+        def backward():
+            y = conv()
+            clear()
+            return clock(lambda: y.backward(grad))
+        y0 = conv().detach().requires_grad_(True)
+        norm = lambda: F.relu(F.batch_norm(y0, run_mean, run_var, gamma, beta, training=True))
+
+        def norm_backward():
+            h = norm()
+            y0.grad = None
+            clear()
+            return clock(lambda: h.backward(grad))
+        with torch.no_grad():
+            xe, we = x.detach(), w.detach()
+            eval_ms = median(lambda: clock(lambda: F.relu(F.conv2d(xe, we, bias, stride=stride, padding=k // 2))))
+        rows.append(dict(name=name, **{'in': cin}, out=cout, kernel=k, stride=stride, side=side,
+                         conv_fwd_ms=round(median(lambda: clock(conv)), 3), conv_bwd_ms=round(median(backward), 3),
+                         bn_relu_fwd_ms=round(median(lambda: clock(norm)), 3), bn_relu_bwd_ms=round(median(norm_backward), 3),
+                         eval_ms=round(eval_ms, 3)))
+    print(json.dumps(dict(bench='layers', side='peer', layers=rows, widths='-'.join(map(str, widths)), blocks='-'.join(map(str, blocks)),
+                          batch=a.batch, threads=a.threads, precision='BFloat16' if dtype == torch.bfloat16 else 'Float32',
+                          layout='ChannelsLast' if fmt == torch.channels_last else 'Contiguous', torch=torch.__version__,
+                          load_average=' '.join(open('/proc/loadavg').read().split()[:3]))))
+
+
 def ntxent_file(path):
     with open(path) as f:
         spec = json.load(f)
@@ -517,6 +597,8 @@ def main(argv=None):
     p.add_argument('--save-every-minutes', type=float, default=0, help='with --out: save every this many minutes of pretraining time')
     p.add_argument('--embed', metavar='STATE', help='print the features of the first --count images of --data from this saved encoder')
     p.add_argument('--count', type=int, default=8)
+    p.add_argument('--layers', action='store_true', help='time each convolution of the layout (forward, backward, batch norm + ReLU, inference)')
+    p.add_argument('--reps', type=int, default=7, help='with --layers: timed calls per figure (the median is printed)')
     a = p.parse_args(argv)
     if a.ntxent:
         ntxent_file(a.ntxent)
@@ -528,6 +610,10 @@ def main(argv=None):
         pretrain(a)
     elif a.gemm:
         gemm(a)
+    elif a.layers:
+        if a.batch < 1 or a.reps < 1 or a.threads < 1:
+            raise SystemExit('error: --batch, --reps and --threads must be at least 1')
+        layer_times(a)
     else:
         if a.steps < 1 or a.batch < 2 or a.threads < 1:
             raise SystemExit('error: --steps >= 1, --batch >= 2 and --threads >= 1')

@@ -58,8 +58,22 @@ public sealed record ComputeOptions(Precision Precision = Precision.Float32, Mem
         return ChannelsLast(x);
     }
 
-    /// <summary>An NCHW-shaped tensor whose storage is NHWC (TorchSharp 0.107 has no to(memory_format)).</summary>
-    public static Tensor ChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+    /// <summary>
+    /// An NCHW-shaped tensor whose storage is NHWC and whose strides say so (TorchSharp 0.107 has no to(memory_format)). The
+    /// strides are set explicitly: with one channel (grey images, the stem's weight) the NHWC copy is already contiguous, so
+    /// permuting back would keep NCHW strides, and libtorch then ran the stem convolution, its batch norm and their backward in
+    /// NCHW beside channels-last layers (the stem's batch norm + ReLU backward 7x the PyTorch peer's: docs/benchmarks.md,
+    /// "Layer by layer").
+    /// </summary>
+    public static Tensor ChannelsLast(Tensor x)
+    {
+        long n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
+        var nhwc = x.permute(0, 2, 3, 1).contiguous();
+        var back = nhwc.permute(0, 3, 1, 2);
+        if (IsChannelsLast(back)) return back;
+        back.Dispose();
+        return nhwc.as_strided([n, c, h, w], [h * w * c, 1, w * c, c], nhwc.storage_offset());
+    }
 
     /// <summary>True when <paramref name="x"/> (4-D) is stored channels-last.</summary>
     public static bool IsChannelsLast(Tensor x)
