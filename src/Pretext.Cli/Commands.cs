@@ -174,6 +174,7 @@ internal static class Commands
                 LimitTrain = p.GetValue(limitTrain), LimitTest = p.GetValue(limitTest), ConfigFile = p.GetValue(evalConfig), Set = p.GetValue(set) ?? [], OutDirectory = p.GetValue(outDir),
                 LabelPattern = p.GetValue(labelPattern),
                 DataDirectory = p.GetValue(dataDir),
+                BaselineCache = BaselineCache.FromEnvironment(),
             };
             PretextCli.SetThreads(p.GetValue(threads));
             var r = ConsoleObserver.Run(o => CheckpointEvaluation.Run(request, o, Console.WriteLine));

@@ -89,6 +89,7 @@ public static class PretextCli
                 Fast = p.GetValue(fast), RunDirectory = p.GetValue(runDir)!, Dataset = p.GetValue(dataset)!,
                 Resume = p.GetValue(resume), Threads = p.GetValue(threads), DataDirectory = p.GetValue(dataDir),
                 Minutes = p.GetValue(minutes) >= 0 ? p.GetValue(minutes) : throw new ArgumentException($"--minutes must be 0 (the whole recipe) or a positive number of minutes, got {p.GetValue(minutes)}."),
+                BaselineCache = BaselineCache.FromEnvironment(),
             };
             var r = ConsoleObserver.Run(o => Quickstart.Run(opts, o));
             PrintSummary(r);

@@ -47,6 +47,8 @@ public sealed record EvaluateRequest
     /// <summary>Where summary.json, plots and report.html go; null: &lt;run&gt;/evaluation.</summary>
     public string? OutDirectory { get; init; }
     public string? DataDirectory { get; init; }
+    /// <summary>Where the rows that do not depend on the checkpoint are kept between evaluations (<see cref="Runs.BaselineCache"/>); null: computed every time.</summary>
+    public BaselineCache? BaselineCache { get; init; }
 }
 
 /// <summary>The evaluation of a checkpoint and where its report went.</summary>
@@ -115,7 +117,7 @@ public static class CheckpointEvaluation
                     throw new ArgumentException($"'{ds}' has no labels; evaluation needs labelled {modality.Kind.ToString().ToLowerInvariant()} data (a catalogued data set with labels, or a folder with one sub-folder per class).");
                 using var trainSlice = Slice(trainAll, request.LimitTrain, "--limit-train");
                 using var testSlice = Slice(testAll, request.LimitTest, "--limit-test");
-                var result = Evaluating.Run(method, cfg, inputs, trainSlice ?? trainAll, testSlice ?? testAll, observer, request.Baselines);
+                var result = Evaluating.Run(method, cfg, inputs, trainSlice ?? trainAll, testSlice ?? testAll, observer, request.Baselines, request.BaselineCache);
                 string run = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(request.Checkpoint)))!;
                 string dir = request.OutDirectory ?? Path.Combine(run, "evaluation");
                 Directory.CreateDirectory(dir);

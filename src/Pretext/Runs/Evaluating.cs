@@ -188,8 +188,12 @@ public static class Evaluating
     /// pipeline is best) are made on validation. Test labels are read only at the end, to score predictions already made.
     /// </remarks>
     /// <exception cref="ArgumentException">Train or test data without labels.</exception>
+    /// <param name="cache">
+    /// Where the rows that do not depend on the checkpoint (from scratch, the no-learning baseline, trees) are kept between evaluations
+    /// (<see cref="BaselineCache"/>); null: always computed.
+    /// </param>
     public static EvaluationResult Run(ISslMethod method, RunConfig config, ModelInputs inputs, ISampleSet train, ISampleSet test,
-        IRunObserver? observer = null, bool baselines = true)
+        IRunObserver? observer = null, bool baselines = true, BaselineCache? cache = null)
     {
         observer ??= NullObserver.Instance;
         if (train.Labels is null || test.Labels is null)
@@ -226,6 +230,23 @@ public static class Evaluating
         var trainData = inputs.Encode(train);
         var testData = inputs.Encode(test);
         var valData = new SubsetView(trainData, valIdx);
+
+        // The checkpoint-independent rows, from an earlier evaluation of the same data and settings when the cache holds them all.
+        var independent = budgets[Protocol.FromScratch].Select(b => (Protocol.FromScratch, b))
+            .Concat(ev.Distill ? budgets[Protocol.FromScratch].Select(b => (Protocol.ScratchDistilled, b)) : [])
+            .Concat(budgets[Protocol.Baseline].Select(b => (Protocol.Baseline, b)))
+            .Concat(budgets[Protocol.Trees].Select(b => (Protocol.Trees, b))).ToList();
+        string? cacheKey = null;
+        Dictionary<Protocol, List<Pending>>? cached = null;
+        if (cache is not null && independent.Count > 0)
+        {
+            var keyClock = Stopwatch.StartNew();
+            cacheKey = BaselineCache.Key(config, trainData, testData, valIdx);
+            cached = FromCache(cache.TryLoad(cacheKey, observer.Message), independent, validating, (int)testData.Count, valIdx.Length);
+            if (cached is not null)
+                observer.Message(string.Create(CultureInfo.InvariantCulture,
+                    $"From scratch and {modality.BaselineName}: {independent.Count} rows reused from an earlier evaluation of the same data and settings (baseline cache {cache.Folder}, key checked in {keyClock.Elapsed.TotalSeconds:F1} s; {BaselineCache.EnvironmentVariable}=off computes them again)."));
+        }
         Tensor? trainF = null, testF = null, valF = null;
         try
         {
@@ -300,24 +321,38 @@ public static class Evaluating
                 }
             }
             Trained(Protocol.FineTune, plan.FineTuning, plan.FineTuneEncoderLrScale);
-            Trained(Protocol.FromScratch, plan.Scratch, 1.0);
+            if (cached is null) Trained(Protocol.FromScratch, plan.Scratch, 1.0);
+            else
+                foreach (var budget in budgets[Protocol.FromScratch])
+                {
+                    pending.Add(cached[Protocol.FromScratch].Single(p => p.Budget == budget));
+                    if (ev.Distill) pending.Add(cached[Protocol.ScratchDistilled].Single(p => p.Budget == budget));
+                }
 
             Tensor? baseTrain = null, baseTest = null, baseVal = null;
             try
             {
                 bool joint = ev.ProbeWithBaseline && trainF is not null && budgets[Protocol.LinearProbe].Count > 0;
-                bool needBaseline = budgets[Protocol.Baseline].Count > 0 || budgets[Protocol.Trees].Count > 0 || ev.Extras != EvaluationExtras.None || joint;
+                bool propagate = ev.Propagate && Few(budgets[Protocol.Baseline]).Count > 0;
+                bool needBaseline = (cached is null && (budgets[Protocol.Baseline].Count > 0 || budgets[Protocol.Trees].Count > 0))
+                    || ev.Extras != EvaluationExtras.None || joint || propagate;
+                if (cached is not null)
+                {
+                    pending.AddRange(cached[Protocol.Baseline]);
+                    pending.AddRange(cached[Protocol.Trees]);
+                }
                 if (needBaseline)
                 {
-                    observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", budgets[Protocol.Baseline].Sum(b => b.Subsets.Length));
+                    var baselineBudgets = cached is null ? budgets[Protocol.Baseline] : [];
+                    observer.BeginStage($"{modality.BaselineName} (no learning) + logistic regression", baselineBudgets.Sum(b => b.Subsets.Length));
                     (baseTrain, baseTest, bool standardize) = inputs.BaselineFeatures(train, test);
                     using (var vi = tensor(valIdx)) baseVal = baseTrain.index_select(0, vi);
                     var probe = ev.Probe with { Standardize = standardize };
                     int done = 0;
-                    foreach (var budget in budgets[Protocol.Baseline])
+                    foreach (var budget in baselineBudgets)
                         pending.Add(Probed(Protocol.Baseline, budget, baseTrain, trainY, baseTest, validating ? (baseVal, valY) : null, classes, probe, () => observer.Report(++done)));
                     observer.EndStage();
-                    if (budgets[Protocol.Trees].Count > 0)
+                    if (cached is null && budgets[Protocol.Trees].Count > 0)
                     {
                         observer.BeginStage($"{modality.BaselineName} (no learning) + gradient-boosted trees", budgets[Protocol.Trees].Sum(b => b.Subsets.Length));
                         done = 0;
@@ -329,13 +364,16 @@ public static class Evaluating
                     if (joint)
                         pending.AddRange(JointlyProbed(budgets[Protocol.LinearProbe], pool, trainF!, testF!, valIdx, baseTrain, baseTest, trainY, validating ? valY : null,
                             classes, ev.Probe, modality.BaselineName, observer));
-                    if (ev.Propagate)
+                    if (propagate)
                         pending.AddRange(Propagated(Protocol.BaselinePropagated, Few(budgets[Protocol.Baseline]), pool, baseTrain, trainY, baseTest,
                             validating ? (baseVal, valY) : null, classes, ev, probe, observer));
                 }
 
                 if (ev.ResNet18 && baselines)
                     pending.AddRange(ImageNetRows(modality, trainData, testData, pool, valIdx, trainY, valY, budgets[Protocol.LinearProbe], plan.Knn, classes, ev, observer));
+
+                if (cache is not null && cacheKey is not null && cached is null)
+                    cache.Save(cacheKey, [.. pending.Where(p => BaselineCache.Protocols.Contains(p.Protocol)).Select(p => p.ToRow())], observer.Message);
 
                 // Final scoring: the only place test labels are read, after every prediction and choice is made.
                 var testY = test.Labels;
@@ -381,9 +419,32 @@ public static class Evaluating
         public string Describe() => PerClass is int n ? $"{n} per class" : Percent(Fraction!.Value);
     }
 
+    /// <summary>
+    /// The cached rows of <paramref name="expected"/> as pending scores by protocol, when <paramref name="rows"/> holds every one of them
+    /// (the same budget, subset seeds and validation split, a prediction for every test and validation sample); else null, and they are
+    /// all computed.
+    /// </summary>
+    private static Dictionary<Protocol, List<Pending>>? FromCache(IReadOnlyList<BaselineCache.Row>? rows, List<(Protocol Protocol, Budget Budget)> expected, bool validating,
+        int testCount, int validationCount)
+    {
+        if (rows is null) return null;
+        var result = BaselineCache.Protocols.ToDictionary(p => p, _ => new List<Pending>());
+        foreach (var (protocol, budget) in expected)
+        {
+            var seeds = budget.Subsets.Select(s => s.Seed).ToArray();
+            var row = rows.FirstOrDefault(r => r.Protocol == protocol && r.Budget == budget.Describe() && r.Seeds.SequenceEqual(seeds) && (r.Validation is not null) == validating
+                && r.Test.All(p => p?.Length == testCount) && (r.Validation is null || r.Validation.All(p => p?.Length == validationCount)));
+            if (row is null) return null;
+            result[protocol].Add(new Pending(protocol, budget, row.Test, row.Validation));
+        }
+        return result;
+    }
+
     /// <summary>Predictions of one protocol at one budget, waiting for the final scoring.</summary>
     private sealed record Pending(Protocol Protocol, Budget Budget, IReadOnlyList<int[]> Test, IReadOnlyList<int[]>? Validation)
     {
+        public BaselineCache.Row ToRow() => new(Protocol, Budget.Describe(), [.. Budget.Subsets.Select(s => s.Seed)], [.. Test], Validation is null ? null : [.. Validation]);
+
         public Score Score(int[] testY, int[] valY, int classes, int positive, bool f1)
         {
             int labels = Budget.Subsets[0].Indices.Length;

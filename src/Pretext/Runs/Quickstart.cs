@@ -19,6 +19,8 @@ public sealed record QuickstartOptions
     /// (see <see cref="Pretraining.TimeBudget"/>). --fast has its own (<see cref="Presets.FastPretrainMinutes"/>).
     /// </summary>
     public double? Minutes { get; init; } = DefaultMinutes;
+    /// <summary>Where the evaluation keeps the rows that do not depend on the checkpoint (<see cref="Runs.BaselineCache"/>); null: computed every time.</summary>
+    public BaselineCache? BaselineCache { get; init; }
 
     /// <summary>The default pretraining budget: the recipe's 5 epochs on the 2-core reference machine.</summary>
     public const double DefaultMinutes = 15;
@@ -58,7 +60,7 @@ public static class Quickstart
             using (method)
             using (var inputs = images.InputsFor(trained, pre.FinalCheckpoint))
             {
-                var ev = Evaluating.Run(method, trained, inputs, train, test!, observer);
+                var ev = Evaluating.Run(method, trained, inputs, train, test!, observer, cache: options.BaselineCache);
                 var report = RunReport.Write(options.RunDirectory, trained, pre, ev, options.Dataset);
                 return new QuickstartResult(options.RunDirectory, report, RunReport.Summary(trained, options.Dataset, pre, ev), pre, ev);
             }

@@ -82,4 +82,24 @@ public class PeerScriptTests
         Assert.True(ours > 0.1, $"a loss near zero would make the comparison weak: {ours}");
         Assert.Equal(ours, peer, 5);
     }
+
+    [PyTorchFact]
+    public void LayersModeTimesEveryConvolutionOfTheLayoutUnderTheExportedNames()
+    {
+        using var dir = new TempDirectory();
+        var stdout = PythonTorch.Run(dir.Path, Script, "--layers", "--widths", "8,16", "--blocks", "1,2", "--batch", "4", "--reps", "1", "--threads", "1",
+            "--precision", "Float32", "--layout", "ChannelsLast");
+        var json = JsonNode.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1])!.AsObject();
+        Assert.Equal("layers", json["bench"]!.GetValue<string>());
+        Assert.Equal("peer", json["side"]!.GetValue<string>());
+        var layers = json["layers"]!.AsArray();
+        // The names `pretext export` gives these weights: a 1x1 projection where the second stage halves the side and widens.
+        Assert.Equal(["conv1", "layer1.0.conv1", "layer1.0.conv2", "layer2.0.conv1", "layer2.0.conv2", "layer2.0.downsample.0", "layer2.1.conv1", "layer2.1.conv2"],
+            layers.Select(l => l!["name"]!.GetValue<string>()).ToArray());
+        Assert.Equal([28, 28, 28, 28, 14, 28, 14, 14], layers.Select(l => l!["side"]!.GetValue<int>()).ToArray());
+        Assert.Equal([1, 1, 1, 2, 1, 2, 1, 1], layers.Select(l => l!["stride"]!.GetValue<int>()).ToArray());
+        foreach (var l in layers)
+            foreach (var part in new[] { "conv_fwd_ms", "conv_bwd_ms", "bn_relu_fwd_ms", "bn_relu_bwd_ms", "eval_ms" })
+                Assert.True(l![part]!.GetValue<double>() > 0, $"{l["name"]} {part}");
+    }
 }
