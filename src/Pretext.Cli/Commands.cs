@@ -158,7 +158,7 @@ internal static class Commands
         var evalConfig = new Option<string?>("--config") { Description = "A config file, JSON or YAML (.json, .yaml, .yml), e.g. {\"evaluation\": {\"seeds\": 5, \"supervised\": {\"steps\": 200}}}: its evaluation section (and encoder.text.pooling / encoder.video.embedding) is laid over the checkpoint's settings; the options here and --set override it. The rest of the file (a run's whole config.json, say) is the checkpoint's to decide and is left, with a notice." };
         var threads = PretextCli.ThreadsOption();
         var dataDir = PretextCli.DataDirOption();
-        var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection.")
+        var cmd = new Command("evaluate", "Evaluate a pretrained encoder: kNN, linear probes, fine-tuning and training from scratch at label fractions; clustering; anomaly detection. The rows that do not depend on the checkpoint (from scratch, raw pixels/TF-IDF) are kept in ~/.cache/pretext/baselines and reused for the same data and settings (PRETEXT_BASELINE_CACHE=DIR moves it, =off turns it off).")
         {
             checkpoint, dataset, evalConfig, noSup, fractions, perClass, trainedPerClass, validation, seeds, fineTune, distill, propagate, clustering, anomaly, limitTrain, limitTest, labelPattern, set, outDir, threads, dataDir,
         };
