@@ -247,3 +247,44 @@ public sealed class CollapseWatch(CollapseCriteria? criteria = null)
         ? new CollapseVerdict(true, reason, streakStart, last, lastStep)
         : new CollapseVerdict(false, null, null, last, lastStep);
 }
+
+/// <summary>
+/// What a run's console hears from its <see cref="CollapseWatch"/>. Readings up to <paramref name="quietThrough"/> (the learning-rate
+/// warm-up) are judged as any other, but a collapse seen there is only announced if it is still there at the first reading after
+/// it: while the learning rate ramps up from near zero, embeddings can bunch up for a few dozen steps and spread out again (every
+/// video run did, collapsing at step 20 and recovering by step 50-70 of a 62-step warm-up), and a warning followed by
+/// "Recovered" on every run teaches users to ignore the warning. The verdict itself (diagnostics.json, the report) is unchanged.
+/// </summary>
+/// <param name="watch">The watch every reading goes through.</param>
+/// <param name="quietThrough">Last step whose collapse is held back (0: none).</param>
+public sealed class CollapseAnnouncer(CollapseWatch watch, long quietThrough)
+{
+    private bool held;
+
+    public CollapseWatch Watch { get; } = watch;
+
+    /// <summary>Takes the readings of step <paramref name="step"/>; returns the message to show now, or null.</summary>
+    public string? Observe(long step, DiagnosticReadings readings)
+    {
+        bool quiet = step <= quietThrough;
+        if (Watch.Observe(step, readings))
+        {
+            if (!quiet) return Watch.Verdict.Warning;
+            held = true;
+            return null;
+        }
+        if (Watch.Recovered)
+        {
+            if (held) { held = false; return null; }
+            return string.Create(CultureInfo.InvariantCulture,
+                $"Recovered: at step {step} the embeddings are spread out again (normalised std {readings.CollapseStd:F2}, RankMe {readings.RankMe:F1}); the collapse warning above no longer holds.");
+        }
+        if (held && !quiet)
+        {
+            // Still collapsed after the warm-up: said now, with the step the collapse began.
+            held = false;
+            return Watch.Verdict.Warning;
+        }
+        return null;
+    }
+}

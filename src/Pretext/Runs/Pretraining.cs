@@ -365,6 +365,8 @@ public static class Pretraining
         var clock = Stopwatch.StartNew();
         double lastLoss = double.NaN, lastCollapse = double.NaN;
         var watch = new CollapseWatch();
+        // A collapse during the learning-rate warm-up is announced only if it outlasts it (CollapseAnnouncer); the verdict counts it either way.
+        var announcer = new CollapseAnnouncer(watch, trainer.Schedule.WarmupSteps);
         DiagnosticReadings? readings = null;
         int every = config.Train.DiagnosticsEvery;
         observer.Message($"Encoder computes in {ComputeOptions.Describe(config.Encoder.Precision)}.");
@@ -377,10 +379,7 @@ public static class Pretraining
             if (readings is not null)
             {
                 rank = string.Create(CultureInfo.InvariantCulture, $"  rank {readings.RankMe:F1}");
-                if (watch.Observe(r.Step, readings)) observer.Message(watch.Verdict.Warning!);
-                else if (watch.Recovered)
-                    observer.Message(string.Create(CultureInfo.InvariantCulture,
-                        $"Recovered: at step {r.Step} the embeddings are spread out again (normalised std {readings.CollapseStd:F2}, RankMe {readings.RankMe:F1}); the collapse warning above no longer holds."));
+                if (announcer.Observe(r.Step, readings) is { } said) observer.Message(said);
                 readings = null;
             }
             var cells = row.Cells();

@@ -179,6 +179,44 @@ public class DiagnosticsTests
     }
 
     [Fact]
+    public void ACollapseInsideTheWarmUpIsAnnouncedOnlyIfItOutlastsIt()
+    {
+        var bad = new DiagnosticReadings(0.01, 1.02, 0, 0, 32, 64);
+        var good = new DiagnosticReadings(0.8, 20, 0.5, -3, 32, 64);
+        CollapseAnnouncer New() => new(new CollapseWatch(new CollapseCriteria { Patience = 2 }), quietThrough: 60);
+
+        // Bunched up early and spread out again, inside the warm-up or at the first reading after it: nothing said, nothing kept.
+        var a = New();
+        Assert.All(new long[] { 10, 20, 30, 40 }, step => Assert.Null(a.Observe(step, step < 20 ? good : bad)));
+        Assert.Null(a.Observe(70, good));
+        Assert.Null(a.Observe(80, good));
+        Assert.False(a.Watch.Verdict.Collapsed);
+
+        // Still collapsed after the warm-up: the warning, once, naming the step the collapse began; then the recovery is said.
+        var b = New();
+        Assert.Null(b.Observe(30, bad));
+        Assert.Null(b.Observe(40, bad));
+        Assert.Null(b.Observe(60, bad));
+        var warning = b.Observe(70, bad);
+        Assert.NotNull(warning);
+        Assert.Contains("collapsed at step 30", warning);
+        Assert.Null(b.Observe(80, bad));
+        Assert.StartsWith("Recovered: at step 90", b.Observe(90, good));
+
+        // After the warm-up nothing is held back.
+        var c = New();
+        Assert.Null(c.Observe(70, bad));
+        Assert.Contains("collapsed at step 70", c.Observe(80, bad));
+        Assert.StartsWith("Recovered: at step 90", c.Observe(90, good));
+
+        // A run that ends inside its warm-up keeps the verdict (the end of pretraining says it).
+        var d = New();
+        Assert.Null(d.Observe(10, bad));
+        Assert.Null(d.Observe(20, bad));
+        Assert.True(d.Watch.Verdict.Collapsed);
+    }
+
+    [Fact]
     public void VerdictRoundTripsThroughTheRunFolder()
     {
         using var dir = new TempDirectory();
