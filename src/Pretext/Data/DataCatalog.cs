@@ -373,11 +373,22 @@ public static class DataCatalog
         if (!string.IsNullOrWhiteSpace(explicitFolder)) return Path.GetFullPath(explicitFolder);
         var fromEnv = getEnvironmentVariable(CacheEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(fromEnv)) return Path.GetFullPath(fromEnv);
+        return UserCacheFolder("data", getEnvironmentVariable);
+    }
+
+    /// <summary>
+    /// Pretext's per-user cache folder <paramref name="name"/> (data, baselines): $XDG_CACHE_HOME/pretext/<paramref name="name"/>, else
+    /// $HOME/.cache/pretext/<paramref name="name"/>. Not created here.
+    /// </summary>
+    /// <param name="getEnvironmentVariable">Environment lookup; the process environment when null (tests pass their own).</param>
+    public static string UserCacheFolder(string name, Func<string, string?>? getEnvironmentVariable = null)
+    {
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
         // XDG says a relative XDG_CACHE_HOME is invalid and must be ignored.
         var xdg = getEnvironmentVariable("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "pretext", "data");
+        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "pretext", name);
         var home = getEnvironmentVariable("HOME");
         if (string.IsNullOrWhiteSpace(home)) home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return Path.Combine(home, ".cache", "pretext", "data");
+        return Path.Combine(home, ".cache", "pretext", name);
     }
 }

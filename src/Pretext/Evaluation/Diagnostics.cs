@@ -251,8 +251,8 @@ public sealed class CollapseWatch(CollapseCriteria? criteria = null)
 /// <summary>
 /// What a run's console hears from its <see cref="CollapseWatch"/>. Readings up to <paramref name="quietThrough"/> (the learning-rate
 /// warm-up) are judged as any other, but a collapse seen there is only announced if it is still there at the first reading after
-/// it: while the learning rate ramps up from near zero, embeddings can bunch up for a few dozen steps and spread out again (every
-/// video run did, collapsing at step 20 and recovering by step 50-70 of a 62-step warm-up), and a warning followed by
+/// it: while the learning rate ramps up from near zero, embeddings can bunch up for a few dozen steps and spread out again (the
+/// video preset's runs did, collapsing at step 20 and recovering by step 50-70 of a 62-step warm-up), and a warning followed by
 /// "Recovered" on every run teaches users to ignore the warning. The verdict itself (diagnostics.json, the report) is unchanged.
 /// </summary>
 /// <param name="watch">The watch every reading goes through.</param>

@@ -45,22 +45,19 @@ public sealed class BaselineCache(string folder, long maxBytes = BaselineCache.D
 
     /// <summary>
     /// The cache the environment asks for: <see cref="EnvironmentVariable"/>'s folder, none when it is "off" or "0", else
-    /// $XDG_CACHE_HOME/pretext/baselines, else ~/.cache/pretext/baselines.
+    /// <see cref="DefaultFolder"/>.
     /// </summary>
-    public static BaselineCache? FromEnvironment()
+    /// <param name="getEnvironmentVariable">Environment lookup; the process environment when null (tests pass their own).</param>
+    public static BaselineCache? FromEnvironment(Func<string, string?>? getEnvironmentVariable = null)
     {
-        var value = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (value is not null && (value.Trim() is "0" || value.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))) return null;
-        return new BaselineCache(string.IsNullOrWhiteSpace(value) ? DefaultFolder() : Path.GetFullPath(value.Trim()));
+        getEnvironmentVariable ??= Environment.GetEnvironmentVariable;
+        var value = getEnvironmentVariable(EnvironmentVariable)?.Trim();
+        if (value is "0" || string.Equals(value, "off", StringComparison.OrdinalIgnoreCase)) return null;
+        return new BaselineCache(string.IsNullOrEmpty(value) ? DefaultFolder(getEnvironmentVariable) : Path.GetFullPath(value));
     }
 
-    /// <summary>$XDG_CACHE_HOME/pretext/baselines (an absolute XDG_CACHE_HOME only), else ~/.cache/pretext/baselines.</summary>
-    public static string DefaultFolder()
-    {
-        var xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        if (!string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg)) return Path.Combine(xdg, "pretext", "baselines");
-        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "pretext", "baselines");
-    }
+    /// <summary>The data cache's sibling: $XDG_CACHE_HOME/pretext/baselines, else ~/.cache/pretext/baselines (<see cref="DataCatalog.UserCacheFolder"/>).</summary>
+    public static string DefaultFolder(Func<string, string?>? getEnvironmentVariable = null) => DataCatalog.UserCacheFolder("baselines", getEnvironmentVariable);
 
     /// <summary>The key of the rows <paramref name="config"/> gives on these inputs and this validation split (see the class summary).</summary>
     public static string Key(RunConfig config, IDataset train, IDataset test, long[] validation)

@@ -7,9 +7,26 @@ using static TorchSharp.torch;
 namespace Pretext.Tests.Runs;
 
 /// <summary>The checkpoint-independent rows kept between evaluations: reused only for the same data and settings, scored the same.</summary>
-public class BaselineCacheTests
+public sealed class BaselineCacheTests : IDisposable
 {
-    public BaselineCacheTests() => set_num_threads(1);
+    private readonly TempDirectory dir = new();
+    private readonly BaselineCache cache;
+    // Separable blobs, 3 classes.
+    private readonly TensorDataset train = TestData.Blobs(96, classes: 3, seed: 1);
+    private readonly TensorDataset test = TestData.Blobs(45, classes: 3, seed: 2);
+
+    public BaselineCacheTests()
+    {
+        set_num_threads(1);
+        cache = new BaselineCache(dir.Path);
+    }
+
+    public void Dispose()
+    {
+        train.Dispose();
+        test.Dispose();
+        dir.Dispose();
+    }
 
     /// <summary>Stage names and messages, in order.</summary>
     private sealed class StageObserver : IRunObserver
@@ -31,7 +48,7 @@ public class BaselineCacheTests
         ProbeWithBaseline = true,
     });
 
-    private static (EvaluationResult Result, StageObserver Observer) Evaluate(RunConfig cfg, TensorDataset train, TensorDataset test, BaselineCache? cache, int methodSeed)
+    private (EvaluationResult Result, StageObserver Observer) Evaluate(RunConfig cfg, int methodSeed)
     {
         manual_seed(methodSeed);
         using var method = Pretraining.CreateMethod(cfg);
@@ -45,17 +62,13 @@ public class BaselineCacheTests
     [Fact]
     public void ASecondEvaluationOfAnotherCheckpointReusesTheIndependentRowsAndScoresThemTheSame()
     {
-        using var dir = new TempDirectory();
-        var cache = new BaselineCache(dir.Path);
-        using var train = TestData.Blobs(96, classes: 3, seed: 1);
-        using var test = TestData.Blobs(45, classes: 3, seed: 2);
         var cfg = Config();
-        var (first, firstObserver) = Evaluate(cfg, train, test, cache, methodSeed: 1);
+        var (first, firstObserver) = Evaluate(cfg, methodSeed: 1);
         Assert.Contains(firstObserver.Stages, s => s.StartsWith("From scratch", StringComparison.Ordinal));
         Assert.Single(Directory.GetFiles(dir.Path, "*" + BaselineCache.Extension));
 
         // Another "checkpoint" (other weights): its own rows are computed, the independent ones come from the cache.
-        var (second, secondObserver) = Evaluate(cfg, train, test, cache, methodSeed: 2);
+        var (second, secondObserver) = Evaluate(cfg, methodSeed: 2);
         Assert.DoesNotContain(secondObserver.Stages, s => s.StartsWith("From scratch", StringComparison.Ordinal));
         Assert.Contains(secondObserver.Stages, s => s.StartsWith("Fine-tuning", StringComparison.Ordinal));
         Assert.Contains(secondObserver.Messages, m => m.Contains("reused from an earlier evaluation", StringComparison.Ordinal));
@@ -68,7 +81,7 @@ public class BaselineCacheTests
         }
 
         // A different from-scratch setting is another key: computed again, and a second entry.
-        var (_, changedObserver) = Evaluate(Config(scratchSteps: 5), train, test, cache, methodSeed: 2);
+        var (_, changedObserver) = Evaluate(Config(scratchSteps: 5), methodSeed: 2);
         Assert.Contains(changedObserver.Stages, s => s.StartsWith("From scratch", StringComparison.Ordinal));
         Assert.Equal(2, Directory.GetFiles(dir.Path, "*" + BaselineCache.Extension).Length);
     }
@@ -76,8 +89,6 @@ public class BaselineCacheTests
     [Fact]
     public void TheKeyFollowsTheDataAndTheSettingsButNotThePretrainingMethod()
     {
-        using var train = TestData.Blobs(30, classes: 3, seed: 1);
-        using var test = TestData.Blobs(12, classes: 3, seed: 2);
         var cfg = Config();
         string key = BaselineCache.Key(cfg, train, test, [0, 1]);
         Assert.Equal(key, BaselineCache.Key(cfg with { Method = "byol", Train = cfg.Train with { MaxSteps = 7, LearningRate = 0.1 } }, train, test, [0, 1]));
@@ -93,21 +104,17 @@ public class BaselineCacheTests
     [Fact]
     public void ADamagedEntryIsReportedDeletedAndComputedAgain()
     {
-        using var dir = new TempDirectory();
-        var cache = new BaselineCache(dir.Path);
-        using var train = TestData.Blobs(96, classes: 3, seed: 1);
-        using var test = TestData.Blobs(45, classes: 3, seed: 2);
         var cfg = Config();
-        var (first, _) = Evaluate(cfg, train, test, cache, methodSeed: 1);
+        var (first, _) = Evaluate(cfg, methodSeed: 1);
         var file = Directory.GetFiles(dir.Path, "*" + BaselineCache.Extension).Single();
         File.WriteAllText(file, File.ReadAllText(file)[..100]);
-        var (second, observer) = Evaluate(cfg, train, test, cache, methodSeed: 1);
+        var (second, observer) = Evaluate(cfg, methodSeed: 1);
         Assert.Contains(observer.Messages, m => m.Contains("is damaged", StringComparison.Ordinal) && m.Contains(file, StringComparison.Ordinal));
         Assert.Contains(observer.Stages, s => s.StartsWith("From scratch", StringComparison.Ordinal));
         Assert.Equal(first.Find(Protocol.FromScratch, 0.25)!.Accuracies, second.Find(Protocol.FromScratch, 0.25)!.Accuracies);
         // Rewritten whole, and read on the next evaluation.
         Assert.True(new FileInfo(Directory.GetFiles(dir.Path, "*" + BaselineCache.Extension).Single()).Length > 1000);
-        var (_, third) = Evaluate(cfg, train, test, cache, methodSeed: 1);
+        var (_, third) = Evaluate(cfg, methodSeed: 1);
         Assert.DoesNotContain(third.Stages, s => s.StartsWith("From scratch", StringComparison.Ordinal));
     }
 
@@ -118,5 +125,17 @@ public class BaselineCacheTests
         Assert.Equal("off", Environment.GetEnvironmentVariable(BaselineCache.EnvironmentVariable));
         Assert.Null(BaselineCache.FromEnvironment());
         Assert.EndsWith(Path.Combine("pretext", "baselines"), BaselineCache.DefaultFolder(), StringComparison.Ordinal);
+        // The same rules through a lookup of the test's own: off, moved, or beside the data cache.
+        Func<string, string?> Env(string? value) => k => k switch
+        {
+            BaselineCache.EnvironmentVariable => value,
+            "XDG_CACHE_HOME" => "/var/cache/someone",
+            _ => null,
+        };
+        Assert.Null(BaselineCache.FromEnvironment(Env("0")));
+        Assert.Null(BaselineCache.FromEnvironment(Env(" OFF ")));
+        Assert.Equal(dir.Path, BaselineCache.FromEnvironment(Env(dir.Path))!.Folder);
+        Assert.Equal(Path.Combine("/var/cache/someone", "pretext", "baselines"), BaselineCache.FromEnvironment(Env(null))!.Folder);
+        Assert.Equal(Path.Combine("/var/cache/someone", "pretext", "baselines"), BaselineCache.FromEnvironment(Env("  "))!.Folder);
     }
 }
